@@ -1,0 +1,294 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace ferry::test {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Namespaces and children alive right now, for the signal-time cleanup.
+std::mutex g_mutex;
+std::vector<std::string> g_namespaces;
+std::vector<pid_t> g_children;
+
+void removeNamespace(const std::string& name) {
+  // Kill whatever still runs inside, then delete the namespace.
+  const std::string cmd = "for p in $(ip netns pids " + name +
+                          " 2>/dev/null); do kill -9 $p 2>/dev/null; done; ip netns del " + name +
+                          " 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) {
+    // Already gone: nothing to do.
+  }
+}
+
+extern "C" void onFatalSignal(int sig) {
+  // Best effort from a signal handler: the test binary is being killed
+  // (meson timeout, Ctrl-C). Not async-signal-safe in theory; acceptable in a
+  // test process that is about to die anyway.
+  for (pid_t pid : g_children) kill(pid, SIGKILL);
+  for (const auto& ns : g_namespaces) removeNamespace(ns);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void installSignalCleanup() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    signal(SIGTERM, onFatalSignal);
+    signal(SIGINT, onFatalSignal);
+  });
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/ferry-test-XXXXXX";
+  const char* made = mkdtemp(tmpl);
+  if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = made;
+  // Daemons that drop privileges (FRR's bfdd runs as frr) must reach files here.
+  fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                             fs::perms::others_read | fs::perms::others_exec);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const {
+  const std::string full = path_ + "/" + name;
+  std::ofstream out(full);
+  out << content;
+  return full;
+}
+
+Process Process::start(const std::vector<std::string>& argv, const Options& options) {
+  installSignalCleanup();
+  Process p;
+  char tmpl[] = "/tmp/ferry-proc-XXXXXX";
+  const char* made = mkdtemp(tmpl);
+  if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+  p.dir_ = made;
+  p.out_path_ = p.dir_ + "/stdout";
+  p.err_path_ = p.dir_ + "/stderr";
+
+  std::vector<std::string> full;
+  if (!options.netns.empty()) full = {"ip", "netns", "exec", options.netns};
+  full.insert(full.end(), argv.begin(), argv.end());
+  std::vector<char*> cargv;
+  for (auto& s : full) cargv.push_back(s.data());
+  cargv.push_back(nullptr);
+
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int out = open(p.out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(p.err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(126);
+    dup2(out, 1);
+    dup2(err, 2);
+    const int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    // The child starts in its own process group so a kill reaches what it spawns.
+    setpgid(0, 0);
+    for (const auto& e : options.env) putenv(const_cast<char*>(e.c_str()));
+    execvp(cargv[0], cargv.data());
+    _exit(127);
+  }
+  p.pid_ = pid;
+  std::lock_guard lock(g_mutex);
+  g_children.push_back(pid);
+  return p;
+}
+
+Process::Process(Process&& other) noexcept { *this = std::move(other); }
+
+Process& Process::operator=(Process&& other) noexcept {
+  std::swap(pid_, other.pid_);
+  std::swap(status_, other.status_);
+  std::swap(out_path_, other.out_path_);
+  std::swap(err_path_, other.err_path_);
+  std::swap(dir_, other.dir_);
+  return *this;
+}
+
+Process::~Process() {
+  if (pid_ > 0) {
+    if (running()) {
+      kill(-pid_, SIGKILL);
+      kill(pid_, SIGKILL);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+    std::lock_guard lock(g_mutex);
+    g_children.erase(std::remove(g_children.begin(), g_children.end(), pid_), g_children.end());
+  }
+  if (!dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+bool Process::running() {
+  if (pid_ <= 0 || status_) return false;
+  int status = 0;
+  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  if (r == pid_) status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+void Process::signal(int sig) const {
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  eventually([&] { return !running(); }, timeout);
+  return status_;
+}
+
+std::string Process::out() const { return readFile(out_path_); }
+std::string Process::err() const { return readFile(err_path_); }
+
+bool Process::waitForOutput(const std::string& needle, std::chrono::milliseconds timeout) {
+  return eventually(
+      [&] {
+        return out().find(needle) != std::string::npos ||
+               err().find(needle) != std::string::npos || !running();
+      },
+      timeout) &&
+         (out().find(needle) != std::string::npos || err().find(needle) != std::string::npos);
+}
+
+int sh(const std::string& command, std::string* output) {
+  std::string cmd = command + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) text.append(buf, n);
+  const int status = pclose(pipe);
+  if (output) *output = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string shOk(const std::string& command) {
+  std::string output;
+  const int status = sh(command, &output);
+  EXPECT_EQ(status, 0) << command << "\n" << output;
+  return output;
+}
+
+NetNs::NetNs(const std::string& tag) {
+  installSignalCleanup();
+  static std::atomic<int> counter{0};
+  // Short and unique per process: tag + pid + counter.
+  name_ = "ft" + tag.substr(0, 6) + std::to_string(getpid()) + "x" + std::to_string(counter++);
+  {
+    std::lock_guard lock(g_mutex);
+    g_namespaces.push_back(name_);
+  }
+  std::string output;
+  if (sh("ip netns add " + name_, &output) != 0)
+    throw std::runtime_error("ip netns add " + name_ + ": " + output);
+  execOk("ip link set lo up");
+}
+
+NetNs::~NetNs() {
+  removeNamespace(name_);
+  std::lock_guard lock(g_mutex);
+  g_namespaces.erase(std::remove(g_namespaces.begin(), g_namespaces.end(), name_),
+                     g_namespaces.end());
+}
+
+int NetNs::exec(const std::string& command, std::string* output) const {
+  std::string quoted;
+  for (char c : command) {
+    if (c == '\'') quoted += "'\\''";
+    else quoted += c;
+  }
+  return sh("ip netns exec " + name_ + " sh -c '" + quoted + "'", output);
+}
+
+std::string NetNs::execOk(const std::string& command) const {
+  std::string output;
+  const int status = exec(command, &output);
+  EXPECT_EQ(status, 0) << "[" << name_ << "] " << command << "\n" << output;
+  return output;
+}
+
+bool canUseNetns() {
+  if (geteuid() != 0) return false;
+  static const bool works = [] {
+    const std::string name = "ftprobe" + std::to_string(getpid());
+    const bool ok = sh("ip netns add " + name) == 0;
+    if (ok) sh("ip netns del " + name);
+    return ok;
+  }();
+  return works;
+}
+
+uint16_t freeUdpPort(const std::string& host) {
+  const bool v6 = host.find(':') != std::string::npos;
+  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    inet_pton(AF_INET6, host.c_str(), &a->sin6_addr);
+    len = sizeof(*a);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    inet_pton(AF_INET, host.c_str(), &a->sin_addr);
+    len = sizeof(*a);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    close(fd);
+    throw std::runtime_error("bind failed for " + host);
+  }
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  close(fd);
+  return v6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+            : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+std::string binary(const char* env_name) {
+  const char* value = std::getenv(env_name);
+  if (value == nullptr || *value == '\0')
+    throw std::runtime_error(std::string(env_name) + " is not set (run the test through meson test)");
+  return value;
+}
+
+}  // namespace ferry::test

@@ -1,0 +1,117 @@
+// Integration-test harness: real processes, real sockets, real network
+// namespaces. Everything a test creates is owned by an RAII object that
+// removes it in its destructor, so a failing assertion (which returns from the
+// test body) still cleans up; a SIGTERM/SIGINT to the test binary (meson's
+// timeout) removes namespaces and kills children too.
+#pragma once
+
+#include <sys/types.h>
+#include <time.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ferry::test {
+
+using namespace std::chrono_literals;
+
+// A private directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // Writes `content` to path()/name and returns the full path.
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// A child process with stdout and stderr captured to files. Killed (SIGKILL)
+// and reaped in the destructor if still running.
+class Process {
+ public:
+  struct Options {
+    std::string netns = {};              // run inside this namespace (ip netns exec)
+    std::vector<std::string> env = {};   // extra NAME=value entries
+  };
+  static Process start(const std::vector<std::string>& argv, const Options& options);
+  static Process start(const std::vector<std::string>& argv) { return start(argv, Options{}); }
+
+  Process(Process&& other) noexcept;
+  Process& operator=(Process&& other) noexcept;
+  ~Process();
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  void signal(int sig) const;
+  // Waits for exit; returns the exit status (0..255), 128+N for a signal, or
+  // nullopt on timeout (the process keeps running).
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  std::string out() const;   // stdout so far
+  std::string err() const;   // stderr so far
+  // Polls stdout/stderr until `needle` appears; false on timeout or exit.
+  bool waitForOutput(const std::string& needle, std::chrono::milliseconds timeout);
+
+ private:
+  Process() = default;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string out_path_, err_path_;
+  std::string dir_;  // owned temp dir for the capture files
+};
+
+// Runs a shell command to completion; returns its exit status. Output is
+// captured into `output` when given (stdout and stderr together).
+int sh(const std::string& command, std::string* output = nullptr);
+// Like sh() but fails the current test when the status is not 0.
+std::string shOk(const std::string& command);
+
+// A network namespace that exists for the lifetime of the object. Killing
+// every process inside and deleting it happen in the destructor.
+class NetNs {
+ public:
+  explicit NetNs(const std::string& tag);
+  ~NetNs();
+  NetNs(const NetNs&) = delete;
+  NetNs& operator=(const NetNs&) = delete;
+  const std::string& name() const { return name_; }
+  // Runs a shell command inside the namespace (sh -c).
+  int exec(const std::string& command, std::string* output = nullptr) const;
+  std::string execOk(const std::string& command) const;
+
+ private:
+  std::string name_;
+};
+
+// True when the test runs as root and `ip netns` works (CI does).
+bool canUseNetns();
+
+// A UDP port that is free on `host` right now (bind to 0, read, close).
+uint16_t freeUdpPort(const std::string& host = "127.0.0.1");
+
+// Path of a project binary, from the environment variable meson's test()
+// passes (FERRYD, FERRYCTL, FERRY_GEN).
+std::string binary(const char* env_name);
+
+// Polls `predicate` every 10 ms until it holds or `timeout` passes.
+template <typename Predicate>
+bool eventually(Predicate predicate, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    struct timespec ts{0, 10'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  return predicate();
+}
+
+}  // namespace ferry::test
