@@ -1,0 +1,86 @@
+// The token bucket and size sequences, driven with simulated time.
+#include "ferry/gen/rate.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+namespace ferry::gen {
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+
+TEST(GenTokenBucket, StartsEmptyAccruesAndCapsAtDepth) {
+  TokenBucket b(1000, 10, 0);  // 1000 pps, 10 tokens deep
+  EXPECT_EQ(b.available(0), 0u);
+  EXPECT_EQ(b.available(1 * kMs), 1u);
+  EXPECT_EQ(b.available(5 * kMs), 5u);
+  EXPECT_EQ(b.available(1000 * kMs), 10u);  // a long pause banks no more than the depth
+  b.take(10);
+  EXPECT_EQ(b.available(1000 * kMs), 0u);
+  EXPECT_EQ(b.waitNs(4, 1000 * kMs), 4 * kMs);
+  EXPECT_EQ(b.waitNs(50, 1000 * kMs), 10 * kMs);  // capped at the depth
+  EXPECT_EQ(b.available(1004 * kMs), 4u);
+  EXPECT_EQ(b.waitNs(4, 1004 * kMs), 0u);
+}
+
+TEST(GenTokenBucket, DepthIsTenMillisecondsOfTokens) {
+  EXPECT_DOUBLE_EQ(TokenBucket::depthFor(50000), 500);
+  EXPECT_DOUBLE_EQ(TokenBucket::depthFor(10), 1);  // never below one packet
+}
+
+// The sender's loop (sender.cc) with a simulated clock and a sender that
+// needs 2 us per call: the rate holds in every 10 ms window and in total.
+TEST(GenTokenBucket, SenderLoopHoldsTheRateOverEvery10ms) {
+  const double rate = 50000;
+  const uint64_t burst = 64;
+  TokenBucket b(rate, TokenBucket::depthFor(rate), 0);
+  const uint64_t threshold = std::min<uint64_t>(burst, static_cast<uint64_t>(b.depth()));
+  std::map<uint64_t, uint64_t> per_window;  // 10 ms window index -> packets
+  uint64_t now = 0, total = 0;
+  const uint64_t end = 2000 * kMs;
+  while (now < end) {
+    const uint64_t available = b.available(now);
+    if (available < threshold) {
+      now += std::max<uint64_t>(b.waitNs(threshold, now), 1);
+      continue;
+    }
+    const uint64_t n = std::min(available, burst);
+    b.take(n);
+    total += n;
+    per_window[now / (10 * kMs)] += n;
+    now += 2000;
+  }
+  EXPECT_NEAR(static_cast<double>(total), rate * 2, burst);
+  for (const auto& [window, n] : per_window) {
+    EXPECT_GE(n, 500 - burst) << "window " << window;
+    EXPECT_LE(n, 500 + burst) << "window " << window;
+  }
+}
+
+TEST(GenTokenBucket, StalledSenderDoesNotBurstMoreThanTheDepth) {
+  TokenBucket b(50000, 500, 0);
+  // The sender stalls for 1 s; afterwards at most one bucket (10 ms) goes at once.
+  EXPECT_EQ(b.available(1000 * kMs), 500u);
+}
+
+TEST(GenImix, SevenFourOneByCount) {
+  const auto cycle = imixCycle();
+  ASSERT_EQ(cycle.size(), 12u);
+  EXPECT_EQ(std::count(cycle.begin(), cycle.end(), 64u), 7);
+  EXPECT_EQ(std::count(cycle.begin(), cycle.end(), 594u), 4);
+  EXPECT_EQ(std::count(cycle.begin(), cycle.end(), 1518u), 1);
+  EXPECT_NEAR(meanSize(cycle), 361.83, 0.01);
+}
+
+TEST(GenBitrate, ConvertsOverTheMeanSize) {
+  const std::vector<uint32_t> one{1250};
+  EXPECT_DOUBLE_EQ(packetsPerSecond(1e9, one), 100000);  // 1 Gbit/s of 1250 B
+  const std::vector<uint32_t> two{100, 300};
+  EXPECT_DOUBLE_EQ(packetsPerSecond(1.6e6, two), 1000);
+}
+
+}  // namespace
+}  // namespace ferry::gen
