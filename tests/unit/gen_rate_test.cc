@@ -31,33 +31,55 @@ TEST(GenTokenBucket, DepthIsTenMillisecondsOfTokens) {
   EXPECT_DOUBLE_EQ(TokenBucket::depthFor(10), 1);  // never below one packet
 }
 
-// The sender's loop (sender.cc) with a simulated clock and a sender that
-// needs 2 us per call: the rate holds in every 10 ms window and in total.
-TEST(GenTokenBucket, SenderLoopHoldsTheRateOverEvery10ms) {
-  const double rate = 50000;
-  const uint64_t burst = 64;
+// The sender's loop (sender.cc) with a simulated clock: each call takes
+// `call_ns`, each sleep overshoots by `oversleep_ns`. Returns packets per
+// 10 ms window.
+std::map<uint64_t, uint64_t> simulate(double rate, uint64_t burst, uint64_t duration_ns,
+                                      uint64_t call_ns, uint64_t oversleep_ns, uint64_t& total) {
   TokenBucket b(rate, TokenBucket::depthFor(rate), 0);
-  const uint64_t threshold = std::min<uint64_t>(burst, static_cast<uint64_t>(b.depth()));
-  std::map<uint64_t, uint64_t> per_window;  // 10 ms window index -> packets
-  uint64_t now = 0, total = 0;
-  const uint64_t end = 2000 * kMs;
-  while (now < end) {
+  const uint64_t threshold = std::min(burst, TokenBucket::sendThreshold(b.depth()));
+  std::map<uint64_t, uint64_t> per_window;
+  uint64_t now = 0;
+  total = 0;
+  while (now < duration_ns) {
     const uint64_t available = b.available(now);
     if (available < threshold) {
-      now += std::max<uint64_t>(b.waitNs(threshold, now), 1);
+      now += b.waitNs(threshold, now) + oversleep_ns;
       continue;
     }
     const uint64_t n = std::min(available, burst);
     b.take(n);
     total += n;
     per_window[now / (10 * kMs)] += n;
-    now += 2000;
+    now += call_ns;
   }
-  EXPECT_NEAR(static_cast<double>(total), rate * 2, burst);
-  for (const auto& [window, n] : per_window) {
-    EXPECT_GE(n, 500 - burst) << "window " << window;
-    EXPECT_LE(n, 500 + burst) << "window " << window;
+  return per_window;
+}
+
+TEST(GenTokenBucket, SenderLoopHoldsTheRateOverEvery10ms) {
+  uint64_t total = 0;
+  const auto windows = simulate(50000, 64, 2000 * kMs, 2000, 60'000, total);
+  EXPECT_NEAR(static_cast<double>(total), 100000, 64);
+  for (const auto& [window, n] : windows) {
+    EXPECT_GE(n, 500u - 64) << "window " << window;
+    EXPECT_LE(n, 500u + 64) << "window " << window;
   }
+}
+
+// At low rates the bucket is only a few packets deep; a sleep that overshoots
+// (timer slack, a busy machine) must not cost packets.
+TEST(GenTokenBucket, OversleepingDoesNotLowerTheRate) {
+  for (const uint64_t oversleep : {0ULL, 100'000ULL, 1'000'000ULL, 5'000'000ULL}) {
+    uint64_t total = 0;
+    simulate(1000, 64, 10'000 * kMs, 2000, oversleep, total);
+    EXPECT_NEAR(static_cast<double>(total), 10000, 20) << "oversleep " << oversleep << " ns";
+  }
+}
+
+TEST(GenTokenBucket, SendThresholdIsAQuarterOfTheDepth) {
+  EXPECT_EQ(TokenBucket::sendThreshold(500), 125u);
+  EXPECT_EQ(TokenBucket::sendThreshold(10), 2u);
+  EXPECT_EQ(TokenBucket::sendThreshold(1), 1u);
 }
 
 TEST(GenTokenBucket, StalledSenderDoesNotBurstMoreThanTheDepth) {

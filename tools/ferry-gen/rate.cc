@@ -13,6 +13,11 @@ double TokenBucket::depthFor(double rate_pps) noexcept {
   return d < 1 ? 1 : d;
 }
 
+uint64_t TokenBucket::sendThreshold(double depth) noexcept {
+  const auto quarter = static_cast<uint64_t>(depth / 4);
+  return quarter < 1 ? 1 : quarter;
+}
+
 void TokenBucket::refill(uint64_t now_ns) noexcept {
   if (now_ns <= last_ns_) return;
   tokens_ += static_cast<double>(now_ns - last_ns_) * rate_ / 1e9;

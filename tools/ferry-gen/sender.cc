@@ -260,7 +260,7 @@ void Sender::threadMain(size_t index) noexcept {
   if (config_.rate_pps > 0) {
     const double rate = config_.rate_pps / static_cast<double>(threads);
     bucket.emplace(rate, TokenBucket::depthFor(rate), start_ns_);
-    threshold_cap = std::min<uint64_t>(threshold_cap, static_cast<uint64_t>(bucket->depth()));
+    threshold_cap = std::min(threshold_cap, TokenBucket::sendThreshold(bucket->depth()));
   }
   constexpr uint64_t kMaxSleepNs = 100'000'000;  // stop() is noticed within this
   uint64_t sent = 0;
@@ -269,8 +269,9 @@ void Sender::threadMain(size_t index) noexcept {
     if (now >= end_ns || sent >= quota) break;
     uint64_t want = std::min<uint64_t>(engine.maxBurst(), quota - sent);
     if (bucket) {
-      // Wait for a whole call's worth (or a full bucket) rather than send
-      // a trickle of tiny batches.
+      // Wait for a whole call's worth rather than send a trickle of tiny
+      // batches, but never for a full bucket: tokens that accrue while
+      // oversleeping past a full bucket are lost.
       const uint64_t threshold = std::max<uint64_t>(1, std::min(want, threshold_cap));
       const uint64_t available = bucket->available(now);
       if (available < threshold) {

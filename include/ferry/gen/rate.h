@@ -21,6 +21,10 @@ class TokenBucket {
 
   // Tokens for 10 ms at `rate_pps`, at least 1.
   static double depthFor(double rate_pps) noexcept;
+  // The most tokens a sender should wait for before a call: a quarter of the
+  // depth (at least 1), so a sleep may overshoot by 3/4 of the depth (7.5 ms)
+  // before accrued tokens spill over the full bucket and the rate falls short.
+  static uint64_t sendThreshold(double depth) noexcept;
 
   // Whole tokens available at `now_ns` (adds what accrued since the last call).
   uint64_t available(uint64_t now_ns) noexcept;
