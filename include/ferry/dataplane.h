@@ -69,6 +69,11 @@ class Dataplane {
   void run() noexcept;
   // Asks the loop to stop; safe from any thread, idempotent.
   void stop() noexcept;
+  // Releases the ring, its registered sockets and the buffers. Call on the
+  // dataplane's own thread after run() (or after a failed setup()): the
+  // kernel refuses unregistration from another thread of a single-issuer
+  // ring, and only then are the sockets released at once.
+  void close() noexcept;
 
   unsigned id() const noexcept { return settings_.id; }
   int cpu() const noexcept { return settings_.cpu; }

@@ -111,6 +111,7 @@ std::string Daemon::start() {
       why = dp->setup();
       promise->set_value(why);
       if (why.empty()) dp->run();
+      dp->close();
     });
   }
   std::string failure;

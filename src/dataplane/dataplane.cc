@@ -29,13 +29,22 @@ Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface>
       bfd_(bfd),
       rearm_(interfaces_.size(), 0) {}
 
-Dataplane::~Dataplane() {
+Dataplane::~Dataplane() { close(); }
+
+void Dataplane::close() noexcept {
   if (ring_ready_) {
     if (buf_ring_ != nullptr) io_uring_unregister_buf_ring(&ring_, kBufferGroup);
+    // The ring's own teardown is asynchronous in the kernel; unregistering the
+    // sockets first drops its references now, so the ports are free as soon
+    // as the daemon has exited.
+    io_uring_unregister_files(&ring_);
     io_uring_queue_exit(&ring_);
+    ring_ready_ = false;
   }
   if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
   if (buffers_ != nullptr) munmap(buffers_, buffers_bytes_);
+  buf_ring_ = nullptr;
+  buffers_ = nullptr;
 }
 
 std::string Dataplane::setup() {
