@@ -128,7 +128,8 @@ class Parser {
     }
     std::map<std::string, SourcePos> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // A copy: the iterator hands out a temporary proxy (ASan caught a reference to it).
+      const YAML::Node key = it->first;
       if (!key.IsScalar()) {
         error(key, path + ": keys must be plain words");
         continue;
