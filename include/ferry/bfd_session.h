@@ -191,8 +191,11 @@ class Session {
   // writePacket(); call exactly one of the two per packet sent.
   ControlPacket buildPacket(Micros now) noexcept;
 
-  // buildPacket() + encode() + the auth section's password or digest.
-  // Returns the byte count (0 if `out` is shorter than kMaxPacketLength).
+  // buildPacket() + encode() + the auth section's password or digest
+  // (MD5/SHA1 over the whole packet with the key in the digest field, §6.7.3,
+  // §6.7.4, computed by libcrypto). Returns the byte count; 0 (send nothing)
+  // if `out` is shorter than kMaxPacketLength or libcrypto fails. With digest
+  // auth OpenSSL may allocate internally; without auth nothing allocates.
   size_t writePacket(Micros now, std::span<uint8_t> out) noexcept;
 
   // Enters or leaves AdminDown (§6.8.16). Entering: state AdminDown, diag 7,
