@@ -25,6 +25,8 @@
 //
 // A received Poll is answered by RxResult::transmit_now (transmitDue() turns
 // true at once): send it before sleeping, outside the periodic schedule (§6.5).
+// A state change also makes the next packet due at once (as FRR does), so the
+// peer learns of it in one trip instead of after a slow 1 s interval.
 //
 // Threading: a Session is not thread-safe; one thread (the control thread)
 // calls everything. Methods marked noexcept never allocate.

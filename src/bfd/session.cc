@@ -182,11 +182,11 @@ RxResult Session::onPacket(const ControlPacket& packet, Micros now,
   remote_echo_rx_ = packet.required_min_echo_rx_us;
   remote_mult_ = packet.detect_mult;
   if (packet.final) onFinal();
+  // §6.8.6: "Update the transmit interval ... Update the Detection Time",
+  // before the state machine, which may change them again.
+  retime();
 
-  if (state_ == State::kAdminDown) {
-    retime();
-    return discard(RxDiscard::kLocalAdminDown);
-  }
+  if (state_ == State::kAdminDown) return discard(RxDiscard::kLocalAdminDown);
 
   applyStateMachine(packet.state, now);
 
@@ -200,7 +200,6 @@ RxResult Session::onPacket(const ControlPacket& packet, Micros now,
     final_owed_ = true;
     result.transmit_now = true;
   }
-  retime();
   const Change change = changeSince(before);
   result.state_changed = change.state_changed;
   result.liveness_changed = change.liveness_changed;
@@ -256,6 +255,12 @@ void Session::setState(State next, Diag diag, Micros now) noexcept {
   // Entering or leaving Up moves DesiredMinTx between the configured value
   // and the 1 s floor (§6.8.3).
   updateAdvertised();
+  // Tell the peer now rather than up to a (slow) interval later, as FRR does
+  // (ptm_bfd_sess_up/_dn send at once): the handshake completes in round
+  // trips, and a peer hears our Down (diag 3) before its own timer fires.
+  // Each state change needs a received packet, an expiry or an operator
+  // action, so this adds at most one packet per such event.
+  next_tx_ = now;
 }
 
 void Session::updateAdvertised() noexcept {
@@ -333,14 +338,14 @@ Change Session::tick(Micros now) noexcept {
   const Snapshot before = snapshot();
   if (detection_deadline_ == kNever || now < detection_deadline_) return {};
   ++counters_.detection_expiries;
+  forgetRemote();
+  retime();
   if (state_ == State::kInit || state_ == State::kUp) {
     // A silent peer after its AdminDown (Down, held) is no failure; a peer
     // that came back to Init and then went silent is.
     peer_admin_down_ = false;
     setState(State::kDown, Diag::kControlDetectionTimeExpired, now);
   }
-  forgetRemote();
-  retime();
   return changeSince(before);
 }
 
@@ -394,7 +399,6 @@ Change Session::setAdminDown(bool admin_down, Micros now) noexcept {
       detection_deadline_ = addSaturating(now, detectionTime());
     }
   }
-  retime();
   return changeSince(before);
 }
 

@@ -191,6 +191,26 @@ TEST(BfdSessionTimers, SendsAtMostOncePerSecondUntilUp) {
   EXPECT_EQ(p.desired_min_tx_us, 50'000u);
 }
 
+TEST(BfdSessionTimers, StateChangeSendsAtOnceOtherPacketsDoNot) {
+  Session s(config(), kLocalDisc, kSeed);
+  const Peer peer;
+  sendPeriodicAndGap(s);  // Down, at 0; the next is >= 750 ms away
+  ASSERT_FALSE(s.transmitDue(kMs));
+  ASSERT_TRUE(s.onPacket(peer.packet(State::kDown, 0), kMs).state_changed);  // -> Init
+  EXPECT_TRUE(s.transmitDue(kMs));
+  EXPECT_EQ(s.buildPacket(kMs).state, State::kInit);
+  // Another Down changes nothing: no extra packet.
+  ASSERT_FALSE(s.onPacket(peer.packet(State::kDown, 0), 2 * kMs).state_changed);
+  EXPECT_FALSE(s.transmitDue(2 * kMs));
+  // Detection expiry (Init -> Down) sends at once too.
+  ASSERT_TRUE(s.tick(s.detectionDeadline()).state_changed);
+  EXPECT_TRUE(s.transmitDue(s.lastChange()));
+  EXPECT_EQ(s.buildPacket(s.lastChange()).diag, Diag::kControlDetectionTimeExpired);
+  // So does an administrative change.
+  ASSERT_TRUE(s.setAdminDown(true, 500 * kMs).state_changed);
+  EXPECT_TRUE(s.transmitDue(500 * kMs));
+}
+
 TEST(BfdSessionTimers, ConfiguredSlowerThanOneSecondStaysAsConfigured) {
   Session s(config(3 * kSec, 3 * kSec, 3), kLocalDisc, kSeed);
   ControlPacket p;
