@@ -187,9 +187,10 @@ class Session {
   bool transmitDue(Micros now) const noexcept;
 
   // The next packet to send, with P/F set properly (an owed Final goes out
-  // with F and without P; otherwise P while our Poll Sequence runs). Builds
-  // the periodic packet when it is due and schedules the next one with
-  // jitter. Does not compute an auth digest: with MD5/SHA1 auth use
+  // with F and without P; otherwise P while our Poll Sequence runs). Call it
+  // while transmitDue(now): a periodic packet schedules the next one with
+  // jitter; a Final leaves the schedule alone unless it can double as the
+  // due periodic packet (no Poll of ours needs the P bit). Does not compute an auth digest: with MD5/SHA1 auth use
   // writePacket(); call exactly one of the two per packet sent.
   ControlPacket buildPacket(Micros now) noexcept;
 
