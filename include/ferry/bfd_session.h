@@ -190,8 +190,9 @@ class Session {
   // with F and without P; otherwise P while our Poll Sequence runs). Call it
   // while transmitDue(now): a periodic packet schedules the next one with
   // jitter; a Final leaves the schedule alone unless it can double as the
-  // due periodic packet (no Poll of ours needs the P bit). Does not compute an auth digest: with MD5/SHA1 auth use
-  // writePacket(); call exactly one of the two per packet sent.
+  // due periodic packet (no Poll of ours needs the P bit). Does not compute
+  // an auth digest: with MD5/SHA1 auth use writePacket(); call exactly one of
+  // the two per packet sent.
   ControlPacket buildPacket(Micros now) noexcept;
 
   // buildPacket() + encode() + the auth section's password or digest
