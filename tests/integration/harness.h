@@ -46,6 +46,7 @@ class Process {
   static Process start(const std::vector<std::string>& argv, const Options& options);
   static Process start(const std::vector<std::string>& argv) { return start(argv, Options{}); }
 
+  Process() = default;  // no process yet; assign from start()
   Process(Process&& other) noexcept;
   Process& operator=(Process&& other) noexcept;
   ~Process();
@@ -62,7 +63,6 @@ class Process {
   bool waitForOutput(const std::string& needle, std::chrono::milliseconds timeout);
 
  private:
-  Process() = default;
   pid_t pid_ = -1;
   std::optional<int> status_;
   std::string out_path_, err_path_;

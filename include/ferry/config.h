@@ -1,0 +1,131 @@
+// The daemon's configuration: YAML text → a validated Config, or a list of
+// errors each naming FILE:LINE:COLUMN and what was expected. Pure: parsing
+// opens no socket and reads no clock; `loadConfigFile` is the only I/O.
+//
+// Keys (see README "Config reference" for the full description):
+//   dataplanes: auto | N            steering: kernel | inner-flow | cpu
+//   mode: relay | route             control_socket: PATH
+//   interfaces: [{name, bind, peer, bfd: {interval_ms, detect_mult, mode, admin_down}}]
+//   relay: [{from, to}]             routes: [{prefix, via: [..], ecmp}]
+//   icmp: {source_v4, source_v6, rate, burst}
+//   metrics: {listen}
+//   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue}
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/address.h"
+
+namespace ferry {
+
+enum class Mode : uint8_t { Relay, Route };
+enum class Steering : uint8_t { Kernel, InnerFlow, Cpu };
+enum class BfdMode : uint8_t { InBand, Rfc5881 };
+
+const char* toString(Mode mode) noexcept;
+const char* toString(Steering steering) noexcept;
+const char* toString(BfdMode mode) noexcept;
+
+// Where a config item was written, for messages about it after parsing
+// (1-based; 0 when the item was not written in a file).
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+};
+
+struct BfdConfig {
+  uint32_t interval_ms = 300;  // DesiredMinTx and RequiredMinRx, milliseconds
+  uint8_t detect_mult = 3;
+  BfdMode mode = BfdMode::InBand;
+  bool admin_down = false;
+};
+
+struct InterfaceConfig {
+  std::string name;
+  SockAddr bind;                  // local address:port, shared by every dataplane
+  std::optional<SockAddr> peer;   // the neighbour; datagrams from elsewhere are dropped
+  std::optional<BfdConfig> bfd;   // liveness detection, absent = always up
+  SourcePos pos;
+};
+
+// A datagram received on interface `from` leaves through `to`'s socket to
+// `to`'s peer. Indices into Config::interfaces.
+struct RelayRule {
+  uint16_t from = 0;
+  uint16_t to = 0;
+  SourcePos pos;
+};
+
+// route mode: `prefix` is kept as written; the route module parses and
+// validates it (family, host bits, duplicates) with this position.
+struct RouteConfig {
+  std::string prefix;
+  std::vector<uint16_t> via;  // interface indices, in failover order
+  bool ecmp = false;
+  SourcePos pos;
+  SourcePos prefix_pos;
+};
+
+struct IcmpConfig {
+  std::string source_v4;  // empty = no ICMPv4 errors
+  std::string source_v6;  // empty = no ICMPv6 errors
+  uint32_t rate = 100;    // errors per second per dataplane
+  uint32_t burst = 50;
+};
+
+// Receive/transmit resources per dataplane.
+struct Tuning {
+  uint32_t max_datagram = 2048;      // largest UDP payload accepted; larger = dropped (truncated)
+  uint32_t buffers = 4096;           // provided buffers per dataplane (power of two, ≤ 32768)
+  uint32_t ring_entries = 1024;      // io_uring submission queue entries (power of two)
+  uint32_t socket_buffer = 4 << 20;  // SO_RCVBUF/SO_SNDBUF bytes per socket
+  uint32_t bfd_queue = 1024;         // BFD hand-off queue per dataplane (power of two)
+};
+
+struct Config {
+  std::string file;           // where it came from (for messages)
+  uint32_t dataplanes = 0;    // 0 = auto (online CPUs)
+  Steering steering = Steering::Kernel;
+  Mode mode = Mode::Relay;
+  std::vector<InterfaceConfig> interfaces;
+  std::vector<RelayRule> relay;
+  std::vector<RouteConfig> routes;
+  std::optional<IcmpConfig> icmp;
+  std::optional<SockAddr> metrics_listen;
+  std::string control_socket = "/run/ferry/ferry.sock";
+  Tuning tuning;
+
+  // Index of the interface called `name`, or -1.
+  int interfaceIndex(std::string_view name) const noexcept;
+  // The number of dataplanes to start: `dataplanes`, or `online_cpus` for auto.
+  uint32_t dataplaneCount(uint32_t online_cpus) const noexcept {
+    return dataplanes != 0 ? dataplanes : online_cpus;
+  }
+  // One line for `ferryd check-config`: "2 interfaces, relay mode, 2 relay rules, ...".
+  std::string summary() const;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the error is about the whole file
+  int column = 0;  // 1-based
+  std::string message;
+  // "FILE:LINE:COLUMN: message" (or "FILE: message" without a position).
+  std::string format() const;
+};
+
+struct ConfigResult {
+  std::optional<Config> config;     // set only when errors is empty
+  std::vector<ConfigError> errors;  // every error found, in file order
+};
+
+// Parses and validates YAML text; `file` names it in errors.
+ConfigResult parseConfig(std::string_view yaml, std::string_view file);
+// Reads `path` and parses it; an unreadable file is one error.
+ConfigResult loadConfigFile(const std::string& path);
+
+}  // namespace ferry

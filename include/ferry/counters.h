@@ -1,0 +1,95 @@
+// Per-dataplane, per-interface counters. Each block has exactly one writer
+// (its dataplane thread) and is read by the control thread for stats, so an
+// increment is a relaxed load + store (no locked instruction on the hot path)
+// and a reader sees each 64-bit value whole. Blocks are cache-line aligned so
+// two dataplanes never write the same line.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+namespace ferry {
+
+// Why a datagram was not forwarded. Every datagram a dataplane receives is
+// either sent, handed to the control module (BFD), or counted under exactly
+// one of these.
+enum class Drop : uint8_t {
+  NoRoute,          // relay: no rule for the ingress interface; route: no matching prefix
+  BadSource,        // the interface has a peer and the datagram came from elsewhere
+  Truncated,        // larger than tuning.max_datagram (MSG_TRUNC)
+  SendError,        // the kernel refused the send (the error is in the send CQE)
+  NoBuffer,         // the provided-buffer ring ran dry (receive paused, re-armed)
+  EgressDown,       // relay: the egress interface's BFD session is down
+  BfdQueueFull,     // the hand-off queue to the control module was full
+  BadBfd,           // a BFD-looking packet on an interface without BFD, or malformed
+  BadInnerHeader,   // route: the inner IPv4/IPv6 header is invalid
+  TtlExceeded,      // route: inner TTL / hop limit ≤ 1
+  AllNextHopsDown,  // route: every next hop of the matching route is down
+  kCount
+};
+inline constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
+
+// snake_case names, used as JSON keys and in the README.
+const char* toString(Drop drop) noexcept;
+
+// A single-writer counter.
+class Counter {
+ public:
+  void add(uint64_t n = 1) noexcept {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  // For values that are copies of a kernel counter (a gauge).
+  void set(uint64_t n) noexcept { value_.store(n, std::memory_order_relaxed); }
+  uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+struct alignas(64) InterfaceCounters {
+  Counter rx_packets;
+  Counter rx_bytes;
+  Counter tx_packets;
+  Counter tx_bytes;
+  Counter bfd_rx;  // BFD packets handed to the control module
+  // Datagrams the kernel dropped because this socket's receive queue was full
+  // (SO_RXQ_OVFL; the latest value the kernel reported).
+  Counter rx_queue_overflow;
+  std::array<Counter, kDropCount> drops;
+
+  void drop(Drop reason, uint64_t n = 1) noexcept { drops[static_cast<size_t>(reason)].add(n); }
+};
+
+struct alignas(64) DataplaneCounters {
+  explicit DataplaneCounters(size_t interfaces) : per_interface(interfaces) {}
+  std::vector<InterfaceCounters> per_interface;
+  Counter loops;  // event-loop turns: a heartbeat for the supervisor and a batch-size denominator
+  Counter cqes;   // completions handled
+  Counter ring_errors;  // io_uring_submit_and_wait failures (not expected; visible if they happen)
+};
+
+// A plain snapshot of counters, summed however the caller likes.
+struct CounterTotals {
+  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, bfd_rx = 0;
+  uint64_t rx_queue_overflow = 0;
+  std::array<uint64_t, kDropCount> drops{};
+
+  void add(const InterfaceCounters& c) noexcept {
+    rx_packets += c.rx_packets.get();
+    rx_bytes += c.rx_bytes.get();
+    tx_packets += c.tx_packets.get();
+    tx_bytes += c.tx_bytes.get();
+    bfd_rx += c.bfd_rx.get();
+    rx_queue_overflow += c.rx_queue_overflow.get();
+    for (size_t i = 0; i < kDropCount; ++i) drops[i] += c.drops[i].get();
+  }
+  uint64_t droppedTotal() const noexcept {
+    uint64_t sum = 0;
+    for (auto d : drops) sum += d;
+    return sum;
+  }
+};
+
+}  // namespace ferry

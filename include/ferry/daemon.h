@@ -1,0 +1,62 @@
+// Daemon: wires one validated Config into sockets, dataplane threads and the
+// control thread, and takes them down again in order. `ferryd run` is a
+// Daemon plus signal handling; tests and the benchmark can embed one.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ferry/bfd_handoff.h"
+#include "ferry/config.h"
+#include "ferry/control.h"
+#include "ferry/counters.h"
+#include "ferry/dataplane.h"
+#include "ferry/forwarding.h"
+#include "ferry/published.h"
+#include "ferry/socket.h"
+
+namespace ferry {
+
+class Daemon {
+ public:
+  explicit Daemon(Config config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Opens every socket, the control socket, starts the dataplanes (each
+  // pinned to a CPU) and the control thread. On failure everything started
+  // is stopped again and the error names the cause. "" on success.
+  std::string start();
+  // Stops the dataplanes (receives cancelled, in-flight sends completed),
+  // joins them, then stops the control thread. Idempotent.
+  void stop();
+
+  unsigned dataplaneCount() const noexcept { return count_; }
+  // The same document as `ferryctl show stats --json`.
+  nlohmann::json stats() const;
+
+ private:
+  std::vector<DataplaneView> views() const;
+
+  Config config_;
+  unsigned count_ = 0;
+  std::vector<int> cpus_;
+  std::vector<std::vector<Fd>> sockets_;  // [dataplane][interface]
+  std::vector<std::unique_ptr<DataplaneCounters>> counters_;
+  std::unique_ptr<Published<ForwardingState>> forwarding_;
+  std::unique_ptr<BfdHandoff> bfd_;
+  std::vector<std::unique_ptr<Dataplane>> dataplanes_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<Control> control_;
+  std::thread control_thread_;
+};
+
+// The CPUs this process may run on (sched_getaffinity), in order.
+std::vector<int> allowedCpus();
+
+}  // namespace ferry

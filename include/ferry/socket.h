@@ -1,0 +1,58 @@
+// UDP sockets for interfaces: one per dataplane per interface, all bound to
+// the interface's address with SO_REUSEPORT so the kernel spreads datagrams
+// over the dataplanes. Setup code: returns errors as text naming the cause.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ferry/address.h"
+
+namespace ferry {
+
+// An owned file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) noexcept : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) reset(other.release());
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+struct UdpSocketOptions {
+  bool reuse_port = true;          // SO_REUSEPORT (and SO_REUSEADDR)
+  uint32_t buffer_bytes = 4 << 20; // SO_RCVBUF/SO_SNDBUF (…FORCE when permitted)
+  bool report_overflow = true;     // SO_RXQ_OVFL: the kernel's drop count in a cmsg
+  bool nonblocking = false;        // io_uring sockets stay blocking; the control thread's not
+};
+
+// Opens, configures and binds a UDP socket. On failure returns an invalid Fd
+// and sets `error` ("bind 127.0.0.1:5000: Address already in use").
+Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::string* error);
+
+// SO_REUSEPORT lets any process of the same user join a port group silently,
+// so before creating the group ferry checks that nobody holds the address:
+// a plain bind (no SO_REUSEPORT) on it must succeed. False with `error` set
+// ("127.0.0.1:5000 is already in use by another socket") otherwise.
+bool addressIsFree(const SockAddr& bind, std::string* error);
+
+// The kernel's count of datagrams dropped on this socket (SO_MEMINFO
+// SK_MEMINFO_DROPS): receive-queue overflows and other socket-level drops.
+uint64_t socketDrops(int fd) noexcept;
+
+}  // namespace ferry

@@ -1,0 +1,598 @@
+#include "ferry/config.h"
+
+// GCC 12 reports a false -Wdangling-pointer inside yaml-cpp's inline
+// Node::operator= (yaml-cpp issue #1164); the warning is about their header.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace ferry {
+
+const char* toString(Mode mode) noexcept {
+  switch (mode) {
+    case Mode::Relay: return "relay";
+    case Mode::Route: return "route";
+  }
+  return "?";
+}
+
+const char* toString(Steering steering) noexcept {
+  switch (steering) {
+    case Steering::Kernel: return "kernel";
+    case Steering::InnerFlow: return "inner-flow";
+    case Steering::Cpu: return "cpu";
+  }
+  return "?";
+}
+
+const char* toString(BfdMode mode) noexcept {
+  switch (mode) {
+    case BfdMode::InBand: return "inband";
+    case BfdMode::Rfc5881: return "rfc5881";
+  }
+  return "?";
+}
+
+int Config::interfaceIndex(std::string_view name) const noexcept {
+  for (size_t i = 0; i < interfaces.size(); ++i)
+    if (interfaces[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::string Config::summary() const {
+  std::ostringstream out;
+  out << interfaces.size() << (interfaces.size() == 1 ? " interface" : " interfaces") << ", "
+      << toString(mode) << " mode, ";
+  if (mode == Mode::Relay)
+    out << relay.size() << (relay.size() == 1 ? " relay rule" : " relay rules");
+  else
+    out << routes.size() << (routes.size() == 1 ? " route" : " routes");
+  size_t bfd = 0;
+  for (const auto& i : interfaces) bfd += i.bfd.has_value();
+  out << ", " << bfd << " with BFD, dataplanes ";
+  if (dataplanes == 0)
+    out << "auto";
+  else
+    out << dataplanes;
+  out << ", steering " << toString(steering);
+  return out.str();
+}
+
+std::string ConfigError::format() const {
+  if (line <= 0) return file + ": " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+namespace {
+
+constexpr uint16_t kMaxInterfaces = 4096;
+
+bool isPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+SourcePos posOf(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return {};
+  return {mark.line + 1, mark.column + 1};
+}
+
+std::string joined(std::initializer_list<std::string_view> items) {
+  std::string out;
+  for (auto item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+const char* typeName(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Undefined: return "nothing";
+  }
+  return "?";
+}
+
+// Walks the YAML tree, collecting every error (not only the first) with the
+// position of the node it is about. `path` strings such as
+// "interfaces[1].bind" name the item in messages.
+class Parser {
+ public:
+  Parser(std::string file, std::vector<ConfigError>& errors)
+      : file_(std::move(file)), errors_(errors) {}
+
+  void error(SourcePos pos, std::string message) {
+    errors_.push_back({file_, pos.line, pos.column, std::move(message)});
+  }
+  void error(const YAML::Node& at, std::string message) { error(posOf(at), std::move(message)); }
+
+  // Reports (and returns false) unless `node` is a map; reports unknown and
+  // duplicate keys (each at the key), and returns true if the map can be read.
+  bool checkMap(const YAML::Node& node, const std::string& path,
+                std::initializer_list<std::string_view> keys) {
+    if (!node.IsMap()) {
+      error(node, path + ": expected a map, got " + typeName(node));
+      return false;
+    }
+    std::map<std::string, SourcePos> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      // A copy: the iterator hands out a temporary proxy (ASan caught a reference to it).
+      const YAML::Node key = it->first;
+      if (!key.IsScalar()) {
+        error(key, path + ": keys must be plain words");
+        continue;
+      }
+      const std::string name = key.Scalar();
+      bool known = false;
+      for (auto k : keys) known = known || k == name;
+      if (!known) {
+        error(key, path + ": unknown key '" + name + "' (expected one of: " + joined(keys) + ")");
+        continue;
+      }
+      const auto [prev, inserted] = seen.emplace(name, posOf(key));
+      if (!inserted)
+        error(key, path + ": duplicate key '" + name + "' (first at line " +
+                       std::to_string(prev->second.line) + ")");
+    }
+    return true;
+  }
+
+  std::optional<std::string> scalar(const YAML::Node& node, const std::string& path) {
+    if (!node.IsScalar()) {
+      error(node, path + ": expected a value, got " + typeName(node));
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<uint64_t> unsignedInt(const YAML::Node& node, const std::string& path,
+                                      uint64_t min, uint64_t max) {
+    auto text = scalar(node, path);
+    if (!text) return std::nullopt;
+    uint64_t value = 0;
+    const char* begin = text->data();
+    const char* end = begin + text->size();
+    auto [ptr, ec] = std::from_chars(begin, end, value);
+    if (ec != std::errc() || ptr != end || text->empty()) {
+      error(node, path + ": expected a whole number, got '" + *text + "'");
+      return std::nullopt;
+    }
+    if (value < min || value > max) {
+      error(node, path + ": " + *text + " is out of range " + std::to_string(min) + ".." +
+                      std::to_string(max));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<bool> boolean(const YAML::Node& node, const std::string& path) {
+    auto text = scalar(node, path);
+    if (!text) return std::nullopt;
+    if (*text == "true") return true;
+    if (*text == "false") return false;
+    error(node, path + ": expected true or false, got '" + *text + "'");
+    return std::nullopt;
+  }
+
+  // One of `choices` (the YAML words), returned as its index.
+  std::optional<size_t> choice(const YAML::Node& node, const std::string& path,
+                               std::initializer_list<std::string_view> choices) {
+    auto text = scalar(node, path);
+    if (!text) return std::nullopt;
+    size_t i = 0;
+    for (auto c : choices) {
+      if (c == *text) return i;
+      ++i;
+    }
+    error(node, path + ": expected one of " + joined(choices) + ", got '" + *text + "'");
+    return std::nullopt;
+  }
+
+  std::optional<SockAddr> address(const YAML::Node& node, const std::string& path) {
+    auto text = scalar(node, path);
+    if (!text) return std::nullopt;
+    std::string why;
+    auto addr = SockAddr::parse(*text, &why);
+    if (!addr) error(node, path + ": " + why);
+    return addr;
+  }
+
+  // A required key: reports at the map when it is missing.
+  bool require(const YAML::Node& map, const char* key, const std::string& path) {
+    if (map[key]) return true;
+    error(map, path + ": missing required key '" + key + "'");
+    return false;
+  }
+
+  // Resolves an interface name to its index, reporting unknown names.
+  std::optional<uint16_t> interfaceRef(const Config& config, const YAML::Node& node,
+                                       const std::string& path) {
+    auto name = scalar(node, path);
+    if (!name) return std::nullopt;
+    const int index = config.interfaceIndex(*name);
+    if (index < 0) {
+      std::string known;
+      for (const auto& i : config.interfaces) known += (known.empty() ? "" : ", ") + i.name;
+      error(node, path + ": unknown interface '" + *name + "'" +
+                      (known.empty() ? "" : " (interfaces: " + known + ")"));
+      return std::nullopt;
+    }
+    return static_cast<uint16_t>(index);
+  }
+
+  void parseRoot(const YAML::Node& root, Config& config);
+
+ private:
+  void parseInterface(const YAML::Node& node, const std::string& path, Config& config);
+  void parseBfd(const YAML::Node& node, const std::string& path, BfdConfig& bfd);
+  void parseTuning(const YAML::Node& node, Tuning& tuning);
+  void parseIcmp(const YAML::Node& node, IcmpConfig& icmp);
+  void validate(const YAML::Node& root, Config& config);
+
+  std::string file_;
+  std::vector<ConfigError>& errors_;
+  bool mode_known_ = true;
+};
+
+void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig& bfd) {
+  if (!checkMap(node, path, {"interval_ms", "detect_mult", "mode", "admin_down"})) return;
+  // RFC 5880 intervals are 32-bit microseconds; FRR's floor is 10 ms, ours 1 ms.
+  if (auto v = node["interval_ms"]) {
+    if (auto ms = unsignedInt(v, path + ".interval_ms", 1, 4'294'967)) bfd.interval_ms = uint32_t(*ms);
+  }
+  if (auto v = node["detect_mult"]) {
+    if (auto m = unsignedInt(v, path + ".detect_mult", 1, 255)) bfd.detect_mult = uint8_t(*m);
+  }
+  if (auto v = node["mode"]) {
+    if (auto m = choice(v, path + ".mode", {"inband", "rfc5881"})) bfd.mode = BfdMode(*m);
+  }
+  if (auto v = node["admin_down"]) {
+    if (auto b = boolean(v, path + ".admin_down")) bfd.admin_down = *b;
+  }
+}
+
+void Parser::parseInterface(const YAML::Node& node, const std::string& path, Config& config) {
+  if (!checkMap(node, path, {"name", "bind", "peer", "bfd"})) return;
+  InterfaceConfig iface;
+  iface.pos = posOf(node);
+  bool ok = require(node, "name", path) & require(node, "bind", path);
+  if (auto v = node["name"]) {
+    if (auto name = scalar(v, path + ".name")) {
+      if (name->empty()) {
+        error(v, path + ".name: must not be empty");
+        ok = false;
+      } else if (int prev = config.interfaceIndex(*name); prev >= 0) {
+        error(v, path + ".name: duplicate interface name '" + *name + "' (first at line " +
+                     std::to_string(config.interfaces[size_t(prev)].pos.line) + ")");
+        ok = false;
+      } else {
+        iface.name = *name;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (auto v = node["bind"]) {
+    if (auto a = address(v, path + ".bind")) iface.bind = *a;
+    else ok = false;
+  }
+  if (auto v = node["peer"]) {
+    if (auto a = address(v, path + ".peer")) {
+      iface.peer = *a;
+      if (iface.bind.family() != 0 && a->family() != iface.bind.family()) {
+        error(v, path + ".peer: " + a->toString() + " is " + (a->isV4() ? "IPv4" : "IPv6") +
+                     " but bind " + iface.bind.toString() + " is " +
+                     (iface.bind.isV4() ? "IPv4" : "IPv6"));
+      }
+    }
+  }
+  if (auto v = node["bfd"]) {
+    BfdConfig bfd;
+    parseBfd(v, path + ".bfd", bfd);
+    if (!node["peer"]) error(v, path + ".bfd: BFD needs a 'peer' to talk to");
+    iface.bfd = bfd;
+  }
+  if (iface.bind.family() != 0) {
+    for (const auto& other : config.interfaces) {
+      if (other.bind == iface.bind)
+        error(node["bind"], path + ".bind: " + iface.bind.toString() +
+                                " is already the bind address of interface '" + other.name + "'");
+    }
+  }
+  if (config.interfaces.size() >= kMaxInterfaces) {
+    error(node, path + ": too many interfaces (at most " + std::to_string(kMaxInterfaces) + ")");
+    return;
+  }
+  // A broken interface is still recorded (when it has a name) so that later
+  // references to it do not add "unknown interface" noise.
+  if (ok || !iface.name.empty()) config.interfaces.push_back(std::move(iface));
+}
+
+void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
+  const std::string path = "tuning";
+  if (!checkMap(node, path,
+                {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue"}))
+    return;
+  if (auto v = node["max_datagram"]) {
+    if (auto n = unsignedInt(v, path + ".max_datagram", 64, 65535)) tuning.max_datagram = uint32_t(*n);
+  }
+  auto powerOfTwo = [&](const char* key, uint64_t min, uint64_t max, uint32_t& out) {
+    if (auto v = node[key]) {
+      if (auto n = unsignedInt(v, path + "." + key, min, max)) {
+        if (!isPowerOfTwo(*n))
+          error(v, path + "." + key + ": " + std::to_string(*n) + " is not a power of two");
+        else
+          out = uint32_t(*n);
+      }
+    }
+  };
+  powerOfTwo("buffers", 64, 32768, tuning.buffers);
+  powerOfTwo("ring_entries", 64, 32768, tuning.ring_entries);
+  powerOfTwo("bfd_queue", 16, 65536, tuning.bfd_queue);
+  if (auto v = node["socket_buffer"]) {
+    if (auto n = unsignedInt(v, path + ".socket_buffer", 4096, 1u << 30)) tuning.socket_buffer = uint32_t(*n);
+  }
+}
+
+void Parser::parseIcmp(const YAML::Node& node, IcmpConfig& icmp) {
+  const std::string path = "icmp";
+  if (!checkMap(node, path, {"source_v4", "source_v6", "rate", "burst"})) return;
+  if (auto v = node["source_v4"]) {
+    if (auto s = scalar(v, path + ".source_v4")) {
+      in_addr a{};
+      if (inet_pton(AF_INET, s->c_str(), &a) != 1)
+        error(v, path + ".source_v4: '" + *s + "' is not an IPv4 address");
+      else
+        icmp.source_v4 = *s;
+    }
+  }
+  if (auto v = node["source_v6"]) {
+    if (auto s = scalar(v, path + ".source_v6")) {
+      in6_addr a{};
+      if (inet_pton(AF_INET6, s->c_str(), &a) != 1)
+        error(v, path + ".source_v6: '" + *s + "' is not an IPv6 address");
+      else
+        icmp.source_v6 = *s;
+    }
+  }
+  if (auto v = node["rate"]) {
+    if (auto n = unsignedInt(v, path + ".rate", 1, 1'000'000)) icmp.rate = uint32_t(*n);
+  }
+  if (auto v = node["burst"]) {
+    if (auto n = unsignedInt(v, path + ".burst", 1, 1'000'000)) icmp.burst = uint32_t(*n);
+  }
+  if (!node["source_v4"] && !node["source_v6"])
+    error(node, path + ": needs source_v4 and/or source_v6 (the address ICMP errors come from)");
+}
+
+void Parser::parseRoot(const YAML::Node& root, Config& config) {
+  if (root.IsNull() || !root.IsDefined()) {
+    error(SourcePos{}, "the file is empty; expected a map with at least 'interfaces'");
+    return;
+  }
+  if (!checkMap(root, "config",
+                {"dataplanes", "steering", "mode", "interfaces", "relay", "routes", "icmp",
+                 "metrics", "control_socket", "tuning"}))
+    return;
+
+  if (auto v = root["dataplanes"]) {
+    if (v.IsScalar() && v.Scalar() == "auto") {
+      config.dataplanes = 0;
+    } else if (v.IsScalar()) {
+      // Written so that "0" and "-1" get the same clear message.
+      const std::string text = v.Scalar();
+      int64_t n = 0;
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
+        error(v, "dataplanes: expected 'auto' or a whole number, got '" + text + "'");
+      else if (n <= 0)
+        error(v, "dataplanes: must be at least 1, got " + text);
+      else if (n > 1024)
+        error(v, "dataplanes: " + text + " is more than 1024");
+      else
+        config.dataplanes = uint32_t(n);
+    } else {
+      error(v, std::string("dataplanes: expected 'auto' or a whole number, got ") + typeName(v));
+    }
+  }
+  if (auto v = root["steering"]) {
+    if (auto c = choice(v, "steering", {"kernel", "inner-flow", "cpu"})) config.steering = Steering(*c);
+  }
+  if (auto v = root["mode"]) {
+    if (auto c = choice(v, "mode", {"relay", "route"})) config.mode = Mode(*c);
+    else mode_known_ = false;
+  }
+  if (auto v = root["control_socket"]) {
+    if (auto s = scalar(v, "control_socket")) {
+      if (s->empty() || s->front() != '/')
+        error(v, "control_socket: expected an absolute path, got '" + *s + "'");
+      else if (s->size() >= 108)  // sizeof(sockaddr_un::sun_path)
+        error(v, "control_socket: path is longer than 107 bytes");
+      else
+        config.control_socket = *s;
+    }
+  }
+  if (auto v = root["metrics"]) {
+    if (checkMap(v, "metrics", {"listen"})) {
+      if (auto l = v["listen"]) config.metrics_listen = address(l, "metrics.listen");
+    }
+  }
+  if (auto v = root["tuning"]) parseTuning(v, config.tuning);
+  if (auto v = root["icmp"]) {
+    IcmpConfig icmp;
+    parseIcmp(v, icmp);
+    config.icmp = icmp;
+  }
+
+  const YAML::Node interfaces = root["interfaces"];
+  if (!interfaces) {
+    error(root, "config: missing required key 'interfaces'");
+  } else if (!interfaces.IsSequence()) {
+    error(interfaces, std::string("interfaces: expected a list, got ") + typeName(interfaces));
+  } else if (interfaces.size() == 0) {
+    error(interfaces, "interfaces: the list is empty; at least one interface is needed");
+  } else {
+    for (size_t i = 0; i < interfaces.size(); ++i)
+      parseInterface(interfaces[i], "interfaces[" + std::to_string(i) + "]", config);
+  }
+
+  if (auto relay = root["relay"]) {
+    if (!relay.IsSequence()) {
+      error(relay, std::string("relay: expected a list, got ") + typeName(relay));
+    } else {
+      for (size_t i = 0; i < relay.size(); ++i) {
+        const YAML::Node rule = relay[i];
+        const std::string path = "relay[" + std::to_string(i) + "]";
+        if (!checkMap(rule, path, {"from", "to"})) continue;
+        const bool has = require(rule, "from", path) & require(rule, "to", path);
+        if (!has) continue;
+        auto from = interfaceRef(config, rule["from"], path + ".from");
+        auto to = interfaceRef(config, rule["to"], path + ".to");
+        if (!from || !to) continue;
+        const auto& dst = config.interfaces[*to];
+        if (*from == *to) {
+          error(rule["to"], path + ": 'from' and 'to' are the same interface '" + dst.name + "'");
+          continue;
+        }
+        if (!dst.peer) {
+          error(rule["to"], path + ".to: interface '" + dst.name +
+                                "' has no 'peer', so there is nowhere to send to");
+          continue;
+        }
+        bool duplicate = false;
+        for (const auto& r : config.relay) {
+          if (r.from == *from) {
+            error(rule["from"], path + ".from: interface '" + config.interfaces[*from].name +
+                                    "' already relays to '" + config.interfaces[r.to].name +
+                                    "' (line " + std::to_string(r.pos.line) + ")");
+            duplicate = true;
+          }
+        }
+        if (!duplicate) config.relay.push_back({*from, *to, posOf(rule)});
+      }
+    }
+  }
+
+  if (auto routes = root["routes"]) {
+    if (!routes.IsSequence()) {
+      error(routes, std::string("routes: expected a list, got ") + typeName(routes));
+    } else {
+      for (size_t i = 0; i < routes.size(); ++i) {
+        const YAML::Node r = routes[i];
+        const std::string path = "routes[" + std::to_string(i) + "]";
+        if (!checkMap(r, path, {"prefix", "via", "ecmp"})) continue;
+        const bool has = require(r, "prefix", path) & require(r, "via", path);
+        if (!has) continue;
+        RouteConfig route;
+        route.pos = posOf(r);
+        route.prefix_pos = posOf(r["prefix"]);
+        auto prefix = scalar(r["prefix"], path + ".prefix");
+        if (!prefix) continue;
+        route.prefix = *prefix;
+        const YAML::Node via = r["via"];
+        if (!via.IsSequence() || via.size() == 0) {
+          error(via, path + ".via: expected a non-empty list of interface names");
+          continue;
+        }
+        bool ok = true;
+        for (size_t j = 0; j < via.size(); ++j) {
+          auto idx = interfaceRef(config, via[j], path + ".via[" + std::to_string(j) + "]");
+          if (!idx) {
+            ok = false;
+            continue;
+          }
+          for (auto prev : route.via) {
+            if (prev == *idx) {
+              error(via[j], path + ".via[" + std::to_string(j) + "]: interface '" +
+                                config.interfaces[*idx].name + "' is listed twice");
+              ok = false;
+            }
+          }
+          if (!config.interfaces[*idx].peer) {
+            error(via[j], path + ".via[" + std::to_string(j) + "]: interface '" +
+                              config.interfaces[*idx].name + "' has no 'peer' to send to");
+            ok = false;
+          }
+          route.via.push_back(*idx);
+        }
+        if (auto e = r["ecmp"]) {
+          if (auto b = boolean(e, path + ".ecmp")) {
+            route.ecmp = *b;
+            if (*b && via.size() == 1)
+              error(e, path + ".ecmp: ECMP needs at least two next hops in 'via'");
+          }
+        }
+        if (ok) config.routes.push_back(std::move(route));
+      }
+    }
+  }
+  validate(root, config);
+}
+
+// Cross-item rules that need the whole file.
+void Parser::validate(const YAML::Node& root, Config& config) {
+  if (!mode_known_) return;  // already reported; the mode rules would only add noise
+  if (config.mode == Mode::Relay && root["routes"])
+    error(root["routes"], "routes: only used in route mode (set 'mode: route')");
+  if (config.mode == Mode::Route && root["relay"])
+    error(root["relay"], "relay: only used in relay mode (mode is 'route')");
+  if (config.mode == Mode::Route && root["interfaces"] && !root["routes"])
+    error(root, "config: route mode needs a 'routes' list");
+  if (config.mode == Mode::Relay && root["interfaces"] && !root["relay"])
+    error(root, "config: relay mode needs a 'relay' list");
+}
+
+}  // namespace
+
+ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
+  ConfigResult result;
+  Config config;
+  config.file = std::string(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back({std::string(file), e.mark.line + 1, e.mark.column + 1,
+                             "YAML syntax: " + e.msg});
+    return result;
+  }
+  try {
+    Parser parser(std::string(file), result.errors);
+    parser.parseRoot(root, config);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on some malformed structures (e.g. aliases to nowhere).
+    result.errors.push_back({std::string(file), e.mark.line + 1, e.mark.column + 1, e.msg});
+  }
+  // In file order, as a compiler would list them; whole-file errors first.
+  std::stable_sort(result.errors.begin(), result.errors.end(), [](const auto& a, const auto& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+ConfigResult loadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    ConfigResult result;
+    result.errors.push_back({path, 0, 0, "cannot read the file"});
+    return result;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parseConfig(ss.str(), path);
+}
+
+}  // namespace ferry

@@ -1,0 +1,158 @@
+#include "ferry/ctl_server.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace ferry {
+namespace {
+
+bool makeAddress(const std::string& path, sockaddr_un& addr) {
+  if (path.size() >= sizeof(addr.sun_path)) return false;
+  addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
+
+}  // namespace
+
+CtlServer::~CtlServer() {
+  if (listen_fd_ && !path_.empty()) ::unlink(path_.c_str());
+}
+
+std::string CtlServer::listen(const std::string& path) {
+  sockaddr_un addr;
+  if (!makeAddress(path, addr)) return "control socket path '" + path + "' is too long";
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return "control socket: cannot create " + parent.string() + ": " + ec.message();
+  }
+  if (std::filesystem::exists(std::filesystem::symlink_status(path))) {
+    // A live daemon answers a connect; a stale file from a crash does not.
+    Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
+      return "control socket " + path + " is in use by a running ferryd";
+    if (::unlink(path.c_str()) != 0)
+      return "control socket: cannot remove stale " + path + ": " + std::strerror(errno);
+  }
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return std::string("control socket: socket: ") + std::strerror(errno);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    return "control socket: bind " + path + ": " + std::strerror(errno);
+  if (::chmod(path.c_str(), 0660) != 0)
+    return "control socket: chmod " + path + ": " + std::strerror(errno);
+  if (::listen(fd.get(), 16) != 0) return std::string("control socket: listen: ") + std::strerror(errno);
+  listen_fd_ = std::move(fd);
+  path_ = path;
+  return {};
+}
+
+void CtlServer::addPollFds(std::vector<pollfd>& fds) const {
+  fds.push_back({listen_fd_.get(), POLLIN, 0});
+  for (const auto& c : clients_) fds.push_back({c.fd.get(), short(c.replying ? POLLOUT : POLLIN), 0});
+}
+
+void CtlServer::onPoll(const pollfd* fds, size_t count, const Handler& handler) {
+  if (count == 0) return;
+  // Clients first: `fds` matches clients_ as it was when addPollFds ran.
+  std::vector<Client> keep;
+  for (size_t i = 0; i < clients_.size(); ++i) {
+    const short revents = i + 1 < count ? fds[i + 1].revents : 0;
+    if (revents == 0 || service(clients_[i], revents, handler)) keep.push_back(std::move(clients_[i]));
+  }
+  clients_ = std::move(keep);
+  if (fds[0].revents & POLLIN) accept();
+}
+
+void CtlServer::accept() {
+  while (true) {
+    Fd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) return;
+    if (clients_.size() >= kMaxClients) continue;  // closed at once: too many at a time
+    clients_.push_back(Client{std::move(fd), {}, {}, 0, false});
+  }
+}
+
+bool CtlServer::service(Client& client, short revents, const Handler& handler) {
+  if (revents & (POLLERR | POLLNVAL)) return false;
+  if (!client.replying) {
+    char buf[1024];
+    while (true) {
+      const ssize_t n = ::read(client.fd.get(), buf, sizeof(buf));
+      if (n > 0) {
+        client.in.append(buf, size_t(n));
+        if (client.in.size() > kMaxRequest) return false;
+        continue;
+      }
+      if (n == 0 && client.in.find('\n') == std::string::npos) {
+        if (client.in.empty()) return false;
+        client.in += '\n';  // a request without its newline, then EOF
+      }
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      break;
+    }
+    const auto eol = client.in.find('\n');
+    if (eol == std::string::npos) return true;  // wait for the rest
+    std::string request = client.in.substr(0, eol);
+    if (!request.empty() && request.back() == '\r') request.pop_back();
+    client.out = handler(request);
+    if (client.out.empty() || client.out.back() != '\n') client.out += '\n';
+    client.replying = true;
+  }
+  while (client.written < client.out.size()) {
+    const ssize_t n = ::send(client.fd.get(), client.out.data() + client.written,
+                             client.out.size() - client.written, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      client.written += size_t(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    return false;
+  }
+  return false;  // replied in full: close
+}
+
+std::string ctlRequest(const std::string& path, const std::string& request, int timeout_ms) {
+  sockaddr_un addr;
+  if (!makeAddress(path, addr)) throw std::runtime_error("control socket path '" + path + "' is too long");
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    const int err = errno;
+    std::string hint = err == ENOENT ? " (is ferryd running with this control_socket?)" : "";
+    throw std::runtime_error("cannot connect to " + path + ": " + std::strerror(err) + hint);
+  }
+  const std::string line = request + "\n";
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != ssize_t(line.size()))
+    throw std::runtime_error("cannot send to " + path + ": " + std::strerror(errno));
+  std::string reply;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n > 0) {
+      reply.append(buf, size_t(n));
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    throw std::runtime_error("reading from " + path + ": " +
+                             (errno == EAGAIN ? std::string("timed out") : std::strerror(errno)));
+  }
+  return reply;
+}
+
+}  // namespace ferry

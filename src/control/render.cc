@@ -1,0 +1,89 @@
+#include "ferry/render.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace ferry {
+namespace {
+
+std::string text(const nlohmann::json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  return v.dump();
+}
+
+// "name: reason=n reason=n" for every row with a non-zero drop.
+void dropLines(std::ostringstream& out, const std::string& label, const nlohmann::json& drops) {
+  std::string line;
+  for (auto it = drops.begin(); it != drops.end(); ++it)
+    if (it.value().is_number() && it.value().get<uint64_t>() != 0)
+      line += " " + it.key() + "=" + it.value().dump();
+  if (!line.empty()) out << "  " << label << ":" << line << "\n";
+}
+
+}  // namespace
+
+std::string renderTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size(), 0);
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  std::ostringstream out;
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (size_t i = 0; i < cells.size() && i < width.size(); ++i) {
+      s += cells[i];
+      if (i + 1 < cells.size()) s += std::string(width[i] - cells[i].size() + 2, ' ');
+    }
+    out << s << "\n";
+  };
+  line(header);
+  for (const auto& row : rows) line(row);
+  return out.str();
+}
+
+std::string renderDataplanes(const nlohmann::json& dataplanes) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& d : dataplanes)
+    rows.push_back({text(d["id"]), text(d["cpu"]), text(d["rx_packets"]), text(d["rx_bytes"]),
+                    text(d["tx_packets"]), text(d["tx_bytes"]), text(d["dropped"]),
+                    text(d["bfd_rx"]), text(d["rx_queue_overflow"]), text(d["loops"])});
+  return renderTable({"DATAPLANE", "CPU", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "DROPPED",
+                      "BFD_RX", "RXQ_OVFL", "LOOPS"},
+                     rows);
+}
+
+std::string renderStats(const nlohmann::json& stats) {
+  std::ostringstream out;
+  out << renderDataplanes(stats["dataplanes"]) << "\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& i : stats["interfaces"])
+    rows.push_back({text(i["name"]), text(i["rx_packets"]), text(i["rx_bytes"]),
+                    text(i["tx_packets"]), text(i["tx_bytes"]), text(i["dropped"]),
+                    text(i["bfd_rx"]), text(i["rx_queue_overflow"])});
+  out << renderTable({"INTERFACE", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "DROPPED",
+                      "BFD_RX", "RXQ_OVFL"},
+                     rows);
+  std::ostringstream drops;
+  for (const auto& d : stats["dataplanes"]) dropLines(drops, "dataplane " + text(d["id"]), d["drops"]);
+  for (const auto& i : stats["interfaces"]) dropLines(drops, "interface " + text(i["name"]), i["drops"]);
+  if (!drops.str().empty()) out << "\ndrops by reason:\n" << drops.str();
+  return out.str();
+}
+
+std::string renderInterfaces(const nlohmann::json& interfaces) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& i : interfaces)
+    rows.push_back({text(i["name"]), text(i["bind"]), text(i["peer"]), text(i["bfd"]),
+                    text(i["up"]), text(i["relay_to"]), text(i["sockets"]), text(i["rx_packets"]),
+                    text(i["tx_packets"]), text(i["dropped"])});
+  return renderTable({"INTERFACE", "BIND", "PEER", "BFD", "UP", "RELAY_TO", "SOCKETS", "RX_PKTS",
+                      "TX_PKTS", "DROPPED"},
+                     rows);
+}
+
+std::string renderGeneric(const nlohmann::json& reply) { return reply.dump(2) + "\n"; }
+
+}  // namespace ferry

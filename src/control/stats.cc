@@ -1,0 +1,114 @@
+// JSON views of the counters. Every drop reason is always present (0 when
+// nothing was dropped for it), so scripts can rely on the keys.
+#include "ferry/control.h"
+#include "ferry/socket.h"
+
+namespace ferry {
+namespace {
+
+nlohmann::json dropsJson(const CounterTotals& t) {
+  nlohmann::json drops = nlohmann::json::object();
+  for (size_t i = 0; i < kDropCount; ++i) drops[toString(static_cast<Drop>(i))] = t.drops[i];
+  return drops;
+}
+
+void putTotals(nlohmann::json& j, const CounterTotals& t) {
+  j["rx_packets"] = t.rx_packets;
+  j["rx_bytes"] = t.rx_bytes;
+  j["tx_packets"] = t.tx_packets;
+  j["tx_bytes"] = t.tx_bytes;
+  j["bfd_rx"] = t.bfd_rx;
+  j["dropped"] = t.droppedTotal();
+  j["drops"] = dropsJson(t);
+}
+
+// The kernel's drop count for a socket: the latest SO_RXQ_OVFL value the
+// dataplane saw, or the socket's current SO_MEMINFO count if that is newer
+// (the cmsg only arrives with the next datagram).
+uint64_t overflow(const InterfaceCounters& c, int fd) {
+  const uint64_t seen = c.rx_queue_overflow.get();
+  const uint64_t now = fd >= 0 ? socketDrops(fd) : 0;
+  return now > seen ? now : seen;
+}
+
+}  // namespace
+
+nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneView>& dataplanes) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& dp : dataplanes) {
+    CounterTotals t;
+    uint64_t overflows = 0;
+    for (size_t i = 0; i < config.interfaces.size(); ++i) {
+      t.add(dp.counters->per_interface[i]);
+      overflows += overflow(dp.counters->per_interface[i], i < dp.fds.size() ? dp.fds[i] : -1);
+    }
+    nlohmann::json j;
+    j["id"] = dp.id;
+    j["cpu"] = dp.cpu;
+    putTotals(j, t);
+    j["rx_queue_overflow"] = overflows;
+    j["loops"] = dp.counters->loops.get();
+    j["cqes"] = dp.counters->cqes.get();
+    j["ring_errors"] = dp.counters->ring_errors.get();
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>& dataplanes) {
+  nlohmann::json out;
+  out["dataplanes"] = dataplanesJson(config, dataplanes);
+  nlohmann::json interfaces = nlohmann::json::array();
+  CounterTotals all;
+  uint64_t all_overflow = 0;
+  for (size_t i = 0; i < config.interfaces.size(); ++i) {
+    CounterTotals t;
+    uint64_t overflows = 0;
+    for (const auto& dp : dataplanes) {
+      t.add(dp.counters->per_interface[i]);
+      overflows += overflow(dp.counters->per_interface[i], i < dp.fds.size() ? dp.fds[i] : -1);
+    }
+    nlohmann::json j;
+    j["name"] = config.interfaces[i].name;
+    putTotals(j, t);
+    j["rx_queue_overflow"] = overflows;
+    interfaces.push_back(std::move(j));
+    for (const auto& dp : dataplanes) all.add(dp.counters->per_interface[i]);
+    all_overflow += overflows;
+  }
+  out["interfaces"] = std::move(interfaces);
+  nlohmann::json totals;
+  putTotals(totals, all);
+  totals["rx_queue_overflow"] = all_overflow;
+  out["totals"] = std::move(totals);
+  return out;
+}
+
+nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
+                              const ForwardingState* state) {
+  nlohmann::json list = nlohmann::json::array();
+  for (size_t i = 0; i < config.interfaces.size(); ++i) {
+    const auto& ic = config.interfaces[i];
+    nlohmann::json j;
+    j["name"] = ic.name;
+    j["bind"] = ic.bind.toString();
+    j["peer"] = ic.peer ? nlohmann::json(ic.peer->toString()) : nlohmann::json(nullptr);
+    j["bfd"] = ic.bfd ? nlohmann::json(toString(ic.bfd->mode)) : nlohmann::json(nullptr);
+    j["up"] = state != nullptr && i < state->up.size() && state->up[i] != 0;
+    j["sockets"] = dataplanes.size();
+    std::string relay_to;
+    if (state != nullptr && i < state->relay_to.size() &&
+        state->relay_to[i] != ForwardingState::kNoInterface)
+      relay_to = config.interfaces[state->relay_to[i]].name;
+    j["relay_to"] = relay_to.empty() ? nlohmann::json(nullptr) : nlohmann::json(relay_to);
+    CounterTotals t;
+    for (const auto& dp : dataplanes) t.add(dp.counters->per_interface[i]);
+    j["rx_packets"] = t.rx_packets;
+    j["tx_packets"] = t.tx_packets;
+    j["dropped"] = t.droppedTotal();
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+}  // namespace ferry

@@ -1,0 +1,142 @@
+#include "ferry/daemon.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <future>
+
+#include "ferry/log.h"
+
+namespace ferry {
+
+std::vector<int> allowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+Daemon::Daemon(Config config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() { stop(); }
+
+std::vector<DataplaneView> Daemon::views() const {
+  std::vector<DataplaneView> out;
+  for (unsigned d = 0; d < count_; ++d) {
+    DataplaneView v;
+    v.id = d;
+    v.cpu = cpus_[d];
+    v.counters = counters_[d].get();
+    for (const auto& fd : sockets_[d]) v.fds.push_back(fd.get());
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+nlohmann::json Daemon::stats() const { return statsJson(config_, views()); }
+
+std::string Daemon::start() {
+  const std::vector<int> allowed = allowedCpus();
+  count_ = config_.dataplaneCount(static_cast<uint32_t>(allowed.size()));
+  for (unsigned d = 0; d < count_; ++d) cpus_.push_back(allowed[d % allowed.size()]);
+
+  // 1. Sockets: refuse an address somebody else holds (SO_REUSEPORT would
+  // silently share it), then one socket per dataplane per interface.
+  for (const auto& iface : config_.interfaces) {
+    std::string why;
+    if (!addressIsFree(iface.bind, &why)) return "interface '" + iface.name + "': " + why;
+  }
+  UdpSocketOptions options;
+  options.buffer_bytes = config_.tuning.socket_buffer;
+  sockets_.resize(count_);
+  for (unsigned d = 0; d < count_; ++d) {
+    for (const auto& iface : config_.interfaces) {
+      std::string why;
+      Fd fd = openUdpSocket(iface.bind, options, &why);
+      if (!fd) {
+        sockets_.clear();
+        return "interface '" + iface.name + "': " + why;
+      }
+      sockets_[d].push_back(std::move(fd));
+    }
+  }
+
+  // 2. Shared state: counters, the first forwarding snapshot, the BFD hand-off.
+  for (unsigned d = 0; d < count_; ++d)
+    counters_.push_back(std::make_unique<DataplaneCounters>(config_.interfaces.size()));
+  forwarding_ = std::make_unique<Published<ForwardingState>>(count_);
+  forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_)));
+  bool any_bfd = false;
+  for (const auto& iface : config_.interfaces) any_bfd = any_bfd || iface.bfd.has_value();
+  if (any_bfd) bfd_ = std::make_unique<BfdHandoff>(count_, config_.tuning.bfd_queue);
+
+  // 3. The control socket, before any thread runs.
+  control_ = std::make_unique<Control>(config_, views(), *forwarding_, bfd_.get());
+  if (std::string why = control_->setup(); !why.empty()) return why;
+
+  // 4. Dataplanes: each sets up its own ring on its own thread (the ring is
+  // single-issuer) and reports back before the daemon counts as started.
+  std::vector<std::future<std::string>> ready;
+  for (unsigned d = 0; d < count_; ++d) {
+    std::vector<DataplaneInterface> ifaces;
+    for (size_t i = 0; i < config_.interfaces.size(); ++i) {
+      const auto& ic = config_.interfaces[i];
+      DataplaneInterface di;
+      di.fd = sockets_[d][i].get();
+      di.peer = ic.peer;
+      di.bfd_inband = ic.bfd && ic.bfd->mode == BfdMode::InBand;
+      ifaces.push_back(di);
+    }
+    DataplaneSettings settings{d, cpus_[d], config_.tuning};
+    dataplanes_.push_back(std::make_unique<Dataplane>(settings, std::move(ifaces), *forwarding_,
+                                                      *counters_[d], bfd_.get()));
+    auto promise = std::make_shared<std::promise<std::string>>();
+    ready.push_back(promise->get_future());
+    Dataplane* dp = dataplanes_.back().get();
+    const int cpu = cpus_[d];
+    threads_.emplace_back([dp, cpu, promise] {
+      const std::string name = "ferry-dp" + std::to_string(dp->id());
+      pthread_setname_np(pthread_self(), name.c_str());
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      std::string why;
+      if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+        log::warn("dataplane " + std::to_string(dp->id()) + ": cannot pin to CPU " + std::to_string(cpu));
+      why = dp->setup();
+      promise->set_value(why);
+      if (why.empty()) dp->run();
+      dp->close();
+    });
+  }
+  std::string failure;
+  for (auto& f : ready) {
+    std::string why = f.get();
+    if (!why.empty() && failure.empty()) failure = why;
+  }
+  if (!failure.empty()) {
+    stop();
+    return failure;
+  }
+  control_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ferry-ctl");
+    control_->run();
+  });
+  return {};
+}
+
+void Daemon::stop() {
+  for (auto& dp : dataplanes_) dp->stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  if (control_) control_->stop();
+  if (control_thread_.joinable()) control_thread_.join();
+}
+
+}  // namespace ferry

@@ -1,0 +1,103 @@
+// ferryd: the router daemon.
+//   ferryd run --config FILE       run until SIGINT/SIGTERM
+//   ferryd check-config FILE       validate a config, print a summary or the errors
+//   ferryd bench [OPTIONS]         benchmark mode (see README)
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "ferry/config.h"
+#include "ferry/daemon.h"
+#include "ferry/log.h"
+#include "ferry/render.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ferryd run --config FILE\n"
+    "       ferryd check-config FILE\n"
+    "       ferryd --version\n";
+
+// Prints every error as FILE:LINE:COLUMN: message; returns the config or null.
+std::optional<ferry::Config> loadOrReport(const std::string& path) {
+  auto result = ferry::loadConfigFile(path);
+  for (const auto& e : result.errors) std::cerr << e.format() << "\n";
+  return std::move(result.config);
+}
+
+int checkConfig(const std::string& path) {
+  auto config = loadOrReport(path);
+  if (!config) return 1;
+  std::cout << path << ": ok: " << config->summary() << "\n";
+  return 0;
+}
+
+int run(const std::string& path) {
+  auto config = loadOrReport(path);
+  if (!config) return 1;
+
+  // Signals are taken synchronously by this thread only: block them before
+  // any thread starts so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ferry::Daemon daemon(*config);
+  if (std::string why = daemon.start(); !why.empty()) {
+    ferry::log::error(why);
+    return 1;
+  }
+  ferry::log::info("running " + config->summary() + "; " + std::to_string(daemon.dataplaneCount()) +
+                   " dataplanes started; control socket " + config->control_socket);
+  while (true) {
+    siginfo_t info{};
+    const int sig = sigwaitinfo(&signals, &info);
+    if (sig == SIGINT || sig == SIGTERM) {
+      ferry::log::info(std::string("received ") + strsignal(sig) + ", stopping");
+      break;
+    }
+    if (sig == SIGHUP) ferry::log::warn("SIGHUP: reload is not implemented yet; the running config stays in force");
+  }
+  daemon.stop();
+  std::cout << "final counters:\n" << ferry::renderStats(daemon.stats()) << std::flush;
+  ferry::log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cerr << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "ferryd " << FERRY_VERSION << "\n";
+    return 0;
+  }
+  if (args[0] == "check-config") {
+    if (args.size() != 2) {
+      std::cerr << "ferryd check-config: expected exactly one FILE\n" << kUsage;
+      return 2;
+    }
+    return checkConfig(args[1]);
+  }
+  if (args[0] == "run") {
+    if (args.size() != 3 || args[1] != "--config") {
+      std::cerr << "ferryd run: expected --config FILE\n" << kUsage;
+      return 2;
+    }
+    return run(args[2]);
+  }
+  std::cerr << "ferryd: unknown command '" << args[0] << "'\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,358 @@
+#include "ferry/dataplane.h"
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ferry/user_data.h"
+
+namespace ferry {
+namespace {
+
+// All of a dataplane's sockets share one provided-buffer group.
+constexpr uint16_t kBufferGroup = 0;
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+}  // namespace
+
+Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
+                     Published<ForwardingState>& forwarding, DataplaneCounters& counters,
+                     BfdHandoff* bfd)
+    : settings_(settings),
+      interfaces_(std::move(interfaces)),
+      forwarding_(forwarding),
+      counters_(counters),
+      bfd_(bfd),
+      rearm_(interfaces_.size(), 0) {}
+
+Dataplane::~Dataplane() { close(); }
+
+void Dataplane::close() noexcept {
+  if (ring_ready_) {
+    if (buf_ring_ != nullptr) io_uring_unregister_buf_ring(&ring_, kBufferGroup);
+    // The ring's own teardown is asynchronous in the kernel; unregistering the
+    // sockets first drops its references now, so the ports are free as soon
+    // as the daemon has exited.
+    io_uring_unregister_files(&ring_);
+    io_uring_queue_exit(&ring_);
+    ring_ready_ = false;
+  }
+  if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_bytes_);
+  if (buffers_ != nullptr) munmap(buffers_, buffers_bytes_);
+  buf_ring_ = nullptr;
+  buffers_ = nullptr;
+}
+
+std::string Dataplane::setup() {
+  const std::string who = "dataplane " + std::to_string(settings_.id) + ": ";
+  const Tuning& t = settings_.tuning;
+  buffer_count_ = t.buffers;
+  // Cache-line multiples keep every datagram's start aligned.
+  stride_ = (kHeadroom + t.max_datagram + 63) & ~63u;
+
+  wake_fd_ = Fd(eventfd(0, EFD_CLOEXEC));
+  if (!wake_fd_) return who + "eventfd: " + errnoText(errno);
+
+  io_uring_params params{};
+  // One thread owns the ring: completions run only when it asks
+  // (DEFER_TASKRUN), which keeps task work off the receive path.
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
+                 IORING_SETUP_SUBMIT_ALL;
+  // Each buffer yields at most a receive and a send completion at a time.
+  params.cq_entries = 2 * buffer_count_ + 2 * t.ring_entries;
+  int ret = io_uring_queue_init_params(t.ring_entries, &ring_, &params);
+  if (ret < 0) {
+    std::string hint;
+    if (ret == -ENOSYS || ret == -EPERM)
+      hint = " (io_uring unavailable: check sysctl kernel.io_uring_disabled and seccomp)";
+    else if (ret == -EINVAL)
+      hint = " (needs Linux >= 6.1 for SINGLE_ISSUER|DEFER_TASKRUN)";
+    else if (ret == -ENOMEM)
+      hint = " (locked-memory limit too low? see ulimit -l)";
+    return who + "io_uring_queue_init: " + errnoText(-ret) + hint;
+  }
+  ring_ready_ = true;
+  if (!(params.features & IORING_FEAT_NODROP))
+    return who + "this kernel's io_uring may drop completions (no IORING_FEAT_NODROP); needs Linux >= 5.19";
+
+  std::vector<int> fds;
+  for (const auto& i : interfaces_) fds.push_back(i.fd);
+  ret = io_uring_register_files(&ring_, fds.data(), static_cast<unsigned>(fds.size()));
+  if (ret < 0) return who + "io_uring_register_files: " + errnoText(-ret);
+
+  // The buffers, and the ring through which the kernel takes them.
+  buffers_bytes_ = size_t(stride_) * buffer_count_;
+  void* mem = mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (mem == MAP_FAILED) return who + "mmap of " + std::to_string(buffers_bytes_) + " buffer bytes: " + errnoText(errno);
+  buffers_ = static_cast<uint8_t*>(mem);
+  madvise(buffers_, buffers_bytes_, MADV_HUGEPAGE);  // fewer TLB misses when THP is on
+
+  buf_ring_bytes_ = sizeof(io_uring_buf) * buffer_count_;
+  mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return who + "mmap of the buffer ring: " + errnoText(errno);
+  buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(buf_ring_);
+  reg.ring_entries = buffer_count_;
+  reg.bgid = kBufferGroup;
+  ret = io_uring_register_buf_ring(&ring_, &reg, 0);
+  if (ret < 0) {
+    munmap(buf_ring_, buf_ring_bytes_);
+    buf_ring_ = nullptr;
+    return who + "io_uring_register_buf_ring: " + errnoText(-ret) + " (needs Linux >= 5.19)";
+  }
+  io_uring_buf_ring_init(buf_ring_);
+  const int mask = io_uring_buf_ring_mask(buffer_count_);
+  for (uint32_t i = 0; i < buffer_count_; ++i)
+    io_uring_buf_ring_add(buf_ring_, buffer(uint16_t(i)), stride_, uint16_t(i), mask, int(i));
+  io_uring_buf_ring_advance(buf_ring_, int(buffer_count_));
+
+  tx_.resize(buffer_count_);
+  recv_msg_.msg_namelen = kNameRoom;
+  recv_msg_.msg_controllen = kControlRoom;
+  return {};
+}
+
+io_uring_sqe* Dataplane::sqe() noexcept {
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
+  if (s == nullptr) {
+    // The submission queue is full mid-batch: hand what we have to the kernel.
+    io_uring_submit(&ring_);
+    s = io_uring_get_sqe(&ring_);
+  }
+  return s;
+}
+
+void Dataplane::armReceive(uint16_t interface) noexcept {
+  io_uring_sqe* s = sqe();
+  if (s == nullptr) {
+    rearm_[interface] = 1;  // try again next turn
+    return;
+  }
+  // Multishot recvmsg needs Linux >= 6.0; one request serves many datagrams.
+  io_uring_prep_recvmsg_multishot(s, interface, &recv_msg_, 0);
+  s->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+  s->buf_group = kBufferGroup;
+  io_uring_sqe_set_data64(s, UserData{Op::Recv, interface, 0}.pack());
+  rearm_[interface] = 0;
+  ++active_receives_;
+}
+
+void Dataplane::armWake() noexcept {
+  io_uring_sqe* s = sqe();
+  if (s == nullptr) return;
+  io_uring_prep_read(s, wake_fd_.get(), &wake_value_, sizeof(wake_value_), 0);
+  io_uring_sqe_set_data64(s, UserData{Op::Wake, 0, 0}.pack());
+}
+
+void Dataplane::stop() noexcept {
+  stop_requested_.store(true, std::memory_order_release);
+  if (wake_fd_) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  }
+}
+
+void Dataplane::beginStop() noexcept {
+  if (stopping_) return;
+  stopping_ = true;
+  // Cancel each multishot receive; datagrams already received are still
+  // forwarded, and sends in flight complete before run() returns.
+  for (uint16_t i = 0; i < interfaces_.size(); ++i) {
+    io_uring_sqe* s = sqe();
+    if (s == nullptr) continue;
+    io_uring_prep_cancel64(s, UserData{Op::Recv, i, 0}.pack(), 0);
+    io_uring_sqe_set_data64(s, UserData{Op::Cancel, i, 0}.pack());
+  }
+}
+
+void Dataplane::run() noexcept {
+  for (uint16_t i = 0; i < interfaces_.size(); ++i) armReceive(i);
+  armWake();
+  if (stop_requested_.load(std::memory_order_acquire)) beginStop();
+
+  while (true) {
+    const int ret = io_uring_submit_and_wait(&ring_, 1);
+    if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+      // Not expected with a healthy ring; counted so it is visible, and the
+      // loop goes on (the next turn retries).
+      counters_.ring_errors.add();
+    }
+    const ForwardingState* state = forwarding_.enter(settings_.id);
+    unsigned head;
+    unsigned handled = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      handle(*cqe, *state);
+      ++handled;
+    }
+    io_uring_cq_advance(&ring_, handled);
+    forwarding_.leave(settings_.id);
+
+    if (pending_recycles_ != 0) {
+      io_uring_buf_ring_advance(buf_ring_, pending_recycles_);
+      pending_recycles_ = 0;
+    }
+    if (!stopping_) {
+      for (uint16_t i = 0; i < interfaces_.size(); ++i)
+        if (rearm_[i]) armReceive(i);
+    }
+    counters_.loops.add();
+    counters_.cqes.add(handled);
+    if (stopping_ && active_receives_ == 0 && inflight_sends_ == 0) break;
+  }
+}
+
+void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) noexcept {
+  const UserData ud = UserData::unpack(cqe.user_data);
+  switch (ud.op) {
+    case Op::Recv:
+      onReceive(ud.interface, cqe, state);
+      break;
+    case Op::Send:
+      onSent(ud.interface, ud.buffer, cqe.res);
+      break;
+    case Op::Wake:
+      if (stop_requested_.load(std::memory_order_acquire))
+        beginStop();
+      else
+        armWake();
+      break;
+    case Op::Cancel:
+    case Op::Local:
+      break;
+  }
+}
+
+void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
+                          const ForwardingState& state) noexcept {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) {
+    // The multishot request ended (error, cancel, or the kernel gave up):
+    // re-armed after this batch unless we are stopping.
+    --active_receives_;
+    rearm_[interface] = 1;
+  }
+  InterfaceCounters& c = counters_.per_interface[interface];
+  if (cqe.res < 0) {
+    // ENOBUFS: every buffer is in flight. The datagram waits in the socket
+    // queue; receiving resumes when sends complete and buffers return.
+    if (cqe.res == -ENOBUFS) c.drop(Drop::NoBuffer);
+    return;
+  }
+  if (!(cqe.flags & IORING_CQE_F_BUFFER)) return;
+  const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+  uint8_t* buf = buffer(id);
+  io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buf, cqe.res, &recv_msg_);
+  if (out == nullptr) {
+    c.drop(Drop::Truncated);
+    recycle(id);
+    return;
+  }
+  c.rx_packets.add();
+  c.rx_bytes.add(out->payloadlen);
+  if (out->controllen != 0) {
+    for (cmsghdr* cm = io_uring_recvmsg_cmsg_firsthdr(out, &recv_msg_); cm != nullptr;
+         cm = io_uring_recvmsg_cmsg_nexthdr(out, &recv_msg_, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+        uint32_t dropped;
+        std::memcpy(&dropped, CMSG_DATA(cm), sizeof(dropped));
+        c.rx_queue_overflow.set(dropped);
+      }
+    }
+  }
+  if ((out->flags & MSG_TRUNC) || out->payloadlen > settings_.tuning.max_datagram) {
+    c.drop(Drop::Truncated);
+    recycle(id);
+    return;
+  }
+  const DataplaneInterface& in = interfaces_[interface];
+  const auto* name = static_cast<const sockaddr*>(io_uring_recvmsg_name(out));
+  const socklen_t name_len = out->namelen < kNameRoom ? out->namelen : kNameRoom;
+  if (in.peer && !in.peer->sameEndpoint(name, name_len)) {
+    c.drop(Drop::BadSource);
+    recycle(id);
+    return;
+  }
+  auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &recv_msg_));
+  const uint32_t length = out->payloadlen;
+  // In-band BFD: version 1 in the top 3 bits of the first byte (0x20–0x3F);
+  // IPv4 starts 0x4_, IPv6 0x6_, so data never looks like this in route mode.
+  if (in.bfd_inband && length > 0 && (payload[0] >> 5) == 1) {
+    if (bfd_ == nullptr || !in.peer) {
+      c.drop(Drop::BadBfd);
+    } else if (length > BfdFrame::kMaxBytes) {
+      c.drop(Drop::BadBfd);
+    } else if (!bfd_->push(settings_.id, interface, *in.peer, payload, length)) {
+      c.drop(Drop::BfdQueueFull);
+    } else {
+      c.bfd_rx.add();
+    }
+    recycle(id);
+    return;
+  }
+  forward(interface, id, payload, length, state);
+}
+
+void Dataplane::forward(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, uint32_t length,
+                        const ForwardingState& state) noexcept {
+  InterfaceCounters& c = counters_.per_interface[ingress];
+  const uint16_t egress = state.relay_to[ingress];
+  if (egress == ForwardingState::kNoInterface) {
+    c.drop(Drop::NoRoute);
+    recycle(buffer_id);
+    return;
+  }
+  if (!state.up[egress]) {
+    c.drop(Drop::EgressDown);
+    recycle(buffer_id);
+    return;
+  }
+  send(egress, buffer_id, payload, length);
+}
+
+void Dataplane::send(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
+                     uint32_t length) noexcept {
+  io_uring_sqe* s = sqe();
+  if (s == nullptr) {
+    counters_.per_interface[egress].drop(Drop::SendError);
+    recycle(buffer_id);
+    return;
+  }
+  TxSlot& slot = tx_[buffer_id];
+  const SockAddr& to = *interfaces_[egress].peer;
+  slot.iov.iov_base = payload;
+  slot.iov.iov_len = length;
+  slot.msg = {};
+  slot.msg.msg_name = const_cast<sockaddr*>(to.sa());
+  slot.msg.msg_namelen = to.len();
+  slot.msg.msg_iov = &slot.iov;
+  slot.msg.msg_iovlen = 1;
+  io_uring_prep_sendmsg(s, egress, &slot.msg, 0);
+  s->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(s, UserData{Op::Send, egress, buffer_id}.pack());
+  ++inflight_sends_;
+}
+
+void Dataplane::onSent(uint16_t interface, uint16_t buffer_id, int result) noexcept {
+  --inflight_sends_;
+  InterfaceCounters& c = counters_.per_interface[interface];
+  if (result < 0) {
+    c.drop(Drop::SendError);
+  } else {
+    c.tx_packets.add();
+    c.tx_bytes.add(uint64_t(result));
+  }
+  recycle(buffer_id);
+}
+
+void Dataplane::recycle(uint16_t buffer_id) noexcept {
+  io_uring_buf_ring_add(buf_ring_, buffer(buffer_id), stride_, buffer_id,
+                        io_uring_buf_ring_mask(buffer_count_), pending_recycles_++);
+}
+
+}  // namespace ferry

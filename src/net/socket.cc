@@ -1,0 +1,91 @@
+#include "ferry/socket.h"
+
+#include <fcntl.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ferry {
+
+void Fd::reset(int fd) noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+namespace {
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+bool setInt(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof(value)) == 0;
+}
+
+}  // namespace
+
+Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::string* error) {
+  const int flags = SOCK_DGRAM | SOCK_CLOEXEC | (options.nonblocking ? SOCK_NONBLOCK : 0);
+  Fd fd(::socket(bind.family(), flags, IPPROTO_UDP));
+  if (!fd) {
+    if (error) *error = "socket: " + errnoText(errno);
+    return {};
+  }
+  auto fail = [&](const std::string& what) {
+    const int err = errno;
+    if (error) *error = what + " on " + bind.toString() + ": " + errnoText(err);
+    return Fd{};
+  };
+  if (options.reuse_port) {
+    if (!setInt(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1)) return fail("SO_REUSEADDR");
+    if (!setInt(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1)) return fail("SO_REUSEPORT");
+  }
+  if (bind.isV6() && !setInt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1)) return fail("IPV6_V6ONLY");
+  if (options.buffer_bytes != 0) {
+    const int bytes = static_cast<int>(options.buffer_bytes);
+    // The FORCE variants pass net.core.[rw]mem_max (root only); fall back quietly.
+    if (!setInt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, bytes) &&
+        !setInt(fd.get(), SOL_SOCKET, SO_RCVBUF, bytes))
+      return fail("SO_RCVBUF");
+    if (!setInt(fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, bytes) &&
+        !setInt(fd.get(), SOL_SOCKET, SO_SNDBUF, bytes))
+      return fail("SO_SNDBUF");
+  }
+  if (options.report_overflow && !setInt(fd.get(), SOL_SOCKET, SO_RXQ_OVFL, 1))
+    return fail("SO_RXQ_OVFL");
+  if (::bind(fd.get(), bind.sa(), bind.len()) != 0) {
+    const int err = errno;
+    if (error) *error = "bind " + bind.toString() + ": " + errnoText(err);
+    return {};
+  }
+  return fd;
+}
+
+bool addressIsFree(const SockAddr& bind, std::string* error) {
+  Fd fd(::socket(bind.family(), SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
+  if (!fd) {
+    const int err = errno;
+    if (error) *error = "socket: " + errnoText(err);
+    return false;
+  }
+  if (bind.isV6()) setInt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1);
+  if (::bind(fd.get(), bind.sa(), bind.len()) == 0) return true;
+  const int err = errno;
+  if (error) {
+    *error = err == EADDRINUSE ? bind.toString() + " is already in use by another socket"
+                               : "bind " + bind.toString() + ": " + errnoText(err);
+  }
+  return false;
+}
+
+uint64_t socketDrops(int fd) noexcept {
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof(meminfo);
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) != 0) return 0;
+  if (len < sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1)) return 0;
+  return meminfo[SK_MEMINFO_DROPS];
+}
+
+}  // namespace ferry

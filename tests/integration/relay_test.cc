@@ -1,0 +1,229 @@
+// ferryd in relay mode on loopback: real sockets, real io_uring, the real
+// binary. Counts are asserted exactly: the sender is paced by the sink so
+// nothing can overflow, and every payload is checked byte for byte.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "ferry/socket.h"
+#include "ferryd_fixture.h"
+
+namespace ferry::test {
+namespace {
+
+struct Loop {
+  std::string host;  // "127.0.0.1" or "::1"
+  std::string endpoint(uint16_t port) const {
+    return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
+                                                : host + ":" + std::to_string(port);
+  }
+};
+
+// 20,000 datagrams of 8..1400 bytes from 64 source ports through a relay
+// A → B with 2 dataplanes: every one arrives once, intact, and the daemon's
+// counters add up across dataplanes and interfaces.
+void relayExactly(const Loop& loop) {
+  const uint16_t a_port = freeUdpPort(loop.host), b_port = freeUdpPort(loop.host);
+  UdpSocket sink(loop.endpoint(0));
+  Ferryd ferryd("dataplanes: 2\n"
+                "interfaces:\n"
+                "  - { name: a, bind: \"" + loop.endpoint(a_port) + "\" }\n"
+                "  - { name: b, bind: \"" + loop.endpoint(b_port) + "\", peer: \"" +
+                sink.local().toString() + "\" }\n"
+                "relay: [ { from: a, to: b } ]\n");
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+
+  std::vector<std::unique_ptr<UdpSocket>> owned;
+  std::vector<UdpSocket*> sources;
+  for (int i = 0; i < 64; ++i) {
+    owned.push_back(std::make_unique<UdpSocket>(loop.endpoint(0)));
+    sources.push_back(owned.back().get());
+  }
+  constexpr uint32_t kCount = 20000;
+  const auto r = pacedTransfer(sources, *SockAddr::parse(loop.endpoint(a_port)), sink, kCount);
+  EXPECT_EQ(r.sent, kCount);
+  EXPECT_EQ(r.received, kCount);
+  EXPECT_EQ(r.corrupt, 0u);
+  EXPECT_EQ(r.duplicates, 0u);
+  uint64_t missing = 0;
+  for (auto times : r.seen) missing += times == 0;
+  EXPECT_EQ(missing, 0u);
+
+  const auto stats = ferryd.show("stats");
+  ASSERT_EQ(stats["dataplanes"].size(), 2u);
+  uint64_t rx = 0, tx = 0;
+  for (const auto& dp : stats["dataplanes"]) {
+    EXPECT_GT(dp["rx_packets"].get<uint64_t>(), 0u) << "64 source ports must reach both dataplanes";
+    EXPECT_EQ(dp["dropped"].get<uint64_t>(), 0u);
+    rx += dp["rx_packets"].get<uint64_t>();
+    tx += dp["tx_packets"].get<uint64_t>();
+  }
+  EXPECT_EQ(rx, kCount);
+  EXPECT_EQ(tx, kCount);
+  ASSERT_EQ(stats["interfaces"].size(), 2u);
+  EXPECT_EQ(stats["interfaces"][0]["name"], "a");
+  EXPECT_EQ(stats["interfaces"][0]["rx_packets"].get<uint64_t>(), kCount);
+  EXPECT_EQ(stats["interfaces"][0]["tx_packets"].get<uint64_t>(), 0u);
+  EXPECT_EQ(stats["interfaces"][1]["rx_packets"].get<uint64_t>(), 0u);
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"].get<uint64_t>(), kCount);
+  uint64_t bytes = 0;
+  for (uint32_t s = 0; s < kCount; ++s) bytes += payloadSize(s);
+  EXPECT_EQ(stats["interfaces"][0]["rx_bytes"].get<uint64_t>(), bytes);
+  EXPECT_EQ(stats["interfaces"][1]["tx_bytes"].get<uint64_t>(), bytes);
+  EXPECT_EQ(stats["totals"]["rx_packets"].get<uint64_t>(), kCount);
+  EXPECT_EQ(stats["totals"]["dropped"].get<uint64_t>(), 0u);
+  EXPECT_EQ(ferryd.terminate(), 0) << ferryd.process().err();
+}
+
+TEST(Relay, Ipv4ExactDeliveryOverTwoDataplanes) { relayExactly({"127.0.0.1"}); }
+TEST(Relay, Ipv6ExactDeliveryOverTwoDataplanes) { relayExactly({"::1"}); }
+
+// An interface with a peer accepts datagrams only from that peer.
+TEST(Relay, DatagramsFromAnotherSourceAreCountedDrops) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  UdpSocket peer("127.0.0.1:0"), stranger("127.0.0.1:0"), sink("127.0.0.1:0");
+  Ferryd ferryd("dataplanes: 1\n"
+                "interfaces:\n"
+                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\", peer: \"" +
+                peer.local().toString() + "\" }\n"
+                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" +
+                sink.local().toString() + "\" }\n"
+                "relay: [ { from: a, to: b } ]\n");
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  const auto a = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
+  std::vector<UdpSocket*> strangers{&stranger};
+  const auto bad = pacedTransfer(strangers, a, sink, 100, 256, 300);
+  EXPECT_EQ(bad.received, 0u);
+  std::vector<UdpSocket*> peers{&peer};
+  const auto good = pacedTransfer(peers, a, sink, 50, 256, 300);
+  EXPECT_EQ(good.received, 50u);
+  const auto stats = ferryd.show("stats");
+  const auto& in = stats["interfaces"][0];
+  EXPECT_EQ(in["rx_packets"].get<uint64_t>(), 150u);
+  EXPECT_EQ(in["drops"]["bad_source"].get<uint64_t>(), 100u);
+  EXPECT_EQ(in["dropped"].get<uint64_t>(), 100u);
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"].get<uint64_t>(), 50u);
+  EXPECT_EQ(ferryd.terminate(), 0);
+}
+
+// Datagrams larger than tuning.max_datagram are counted, not forwarded cut.
+TEST(Relay, OversizedDatagramsAreCountedAsTruncated) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
+  Ferryd ferryd("dataplanes: 1\n"
+                "tuning: { max_datagram: 512 }\n"
+                "interfaces:\n"
+                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\" }\n"
+                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" +
+                sink.local().toString() + "\" }\n"
+                "relay: [ { from: a, to: b } ]\n");
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  const auto a = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
+  std::vector<uint8_t> big(513, 0xab), fits(512, 0xcd), huge(9000, 0xef);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(source.sendTo(a, big.data(), big.size()));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(source.sendTo(a, huge.data(), huge.size()));
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(source.sendTo(a, fits.data(), fits.size()));
+  std::vector<uint8_t> buf(65536);
+  int got = 0;
+  while (sink.recv(buf.data(), buf.size(), 500) == 512) ++got;
+  EXPECT_EQ(got, 7);
+  const auto stats = ferryd.show("stats");
+  EXPECT_EQ(stats["interfaces"][0]["rx_packets"].get<uint64_t>(), 22u);
+  EXPECT_EQ(stats["interfaces"][0]["drops"]["truncated"].get<uint64_t>(), 15u);
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"].get<uint64_t>(), 7u);
+  EXPECT_EQ(ferryd.terminate(), 0);
+}
+
+// SIGTERM under traffic: exit 0, final counters printed after every thread
+// joined, and every socket closed (the ports can be bound again).
+TEST(Relay, SigtermUnderTrafficExitsCleanly) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  UdpSocket sink("127.0.0.1:0");
+  Ferryd ferryd("dataplanes: 2\n"
+                "interfaces:\n"
+                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\" }\n"
+                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" +
+                sink.local().toString() + "\" }\n"
+                "relay: [ { from: a, to: b } ]\n");
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> sent{0};
+  std::thread sender([&] {
+    std::vector<std::unique_ptr<UdpSocket>> sources;
+    for (int i = 0; i < 8; ++i) sources.push_back(std::make_unique<UdpSocket>("127.0.0.1:0"));
+    const auto a = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
+    std::vector<uint8_t> payload(200, 1);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (uint64_t i = 0; !stop && std::chrono::steady_clock::now() < deadline && i < 2'000'000; ++i)
+      if (sources[i % 8]->sendTo(a, payload.data(), payload.size())) ++sent;
+  });
+  ASSERT_TRUE(eventually([&] { return sent.load() > 20000; }, 5s));
+  const int status = ferryd.terminate();
+  stop = true;
+  sender.join();
+  EXPECT_EQ(status, 0) << ferryd.process().err();
+  EXPECT_NE(ferryd.process().out().find("final counters:"), std::string::npos);
+  EXPECT_NE(ferryd.process().err().find("stopped"), std::string::npos);
+  // Nothing holds the interface addresses any more.
+  std::string why;
+  EXPECT_TRUE(addressIsFree(*SockAddr::parse("127.0.0.1:" + std::to_string(a_port)), &why)) << why;
+  EXPECT_TRUE(addressIsFree(*SockAddr::parse("127.0.0.1:" + std::to_string(b_port)), &why)) << why;
+  EXPECT_FALSE(std::filesystem::exists(ferryd.socketPath())) << "control socket left behind";
+}
+
+TEST(Relay, PortInUseFailsStartupNamingTheCause) {
+  UdpSocket holder("127.0.0.1:0");
+  const std::string taken = holder.local().toString();
+  TempDir dir;
+  const std::string config = dir.write("f.yaml",
+      "control_socket: " + dir.path() + "/s.sock\n"
+      "interfaces:\n"
+      "  - { name: a, bind: \"" + taken + "\" }\n"
+      "  - { name: b, bind: \"127.0.0.1:" + std::to_string(freeUdpPort()) + "\", peer: \"127.0.0.1:9\" }\n"
+      "relay: [ { from: a, to: b } ]\n");
+  auto p = Process::start({binary("FERRYD"), "run", "--config", config});
+  EXPECT_EQ(p.wait(10s), 1);
+  EXPECT_NE(p.err().find("interface 'a': " + taken + " is already in use by another socket"),
+            std::string::npos)
+      << p.err();
+}
+
+TEST(Relay, ControlSocketIsMode0660) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  Ferryd ferryd("dataplanes: 1\n"
+                "interfaces:\n"
+                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\" }\n"
+                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"127.0.0.1:9\" }\n"
+                "relay: [ { from: a, to: b } ]\n");
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  struct stat st{};
+  ASSERT_EQ(stat(ferryd.socketPath().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  const auto ifaces = ferryd.show("interfaces");
+  ASSERT_EQ(ifaces.size(), 2u);
+  EXPECT_EQ(ifaces[0]["relay_to"], "b");
+  EXPECT_EQ(ifaces[1]["peer"], "127.0.0.1:9");
+  EXPECT_EQ(ifaces[0]["sockets"], 1);
+  EXPECT_EQ(ferryd.terminate(), 0);
+}
+
+TEST(Relay, BadConfigRefusedBeforeAnySocket) {
+  TempDir dir;
+  const uint16_t port = freeUdpPort();
+  const std::string config = dir.write("bad.yaml",
+      "interfaces:\n"
+      "  - { name: a, bind: \"127.0.0.1:" + std::to_string(port) + "\" }\n"
+      "  - { name: b, bind: \"127.0.0.1:0\", peer: \"127.0.0.1:9\" }\n"
+      "relay: [ { from: a, to: b } ]\n");
+  auto p = Process::start({binary("FERRYD"), "run", "--config", config});
+  EXPECT_EQ(p.wait(10s), 1);
+  EXPECT_NE(p.err().find(config + ":3:22: interfaces[1].bind: port 0 is out of range 1..65535"),
+            std::string::npos)
+      << p.err();
+  EXPECT_EQ(p.err().find("dataplanes started"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferry::test

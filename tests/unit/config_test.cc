@@ -1,0 +1,182 @@
+#include "ferry/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace ferry {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Each file in config_errors/ is one broken config. Its leading comment lines
+// "# expect: LINE:COLUMN: message" list exactly the errors it must produce.
+TEST(ConfigErrors, EachFixtureGivesExactlyItsErrors) {
+  size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(FERRY_CONFIG_FIXTURES)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<std::string> expected;
+    std::istringstream lines(text.str());
+    for (std::string line; std::getline(lines, line);) {
+      const std::string tag = "# expect: ";
+      if (line.rfind(tag, 0) == 0) expected.push_back(line.substr(tag.size()));
+    }
+    ASSERT_FALSE(expected.empty()) << entry.path() << " has no '# expect:' line";
+    const std::string name = entry.path().filename().string();
+    const auto result = parseConfig(text.str(), name);
+    EXPECT_FALSE(result.config) << name;
+    std::vector<std::string> got;
+    for (const auto& e : result.errors) {
+      const std::string formatted = e.format();
+      ASSERT_EQ(formatted.rfind(name + ":", 0), 0u) << formatted;
+      got.push_back(formatted.substr(name.size() + 1));
+    }
+    EXPECT_EQ(got, expected) << name;
+  }
+  EXPECT_GE(files, 30u);
+}
+
+TEST(Config, FullExampleParsesToExactValues) {
+  const char* yaml = R"(
+dataplanes: 4
+steering: inner-flow
+mode: route
+control_socket: /tmp/ferry-x.sock
+metrics: { listen: "127.0.0.1:9108" }
+tuning: { max_datagram: 9000, buffers: 8192, ring_entries: 2048, socket_buffer: 8388608, bfd_queue: 256 }
+icmp: { source_v4: 192.0.2.1, source_v6: "2001:db8::1", rate: 10, burst: 5 }
+interfaces:
+  - name: west
+    bind: "192.0.2.1:50000"
+    peer: "192.0.2.2:50000"
+    bfd: { interval_ms: 50, detect_mult: 3 }
+  - name: east
+    bind: "[2001:db8::1]:50000"
+    peer: "[2001:db8::2]:50000"
+    bfd: { interval_ms: 100, detect_mult: 5, mode: rfc5881, admin_down: true }
+  - name: south
+    bind: "192.0.2.1:50001"
+routes:
+  - { prefix: "10.2.0.0/16", via: [east, west] }
+  - { prefix: "0.0.0.0/0", via: [west, east], ecmp: true }
+)";
+  const auto result = parseConfig(yaml, "full.yaml");
+  ASSERT_TRUE(result.errors.empty()) << result.errors[0].format();
+  const Config& c = *result.config;
+  EXPECT_EQ(c.dataplanes, 4u);
+  EXPECT_EQ(c.steering, Steering::InnerFlow);
+  EXPECT_EQ(c.mode, Mode::Route);
+  EXPECT_EQ(c.control_socket, "/tmp/ferry-x.sock");
+  ASSERT_TRUE(c.metrics_listen);
+  EXPECT_EQ(c.metrics_listen->toString(), "127.0.0.1:9108");
+  EXPECT_EQ(c.tuning.max_datagram, 9000u);
+  EXPECT_EQ(c.tuning.buffers, 8192u);
+  EXPECT_EQ(c.tuning.ring_entries, 2048u);
+  EXPECT_EQ(c.tuning.socket_buffer, 8388608u);
+  EXPECT_EQ(c.tuning.bfd_queue, 256u);
+  ASSERT_TRUE(c.icmp);
+  EXPECT_EQ(c.icmp->source_v4, "192.0.2.1");
+  EXPECT_EQ(c.icmp->source_v6, "2001:db8::1");
+  EXPECT_EQ(c.icmp->rate, 10u);
+  EXPECT_EQ(c.icmp->burst, 5u);
+  ASSERT_EQ(c.interfaces.size(), 3u);
+  EXPECT_EQ(c.interfaces[0].name, "west");
+  EXPECT_EQ(c.interfaces[0].bind.toString(), "192.0.2.1:50000");
+  EXPECT_EQ(c.interfaces[0].peer->toString(), "192.0.2.2:50000");
+  EXPECT_EQ(c.interfaces[0].bfd->interval_ms, 50u);
+  EXPECT_EQ(c.interfaces[0].bfd->detect_mult, 3);
+  EXPECT_EQ(c.interfaces[0].bfd->mode, BfdMode::InBand);
+  EXPECT_FALSE(c.interfaces[0].bfd->admin_down);
+  EXPECT_EQ(c.interfaces[0].pos.line, 10);
+  EXPECT_EQ(c.interfaces[1].bind.toString(), "[2001:db8::1]:50000");
+  EXPECT_EQ(c.interfaces[1].bfd->mode, BfdMode::Rfc5881);
+  EXPECT_EQ(c.interfaces[1].bfd->detect_mult, 5);
+  EXPECT_TRUE(c.interfaces[1].bfd->admin_down);
+  EXPECT_FALSE(c.interfaces[2].peer);
+  EXPECT_FALSE(c.interfaces[2].bfd);
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[0].prefix, "10.2.0.0/16");
+  EXPECT_EQ(c.routes[0].via, (std::vector<uint16_t>{1, 0}));
+  EXPECT_FALSE(c.routes[0].ecmp);
+  EXPECT_EQ(c.routes[0].prefix_pos.line, 21);
+  EXPECT_EQ(c.routes[0].prefix_pos.column, 15);
+  EXPECT_TRUE(c.routes[1].ecmp);
+  EXPECT_EQ(c.summary(),
+            "3 interfaces, route mode, 2 routes, 2 with BFD, dataplanes 4, steering inner-flow");
+}
+
+TEST(Config, DefaultsForAMinimalRelay) {
+  const auto result = parseConfig(R"(
+interfaces:
+  - { name: a, bind: "127.0.0.1:5000" }
+  - { name: b, bind: "127.0.0.1:5001", peer: "127.0.0.1:6001" }
+relay: [ { from: a, to: b } ]
+)",
+                                  "min.yaml");
+  ASSERT_TRUE(result.config);
+  const Config& c = *result.config;
+  EXPECT_EQ(c.dataplanes, 0u) << "auto";
+  EXPECT_EQ(c.dataplaneCount(7), 7u);
+  EXPECT_EQ(c.mode, Mode::Relay);
+  EXPECT_EQ(c.steering, Steering::Kernel);
+  EXPECT_EQ(c.control_socket, "/run/ferry/ferry.sock");
+  EXPECT_EQ(c.tuning.max_datagram, 2048u);
+  EXPECT_EQ(c.tuning.buffers, 4096u);
+  ASSERT_EQ(c.relay.size(), 1u);
+  EXPECT_EQ(c.relay[0].from, 0);
+  EXPECT_EQ(c.relay[0].to, 1);
+  EXPECT_EQ(c.summary(), "2 interfaces, relay mode, 1 relay rule, 0 with BFD, dataplanes auto, steering kernel");
+}
+
+TEST(Config, EmptyAndUnreadableFiles) {
+  auto empty = parseConfig("", "empty.yaml");
+  ASSERT_EQ(empty.errors.size(), 1u);
+  EXPECT_EQ(empty.errors[0].format(),
+            "empty.yaml: the file is empty; expected a map with at least 'interfaces'");
+  auto missing = loadConfigFile("/nonexistent/ferry.yaml");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_EQ(missing.errors[0].format(), "/nonexistent/ferry.yaml: cannot read the file");
+  auto list = parseConfig("- a\n- b\n", "list.yaml");
+  ASSERT_EQ(list.errors.size(), 1u);
+  EXPECT_EQ(list.errors[0].format(), "list.yaml:1:1: config: expected a map, got a list");
+}
+
+// Whatever bytes come in, the parser returns errors or a config; it never
+// throws or crashes. Mutations of a valid file exercise the odd corners.
+TEST(Config, SurvivesMutatedInput) {
+  const std::string valid = R"(dataplanes: 2
+interfaces:
+  - { name: a, bind: "127.0.0.1:5000", peer: "127.0.0.1:6000", bfd: {interval_ms: 50} }
+  - { name: b, bind: "[::1]:5001", peer: "[::1]:6001" }
+relay: [ { from: a, to: b } ]
+tuning: { buffers: 64 }
+)";
+  uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+  const char alphabet[] = "{}[]:,-'\"&*!|>#%@ \n\tab0123456789.";
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = valid;
+    const int edits = 1 + int(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = next() % text.size();
+      switch (next() % 3) {
+        case 0: text[at] = alphabet[next() % (sizeof(alphabet) - 1)]; break;
+        case 1: text.erase(at, 1 + next() % 8); break;
+        default: text.insert(at, 1, alphabet[next() % (sizeof(alphabet) - 1)]); break;
+      }
+      if (text.empty()) text = "x";
+    }
+    const auto result = parseConfig(text, "m.yaml");
+    EXPECT_NE(result.config.has_value(), !result.errors.empty());
+    for (const auto& err : result.errors) EXPECT_FALSE(err.message.empty());
+  }
+}
+
+}  // namespace
+}  // namespace ferry

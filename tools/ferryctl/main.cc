@@ -1,0 +1,75 @@
+// ferryctl: the operator's view of a running ferryd, over its control socket.
+//   ferryctl [--socket PATH] show stats|interfaces|dataplanes [--json]
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ferry/ctl_server.h"
+#include "ferry/render.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes [--json]\n"
+    "  --socket PATH   the daemon's control_socket (default /run/ferry/ferry.sock)\n"
+    "  --json          print the daemon's JSON reply instead of a table\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string socket = "/run/ferry/ferry.sock";
+  bool json = false;
+  std::vector<std::string> words;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--socket") {
+      if (i + 1 >= argc) {
+        std::cerr << "ferryctl: --socket needs a PATH\n" << kUsage;
+        return 2;
+      }
+      socket = argv[++i];
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::cerr << "ferryctl: unknown option '" << arg << "'\n" << kUsage;
+      return 2;
+    } else {
+      words.push_back(arg);
+    }
+  }
+  if (words.size() != 2 || words[0] != "show") {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string& what = words[1];
+  std::string reply;
+  try {
+    reply = ferry::ctlRequest(socket, "show " + what);
+  } catch (const std::exception& e) {
+    std::cerr << "ferryctl: " << e.what() << "\n";
+    return 1;
+  }
+  nlohmann::json doc = nlohmann::json::parse(reply, nullptr, false);
+  if (doc.is_discarded()) {
+    std::cerr << "ferryctl: the daemon's reply is not JSON: " << reply.substr(0, 200) << "\n";
+    return 1;
+  }
+  if (doc.is_object() && doc.contains("error")) {
+    std::cerr << "ferryctl: " << doc["error"].get<std::string>() << "\n";
+    return 1;
+  }
+  if (json) {
+    std::cout << doc.dump(2) << "\n";
+    return 0;
+  }
+  if (what == "stats") std::cout << ferry::renderStats(doc);
+  else if (what == "dataplanes") std::cout << ferry::renderDataplanes(doc);
+  else if (what == "interfaces") std::cout << ferry::renderInterfaces(doc);
+  else std::cout << ferry::renderGeneric(doc);
+  return 0;
+}
