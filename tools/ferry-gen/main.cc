@@ -6,7 +6,6 @@
 #include <iostream>
 #include <random>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include "cli.h"
@@ -87,7 +86,9 @@ int runSink(const cli::Parsed& p) {
   const SinkReport report = sink.wait();
   if (p.json) std::cout << toJson(report).dump() << std::endl;
   else printTable(std::cout, report);
-  return report.stop_reason == "error" ? 1 : 0;
+  if (report.stop_reason != "error") return 0;
+  std::cerr << "ferry-gen: " << report.error << "\n";
+  return 1;
 }
 
 }  // namespace

@@ -100,9 +100,11 @@ nlohmann::json toJson(const SinkReport& r) {
       {"bad_checksum", r.bad_checksum},
       {"foreign", r.foreign},
       {"end_markers", r.end_markers},
+      {"socket_drops", r.socket_drops},
       {"flows_announced", r.flows_announced},
       {"complete", r.complete},
       {"stop_reason", r.stop_reason},
+      {"error", r.error},
       {"latency_ns",
        {{"samples", r.latency.samples},
         {"min", r.latency.min},
@@ -143,7 +145,8 @@ void printTable(std::ostream& out, const SinkReport& r, size_t max_flow_rows) {
       << "  reordered  " << r.reordered << "  (late " << r.late << ")\n"
       << "  duplicates " << r.duplicates << "\n"
       << "  other      invalid " << r.invalid << "  bad checksum " << r.bad_checksum << "  foreign "
-      << r.foreign << "  GRO buffers " << r.gro_buffers << "\n"
+      << r.foreign << "  GRO buffers " << r.gro_buffers << "  socket drops " << r.socket_drops
+      << "\n"
       << "  end        " << (r.complete ? "complete" : "incomplete") << "  (" << r.end_markers
       << " markers, " << r.flows_announced << " flows announced)\n";
   if (r.latency.samples) {

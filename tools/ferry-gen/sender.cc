@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
 #include "ferry/gen/clock.h"
-#include "socket_util.h"
 
 namespace ferry::gen {
 namespace {
@@ -128,28 +128,27 @@ SendEngine::SendEngine(const SendConfig& config, std::vector<uint16_t> flows)
   for (uint16_t id : flows)
     for (uint32_t size : sizes) templates_.emplace_back(config_.encap, *config_.inner, id, size);
 
-  try {
-    for (uint16_t id : flows) {
-      const int fd = detail::openUdpSocket(config_.to.family());
-      flows_.push_back(Flow{id, fd, 0});
-      detail::setSocketBuffer(fd, true, config_.sndbuf);
-      if (config_.from) {
-        SockAddr local = *config_.from;
-        if (local.port() != 0) local.setPort(static_cast<uint16_t>(local.port() + id));
-        if (::bind(fd, local.sa(), local.len()) != 0) detail::throwErrno("bind " + local.toString());
-      }
-      if (::connect(fd, config_.to.sa(), config_.to.len()) != 0)
-        detail::throwErrno("connect " + config_.to.toString());
-    }
-  } catch (...) {
-    for (const Flow& f : flows_) ::close(f.fd);
-    throw;
+  // Without --from: the wildcard address and port 0, as connect() would bind
+  // implicitly.
+  SockAddr any = config_.to.isV6() ? *SockAddr::parse("[::]:1") : SockAddr::v4(0, 1);
+  any.setPort(0);
+  UdpSocketOptions options;
+  options.reuse_port = false;
+  options.report_overflow = false;
+  options.buffer_bytes = config_.sndbuf;
+  for (uint16_t id : flows) {
+    SockAddr local = config_.from.value_or(any);
+    if (local.port() != 0) local.setPort(static_cast<uint16_t>(local.port() + id));
+    std::string error;
+    Fd fd = openUdpSocket(local, options, &error);
+    if (!fd) throw std::runtime_error(error);
+    if (::connect(fd.get(), config_.to.sa(), config_.to.len()) != 0)
+      throw std::runtime_error("connect " + config_.to.toString() + ": " + std::strerror(errno));
+    flows_.push_back(Flow{id, std::move(fd), 0});
   }
 }
 
-SendEngine::~SendEngine() {
-  for (const Flow& f : flows_) ::close(f.fd);
-}
+SendEngine::~SendEngine() = default;
 
 size_t SendEngine::sendBurst(size_t max_packets, uint64_t now_ns) noexcept {
   if (max_packets == 0 || flows_.empty()) return 0;
@@ -187,7 +186,7 @@ size_t SendEngine::sendBurst(size_t max_packets, uint64_t now_ns) noexcept {
     }
   }
 
-  const int r = ::sendmmsg(f.fd, b.msgs.data(), static_cast<unsigned>(messages), 0);
+  const int r = ::sendmmsg(f.fd.get(), b.msgs.data(), static_cast<unsigned>(messages), 0);
   if (r <= 0) {
     // ECONNREFUSED (an ICMP error from an earlier packet), ENOBUFS: the
     // packets were not sent; the flow sends the same sequence numbers next turn.
@@ -213,7 +212,7 @@ void SendEngine::sendEndMarkers(uint32_t total_flows, uint64_t now_ns) noexcept 
     const Header h{Kind::End, f.id, static_cast<uint32_t>(f.next_seq), config_.run, now_ns};
     encodeEndMarker(h, EndMarker{f.next_seq, total_flows}, marker);
     const size_t size = encapsulate(config_.encap, *config_.inner, f.id, marker, packet);
-    if (::send(f.fd, packet, size, 0) == static_cast<ssize_t>(size)) ++end_markers_;
+    if (::send(f.fd.get(), packet, size, 0) == static_cast<ssize_t>(size)) ++end_markers_;
   }
 }
 

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "ferry/gen/clock.h"
-#include "socket_util.h"
 
 namespace ferry::gen {
 
@@ -44,22 +43,20 @@ Sink::Sink(const SinkConfig& config)
       buffers_(std::make_unique<Buffers>()),
       collector_(CollectorConfig{config.decap, config.run}) {
   if (auto error = validate(config_); !error.empty()) throw std::invalid_argument(error);
-  fd_ = detail::openUdpSocket(config_.listen.family());
-  try {
-    detail::setSocketBuffer(fd_, false, config_.rcvbuf);
-    const int one = 1;
-    if (config_.gro && ::setsockopt(fd_, SOL_UDP, UDP_GRO, &one, sizeof(one)) != 0)
-      detail::throwErrno("setsockopt UDP_GRO");
-    if (::bind(fd_, config_.listen.sa(), config_.listen.len()) != 0)
-      detail::throwErrno("bind " + config_.listen.toString());
-    sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-    local_ = SockAddr::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(config_.listen);
-  } catch (...) {
-    ::close(fd_);
-    throw;
-  }
+  UdpSocketOptions options;
+  options.reuse_port = false;
+  options.report_overflow = false;  // drops are read once at the end (socketDrops)
+  options.buffer_bytes = config_.rcvbuf;
+  std::string error;
+  fd_ = openUdpSocket(config_.listen, options, &error);
+  if (!fd_) throw std::runtime_error(error);
+  const int one = 1;
+  if (config_.gro && ::setsockopt(fd_.get(), SOL_UDP, UDP_GRO, &one, sizeof(one)) != 0)
+    throw std::runtime_error("UDP_GRO on " + config_.listen.toString() + ": " + std::strerror(errno));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+  local_ = SockAddr::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(config_.listen);
   auto& b = *buffers_;
   b.arena.assign(config_.batch * Buffers::kBufferSize, 0);
   b.msgs.assign(config_.batch, mmsghdr{});
@@ -77,7 +74,6 @@ Sink::Sink(const SinkConfig& config)
 Sink::~Sink() {
   stop();
   if (thread_.joinable()) thread_.join();
-  if (fd_ >= 0) ::close(fd_);
 }
 
 void Sink::start() {
@@ -137,7 +133,7 @@ void Sink::threadMain() noexcept {
   auto& b = *buffers_;
   const char* reason = "stopped";
   while (!stop_.load(std::memory_order_relaxed)) {
-    const int n = ::recvmmsg(fd_, b.msgs.data(), config_.batch, MSG_DONTWAIT, nullptr);
+    const int n = ::recvmmsg(fd_.get(), b.msgs.data(), config_.batch, MSG_DONTWAIT, nullptr);
     const uint64_t now = monotonicNs();
     if (n > 0) {
       handleBatch(n, now);
@@ -147,6 +143,7 @@ void Sink::threadMain() noexcept {
         break;
       }
     } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      error_ = std::string("recvmmsg on ") + local_.toString() + ": " + std::strerror(errno);
       reason = "error";
       break;
     }
@@ -174,7 +171,7 @@ void Sink::threadMain() noexcept {
         deadline = std::min(deadline, last_rx_ns + kEndDrainNs);
       }
     }
-    pollfd pfd{fd_, POLLIN, 0};
+    pollfd pfd{fd_.get(), POLLIN, 0};
     const uint64_t wait_ns = deadline > now ? deadline - now : 0;
     ::poll(&pfd, 1, static_cast<int>((wait_ns + 999'999) / 1'000'000));
   }
@@ -191,6 +188,8 @@ SinkReport Sink::wait() {
   r.invalid += truncated_;
   r.datagrams += truncated_;
   r.stop_reason = stop_reason_.empty() ? "stopped" : stop_reason_;
+  r.error = error_;
+  r.socket_drops = socketDrops(fd_.get());
   return r;
 }
 

@@ -74,12 +74,16 @@ struct SinkReport {
   uint64_t bad_checksum = 0;  // --decap: inner IPv4 header or UDP checksum wrong
   uint64_t foreign = 0;       // ferry-gen packets of another run
   uint64_t end_markers = 0;   // end markers of the counted run, copies included
+  // Datagrams the kernel dropped at the sink's own socket (SO_MEMINFO): loss
+  // that happened because the sink fell behind, not on the path.
+  uint64_t socket_drops = 0;
   uint32_t flows_announced = 0;  // flows in the run, from its end markers
   bool complete = false;         // every announced flow's end marker arrived
   double duration_s = 0;         // first to last data packet received
   double pps = 0;
   double bps = 0;
-  std::string stop_reason;  // count | duration | idle | end | stopped
+  std::string stop_reason;  // count | duration | idle | end | stopped | error
+  std::string error;        // with stop_reason "error": what failed
   LatencySummary latency;
   std::vector<FlowReport> flows;  // by flow id
 

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "ferry/address.h"
+#include "ferry/socket.h"
 #include "ferry/gen/rate.h"
 #include "ferry/gen/report.h"
 #include "ferry/gen/wire.h"
@@ -47,7 +48,7 @@ struct SendConfig {
   uint32_t batch = 64;                  // packets per sendmmsg without GSO, 1 .. 1024
   uint16_t run = 0;                     // run id in every header
   uint32_t end_marker_rounds = 3;
-  int sndbuf = 4 << 20;                 // SO_SNDBUF(FORCE) per socket, bytes; 0 = default
+  uint32_t sndbuf = 4 << 20;            // SO_SNDBUF(FORCE) per socket, bytes; 0 = default
 };
 
 // Empty when `config` is usable; else a message that names the CLI option,
@@ -65,7 +66,7 @@ inline constexpr size_t kGsoMessages = 8;
 class SendEngine {
  public:
   // Opens, binds and connects one socket per flow id in `flows`; throws
-  // std::system_error naming the address on failure.
+  // std::runtime_error naming the address on failure.
   SendEngine(const SendConfig& config, std::vector<uint16_t> flows);
   ~SendEngine();
   SendEngine(const SendEngine&) = delete;
@@ -94,7 +95,7 @@ class SendEngine {
  private:
   struct Flow {
     uint16_t id;
-    int fd;
+    Fd fd;
     uint64_t next_seq;
   };
   struct Buffers;
@@ -123,7 +124,7 @@ struct SendProgress {
 class Sender {
  public:
   // Validates (std::invalid_argument with validate()'s message) and opens
-  // every socket (std::system_error).
+  // every socket (std::runtime_error).
   explicit Sender(const SendConfig& config);
   ~Sender();  // stops and joins
   Sender(const Sender&) = delete;

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "ferry/address.h"
+#include "ferry/socket.h"
 #include "ferry/gen/collector.h"
 #include "ferry/gen/report.h"
 
@@ -41,7 +42,7 @@ struct SinkConfig {
   bool gro = true;              // UDP_GRO: the kernel may hand over coalesced buffers
   uint32_t batch = 64;          // datagrams (or GRO buffers) per recvmmsg, 1 .. 1024
   std::optional<uint16_t> run;  // count only this run id
-  int rcvbuf = 32 << 20;        // SO_RCVBUF(FORCE), bytes; room for bursts and scheduling stalls
+  uint32_t rcvbuf = 32 << 20;   // SO_RCVBUF(FORCE), bytes; room for bursts and scheduling stalls
 };
 
 // Empty when usable, else a message naming the CLI option.
@@ -56,7 +57,7 @@ struct SinkProgress {
 
 class Sink {
  public:
-  // Validates (std::invalid_argument) and binds (std::system_error).
+  // Validates (std::invalid_argument) and binds (std::runtime_error).
   explicit Sink(const SinkConfig& config);
   ~Sink();
   Sink(const Sink&) = delete;
@@ -77,7 +78,7 @@ class Sink {
 
   SinkConfig config_;
   SockAddr local_;
-  int fd_ = -1;
+  Fd fd_;
   std::unique_ptr<Buffers> buffers_;
   Collector collector_;
   std::thread thread_;
@@ -90,6 +91,7 @@ class Sink {
   uint64_t gro_buffers_ = 0;  // thread-owned until wait()
   uint64_t truncated_ = 0;
   std::string stop_reason_;
+  std::string error_;  // what failed when stop_reason_ is "error"
 };
 
 }  // namespace ferry::gen
