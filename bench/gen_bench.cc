@@ -54,7 +54,8 @@ void BM_GenSend(benchmark::State& state) {
   for (auto _ : state) packets += engine.sendBurst(engine.maxBurst(), monotonicNs());
   state.SetItemsProcessed(static_cast<int64_t>(packets));
   state.SetBytesProcessed(static_cast<int64_t>(packets * config.sizes[0]));
-  state.counters["pps"] = benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
+  state.counters["pps"] =
+      benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
   state.counters["pkts_per_call"] =
       engine.syscalls() ? static_cast<double>(packets) / static_cast<double>(engine.syscalls()) : 0;
   state.counters["errors"] = static_cast<double>(engine.errors());

@@ -3,21 +3,21 @@
 // random-drop rule, and the library's Sender and Sink in one process.
 // Every run is bounded in packets and seconds; the relay, processes and
 // namespaces are removed by their destructors, also when an assertion fails.
+#include "ferry/gen.h"
+
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "ferry/gen.h"
 #include "harness.h"
 
 namespace ferry::test {
@@ -28,7 +28,8 @@ using nlohmann::json;
 std::string gen() { return binary("FERRY_GEN"); }
 
 std::string addr(uint16_t port, const std::string& host = "127.0.0.1") {
-  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
 }
 
 // The last line of a process's stdout as JSON.
@@ -99,7 +100,8 @@ class Relay {
 
  private:
   void forward(const std::vector<uint8_t>& d) {
-    ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&target_), sizeof(target_));
+    ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&target_),
+             sizeof(target_));
   }
   void loop() {
     std::vector<uint8_t> buf(65536);
@@ -153,7 +155,8 @@ class Relay {
 TEST(GenLoopback, HundredThousandPacketsSixteenFlowsAllArrive) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--expect-from-gen", "--duration", "30"});
-  const json s = send({"--to", addr(port), "--count", "100000", "--flows", "16", "--rate", "50000"});
+  const json s =
+      send({"--to", addr(port), "--count", "100000", "--flows", "16", "--rate", "50000"});
   const json r = finish(sink);
   EXPECT_EQ(s["packets"], 100000);
   EXPECT_EQ(r["packets"], 100000);
@@ -173,7 +176,8 @@ TEST(GenLoopback, HundredThousandPacketsSixteenFlowsAllArrive) {
   }
   EXPECT_EQ(sum, 100000u);
   for (const char* key : {"pps", "bps", "duration_s"}) EXPECT_GT(r[key].get<double>(), 0) << key;
-  for (const char* key : {"p50", "p99", "p999", "max"}) EXPECT_GT(r["latency_ns"][key].get<uint64_t>(), 0u) << key;
+  for (const char* key : {"p50", "p99", "p999", "max"})
+    EXPECT_GT(r["latency_ns"][key].get<uint64_t>(), 0u) << key;
   EXPECT_LE(r["latency_ns"]["p50"], r["latency_ns"]["p99"]);
   EXPECT_LE(r["latency_ns"]["p999"], r["latency_ns"]["max"]);
 }
@@ -183,8 +187,8 @@ TEST(GenLoopback, HundredThousandPacketsSixteenFlowsAllArrive) {
 TEST(GenLoopback, GsoSuperPacketsSplitByGro) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--expect-from-gen", "--duration", "30"});
-  const json s = send({"--to", addr(port), "--count", "20000", "--flows", "2", "--size", "1400", "--gso",
-                       "--rate", "100000"});
+  const json s = send({"--to", addr(port), "--count", "20000", "--flows", "2", "--size", "1400",
+                       "--gso", "--rate", "100000"});
   const json r = finish(sink);
   EXPECT_EQ(s["packets"], 20000);
   EXPECT_EQ(s["gso"], true);
@@ -213,12 +217,14 @@ TEST(GenLoopback, EncapsulatedPacketsAcceptedWithDecap) {
   struct Case {
     std::string host, encap, size;
   };
-  for (const Case& c : {Case{"127.0.0.1", "ipv4", "100"}, Case{"::1", "ipv6", "64"}, Case{"127.0.0.1", "ipv6", "1400"}}) {
+  for (const Case& c : {Case{"127.0.0.1", "ipv4", "100"}, Case{"::1", "ipv6", "64"},
+                        Case{"127.0.0.1", "ipv6", "1400"}}) {
     SCOPED_TRACE(c.host + " " + c.encap);
     const uint16_t port = freeUdpPort(c.host);
-    Process sink = startSink({"--listen", addr(port, c.host), "--decap", "--expect-from-gen", "--duration", "30"});
-    const json s = send({"--to", addr(port, c.host), "--count", "5000", "--flows", "4", "--encap", c.encap,
-                         "--size", c.size, "--rate", "100000"});
+    Process sink = startSink(
+        {"--listen", addr(port, c.host), "--decap", "--expect-from-gen", "--duration", "30"});
+    const json s = send({"--to", addr(port, c.host), "--count", "5000", "--flows", "4", "--encap",
+                         c.encap, "--size", c.size, "--rate", "100000"});
     const json r = finish(sink);
     EXPECT_EQ(s["encap"], c.encap);
     EXPECT_EQ(r["packets"], 5000);
@@ -231,7 +237,8 @@ TEST(GenLoopback, EncapsulatedPacketsAcceptedWithDecap) {
 TEST(GenLoopback, EncapsulatedPacketsAreInvalidWithoutDecap) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--idle", "0.5", "--duration", "30"});
-  send({"--to", addr(port), "--count", "1000", "--encap", "ipv4", "--size", "64", "--rate", "100000"});
+  send({"--to", addr(port), "--count", "1000", "--encap", "ipv4", "--size", "64", "--rate",
+        "100000"});
   const json r = finish(sink);
   EXPECT_EQ(r["packets"], 0);
   EXPECT_GE(r["invalid"], 1000);
@@ -244,7 +251,8 @@ TEST(GenRelay, DropEveryTenthIsExactlyTenPercentLoss) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--expect-from-gen", "--duration", "30"});
   Relay relay(Relay::Mode::DropEveryTenth, port);
-  const json s = send({"--to", addr(relay.port()), "--count", "20000", "--flows", "4", "--rate", "50000"});
+  const json s =
+      send({"--to", addr(relay.port()), "--count", "20000", "--flows", "4", "--rate", "50000"});
   const json r = finish(sink);
   EXPECT_EQ(s["packets"], 20000);
   EXPECT_EQ(relay.dataSeen(), 20000u);
@@ -261,7 +269,8 @@ TEST(GenRelay, SwappedNeighboursAreReorderedNotLost) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--expect-from-gen", "--duration", "30"});
   Relay relay(Relay::Mode::SwapNeighbours, port);
-  const json s = send({"--to", addr(relay.port()), "--count", "10000", "--flows", "1", "--rate", "50000"});
+  const json s =
+      send({"--to", addr(relay.port()), "--count", "10000", "--flows", "1", "--rate", "50000"});
   const json r = finish(sink);
   EXPECT_EQ(s["packets"], 10000);
   EXPECT_EQ(r["packets"], 10000);
@@ -292,12 +301,16 @@ TEST(GenNetns, NftRandomDropWithinOneAndAHalfPoints) {
   shOk("ip link add vgen0 netns " + a.name() + " type veth peer name vgen1 netns " + b.name());
   a.execOk("ip addr add 10.77.0.1/24 dev vgen0 && ip link set vgen0 up");
   b.execOk("ip addr add 10.77.0.2/24 dev vgen1 && ip link set vgen1 up");
-  b.execOk("nft add table inet gen && nft add chain inet gen in '{ type filter hook input priority 0; }' && "
-           "nft add rule inet gen in udp dport 9000 numgen random mod 100 '<' 10 drop");
-  Process sink = startSink({"--listen", "10.77.0.2:9000", "--expect-from-gen", "--idle", "1", "--duration", "30"},
-                           {.netns = b.name()});
-  const json s = send({"--to", "10.77.0.2:9000", "--count", "20000", "--flows", "4", "--rate", "50000"},
-                      {.netns = a.name()});
+  b.execOk(
+      "nft add table inet gen && nft add chain inet gen in '{ type filter hook input priority 0; "
+      "}' && "
+      "nft add rule inet gen in udp dport 9000 numgen random mod 100 '<' 10 drop");
+  Process sink = startSink(
+      {"--listen", "10.77.0.2:9000", "--expect-from-gen", "--idle", "1", "--duration", "30"},
+      {.netns = b.name()});
+  const json s =
+      send({"--to", "10.77.0.2:9000", "--count", "20000", "--flows", "4", "--rate", "50000"},
+           {.netns = a.name()});
   const json r = finish(sink);
   EXPECT_EQ(s["packets"], 20000);
   const double loss = r["loss_ratio"].get<double>() * 100;
@@ -380,14 +393,16 @@ TEST(GenLibrary, SetupErrorsThrowWithContext) {
     gen::Sink second(c);
     FAIL() << "second bind succeeded";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("bind " + c.listen.toString()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bind " + c.listen.toString()), std::string::npos)
+        << e.what();
   }
 }
 
 TEST(GenCommandLine, BadArgumentsExitTwoNamingTheArgument) {
   Process p = Process::start({gen(), "send", "--to", "127.0.0.1:9", "--rate", "abc"});
   EXPECT_EQ(p.wait(10s), 2);
-  EXPECT_NE(p.err().find("ferry-gen: --rate: expected a positive number of packets per second, got 'abc'"),
+  EXPECT_NE(p.err().find(
+                "ferry-gen: --rate: expected a positive number of packets per second, got 'abc'"),
             std::string::npos)
       << p.err();
   Process q = Process::start({gen(), "sink"});
@@ -416,10 +431,12 @@ TEST(GenCommandLine, SinkEndsOnCountAndIdle) {
 TEST(GenCommandLine, SignalsEndTheRunWithAReport) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--duration", "30"});
-  Process sender = Process::start({gen(), "send", "--json", "--to", addr(port), "--duration", "30",
-                                   "--rate", "10000"});
+  Process sender = Process::start(
+      {gen(), "send", "--json", "--to", addr(port), "--duration", "30", "--rate", "10000"});
   ASSERT_TRUE(eventually([&] { return sink.err().find("listening") != std::string::npos; }, 5s));
-  struct timespec ts{0, 300'000'000};
+  struct timespec ts {
+    0, 300'000'000
+  };
   nanosleep(&ts, nullptr);
   sender.signal(SIGINT);
   ASSERT_EQ(sender.wait(5s), 0) << sender.err();
@@ -437,17 +454,24 @@ TEST(GenCommandLine, SignalsEndTheRunWithAReport) {
 TEST(GenCommandLine, ProgressOnlyOnATerminal) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--duration", "30"});
-  Process piped = Process::start({gen(), "send", "--to", addr(port), "--duration", "1.3", "--rate", "1000"});
+  Process piped =
+      Process::start({gen(), "send", "--to", addr(port), "--duration", "1.3", "--rate", "1000"});
   ASSERT_EQ(piped.wait(10s), 0);
   EXPECT_EQ(piped.out().find(" s] "), std::string::npos) << piped.out();
   EXPECT_NE(piped.out().find("packets"), std::string::npos);
 
   if (sh("command -v script") != 0) GTEST_SKIP() << "needs script(1) for a terminal";
   std::string out;
-  ASSERT_EQ(sh("script -qec '" + gen() + " send --to " + addr(port) + " --duration 1.3 --rate 1000' /dev/null", &out), 0);
+  ASSERT_EQ(sh("script -qec '" + gen() + " send --to " + addr(port) +
+                   " --duration 1.3 --rate 1000' /dev/null",
+               &out),
+            0);
   EXPECT_NE(out.find("[   1.0 s]"), std::string::npos) << out;
   std::string quiet;
-  ASSERT_EQ(sh("script -qec '" + gen() + " send -q --to " + addr(port) + " --duration 1.3 --rate 1000' /dev/null", &quiet), 0);
+  ASSERT_EQ(sh("script -qec '" + gen() + " send -q --to " + addr(port) +
+                   " --duration 1.3 --rate 1000' /dev/null",
+               &quiet),
+            0);
   EXPECT_EQ(quiet.find("[   1.0 s]"), std::string::npos) << quiet;
 }
 

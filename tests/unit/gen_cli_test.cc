@@ -1,11 +1,11 @@
 // ferry-gen's argument parsing: defaults, and an error that names the argument
 // for each kind of mistake.
-#include "cli.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "cli.h"
 
 namespace ferry::gen::cli {
 namespace {
@@ -28,10 +28,11 @@ TEST(GenCli, SendDefaults) {
 }
 
 TEST(GenCli, SendEverything) {
-  const auto r = run({"send", "--to", "[::1]:9000", "--from", "::1", "--rate", "1.5M", "--sizes",
-                      "100,200", "--flows", "16", "--count", "100k", "--threads", "2", "--encap",
-                      "ipv6", "--inner-dst", "2001:db8::/32", "--batch", "32", "--run-id", "7",
-                      "--json", "-q"});
+  const auto r = run({"send",    "--to",     "[::1]:9000",  "--from",        "::1",
+                      "--rate",  "1.5M",     "--sizes",     "100,200",       "--flows",
+                      "16",      "--count",  "100k",        "--threads",     "2",
+                      "--encap", "ipv6",     "--inner-dst", "2001:db8::/32", "--batch",
+                      "32",      "--run-id", "7",           "--json",        "-q"});
   ASSERT_TRUE(r.parsed) << r.error;
   const SendConfig& c = r.parsed->send;
   EXPECT_EQ(c.rate_pps, 1.5e6);
@@ -70,7 +71,8 @@ TEST(GenCli, SinkOptions) {
 }
 
 TEST(GenCli, HelpIsNotAnError) {
-  for (auto args : std::vector<std::vector<std::string_view>>{{"--help"}, {"help"}, {"send", "--help"}}) {
+  for (auto args :
+       std::vector<std::vector<std::string_view>>{{"--help"}, {"help"}, {"send", "--help"}}) {
     const auto r = run(args);
     ASSERT_TRUE(r.parsed);
     EXPECT_EQ(r.parsed->command, Command::Help);
@@ -94,7 +96,8 @@ TEST(GenCli, ErrorsNameTheArgument) {
       {{"send", "--to", "127.0.0.1:9", "--rate", "-5"}, "--rate: expected a positive"},
       {{"send", "--to", "127.0.0.1:9", "--rate"}, "--rate: missing value"},
       {{"send", "--to", "127.0.0.1:9", "--bitrate", "fast"}, "--bitrate: expected"},
-      {{"send", "--to", "127.0.0.1:9", "--rate", "1k", "--bitrate", "1M"}, "--bitrate: give --rate or --bitrate"},
+      {{"send", "--to", "127.0.0.1:9", "--rate", "1k", "--bitrate", "1M"},
+       "--bitrate: give --rate or --bitrate"},
       {{"send", "--to", "127.0.0.1:9", "--size", "10"}, "--size: 10 is below 16"},
       {{"send", "--to", "127.0.0.1:9", "--size", "40", "--encap", "ipv4"},
        "--size: 40 is below 44, the minimum with --encap ipv4"},
@@ -104,10 +107,14 @@ TEST(GenCli, ErrorsNameTheArgument) {
       {{"send", "--to", "127.0.0.1:9", "--size", "64", "--imix"}, "--size: give one of"},
       {{"send", "--to", "127.0.0.1:9", "--imix", "--gso"}, "--gso: needs a single packet size"},
       {{"send", "--to", "127.0.0.1:9", "--flows", "0"}, "--flows: expected a number of flows"},
-      {{"send", "--to", "127.0.0.1:9", "--flows", "2", "--threads", "3"}, "--threads: expected 1..--flows"},
-      {{"send", "--to", "127.0.0.1:9", "--count", "1.5"}, "--count: expected a positive number of packets"},
-      {{"send", "--to", "127.0.0.1:9", "--duration", "0"}, "--duration: expected a positive number of seconds"},
-      {{"send", "--to", "127.0.0.1:9", "--encap", "gre"}, "--encap: expected none, ipv4 or ipv6, got 'gre'"},
+      {{"send", "--to", "127.0.0.1:9", "--flows", "2", "--threads", "3"},
+       "--threads: expected 1..--flows"},
+      {{"send", "--to", "127.0.0.1:9", "--count", "1.5"},
+       "--count: expected a positive number of packets"},
+      {{"send", "--to", "127.0.0.1:9", "--duration", "0"},
+       "--duration: expected a positive number of seconds"},
+      {{"send", "--to", "127.0.0.1:9", "--encap", "gre"},
+       "--encap: expected none, ipv4 or ipv6, got 'gre'"},
       {{"send", "--to", "127.0.0.1:9", "--inner-src", "10.0.0.0/8"}, "--inner-src: needs --encap"},
       {{"send", "--to", "127.0.0.1:9", "--encap", "ipv6", "--inner-src", "10.0.0.0/8"},
        "--inner-src: 10.0.0.0/8 is IPv4 but --encap is ipv6"},
@@ -116,7 +123,8 @@ TEST(GenCli, ErrorsNameTheArgument) {
        "--from: port 65530 + 10 flows goes past 65535"},
       {{"send", "--to", "127.0.0.1:9", "--bogus"}, "send: unknown option '--bogus'"},
       {{"sink"}, "--listen: missing"},
-      {{"sink", "--listen", "127.0.0.1:9", "--idle", "soon"}, "--idle: expected a positive number of seconds, got 'soon'"},
+      {{"sink", "--listen", "127.0.0.1:9", "--idle", "soon"},
+       "--idle: expected a positive number of seconds, got 'soon'"},
       {{"sink", "--listen", "127.0.0.1:9", "--batch", "0"}, "--batch: expected a batch size"},
   };
   for (const auto& c : cases) {
@@ -124,7 +132,8 @@ TEST(GenCli, ErrorsNameTheArgument) {
     std::string joined;
     for (auto a : c.args) joined += std::string(a) + " ";
     EXPECT_FALSE(r.parsed) << joined;
-    EXPECT_EQ(r.error.rfind(c.want, 0), 0u) << joined << "\n  got:  " << r.error << "\n  want: " << c.want;
+    EXPECT_EQ(r.error.rfind(c.want, 0), 0u)
+        << joined << "\n  got:  " << r.error << "\n  want: " << c.want;
   }
 }
 

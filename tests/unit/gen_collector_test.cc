@@ -1,9 +1,9 @@
 // The sink's accounting without sockets: crafted datagrams in, report out.
-#include "ferry/gen/collector.h"
-
 #include <gtest/gtest.h>
 
 #include <vector>
+
+#include "ferry/gen/collector.h"
 
 namespace ferry::gen {
 namespace {
@@ -17,12 +17,13 @@ std::vector<uint8_t> data(uint16_t flow, uint32_t seq, uint16_t run = 1, uint64_
 
 std::vector<uint8_t> end(uint16_t flow, uint64_t packets, uint32_t flows, uint16_t run = 1) {
   std::vector<uint8_t> p(kEndMarkerSize, 0);
-  encodeEndMarker(Header{Kind::End, flow, static_cast<uint32_t>(packets), run, 0}, EndMarker{packets, flows},
-                  p.data());
+  encodeEndMarker(Header{Kind::End, flow, static_cast<uint32_t>(packets), run, 0},
+                  EndMarker{packets, flows}, p.data());
   return p;
 }
 
-std::vector<uint8_t> encapsulated(Encap encap, const std::vector<uint8_t>& inner_payload, uint16_t flow) {
+std::vector<uint8_t> encapsulated(Encap encap, const std::vector<uint8_t>& inner_payload,
+                                  uint16_t flow) {
   std::vector<uint8_t> out(encapOverhead(encap) + inner_payload.size());
   encapsulate(encap, InnerConfig::defaults(encap), flow, inner_payload, out);
   return out;
@@ -47,7 +48,7 @@ TEST(GenCollector, CountsPerFlowAndTotals) {
   EXPECT_EQ(r.run, 1);
   EXPECT_EQ(r.latency.samples, 14u);
   EXPECT_EQ(r.latency.min, 1000u);
-  EXPECT_EQ(r.latency.max, 2000u);  // flow 1: sent at 1000, received at 3000
+  EXPECT_EQ(r.latency.max, 2000u);          // flow 1: sent at 1000, received at 3000
   EXPECT_DOUBLE_EQ(r.duration_s, 1000e-9);  // first (2000) to last (3000) data packet
 }
 

@@ -1,11 +1,11 @@
 // The token bucket and size sequences, driven with simulated time.
-#include "ferry/gen/rate.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <vector>
+
+#include "ferry/gen/rate.h"
 
 namespace ferry::gen {
 namespace {

@@ -1,13 +1,13 @@
 // Sequence tracking (loss, reordering, duplicates) and the latency histogram,
 // as the README defines them.
-#include "ferry/gen/stats.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
+
+#include "ferry/gen/stats.h"
 
 namespace ferry::gen {
 namespace {
@@ -21,8 +21,8 @@ struct Counts {
 
 std::ostream& operator<<(std::ostream& os, const Counts& c) {
   return os << "{received " << c.received << ", expected " << c.expected << ", lost " << c.lost
-            << ", reordered " << c.reordered << ", late " << c.late << ", duplicates " << c.duplicates
-            << "}";
+            << ", reordered " << c.reordered << ", late " << c.late << ", duplicates "
+            << c.duplicates << "}";
 }
 
 Counts feed(const std::vector<uint64_t>& seqs, std::optional<uint64_t> end = std::nullopt) {
@@ -97,7 +97,8 @@ TEST(GenSequence, ExtendsPast32Bits) {
   SequenceTracker t;
   const uint64_t start = 0xffff'fff0ULL;
   EXPECT_EQ(t.onPacket(static_cast<uint32_t>(start)), V::Next);
-  for (uint64_t s = start + 1; s < start + 40; ++s) EXPECT_EQ(t.onPacket(static_cast<uint32_t>(s)), V::Next);
+  for (uint64_t s = start + 1; s < start + 40; ++s)
+    EXPECT_EQ(t.onPacket(static_cast<uint32_t>(s)), V::Next);
   EXPECT_EQ(t.extend(static_cast<uint32_t>(start + 40)), start + 40);
   EXPECT_EQ(t.extend(static_cast<uint32_t>(start + 5)), start + 5);  // behind, across the wrap
   EXPECT_EQ(t.onPacket(static_cast<uint32_t>(start + 5)), V::Duplicate);
@@ -109,12 +110,13 @@ TEST(GenSequence, RandomShuffleWithinWindowMatchesAReferenceModel) {
   std::mt19937 rng(7);
   std::vector<uint64_t> arrivals;
   for (uint64_t s = 0; s < 20000; ++s) {
-    if (rng() % 10 == 0) continue;             // 10% lost
+    if (rng() % 10 == 0) continue;  // 10% lost
     arrivals.push_back(s);
     if (rng() % 20 == 0) arrivals.push_back(s);  // 5% duplicated
   }
   // Local shuffles: reordering distance < 64, well inside the window.
-  for (size_t i = 0; i + 64 < arrivals.size(); i += 64) std::shuffle(arrivals.begin() + i, arrivals.begin() + i + 64, rng);
+  for (size_t i = 0; i + 64 < arrivals.size(); i += 64)
+    std::shuffle(arrivals.begin() + i, arrivals.begin() + i + 64, rng);
   // Reference: sets.
   std::vector<bool> seen(20000, false);
   uint64_t unique = 0, dups = 0, reordered = 0, highest = 0;
@@ -174,7 +176,8 @@ TEST(GenHistogram, PercentilesWithinOneSixtyFourthAboveTheTruth) {
 }
 
 TEST(GenHistogram, BucketsCoverTheirBounds) {
-  for (uint64_t v : {0ULL, 63ULL, 64ULL, 65ULL, 127ULL, 128ULL, 1000ULL, 123456789ULL, (1ULL << 48) - 1}) {
+  for (uint64_t v :
+       {0ULL, 63ULL, 64ULL, 65ULL, 127ULL, 128ULL, 1000ULL, 123456789ULL, (1ULL << 48) - 1}) {
     const size_t b = LatencyHistogram::bucketOf(v);
     EXPECT_LT(b, LatencyHistogram::kBuckets);
     EXPECT_GE(LatencyHistogram::upperBound(b), v) << v;

@@ -1,14 +1,14 @@
 // ferry-gen's wire format: header codec, end markers, and the encapsulation,
 // checked against an independent parser and RFC 1071 checksum written here
 // (not ferry/checksum.h), so a shared mistake cannot hide.
-#include "ferry/gen/wire.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <array>
 #include <set>
 #include <vector>
+
+#include "ferry/gen/wire.h"
 
 namespace ferry::gen {
 namespace {
@@ -77,7 +77,8 @@ Parsed parseInner(const std::vector<uint8_t>& pkt) {
     pseudo.push_back(static_cast<uint8_t>(udp_len >> 8));
     pseudo.push_back(static_cast<uint8_t>(udp_len));
   } else {
-    pseudo.insert(pseudo.end(), {0, 0, static_cast<uint8_t>(udp_len >> 8), static_cast<uint8_t>(udp_len), 0, 0, 0, 17});
+    pseudo.insert(pseudo.end(), {0, 0, static_cast<uint8_t>(udp_len >> 8),
+                                 static_cast<uint8_t>(udp_len), 0, 0, 0, 17});
   }
   std::vector<uint8_t> all = pseudo;
   all.insert(all.end(), udp, udp + udp_len);
@@ -143,9 +144,11 @@ TEST(GenInnerPrefix, ParsesAndGivesEachFlowAHost) {
   ASSERT_TRUE(p);
   EXPECT_EQ(p->toString(), "198.18.0.0/16");  // host bits cleared
   auto a = p->hostFor(0);
-  EXPECT_EQ((std::array<uint8_t, 4>{a[0], a[1], a[2], a[3]}), (std::array<uint8_t, 4>{198, 18, 0, 1}));
+  EXPECT_EQ((std::array<uint8_t, 4>{a[0], a[1], a[2], a[3]}),
+            (std::array<uint8_t, 4>{198, 18, 0, 1}));
   a = p->hostFor(300);
-  EXPECT_EQ((std::array<uint8_t, 4>{a[0], a[1], a[2], a[3]}), (std::array<uint8_t, 4>{198, 18, 1, 45}));
+  EXPECT_EQ((std::array<uint8_t, 4>{a[0], a[1], a[2], a[3]}),
+            (std::array<uint8_t, 4>{198, 18, 1, 45}));
   auto v6 = InnerPrefix::parse("2001:2:0:1::/64");
   ASSERT_TRUE(v6);
   EXPECT_EQ(v6->family, AF_INET6);
@@ -240,7 +243,9 @@ TEST_P(GenEncap, DecapRejectsDamage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, GenEncap, ::testing::Values(Encap::Ipv4, Encap::Ipv6),
-                         [](const auto& param_info) { return std::string(toString(param_info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(toString(param_info.param));
+                         });
 
 TEST(GenEncap, Ipv4HeaderDamageAndFragmentsAreRejected) {
   const PacketTemplate t(Encap::Ipv4, InnerConfig::defaults(Encap::Ipv4), 0, 100);

@@ -14,7 +14,8 @@ struct Error {
 std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
 
 // ADDRESS:PORT; with allow_zero_port, port 0 ("the kernel picks") too.
-std::optional<SockAddr> parseEndpoint(std::string_view text, bool allow_zero_port, std::string* error) {
+std::optional<SockAddr> parseEndpoint(std::string_view text, bool allow_zero_port,
+                                      std::string* error) {
   if (auto a = SockAddr::parse(text, error)) return a;
   if (allow_zero_port && text.size() > 2 && text.substr(text.size() - 2) == ":0") {
     std::string with_one(text.substr(0, text.size() - 1));
@@ -86,7 +87,9 @@ uint64_t countArg(std::string_view option, std::string_view text, const char* wh
 
 double secondsArg(std::string_view option, std::string_view text) {
   const auto v = parseSeconds(text);
-  if (!v || *v <= 0) throw Error{std::string(option) + ": expected a positive number of seconds, got " + quoted(text)};
+  if (!v || *v <= 0)
+    throw Error{std::string(option) + ": expected a positive number of seconds, got " +
+                quoted(text)};
   return *v;
 }
 
@@ -123,20 +126,24 @@ Parsed parseSend(Args& args) {
       const auto text = args.value(opt);
       rate = parseScaled(text);
       if (!rate || *rate <= 0)
-        throw Error{"--rate: expected a positive number of packets per second, got " + quoted(text)};
+        throw Error{"--rate: expected a positive number of packets per second, got " +
+                    quoted(text)};
     } else if (opt == "--bitrate") {
       const auto text = args.value(opt);
       bitrate = parseScaled(text);
       if (!bitrate || *bitrate <= 0)
-        throw Error{"--bitrate: expected a positive number of bits per second (e.g. 2.5G), got " + quoted(text)};
+        throw Error{"--bitrate: expected a positive number of bits per second (e.g. 2.5G), got " +
+                    quoted(text)};
     } else if (opt == "--size") {
       const auto text = args.value(opt);
-      c.sizes = {static_cast<uint32_t>(countArg(opt, text, "a packet size in bytes", 1, kMaxPacketSize))};
+      c.sizes = {
+          static_cast<uint32_t>(countArg(opt, text, "a packet size in bytes", 1, kMaxPacketSize))};
       ++size_options;
     } else if (opt == "--sizes") {
       const auto text = args.value(opt);
       auto sizes = parseSizes(text);
-      if (!sizes) throw Error{"--sizes: expected sizes in bytes like 64,512,1400, got " + quoted(text)};
+      if (!sizes)
+        throw Error{"--sizes: expected sizes in bytes like 64,512,1400, got " + quoted(text)};
       c.sizes = *sizes;
       ++size_options;
     } else if (opt == "--imix") {
@@ -144,7 +151,8 @@ Parsed parseSend(Args& args) {
       c.sizes.assign(cycle.begin(), cycle.end());
       ++size_options;
     } else if (opt == "--flows") {
-      c.flows = static_cast<uint32_t>(countArg(opt, args.value(opt), "a number of flows 1..65536", 1, 65536));
+      c.flows = static_cast<uint32_t>(
+          countArg(opt, args.value(opt), "a number of flows 1..65536", 1, 65536));
     } else if (opt == "--count") {
       c.count = countArg(opt, args.value(opt), "a positive number of packets", 1, UINT64_MAX);
       have_count = true;
@@ -152,7 +160,8 @@ Parsed parseSend(Args& args) {
       c.duration_s = secondsArg(opt, args.value(opt));
       have_duration = true;
     } else if (opt == "--threads") {
-      c.threads = static_cast<uint32_t>(countArg(opt, args.value(opt), "a number of threads 1..1024", 1, 1024));
+      c.threads = static_cast<uint32_t>(
+          countArg(opt, args.value(opt), "a number of threads 1..1024", 1, 1024));
     } else if (opt == "--encap") {
       const auto text = args.value(opt);
       auto e = parseEncap(text);
@@ -165,7 +174,8 @@ Parsed parseSend(Args& args) {
     } else if (opt == "--gso") {
       c.gso = true;
     } else if (opt == "--batch") {
-      c.batch = static_cast<uint32_t>(countArg(opt, args.value(opt), "a batch size 1..1024", 1, 1024));
+      c.batch =
+          static_cast<uint32_t>(countArg(opt, args.value(opt), "a batch size 1..1024", 1, 1024));
     } else if (opt == "--run-id") {
       c.run = static_cast<uint16_t>(countArg(opt, args.value(opt), "a run id 0..65535", 0, 65535));
       p.run_given = true;
@@ -189,7 +199,8 @@ Parsed parseSend(Args& args) {
     if (inner_dst) inner.dst = *inner_dst;
     c.inner = inner;
   } else if (inner_src || inner_dst) {
-    throw Error{std::string(inner_src ? "--inner-src" : "--inner-dst") + ": needs --encap ipv4 or ipv6"};
+    throw Error{std::string(inner_src ? "--inner-src" : "--inner-dst") +
+                ": needs --encap ipv4 or ipv6"};
   }
   if (rate) c.rate_pps = *rate;
   if (bitrate) c.rate_pps = packetsPerSecond(*bitrate, c.sizes);
@@ -212,7 +223,8 @@ Parsed parseSink(Args& args) {
       const auto text = args.value(opt);
       std::string error;
       auto a = parseEndpoint(text, true, &error);
-      if (!a) throw Error{"--listen: expected ADDRESS:PORT, got " + quoted(text) + " (" + error + ")"};
+      if (!a)
+        throw Error{"--listen: expected ADDRESS:PORT, got " + quoted(text) + " (" + error + ")"};
       c.listen = *a;
       have_listen = true;
     } else if (opt == "--count") {
@@ -228,7 +240,8 @@ Parsed parseSink(Args& args) {
     } else if (opt == "--no-gro") {
       c.gro = false;
     } else if (opt == "--batch") {
-      c.batch = static_cast<uint32_t>(countArg(opt, args.value(opt), "a batch size 1..1024", 1, 1024));
+      c.batch =
+          static_cast<uint32_t>(countArg(opt, args.value(opt), "a batch size 1..1024", 1, 1024));
     } else if (opt == "--run-id") {
       c.run = static_cast<uint16_t>(countArg(opt, args.value(opt), "a run id 0..65535", 0, 65535));
     } else if (opt == "--json") {
@@ -252,10 +265,18 @@ std::optional<double> parseScaled(std::string_view text) {
   double scale = 1;
   if (!text.empty()) {
     switch (text.back()) {
-      case 'k': case 'K': scale = 1e3; break;
-      case 'M': scale = 1e6; break;
-      case 'G': scale = 1e9; break;
-      default: break;
+      case 'k':
+      case 'K':
+        scale = 1e3;
+        break;
+      case 'M':
+        scale = 1e6;
+        break;
+      case 'G':
+        scale = 1e9;
+        break;
+      default:
+        break;
     }
     if (scale != 1) text.remove_suffix(1);
   }

@@ -40,8 +40,10 @@ void Collector::onDatagram(std::span<const uint8_t> payload, uint64_t now_ns) no
     ++totals_.foreign;
     return;
   }
-  if (header->kind == Kind::Data) onData(*header, payload.size(), now_ns);
-  else onEnd(*header, inner);
+  if (header->kind == Kind::Data)
+    onData(*header, payload.size(), now_ns);
+  else
+    onEnd(*header, inner);
 }
 
 void Collector::onData(const Header& header, size_t outer_size, uint64_t now_ns) noexcept {
@@ -121,7 +123,8 @@ void Collector::fill(SinkReport& report) const {
   report.complete = complete();
   report.duration_s = last_ns_ > first_ns_ ? static_cast<double>(last_ns_ - first_ns_) / 1e9 : 0;
   report.pps = report.duration_s > 0 ? static_cast<double>(report.packets) / report.duration_s : 0;
-  report.bps = report.duration_s > 0 ? static_cast<double>(report.bytes) * 8 / report.duration_s : 0;
+  report.bps =
+      report.duration_s > 0 ? static_cast<double>(report.bytes) * 8 / report.duration_s : 0;
   report.latency.samples = latency_.count();
   report.latency.min = latency_.min();
   report.latency.p50 = latency_.percentile(0.50);

@@ -68,8 +68,10 @@ int runSend(const cli::Parsed& p) {
            std::to_string(b.errors);
   });
   const SendReport report = sender.wait();
-  if (p.json) std::cout << toJson(report).dump() << std::endl;
-  else printTable(std::cout, report);
+  if (p.json)
+    std::cout << toJson(report).dump() << std::endl;
+  else
+    printTable(std::cout, report);
   return 0;
 }
 
@@ -84,8 +86,10 @@ int runSink(const cli::Parsed& p) {
            std::to_string(b.lost);
   });
   const SinkReport report = sink.wait();
-  if (p.json) std::cout << toJson(report).dump() << std::endl;
-  else printTable(std::cout, report);
+  if (p.json)
+    std::cout << toJson(report).dump() << std::endl;
+  else
+    printTable(std::cout, report);
   if (report.stop_reason != "error") return 0;
   std::cerr << "ferry-gen: " << report.error << "\n";
   return 1;

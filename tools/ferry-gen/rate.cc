@@ -40,8 +40,8 @@ uint64_t TokenBucket::waitNs(uint64_t packets, uint64_t now_ns) noexcept {
 }
 
 std::span<const uint32_t> imixCycle() noexcept {
-  static constexpr std::array<uint32_t, 12> kCycle{64, 594, 64, 1518, 64, 594,
-                                                   64, 64,  594, 64, 594,  64};
+  static constexpr std::array<uint32_t, 12> kCycle{64, 594, 64,  1518, 64,  594,
+                                                   64, 64,  594, 64,   594, 64};
   return kCycle;
 }
 

@@ -25,7 +25,8 @@ std::string scaled(double value, const char* unit) {
 }
 
 std::string percent(uint64_t part, uint64_t whole) {
-  return format("%.3f%s", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0, "%");
+  return format("%.3f%s",
+                whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0, "%");
 }
 
 }  // namespace
@@ -119,7 +120,8 @@ nlohmann::json toJson(const SinkReport& r) {
 
 void printTable(std::ostream& out, const SendReport& r) {
   std::string sizes;
-  for (size_t i = 0; i < r.sizes.size() && i < 12; ++i) sizes += (i ? "," : "") + std::to_string(r.sizes[i]);
+  for (size_t i = 0; i < r.sizes.size() && i < 12; ++i)
+    sizes += (i ? "," : "") + std::to_string(r.sizes[i]);
   if (r.sizes.size() > 12) sizes += ",...";
   out << "ferry-gen send to " << r.to << "  run " << r.run << "\n"
       << "  flows " << r.flows << "  threads " << r.threads << "  sizes " << sizes << " B  encap "
@@ -162,7 +164,8 @@ void printTable(std::ostream& out, const SinkReport& r, size_t max_flow_rows) {
     const FlowReport& f = r.flows[i];
     std::snprintf(line, sizeof(line), "  %6u %12llu %10llu %10llu %10llu %s\n",
                   static_cast<unsigned>(f.flow), static_cast<unsigned long long>(f.packets),
-                  static_cast<unsigned long long>(f.lost), static_cast<unsigned long long>(f.reordered),
+                  static_cast<unsigned long long>(f.lost),
+                  static_cast<unsigned long long>(f.reordered),
                   static_cast<unsigned long long>(f.duplicates), f.ended ? "yes" : "no");
     out << line;
   }

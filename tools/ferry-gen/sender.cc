@@ -61,9 +61,11 @@ std::string validate(const SendConfig& c) {
     if (std::any_of(c.sizes.begin(), c.sizes.end(), [&](uint32_t s) { return s != c.sizes[0]; }))
       return "--gso: needs a single packet size (--size), got " + std::to_string(c.sizes.size());
     if (c.sizes[0] > kGsoMaxBytes)
-      return "--gso: size " + std::to_string(c.sizes[0]) + " is above " + std::to_string(kGsoMaxBytes);
+      return "--gso: size " + std::to_string(c.sizes[0]) + " is above " +
+             std::to_string(kGsoMaxBytes);
   }
-  if (c.batch < 1 || c.batch > 1024) return "--batch: expected 1..1024, got " + std::to_string(c.batch);
+  if (c.batch < 1 || c.batch > 1024)
+    return "--batch: expected 1..1024, got " + std::to_string(c.batch);
   if (c.end_marker_rounds > 100) return "end_marker_rounds: at most 100";
   if (c.encap != Encap::None && c.inner) {
     if (auto e = checkInner(c.inner->src, c.encap, "--inner-src"); !e.empty()) return e;
@@ -228,7 +230,8 @@ Sender::Sender(const SendConfig& config) : config_(config) {
   states_ = std::make_unique<ThreadState[]>(config_.threads);
   for (uint32_t t = 0; t < config_.threads; ++t) {
     std::vector<uint16_t> flows;
-    for (uint32_t f = t; f < config_.flows; f += config_.threads) flows.push_back(static_cast<uint16_t>(f));
+    for (uint32_t f = t; f < config_.flows; f += config_.threads)
+      flows.push_back(static_cast<uint16_t>(f));
     engines_.push_back(std::make_unique<SendEngine>(config_, std::move(flows)));
   }
 }
@@ -242,15 +245,17 @@ Sender::~Sender() {
 void Sender::start() {
   start_ns_ = monotonicNs();
   running_.store(config_.threads, std::memory_order_release);
-  for (uint32_t t = 0; t < config_.threads; ++t) threads_.emplace_back([this, t] { threadMain(t); });
+  for (uint32_t t = 0; t < config_.threads; ++t)
+    threads_.emplace_back([this, t] { threadMain(t); });
 }
 
 void Sender::threadMain(size_t index) noexcept {
   SendEngine& engine = *engines_[index];
   ThreadState& state = states_[index];
   const uint64_t threads = config_.threads;
-  const uint64_t quota = config_.count == 0 ? std::numeric_limits<uint64_t>::max()
-                                            : config_.count / threads + (index < config_.count % threads);
+  const uint64_t quota = config_.count == 0
+                             ? std::numeric_limits<uint64_t>::max()
+                             : config_.count / threads + (index < config_.count % threads);
   const uint64_t end_ns = config_.duration_s > 0
                               ? start_ns_ + static_cast<uint64_t>(config_.duration_s * 1e9)
                               : std::numeric_limits<uint64_t>::max();

@@ -21,8 +21,10 @@ std::string validate(const SinkConfig& c) {
   if (!c.listen.isV4() && !c.listen.isV6()) return "--listen: missing ADDRESS:PORT";
   if (!(c.duration_s >= 0) || !std::isfinite(c.duration_s))
     return "--duration: expected a positive number of seconds";
-  if (!(c.idle_s >= 0) || !std::isfinite(c.idle_s)) return "--idle: expected a positive number of seconds";
-  if (c.batch < 1 || c.batch > 1024) return "--batch: expected 1..1024, got " + std::to_string(c.batch);
+  if (!(c.idle_s >= 0) || !std::isfinite(c.idle_s))
+    return "--idle: expected a positive number of seconds";
+  if (c.batch < 1 || c.batch > 1024)
+    return "--batch: expected 1..1024, got " + std::to_string(c.batch);
   return {};
 }
 
@@ -52,7 +54,8 @@ Sink::Sink(const SinkConfig& config)
   if (!fd_) throw std::runtime_error(error);
   const int one = 1;
   if (config_.gro && ::setsockopt(fd_.get(), SOL_UDP, UDP_GRO, &one, sizeof(one)) != 0)
-    throw std::runtime_error("UDP_GRO on " + config_.listen.toString() + ": " + std::strerror(errno));
+    throw std::runtime_error("UDP_GRO on " + config_.listen.toString() + ": " +
+                             std::strerror(errno));
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len);
@@ -81,8 +84,9 @@ void Sink::start() {
 }
 
 SinkProgress Sink::progress() const noexcept {
-  return SinkProgress{packets_.load(std::memory_order_relaxed), bytes_.load(std::memory_order_relaxed),
-                      lost_.load(std::memory_order_relaxed), datagrams_.load(std::memory_order_relaxed)};
+  return SinkProgress{packets_.load(std::memory_order_relaxed),
+                      bytes_.load(std::memory_order_relaxed), lost_.load(std::memory_order_relaxed),
+                      datagrams_.load(std::memory_order_relaxed)};
 }
 
 void Sink::handleBatch(int received, uint64_t now_ns) noexcept {

@@ -109,9 +109,12 @@ std::optional<Header> decodeHeader(std::span<const uint8_t> payload) noexcept {
   const uint8_t* p = payload.data();
   Header h;
   const uint16_t magic = get16(p);
-  if (magic == kDataMagic) h.kind = Kind::Data;
-  else if (magic == kEndMagic) h.kind = Kind::End;
-  else return std::nullopt;
+  if (magic == kDataMagic)
+    h.kind = Kind::Data;
+  else if (magic == kEndMagic)
+    h.kind = Kind::End;
+  else
+    return std::nullopt;
   h.flow = get16(p + 2);
   h.seq = get32(p + 4);
   h.run = get16(p + 8);
@@ -135,9 +138,12 @@ std::optional<EndMarker> decodeEndMarker(std::span<const uint8_t> payload) noexc
 
 std::string_view toString(Encap encap) noexcept {
   switch (encap) {
-    case Encap::None: return "none";
-    case Encap::Ipv4: return "ipv4";
-    case Encap::Ipv6: return "ipv6";
+    case Encap::None:
+      return "none";
+    case Encap::Ipv4:
+      return "ipv4";
+    case Encap::Ipv6:
+      return "ipv6";
   }
   return "?";
 }
@@ -155,25 +161,33 @@ std::optional<InnerPrefix> InnerPrefix::parse(std::string_view text, std::string
     return std::nullopt;
   };
   const auto slash = text.find('/');
-  if (slash == std::string_view::npos) return fail("expected ADDRESS/LENGTH, got '" + std::string(text) + "'");
+  if (slash == std::string_view::npos)
+    return fail("expected ADDRESS/LENGTH, got '" + std::string(text) + "'");
   const std::string host(text.substr(0, slash));
   const std::string_view len_text = text.substr(slash + 1);
   InnerPrefix p;
-  if (inet_pton(AF_INET, host.c_str(), p.bytes.data()) == 1) p.family = AF_INET;
-  else if (inet_pton(AF_INET6, host.c_str(), p.bytes.data()) == 1) p.family = AF_INET6;
-  else return fail("'" + host + "' is not an IPv4 or IPv6 address");
+  if (inet_pton(AF_INET, host.c_str(), p.bytes.data()) == 1)
+    p.family = AF_INET;
+  else if (inet_pton(AF_INET6, host.c_str(), p.bytes.data()) == 1)
+    p.family = AF_INET6;
+  else
+    return fail("'" + host + "' is not an IPv4 or IPv6 address");
   const unsigned max_len = p.family == AF_INET ? 32 : 128;
   unsigned len = 0;
   const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-  if (len_text.empty() || ec != std::errc() || end != len_text.data() + len_text.size() || len > max_len)
-    return fail("prefix length '" + std::string(len_text) + "' is not in 0.." + std::to_string(max_len));
+  if (len_text.empty() || ec != std::errc() || end != len_text.data() + len_text.size() ||
+      len > max_len)
+    return fail("prefix length '" + std::string(len_text) + "' is not in 0.." +
+                std::to_string(max_len));
   p.length = static_cast<uint8_t>(len);
   // Clear the host bits.
   const unsigned nbytes = max_len / 8;
   for (unsigned i = 0; i < nbytes; ++i) {
     const unsigned bit = i * 8;
-    if (bit >= len) p.bytes[i] = 0;
-    else if (bit + 8 > len) p.bytes[i] &= static_cast<uint8_t>(0xff << (bit + 8 - len));
+    if (bit >= len)
+      p.bytes[i] = 0;
+    else if (bit + 8 > len)
+      p.bytes[i] &= static_cast<uint8_t>(0xff << (bit + 8 - len));
   }
   return p;
 }
@@ -214,7 +228,8 @@ size_t encapsulate(Encap encap, const InnerConfig& inner, uint16_t flow,
   const size_t overhead = encapOverhead(encap);
   const size_t size = overhead + inner_payload.size();
   if (out.size() < size || size > kMaxPacketSize) return 0;
-  if (!inner_payload.empty()) std::memmove(out.data() + overhead, inner_payload.data(), inner_payload.size());
+  if (!inner_payload.empty())
+    std::memmove(out.data() + overhead, inner_payload.data(), inner_payload.size());
   if (encap == Encap::None) return size;
   uint32_t sum = writeInnerHeaders(encap, inner, flow, size, out.data());
   sum = checksum::add(sum, inner_payload);
@@ -227,7 +242,8 @@ PacketTemplate::PacketTemplate(Encap encap, const InnerConfig& inner, uint16_t f
     : prefix_size_(static_cast<uint16_t>(encapOverhead(encap))),
       checksum_at_(static_cast<uint16_t>(encapOverhead(encap) - 2)),
       size_(static_cast<uint32_t>(size)) {
-  if (encap != Encap::None) partial_sum_ = writeInnerHeaders(encap, inner, flow, size, prefix_.data());
+  if (encap != Encap::None)
+    partial_sum_ = writeInnerHeaders(encap, inner, flow, size, prefix_.data());
 }
 
 void PacketTemplate::write(const Header& header, uint8_t* packet) const noexcept {
@@ -242,15 +258,20 @@ void PacketTemplate::write(const Header& header, uint8_t* packet) const noexcept
 
 std::string_view toString(DecapStatus status) noexcept {
   switch (status) {
-    case DecapStatus::Ok: return "ok";
-    case DecapStatus::Malformed: return "malformed";
-    case DecapStatus::NotUdp: return "not-udp";
-    case DecapStatus::BadChecksum: return "bad-checksum";
+    case DecapStatus::Ok:
+      return "ok";
+    case DecapStatus::Malformed:
+      return "malformed";
+    case DecapStatus::NotUdp:
+      return "not-udp";
+    case DecapStatus::BadChecksum:
+      return "bad-checksum";
   }
   return "?";
 }
 
-DecapStatus decap(std::span<const uint8_t> packet, std::span<const uint8_t>& inner_payload) noexcept {
+DecapStatus decap(std::span<const uint8_t> packet,
+                  std::span<const uint8_t>& inner_payload) noexcept {
   if (packet.empty()) return DecapStatus::Malformed;
   const uint8_t* p = packet.data();
   const unsigned version = p[0] >> 4;
@@ -262,7 +283,8 @@ DecapStatus decap(std::span<const uint8_t> packet, std::span<const uint8_t>& inn
     if (packet.size() < kIpv4HeaderSize) return DecapStatus::Malformed;
     ip_size = static_cast<size_t>(p[0] & 0x0f) * 4;
     end = get16(p + 2);
-    if (ip_size < kIpv4HeaderSize || end < ip_size || end > packet.size()) return DecapStatus::Malformed;
+    if (ip_size < kIpv4HeaderSize || end < ip_size || end > packet.size())
+      return DecapStatus::Malformed;
     if ((get16(p + 6) & 0x3fff) != 0) return DecapStatus::Malformed;  // a fragment
     if (checksum::compute({p, ip_size}) != 0) return DecapStatus::BadChecksum;
     if (p[9] != kIpProtoUdp) return DecapStatus::NotUdp;

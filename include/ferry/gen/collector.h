@@ -15,15 +15,15 @@
 namespace ferry::gen {
 
 struct CollectorConfig {
-  bool decap = false;             // payloads are inner IPv4/IPv6+UDP packets
-  std::optional<uint16_t> run;    // count only this run; default: the first run seen
+  bool decap = false;           // payloads are inner IPv4/IPv6+UDP packets
+  std::optional<uint16_t> run;  // count only this run; default: the first run seen
 };
 
 // Running totals, kept O(1) per packet so that progress can read them.
 struct CollectorTotals {
-  uint64_t packets = 0;    // unique data packets
+  uint64_t packets = 0;  // unique data packets
   uint64_t bytes = 0;
-  uint64_t expected = 0;   // sum over flows of SequenceTracker::expected()
+  uint64_t expected = 0;  // sum over flows of SequenceTracker::expected()
   uint64_t duplicates = 0;
   uint64_t reordered = 0;
   uint64_t datagrams = 0;
@@ -48,7 +48,9 @@ class Collector {
 
   const CollectorTotals& totals() const noexcept { return totals_; }
   // Every flow the counted run announced has sent its end marker.
-  bool complete() const noexcept { return flows_announced_ > 0 && ended_flows_ >= flows_announced_; }
+  bool complete() const noexcept {
+    return flows_announced_ > 0 && ended_flows_ >= flows_announced_;
+  }
   // Receive times of the first and last data packet counted (0 before any).
   uint64_t firstNs() const noexcept { return first_ns_; }
   uint64_t lastNs() const noexcept { return last_ns_; }

@@ -2,10 +2,9 @@
 // one-line progress report, and one JSON object (keys in tools/ferry-gen/README.md).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,8 +23,8 @@ struct SendReport {
   uint64_t end_markers = 0;  // end markers sent (not in packets/bytes)
   double duration_s = 0;     // first send to last data send
   double pps = 0;
-  double bps = 0;             // UDP payload bits per second
-  double rate_pps = 0;        // asked rate; 0 = as fast as possible
+  double bps = 0;       // UDP payload bits per second
+  double rate_pps = 0;  // asked rate; 0 = as fast as possible
   uint32_t flows = 0;
   uint32_t threads = 0;
   std::vector<uint32_t> sizes;

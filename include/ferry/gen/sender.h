@@ -13,6 +13,8 @@
 // `batch` packets (with GSO up to 8 messages of up to 64 segments) of one flow.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -21,13 +23,11 @@
 #include <thread>
 #include <vector>
 
-#include <sys/socket.h>
-
 #include "ferry/address.h"
-#include "ferry/socket.h"
 #include "ferry/gen/rate.h"
 #include "ferry/gen/report.h"
 #include "ferry/gen/wire.h"
+#include "ferry/socket.h"
 
 namespace ferry::gen {
 
@@ -36,19 +36,19 @@ struct SendConfig {
   // Source address; port 0 lets the kernel pick each flow's port, port P
   // gives flow f port P + f. Unset: the kernel picks address and ports.
   std::optional<SockAddr> from;
-  double rate_pps = 0;                  // 0 = as fast as possible (--bitrate converts, rate.h)
-  std::vector<uint32_t> sizes = {64};   // UDP payload bytes, sent in this order, cycling
-  uint32_t flows = 1;                   // 1 .. 65536
-  uint64_t count = 0;                   // data packets in all; 0 = no count bound
-  double duration_s = 0;                // 0 = no time bound; at least one bound is needed
-  uint32_t threads = 1;                 // 1 .. flows
+  double rate_pps = 0;                 // 0 = as fast as possible (--bitrate converts, rate.h)
+  std::vector<uint32_t> sizes = {64};  // UDP payload bytes, sent in this order, cycling
+  uint32_t flows = 1;                  // 1 .. 65536
+  uint64_t count = 0;                  // data packets in all; 0 = no count bound
+  double duration_s = 0;               // 0 = no time bound; at least one bound is needed
+  uint32_t threads = 1;                // 1 .. flows
   Encap encap = Encap::None;
-  std::optional<InnerConfig> inner;     // unset: InnerConfig::defaults(encap)
-  bool gso = false;                     // UDP_SEGMENT; needs a single size
-  uint32_t batch = 64;                  // packets per sendmmsg without GSO, 1 .. 1024
-  uint16_t run = 0;                     // run id in every header
+  std::optional<InnerConfig> inner;  // unset: InnerConfig::defaults(encap)
+  bool gso = false;                  // UDP_SEGMENT; needs a single size
+  uint32_t batch = 64;               // packets per sendmmsg without GSO, 1 .. 1024
+  uint16_t run = 0;                  // run id in every header
   uint32_t end_marker_rounds = 3;
-  uint32_t sndbuf = 4 << 20;            // SO_SNDBUF(FORCE) per socket, bytes; 0 = default
+  uint32_t sndbuf = 4 << 20;  // SO_SNDBUF(FORCE) per socket, bytes; 0 = default
 };
 
 // Empty when `config` is usable; else a message that names the CLI option,
@@ -105,9 +105,9 @@ class SendEngine {
   std::vector<PacketTemplate> templates_;  // [flow index * sizes + size index]
   std::unique_ptr<Buffers> buffers_;
   size_t max_burst_ = 0;
-  size_t segments_ = 1;   // GSO segments per message (1 without GSO)
-  size_t cursor_ = 0;     // next flow index
-  size_t size_pos_ = 0;   // position in config_.sizes
+  size_t segments_ = 1;  // GSO segments per message (1 without GSO)
+  size_t cursor_ = 0;    // next flow index
+  size_t size_pos_ = 0;  // position in config_.sizes
   uint64_t packets_ = 0;
   uint64_t bytes_ = 0;
   uint64_t errors_ = 0;

@@ -24,20 +24,20 @@
 #include <thread>
 
 #include "ferry/address.h"
-#include "ferry/socket.h"
 #include "ferry/gen/collector.h"
 #include "ferry/gen/report.h"
+#include "ferry/socket.h"
 
 namespace ferry::gen {
 
 inline constexpr uint64_t kEndDrainNs = 50'000'000;
 
 struct SinkConfig {
-  SockAddr listen;              // port 0: the kernel picks (see localAddress())
-  uint64_t count = 0;           // 0 = no count bound
-  double duration_s = 0;        // 0 = no time bound
-  double idle_s = 0;            // 0 = not ending on idle
-  bool until_end = false;       // --expect-from-gen: end with the generator's end markers
+  SockAddr listen;         // port 0: the kernel picks (see localAddress())
+  uint64_t count = 0;      // 0 = no count bound
+  double duration_s = 0;   // 0 = no time bound
+  double idle_s = 0;       // 0 = not ending on idle
+  bool until_end = false;  // --expect-from-gen: end with the generator's end markers
   bool decap = false;
   bool gro = true;              // UDP_GRO: the kernel may hand over coalesced buffers
   uint32_t batch = 64;          // datagrams (or GRO buffers) per recvmmsg, 1 .. 1024

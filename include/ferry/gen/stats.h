@@ -82,7 +82,9 @@ class LatencyHistogram {
   uint64_t count() const noexcept { return count_; }
   uint64_t min() const noexcept { return count_ ? min_ : 0; }
   uint64_t max() const noexcept { return max_; }
-  double mean() const noexcept { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0; }
+  double mean() const noexcept {
+    return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0;
+  }
   // The smallest bucket upper bound that covers a `quantile` (0..1) share of
   // the samples, capped at max(); 0 when empty.
   uint64_t percentile(double quantile) const noexcept;

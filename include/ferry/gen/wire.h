@@ -138,9 +138,9 @@ class PacketTemplate {
 
  private:
   std::array<uint8_t, kIpv6HeaderSize + kUdpHeaderSize> prefix_{};
-  uint32_t partial_sum_ = 0;   // pseudo-header + inner UDP header (checksum 0), unfolded
-  uint16_t prefix_size_ = 0;   // encapOverhead
-  uint16_t checksum_at_ = 0;   // offset of the inner UDP checksum
+  uint32_t partial_sum_ = 0;  // pseudo-header + inner UDP header (checksum 0), unfolded
+  uint16_t prefix_size_ = 0;  // encapOverhead
+  uint16_t checksum_at_ = 0;  // offset of the inner UDP checksum
   uint32_t size_ = 0;
 };
 
@@ -155,6 +155,7 @@ std::string_view toString(DecapStatus status) noexcept;
 
 // Finds the inner UDP payload of an IPv4 or IPv6 + UDP packet, verifying the
 // IPv4 header checksum and the UDP checksum.
-DecapStatus decap(std::span<const uint8_t> packet, std::span<const uint8_t>& inner_payload) noexcept;
+DecapStatus decap(std::span<const uint8_t> packet,
+                  std::span<const uint8_t>& inner_payload) noexcept;
 
 }  // namespace ferry::gen
