@@ -23,7 +23,7 @@ enum class Drop : uint8_t {
   NoBuffer,         // the provided-buffer ring ran dry (receive paused, re-armed)
   EgressDown,       // relay: the egress interface's BFD session is down
   BfdQueueFull,     // the hand-off queue to the control module was full
-  BadBfd,           // a BFD-looking packet on an interface without BFD, or malformed
+  BadBfd,           // an in-band BFD packet with no BFD session to take it (defensive)
   BadInnerHeader,   // route: the inner IPv4/IPv6 header is invalid
   TtlExceeded,      // route: inner TTL / hop limit ≤ 1
   AllNextHopsDown,  // route: every next hop of the matching route is down

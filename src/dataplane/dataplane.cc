@@ -280,12 +280,13 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   }
   auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &recv_msg_));
   const uint32_t length = out->payloadlen;
-  // In-band BFD: version 1 in the top 3 bits of the first byte (0x20–0x3F);
-  // IPv4 starts 0x4_, IPv6 0x6_, so data never looks like this in route mode.
-  if (in.bfd_inband && length > 0 && (payload[0] >> 5) == 1) {
+  // In-band BFD: version 1 in the top 3 bits of the first byte (0x20–0x3F),
+  // a Length field (byte 3) of 24..datagram, and at most 64 bytes. IPv4
+  // starts 0x4_, IPv6 0x6_, so route-mode data never looks like this; in
+  // relay mode only a short datagram that also has a plausible Length does.
+  if (in.bfd_inband && length >= 24 && length <= BfdFrame::kMaxBytes && (payload[0] >> 5) == 1 &&
+      payload[3] >= 24 && payload[3] <= length) {
     if (bfd_ == nullptr || !in.peer) {
-      c.drop(Drop::BadBfd);
-    } else if (length > BfdFrame::kMaxBytes) {
       c.drop(Drop::BadBfd);
     } else if (!bfd_->push(settings_.id, interface, *in.peer, payload, length)) {
       c.drop(Drop::BfdQueueFull);
