@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "text.h"
+
 namespace ferry::route {
 namespace {
 
@@ -67,11 +69,11 @@ std::string toString(const Ipv6& address) {
 std::optional<IpAddress> IpAddress::parse(std::string_view text, std::string* error) {
   if (text.find(':') != std::string_view::npos) {
     if (auto v6 = parseIpv6(text)) return IpAddress::v6(*v6);
-    setError(error, "'" + std::string(text) + "' is not an IPv6 address");
+    setError(error, cat({"'", text, "' is not an IPv6 address"}));
     return std::nullopt;
   }
   if (auto v4 = parseIpv4(text)) return IpAddress::v4(*v4);
-  setError(error, "'" + std::string(text) + "' is not an IPv4 address");
+  setError(error, cat({"'", text, "' is not an IPv4 address"}));
   return std::nullopt;
 }
 
@@ -88,12 +90,12 @@ Prefix Prefix::v6(const Ipv6& address, unsigned length) noexcept {
 }
 
 std::optional<Prefix> Prefix::parse(std::string_view text, std::string* error, HostBits host_bits) {
-  const std::string quoted = "'" + std::string(text) + "'";
+  const std::string quoted = cat({"'", text, "'"});
   const auto slash = text.find('/');
   const std::string_view addr_text = text.substr(0, slash);
   auto address = IpAddress::parse(addr_text);
   if (!address) {
-    setError(error, quoted + ": '" + std::string(addr_text) + "' is not an IPv4 or IPv6 address");
+    setError(error, cat({quoted, ": '", addr_text, "' is not an IPv4 or IPv6 address"}));
     return std::nullopt;
   }
   const unsigned max_length = address->isV4() ? 32 : 128;
@@ -103,21 +105,21 @@ std::optional<Prefix> Prefix::parse(std::string_view text, std::string* error, H
     auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
     if (len_text.empty() || ec != std::errc() || end != len_text.data() + len_text.size() ||
         (len_text.size() > 1 && len_text[0] == '0')) {
-      setError(error, quoted + ": prefix length '" + std::string(len_text) + "' is not a number");
+      setError(error, cat({quoted, ": prefix length '", len_text, "' is not a number"}));
       return std::nullopt;
     }
     if (length > max_length) {
-      setError(error, quoted + ": prefix length " + std::to_string(length) + " is beyond " +
-                          std::to_string(max_length) + " for " +
-                          (address->isV4() ? "IPv4" : "IPv6"));
+      setError(error,
+               cat({quoted, ": prefix length ", std::to_string(length), " is beyond ",
+                    std::to_string(max_length), " for ", address->isV4() ? "IPv4" : "IPv6"}));
       return std::nullopt;
     }
   }
   Prefix prefix =
       address->isV4() ? Prefix::v4(address->v4(), length) : Prefix::v6(address->v6(), length);
   if (host_bits == HostBits::kReject && prefix.hasHostBits()) {
-    setError(error, quoted + " has host bits set beyond /" + std::to_string(length) +
-                        " (did you mean " + prefix.masked().toString() + "?)");
+    setError(error, cat({quoted, " has host bits set beyond /", std::to_string(length),
+                         " (did you mean ", prefix.masked().toString(), "?)"}));
     return std::nullopt;
   }
   return prefix;
@@ -136,7 +138,8 @@ Prefix Prefix::masked() const noexcept {
 }
 
 std::string Prefix::toString() const {
-  return (isV4() ? route::toString(v4()) : route::toString(bits_)) + "/" + std::to_string(length_);
+  return cat(
+      {isV4() ? route::toString(v4()) : route::toString(bits_), "/", std::to_string(length_)});
 }
 
 }  // namespace ferry::route

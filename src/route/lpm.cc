@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <array>
 
+#include "text.h"
+
 namespace ferry::route {
 namespace {
 
@@ -140,14 +142,14 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::build(std::span<const Route> r
   for (size_t i = 0; i < routes.size(); ++i) {
     const Route& route = routes[i];
     if (route.prefix.family() != family) {
-      setError(error, "route " + std::to_string(i) + ": " + route.prefix.toString() +
-                          " is not an " + family_name + " prefix");
+      setError(error, cat({"route ", std::to_string(i), ": ", route.prefix.toString(),
+                           " is not an ", family_name, " prefix"}));
       return std::nullopt;
     }
     if (route.value > kMaxValue) {
-      setError(error, "route " + std::to_string(i) + " (" + route.prefix.toString() + "): value " +
-                          std::to_string(route.value) + " is above the maximum " +
-                          std::to_string(kMaxValue));
+      setError(error, cat({"route ", std::to_string(i), " (", route.prefix.toString(), "): value ",
+                           std::to_string(route.value), " is above the maximum ",
+                           std::to_string(kMaxValue)}));
       return std::nullopt;
     }
     const Prefix p = route.prefix.masked();
@@ -165,8 +167,9 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::build(std::span<const Route> r
     const Item& b = items[i];
     if (a.key.hi == b.key.hi && a.key.lo == b.key.lo && a.length == b.length) {
       const auto [first, second] = std::minmax(a.index, b.index);
-      setError(error, "duplicate prefix " + routes[first].prefix.masked().toString() + " (routes " +
-                          std::to_string(first) + " and " + std::to_string(second) + ")");
+      setError(error,
+               cat({"duplicate prefix ", routes[first].prefix.masked().toString(), " (routes ",
+                    std::to_string(first), " and ", std::to_string(second), ")"}));
       return std::nullopt;
     }
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "text.h"
+
 namespace ferry::route {
 
 std::optional<NextHopGroup> NextHopGroup::create(GroupMode mode, std::span<const uint32_t> members,
@@ -12,22 +14,22 @@ std::optional<NextHopGroup> NextHopGroup::create(GroupMode mode, std::span<const
   };
   if (members.empty()) return fail("a next-hop group needs at least one interface");
   if (members.size() > kMaxGroupMembers) {
-    return fail("a next-hop group has at most " + std::to_string(kMaxGroupMembers) +
-                " interfaces, not " + std::to_string(members.size()));
+    return fail(cat({"a next-hop group has at most ", std::to_string(kMaxGroupMembers),
+                     " interfaces, not ", std::to_string(members.size())}));
   }
   NextHopGroup group;
   group.mode_ = mode;
   for (size_t i = 0; i < members.size(); ++i) {
     const uint32_t interface = members[i];
     if (interface >= kMaxInterfaces) {
-      return fail("interface index " + std::to_string(interface) + " is beyond the maximum " +
-                  std::to_string(kMaxInterfaces - 1));
+      return fail(cat({"interface index ", std::to_string(interface), " is beyond the maximum ",
+                       std::to_string(kMaxInterfaces - 1)}));
     }
     const uint64_t bit = uint64_t{1} << interface;
     if (group.member_mask_ & bit) {
       const auto first = std::find(members.begin(), members.end(), interface) - members.begin();
-      return fail("interface index " + std::to_string(interface) + " appears twice (positions " +
-                  std::to_string(first) + " and " + std::to_string(i) + ")");
+      return fail(cat({"interface index ", std::to_string(interface), " appears twice (positions ",
+                       std::to_string(first), " and ", std::to_string(i), ")"}));
     }
     group.member_mask_ |= bit;
     group.members_[i] = static_cast<uint8_t>(interface);
