@@ -64,6 +64,20 @@ struct LpmKey {
   uint64_t lo;
 };
 
+// Population count without a library call: with -mpopcnt (x86-64-v2 and
+// later) the popcnt instruction; on baseline x86-64 GCC would otherwise call
+// libgcc's table-driven __popcountdi2, so use the branch-free SWAR form inline.
+inline unsigned popcount64(uint64_t x) noexcept {
+#if defined(__POPCNT__) || !defined(__x86_64__)
+  return static_cast<unsigned>(std::popcount(x));
+#else
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return static_cast<unsigned>((x * 0x0101010101010101ull) >> 56);
+#endif
+}
+
 struct Ipv4Traits {
   using Address = Ipv4;
   static constexpr unsigned kWidth = 32;
@@ -152,9 +166,9 @@ inline uint32_t LpmTable<Traits>::lookup(Address address) const noexcept {
     // Slots 0..slot; for slot 63 the shift drops the bit and the mask is all ones.
     const uint64_t upto = (uint64_t{2} << slot) - 1;
     if (!(node.children >> slot & 1)) {
-      return leaves_[node.leaf_base + std::popcount(node.leaf_starts & upto) - 1];
+      return leaves_[node.leaf_base + detail::popcount64(node.leaf_starts & upto) - 1];
     }
-    index = node.child_base + std::popcount(node.children & upto) - 1;
+    index = node.child_base + detail::popcount64(node.children & upto) - 1;
   }
 }
 
