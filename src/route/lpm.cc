@@ -176,6 +176,12 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::build(std::span<const Route> r
 
   LpmTable table;
   Builder(table, items).run();
+  // Node indices share 31 bits with the node flag; unreachable in practice
+  // (2^31 nodes are 48 GiB) but checked rather than assumed.
+  if (table.nodes_.size() >= kNodeFlag || table.leaves_.size() >= kNodeFlag) {
+    setError(error, "routing table too large");
+    return std::nullopt;
+  }
   table.nodes_.shrink_to_fit();
   table.leaves_.shrink_to_fit();
   table.route_count_ = routes.size();
