@@ -116,7 +116,7 @@ TEST(NextHopGroup, EcmpSixtyFourFlowsSplitEvenlyAndStick) {
       seeds_in_band += in_band;
     }
   }
-  // A binomial(64, 1/2) falls outside 35/65 about 1.8% of the time, so a
+  // A binomial(64, 1/2) falls outside 35/65 about 1.7% of the time, so a
   // random seed does too; a hash that splits worse than chance would not pass.
   EXPECT_GE(seeds_in_band, 2 * kSeeds * 96 / 100);
 }
