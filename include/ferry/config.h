@@ -60,14 +60,17 @@ struct RelayRule {
   SourcePos pos;
 };
 
-// route mode: `prefix` is kept as written; the route module parses and
-// validates it (family, host bits, duplicates) with this position.
+// route mode: one `routes:` entry. The route module (route::RouteTable)
+// validates prefixes and next-hop groups; the positions locate its findings.
 struct RouteConfig {
-  std::string prefix;
-  std::vector<uint16_t> via;  // interface indices, in failover order
+  std::string prefix;              // as written, "10.2.0.0/16"
+  std::vector<std::string> via_names;
+  std::vector<uint16_t> via;       // interface indices, in failover order
   bool ecmp = false;
   SourcePos pos;
   SourcePos prefix_pos;
+  std::vector<SourcePos> via_pos;
+  SourcePos ecmp_pos;
 };
 
 struct IcmpConfig {
