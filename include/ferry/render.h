@@ -18,6 +18,7 @@ std::string renderStats(const nlohmann::json& stats);
 std::string renderDataplanes(const nlohmann::json& dataplanes);
 std::string renderInterfaces(const nlohmann::json& interfaces);
 std::string renderBfd(const nlohmann::json& bfd);
+std::string renderRoutes(const nlohmann::json& routes);
 // Any reply whose shape has no table of its own: indented JSON.
 std::string renderGeneric(const nlohmann::json& reply);
 

@@ -46,7 +46,7 @@ void Control::publishLiveness() {
   if (!sessions_ || sessions_->livenessVersion() == published_liveness_) return;
   const ForwardingState* current = forwarding_.current();
   auto next = std::make_unique<ForwardingState>(*current);
-  next->up = sessions_->liveness();
+  next->setLiveness(sessions_->liveness());
   next->version = current->version + 1;
   forwarding_.publish(std::move(next));
   published_liveness_ = sessions_->livenessVersion();
@@ -83,9 +83,10 @@ std::string Control::handleRequest(const std::string& request) {
     if (what == "dataplanes") return dataplanesJson(config_, dataplanes_).dump();
     if (what == "interfaces")
       return interfacesJson(config_, dataplanes_, forwarding_.current()).dump();
+    if (what == "routes") return routesJson(config_, dataplanes_, forwarding_.current()).dump();
   }
   reply["error"] = "unknown request '" + request +
-                   "' (expected: show stats | show interfaces | show dataplanes | show bfd | "
+                   "' (expected: show stats | show interfaces | show dataplanes | show bfd | show routes | "
                    "set bfd INTERFACE KEY VALUE)";
   return reply.dump();
 }

@@ -97,6 +97,19 @@ std::string renderBfd(const nlohmann::json& bfd) {
                      rows);
 }
 
+std::string renderRoutes(const nlohmann::json& routes) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : routes["routes"]) {
+    std::string via, active;
+    for (const auto& v : r["via"])
+      via += (via.empty() ? "" : ",") + text(v["interface"]) + (v["up"].get<bool>() ? "" : "(down)");
+    for (const auto& a : r["active"]) active += (active.empty() ? "" : ",") + text(a);
+    rows.push_back({text(r["prefix"]), via, text(r["ecmp"]), active.empty() ? "-" : active,
+                    text(r["packets"])});
+  }
+  return renderTable({"PREFIX", "VIA", "ECMP", "ACTIVE", "PACKETS"}, rows);
+}
+
 std::string renderGeneric(const nlohmann::json& reply) { return reply.dump(2) + "\n"; }
 
 }  // namespace ferry

@@ -1,5 +1,5 @@
 // ferryctl: the operator's view of a running ferryd, over its control socket.
-//   ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd [--json]
+//   ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]
 //   ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE
 #include <iostream>
 #include <string>
@@ -13,7 +13,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd [--json]\n"
+    "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
     "       ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE\n"
     "  --socket PATH   the daemon's control_socket (default /run/ferry/ferry.sock)\n"
     "  --json          print the daemon's JSON reply instead of a table\n";
@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   else if (what == "dataplanes") std::cout << ferry::renderDataplanes(doc);
   else if (what == "interfaces") std::cout << ferry::renderInterfaces(doc);
   else if (what == "bfd") std::cout << ferry::renderBfd(doc);
+  else if (what == "routes") std::cout << ferry::renderRoutes(doc);
   else std::cout << ferry::renderGeneric(doc);
   return 0;
 }
