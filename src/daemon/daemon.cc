@@ -77,7 +77,8 @@ std::string Daemon::start() {
   // One ECMP hash seed for all dataplanes: a flow takes one path whichever
   // dataplane receives it. Random per start, so paths are not predictable.
   uint32_t seed = 0;
-  if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint32_t(time(nullptr));
+  if (config_.tuning.ecmp_seed) seed = *config_.tuning.ecmp_seed;
+  else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint32_t(time(nullptr));
   try {
     forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_, seed)));
   } catch (const std::exception& e) {
