@@ -9,6 +9,7 @@
 #include <future>
 
 #include "ferry/log.h"
+#include "ferry/steering.h"
 
 namespace ferry {
 
@@ -67,6 +68,14 @@ std::string Daemon::start() {
       }
       sockets_[d].push_back(std::move(fd));
     }
+  }
+
+  // Steering: one program per interface group (attached to any member).
+  const auto program = steeringProgram(config_.steering, count_, cpus_);
+  for (size_t i = 0; i < config_.interfaces.size() && !program.empty(); ++i) {
+    if (std::string why = attachSteering(sockets_[0][i].get(), program); !why.empty())
+      return "interface '" + config_.interfaces[i].name + "': steering " +
+             toString(config_.steering) + ": " + why;
   }
 
   // 2. Shared state: counters, the first forwarding snapshot, the BFD hand-off.

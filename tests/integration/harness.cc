@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -247,6 +248,13 @@ std::string NetNs::execOk(const std::string& command) const {
   const int status = exec(command, &output);
   EXPECT_EQ(status, 0) << "[" << name_ << "] " << command << "\n" << output;
   return output;
+}
+
+int allowedCpuCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return CPU_COUNT(&set);
 }
 
 bool canUseNetns() {
