@@ -116,6 +116,8 @@ TEST(GenCli, ErrorsNameTheArgument) {
       {{"send", "--to", "127.0.0.1:9", "--encap", "gre"},
        "--encap: expected none, ipv4 or ipv6, got 'gre'"},
       {{"send", "--to", "127.0.0.1:9", "--inner-src", "10.0.0.0/8"}, "--inner-src: needs --encap"},
+      {{"send", "--to", "127.0.0.1:9", "--encap", "ipv4", "--inner-dst", "10.2.0.1/16"},
+       "--inner-dst: '10.2.0.1/16' has host bits set beyond /16 (did you mean 10.2.0.0/16?)"},
       {{"send", "--to", "127.0.0.1:9", "--encap", "ipv6", "--inner-src", "10.0.0.0/8"},
        "--inner-src: 10.0.0.0/8 is IPv4 but --encap is ipv6"},
       {{"send", "--to", "127.0.0.1:9", "--from", "::1"}, "--from: ::1 is IPv6 but --to is IPv4"},

@@ -139,29 +139,22 @@ TEST(GenHeader, EndMarkerCarriesCountAndFlows) {
   EXPECT_FALSE(decodeEndMarker(std::span<const uint8_t>(buf).first(kEndMarkerSize - 1)));
 }
 
-TEST(GenInnerPrefix, ParsesAndGivesEachFlowAHost) {
-  auto p = InnerPrefix::parse("198.18.7.9/16");
-  ASSERT_TRUE(p);
-  EXPECT_EQ(p->toString(), "198.18.0.0/16");  // host bits cleared
-  auto a = p->hostFor(0);
-  EXPECT_EQ((std::array<uint8_t, 4>{a[0], a[1], a[2], a[3]}),
-            (std::array<uint8_t, 4>{198, 18, 0, 1}));
-  a = p->hostFor(300);
-  EXPECT_EQ((std::array<uint8_t, 4>{a[0], a[1], a[2], a[3]}),
-            (std::array<uint8_t, 4>{198, 18, 1, 45}));
-  auto v6 = InnerPrefix::parse("2001:2:0:1::/64");
-  ASSERT_TRUE(v6);
-  EXPECT_EQ(v6->family, AF_INET6);
-  EXPECT_EQ(v6->hostFor(4)[15], 5);
-  auto host = InnerPrefix::parse("10.0.0.1/32");
-  ASSERT_TRUE(host);
-  EXPECT_EQ(host->hostFor(99)[3], 1);  // a /32 gives every flow the same address
+std::array<uint8_t, 4> v4(const std::array<uint8_t, 16>& a) { return {a[0], a[1], a[2], a[3]}; }
 
-  std::string error;
-  EXPECT_FALSE(InnerPrefix::parse("10.0.0.0", &error));
-  EXPECT_NE(error.find("ADDRESS/LENGTH"), std::string::npos);
-  EXPECT_FALSE(InnerPrefix::parse("10.0.0.0/33", &error));
-  EXPECT_FALSE(InnerPrefix::parse("nonsense/8", &error));
+TEST(GenInnerAddress, EachFlowGetsAHostInThePrefix) {
+  const auto p = *route::Prefix::parse("198.18.0.0/16");
+  EXPECT_EQ(v4(innerAddress(p, 0)), (std::array<uint8_t, 4>{198, 18, 0, 1}));
+  EXPECT_EQ(v4(innerAddress(p, 300)), (std::array<uint8_t, 4>{198, 18, 1, 45}));
+  EXPECT_EQ(v4(innerAddress(p, 65535)), (std::array<uint8_t, 4>{198, 18, 0, 0}));  // wraps
+  const auto v6 = *route::Prefix::parse("2001:2:0:1::/64");
+  const auto a = innerAddress(v6, 4);
+  EXPECT_EQ(a[0], 0x20);
+  EXPECT_EQ(a[7], 0x01);
+  EXPECT_EQ(a[15], 5);
+  const auto host = *route::Prefix::parse("10.0.0.1/32");
+  EXPECT_EQ(v4(innerAddress(host, 99)), (std::array<uint8_t, 4>{10, 0, 0, 1}));  // one address
+  const auto kept = *route::Prefix::parse("10.9.9.9/24", nullptr, route::HostBits::kKeep);
+  EXPECT_EQ(v4(innerAddress(kept, 0)), (std::array<uint8_t, 4>{10, 9, 9, 1}));  // host bits cleared
 }
 
 // Done-when 5: every encapsulated packet parses as valid IPv4/IPv6 + UDP with

@@ -93,9 +93,9 @@ double secondsArg(std::string_view option, std::string_view text) {
   return *v;
 }
 
-InnerPrefix prefixArg(std::string_view option, std::string_view text) {
+route::Prefix prefixArg(std::string_view option, std::string_view text) {
   std::string error;
-  auto p = InnerPrefix::parse(text, &error);
+  auto p = route::Prefix::parse(text, &error);
   if (!p) throw Error{std::string(option) + ": " + error};
   return *p;
 }
@@ -106,7 +106,7 @@ Parsed parseSend(Args& args) {
   SendConfig& c = p.send;
   bool have_to = false, have_count = false, have_duration = false;
   std::optional<double> rate, bitrate;
-  std::optional<InnerPrefix> inner_src, inner_dst;
+  std::optional<route::Prefix> inner_src, inner_dst;
   int size_options = 0;
   while (args.more()) {
     const std::string_view opt = args.next();

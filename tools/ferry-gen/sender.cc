@@ -18,11 +18,11 @@ namespace {
 
 std::string familyName(int family) { return family == AF_INET6 ? "IPv6" : "IPv4"; }
 
-std::string checkInner(const InnerPrefix& p, Encap encap, const char* option) {
-  const int want = encap == Encap::Ipv6 ? AF_INET6 : AF_INET;
-  if (p.family != want)
-    return std::string(option) + ": " + p.toString() + " is " + familyName(p.family) +
-           " but --encap is " + std::string(toString(encap));
+std::string checkInner(const route::Prefix& p, Encap encap, const char* option) {
+  if (p.isV6() != (encap == Encap::Ipv6))
+    return std::string(option) + ": " + p.toString() + " is " +
+           familyName(p.isV6() ? AF_INET6 : AF_INET) + " but --encap is " +
+           std::string(toString(encap));
   return {};
 }
 

@@ -1,10 +1,6 @@
 #include "ferry/gen/wire.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 
 #include "ferry/checksum.h"
@@ -12,31 +8,20 @@
 namespace ferry::gen {
 namespace {
 
-void put16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
+using route::loadBe16;
+using route::loadBe32;
+using route::loadBe64;
+using route::storeBe16;
+using route::storeBe32;
+using route::storeBe64;
+
+// The header's 48-bit timestamp.
+void storeBe48(uint8_t* p, uint64_t v) noexcept {
+  storeBe16(p, static_cast<uint16_t>(v >> 32));
+  storeBe32(p + 2, static_cast<uint32_t>(v));
 }
-void put32(uint8_t* p, uint32_t v) noexcept {
-  put16(p, static_cast<uint16_t>(v >> 16));
-  put16(p + 2, static_cast<uint16_t>(v));
-}
-void put48(uint8_t* p, uint64_t v) noexcept {
-  put16(p, static_cast<uint16_t>(v >> 32));
-  put32(p + 2, static_cast<uint32_t>(v));
-}
-void put64(uint8_t* p, uint64_t v) noexcept {
-  put32(p, static_cast<uint32_t>(v >> 32));
-  put32(p + 4, static_cast<uint32_t>(v));
-}
-uint16_t get16(const uint8_t* p) noexcept { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t get32(const uint8_t* p) noexcept {
-  return static_cast<uint32_t>(get16(p)) << 16 | get16(p + 2);
-}
-uint64_t get48(const uint8_t* p) noexcept {
-  return static_cast<uint64_t>(get16(p)) << 32 | get32(p + 2);
-}
-uint64_t get64(const uint8_t* p) noexcept {
-  return static_cast<uint64_t>(get32(p)) << 32 | get32(p + 4);
+uint64_t loadBe48(const uint8_t* p) noexcept {
+  return static_cast<uint64_t>(loadBe16(p)) << 32 | loadBe32(p + 2);
 }
 
 constexpr uint8_t kIpProtoUdp = 17;
@@ -49,37 +34,37 @@ size_t addressSize(Encap encap) noexcept { return encap == Encap::Ipv6 ? 16 : 4;
 // the pseudo-header and the UDP header.
 uint32_t writeInnerHeaders(Encap encap, const InnerConfig& inner, uint16_t flow, size_t size,
                            uint8_t* out) noexcept {
-  const auto src = inner.src.hostFor(flow);
-  const auto dst = inner.dst.hostFor(flow);
+  const auto src = innerAddress(inner.src, flow);
+  const auto dst = innerAddress(inner.dst, flow);
   const size_t ip_size = encap == Encap::Ipv4 ? kIpv4HeaderSize : kIpv6HeaderSize;
   const auto udp_length = static_cast<uint16_t>(size - ip_size);
   const size_t alen = addressSize(encap);
   if (encap == Encap::Ipv4) {
     out[0] = 0x45;  // version 4, 5 words
     out[1] = 0;     // DSCP/ECN
-    put16(out + 2, static_cast<uint16_t>(size));
-    put16(out + 4, 0);       // identification: DF is set, so unused
-    put16(out + 6, 0x4000);  // DF, offset 0
+    storeBe16(out + 2, static_cast<uint16_t>(size));
+    storeBe16(out + 4, 0);       // identification: DF is set, so unused
+    storeBe16(out + 6, 0x4000);  // DF, offset 0
     out[8] = kTtl;
     out[9] = kIpProtoUdp;
-    put16(out + 10, 0);
+    storeBe16(out + 10, 0);
     std::memcpy(out + 12, src.data(), 4);
     std::memcpy(out + 16, dst.data(), 4);
-    put16(out + 10, checksum::compute({out, kIpv4HeaderSize}));
+    storeBe16(out + 10, checksum::compute({out, kIpv4HeaderSize}));
   } else {
     // Version 6, traffic class 0, flow label = flow id (20 bits).
-    put32(out, 0x60000000u | flow);
-    put16(out + 4, udp_length);
+    storeBe32(out, 0x60000000u | flow);
+    storeBe16(out + 4, udp_length);
     out[6] = kIpProtoUdp;
     out[7] = kTtl;
     std::memcpy(out + 8, src.data(), 16);
     std::memcpy(out + 24, dst.data(), 16);
   }
   uint8_t* udp = out + ip_size;
-  put16(udp, static_cast<uint16_t>(inner.src_port_base + flow % 16384));
-  put16(udp + 2, inner.dst_port);
-  put16(udp + 4, udp_length);
-  put16(udp + 6, 0);
+  storeBe16(udp, static_cast<uint16_t>(inner.src_port_base + flow % 16384));
+  storeBe16(udp + 2, inner.dst_port);
+  storeBe16(udp + 4, udp_length);
+  storeBe16(udp + 6, 0);
   // Pseudo-header (RFC 768 / RFC 8200 §8.1): addresses, protocol, UDP length.
   uint32_t sum = checksum::add(0, {src.data(), alen});
   sum = checksum::add(sum, {dst.data(), alen});
@@ -97,28 +82,28 @@ uint16_t udpChecksumField(uint32_t sum) noexcept {
 }  // namespace
 
 void encodeHeader(const Header& header, uint8_t* out) noexcept {
-  put16(out, header.kind == Kind::End ? kEndMagic : kDataMagic);
-  put16(out + 2, header.flow);
-  put32(out + 4, header.seq);
-  put16(out + 8, header.run);
-  put48(out + 10, header.sent_ns & kTimestampMask);
+  storeBe16(out, header.kind == Kind::End ? kEndMagic : kDataMagic);
+  storeBe16(out + 2, header.flow);
+  storeBe32(out + 4, header.seq);
+  storeBe16(out + 8, header.run);
+  storeBe48(out + 10, header.sent_ns & kTimestampMask);
 }
 
 std::optional<Header> decodeHeader(std::span<const uint8_t> payload) noexcept {
   if (payload.size() < kHeaderSize) return std::nullopt;
   const uint8_t* p = payload.data();
   Header h;
-  const uint16_t magic = get16(p);
+  const uint16_t magic = loadBe16(p);
   if (magic == kDataMagic)
     h.kind = Kind::Data;
   else if (magic == kEndMagic)
     h.kind = Kind::End;
   else
     return std::nullopt;
-  h.flow = get16(p + 2);
-  h.seq = get32(p + 4);
-  h.run = get16(p + 8);
-  h.sent_ns = get48(p + 10);
+  h.flow = loadBe16(p + 2);
+  h.seq = loadBe32(p + 4);
+  h.run = loadBe16(p + 8);
+  h.sent_ns = loadBe48(p + 10);
   return h;
 }
 
@@ -126,14 +111,15 @@ void encodeEndMarker(const Header& header, const EndMarker& marker, uint8_t* out
   Header h = header;
   h.kind = Kind::End;
   encodeHeader(h, out);
-  put64(out + kHeaderSize, marker.packets);
-  put32(out + kHeaderSize + 8, marker.flows);
-  put32(out + kHeaderSize + 12, 0);
+  storeBe64(out + kHeaderSize, marker.packets);
+  storeBe32(out + kHeaderSize + 8, marker.flows);
+  storeBe32(out + kHeaderSize + 12, 0);
 }
 
 std::optional<EndMarker> decodeEndMarker(std::span<const uint8_t> payload) noexcept {
-  if (payload.size() < kEndMarkerSize || get16(payload.data()) != kEndMagic) return std::nullopt;
-  return EndMarker{get64(payload.data() + kHeaderSize), get32(payload.data() + kHeaderSize + 8)};
+  if (payload.size() < kEndMarkerSize || loadBe16(payload.data()) != kEndMagic) return std::nullopt;
+  return EndMarker{loadBe64(payload.data() + kHeaderSize),
+                   loadBe32(payload.data() + kHeaderSize + 8)};
 }
 
 std::string_view toString(Encap encap) noexcept {
@@ -155,70 +141,30 @@ std::optional<Encap> parseEncap(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-std::optional<InnerPrefix> InnerPrefix::parse(std::string_view text, std::string* error) {
-  const auto fail = [&](std::string message) -> std::optional<InnerPrefix> {
-    if (error) *error = std::move(message);
-    return std::nullopt;
-  };
-  const auto slash = text.find('/');
-  if (slash == std::string_view::npos)
-    return fail("expected ADDRESS/LENGTH, got '" + std::string(text) + "'");
-  const std::string host(text.substr(0, slash));
-  const std::string_view len_text = text.substr(slash + 1);
-  InnerPrefix p;
-  if (inet_pton(AF_INET, host.c_str(), p.bytes.data()) == 1)
-    p.family = AF_INET;
-  else if (inet_pton(AF_INET6, host.c_str(), p.bytes.data()) == 1)
-    p.family = AF_INET6;
-  else
-    return fail("'" + host + "' is not an IPv4 or IPv6 address");
-  const unsigned max_len = p.family == AF_INET ? 32 : 128;
-  unsigned len = 0;
-  const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-  if (len_text.empty() || ec != std::errc() || end != len_text.data() + len_text.size() ||
-      len > max_len)
-    return fail("prefix length '" + std::string(len_text) + "' is not in 0.." +
-                std::to_string(max_len));
-  p.length = static_cast<uint8_t>(len);
-  // Clear the host bits.
-  const unsigned nbytes = max_len / 8;
-  for (unsigned i = 0; i < nbytes; ++i) {
-    const unsigned bit = i * 8;
-    if (bit >= len)
-      p.bytes[i] = 0;
-    else if (bit + 8 > len)
-      p.bytes[i] &= static_cast<uint8_t>(0xff << (bit + 8 - len));
-  }
-  return p;
-}
-
-std::array<uint8_t, 16> InnerPrefix::hostFor(uint32_t flow) const noexcept {
-  std::array<uint8_t, 16> out = bytes;
-  const unsigned total_bits = family == AF_INET ? 32 : 128;
-  const unsigned host_bits = total_bits - length;
-  if (host_bits == 0) return out;
-  uint32_t host = flow + 1;
+std::array<uint8_t, 16> innerAddress(const route::Prefix& prefix, uint32_t flow) noexcept {
+  const route::Prefix net = prefix.masked();
+  const unsigned host_bits = (net.isV4() ? 32 : 128) - net.length();
+  uint32_t host = host_bits == 0 ? 0 : flow + 1;
   if (host_bits < 32) host &= (uint32_t{1} << host_bits) - 1;
-  // The host number lands in the last four bytes of the address.
-  const unsigned last = total_bits / 8 - 4;
-  for (unsigned i = 0; i < 4; ++i) out[last + i] |= static_cast<uint8_t>(host >> (24 - 8 * i));
+  std::array<uint8_t, 16> out{};
+  if (net.isV4()) {
+    storeBe32(out.data(), net.v4() | host);
+  } else {
+    route::Ipv6 a = net.v6();
+    a.lo |= host;
+    a.store(out.data());
+  }
   return out;
-}
-
-std::string InnerPrefix::toString() const {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(family, bytes.data(), buf, sizeof(buf));
-  return std::string(buf) + "/" + std::to_string(length);
 }
 
 InnerConfig InnerConfig::defaults(Encap encap) {
   InnerConfig c;
   if (encap == Encap::Ipv6) {
-    c.src = *InnerPrefix::parse("2001:2:0:1::/64");
-    c.dst = *InnerPrefix::parse("2001:2:0:2::/64");
+    c.src = *route::Prefix::parse("2001:2:0:1::/64");
+    c.dst = *route::Prefix::parse("2001:2:0:2::/64");
   } else {
-    c.src = *InnerPrefix::parse("198.18.0.0/16");
-    c.dst = *InnerPrefix::parse("198.19.0.0/16");
+    c.src = *route::Prefix::parse("198.18.0.0/16");
+    c.dst = *route::Prefix::parse("198.19.0.0/16");
   }
   return c;
 }
@@ -233,7 +179,7 @@ size_t encapsulate(Encap encap, const InnerConfig& inner, uint16_t flow,
   if (encap == Encap::None) return size;
   uint32_t sum = writeInnerHeaders(encap, inner, flow, size, out.data());
   sum = checksum::add(sum, inner_payload);
-  put16(out.data() + overhead - 2, udpChecksumField(sum));
+  storeBe16(out.data() + overhead - 2, udpChecksumField(sum));
   return size;
 }
 
@@ -253,7 +199,7 @@ void PacketTemplate::write(const Header& header, uint8_t* packet) const noexcept
   std::memcpy(packet, prefix_.data(), prefix_size_);
   // The padding after the header is zero and adds nothing to the sum.
   const uint32_t sum = checksum::add(partial_sum_, {measuring, kHeaderSize});
-  put16(packet + checksum_at_, udpChecksumField(sum));
+  storeBe16(packet + checksum_at_, udpChecksumField(sum));
 }
 
 std::string_view toString(DecapStatus status) noexcept {
@@ -282,10 +228,10 @@ DecapStatus decap(std::span<const uint8_t> packet,
   if (version == 4) {
     if (packet.size() < kIpv4HeaderSize) return DecapStatus::Malformed;
     ip_size = static_cast<size_t>(p[0] & 0x0f) * 4;
-    end = get16(p + 2);
+    end = loadBe16(p + 2);
     if (ip_size < kIpv4HeaderSize || end < ip_size || end > packet.size())
       return DecapStatus::Malformed;
-    if ((get16(p + 6) & 0x3fff) != 0) return DecapStatus::Malformed;  // a fragment
+    if ((loadBe16(p + 6) & 0x3fff) != 0) return DecapStatus::Malformed;  // a fragment
     if (checksum::compute({p, ip_size}) != 0) return DecapStatus::BadChecksum;
     if (p[9] != kIpProtoUdp) return DecapStatus::NotUdp;
     sum = checksum::add(0, {p + 12, 8});
@@ -293,7 +239,7 @@ DecapStatus decap(std::span<const uint8_t> packet,
   } else if (version == 6) {
     if (packet.size() < kIpv6HeaderSize) return DecapStatus::Malformed;
     ip_size = kIpv6HeaderSize;
-    end = kIpv6HeaderSize + get16(p + 4);
+    end = kIpv6HeaderSize + loadBe16(p + 4);
     if (end > packet.size()) return DecapStatus::Malformed;
     if (p[6] != kIpProtoUdp) return DecapStatus::NotUdp;  // extension headers included
     sum = checksum::add(0, {p + 8, 32});
@@ -302,9 +248,9 @@ DecapStatus decap(std::span<const uint8_t> packet,
   }
   if (end - ip_size < kUdpHeaderSize) return DecapStatus::Malformed;
   const uint8_t* udp = p + ip_size;
-  const size_t udp_length = get16(udp + 4);
+  const size_t udp_length = loadBe16(udp + 4);
   if (udp_length < kUdpHeaderSize || udp_length > end - ip_size) return DecapStatus::Malformed;
-  if (get16(udp + 6) == 0) {
+  if (loadBe16(udp + 6) == 0) {
     if (!zero_checksum_ok) return DecapStatus::BadChecksum;
   } else {
     sum = checksum::add16(sum, kIpProtoUdp);

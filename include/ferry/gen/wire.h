@@ -3,8 +3,6 @@
 // (build with --encap, parse with --decap). Pure, allocation-free.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +10,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "ferry/route/ip.h"
 
 namespace ferry::gen {
 
@@ -91,24 +91,16 @@ constexpr size_t minPacketSize(Encap encap) noexcept { return encapOverhead(enca
 // Largest UDP payload the generator sends (an IPv4 datagram's limit).
 inline constexpr size_t kMaxPacketSize = 65507;
 
-// An IP prefix for inner addresses; flow f uses host number f+1 in it (modulo
-// the prefix's size, so a /32 or /128 gives every flow the same address).
-struct InnerPrefix {
-  int family = AF_INET;
-  std::array<uint8_t, 16> bytes{};  // network order; IPv4 uses the first 4
-  uint8_t length = 0;
-
-  // "198.18.0.0/15", "2001:2::/48". The host bits are cleared.
-  static std::optional<InnerPrefix> parse(std::string_view text, std::string* error = nullptr);
-  std::array<uint8_t, 16> hostFor(uint32_t flow) const noexcept;
-  std::string toString() const;
-};
+// The inner address of flow `flow` in `prefix`: host number flow+1 (modulo the
+// prefix's size, so a /32 or /128 gives every flow the same address), as 16
+// network-order bytes (IPv4 in the first 4).
+std::array<uint8_t, 16> innerAddress(const route::Prefix& prefix, uint32_t flow) noexcept;
 
 // Inner header contents. Defaults use the benchmarking ranges: 198.18.0.0/15
 // (RFC 2544) and 2001:2::/48 (RFC 5180).
 struct InnerConfig {
-  InnerPrefix src;
-  InnerPrefix dst;
+  route::Prefix src;  // family must match the encapsulation
+  route::Prefix dst;
   uint16_t src_port_base = 49152;  // flow f: src_port_base + f % 16384
   uint16_t dst_port = 50000;
 
