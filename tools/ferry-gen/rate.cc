@@ -1,5 +1,6 @@
 #include "ferry/gen/rate.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -7,16 +8,6 @@ namespace ferry::gen {
 
 TokenBucket::TokenBucket(double rate_pps, double depth, uint64_t now_ns) noexcept
     : rate_(rate_pps), depth_(depth < 1 ? 1 : depth), last_ns_(now_ns) {}
-
-double TokenBucket::depthFor(double rate_pps) noexcept {
-  const double d = rate_pps * 0.010;
-  return d < 1 ? 1 : d;
-}
-
-uint64_t TokenBucket::sendThreshold(double depth) noexcept {
-  const auto quarter = static_cast<uint64_t>(depth / 4);
-  return quarter < 1 ? 1 : quarter;
-}
 
 void TokenBucket::refill(uint64_t now_ns) noexcept {
   if (now_ns <= last_ns_) return;
@@ -37,6 +28,28 @@ uint64_t TokenBucket::waitNs(uint64_t packets, uint64_t now_ns) noexcept {
   const double want = static_cast<double>(packets) < depth_ ? static_cast<double>(packets) : depth_;
   if (tokens_ >= want) return 0;
   return static_cast<uint64_t>(std::ceil((want - tokens_) * 1e9 / rate_));
+}
+
+namespace {
+double tokensFor(double rate_pps, uint64_t ns) { return rate_pps * static_cast<double>(ns) / 1e9; }
+}  // namespace
+
+Pacer::Pacer(double rate_pps, uint64_t now_ns) noexcept
+    : committed_(rate_pps, tokensFor(rate_pps, kCatchUpNs), now_ns),
+      peak_(rate_pps * kCatchUpFactor, tokensFor(rate_pps, kBurstNs), now_ns),
+      threshold_(std::max<uint64_t>(1, static_cast<uint64_t>(peak_.depth() / 4))) {}
+
+uint64_t Pacer::available(uint64_t now_ns) noexcept {
+  return std::min(committed_.available(now_ns), peak_.available(now_ns));
+}
+
+void Pacer::take(uint64_t packets) noexcept {
+  committed_.take(packets);
+  peak_.take(packets);
+}
+
+uint64_t Pacer::waitNs(uint64_t packets, uint64_t now_ns) noexcept {
+  return std::max(committed_.waitNs(packets, now_ns), peak_.waitNs(packets, now_ns));
 }
 
 std::span<const uint32_t> imixCycle() noexcept {

@@ -259,33 +259,28 @@ void Sender::threadMain(size_t index) noexcept {
   const uint64_t end_ns = config_.duration_s > 0
                               ? start_ns_ + static_cast<uint64_t>(config_.duration_s * 1e9)
                               : std::numeric_limits<uint64_t>::max();
-  std::optional<TokenBucket> bucket;
-  uint64_t threshold_cap = engine.maxBurst();
-  if (config_.rate_pps > 0) {
-    const double rate = config_.rate_pps / static_cast<double>(threads);
-    bucket.emplace(rate, TokenBucket::depthFor(rate), start_ns_);
-    threshold_cap = std::min(threshold_cap, TokenBucket::sendThreshold(bucket->depth()));
-  }
+  std::optional<Pacer> pacer;
+  if (config_.rate_pps > 0)
+    pacer.emplace(config_.rate_pps / static_cast<double>(threads), start_ns_);
   constexpr uint64_t kMaxSleepNs = 100'000'000;  // stop() is noticed within this
   uint64_t sent = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = monotonicNs();
     if (now >= end_ns || sent >= quota) break;
     uint64_t want = std::min<uint64_t>(engine.maxBurst(), quota - sent);
-    if (bucket) {
-      // Wait for a whole call's worth rather than send a trickle of tiny
-      // batches, but never for a full bucket: tokens that accrue while
-      // oversleeping past a full bucket are lost.
-      const uint64_t threshold = std::max<uint64_t>(1, std::min(want, threshold_cap));
-      const uint64_t available = bucket->available(now);
+    if (pacer) {
+      // Wait for a call's worth (up to 2.5 ms of packets) rather than send a
+      // trickle of tiny batches.
+      const uint64_t threshold = std::min(want, pacer->threshold());
+      const uint64_t available = pacer->available(now);
       if (available < threshold) {
-        sleepNs(std::min({bucket->waitNs(threshold, now), end_ns - now, kMaxSleepNs}));
+        sleepNs(std::min({pacer->waitNs(threshold, now), end_ns - now, kMaxSleepNs}));
         continue;
       }
       want = std::min(want, available);
     }
     const size_t n = engine.sendBurst(want, now);
-    if (bucket) bucket->take(n);
+    if (pacer) pacer->take(n);
     if (n > 0) {
       sent += n;
       state.last_send_ns = now;

@@ -9,22 +9,12 @@
 
 namespace ferry::gen {
 
-// A token bucket counted in packets. Tokens accrue at `rate` per second up to
-// `depth`; a sender that spends them as they come holds the average rate over
-// any window of depth/rate seconds. The generator uses depth = 10 ms of
-// tokens (at least one), so the asked rate holds over every 10 ms and a sender
-// that falls behind does not burst to catch up beyond that.
+// A token bucket counted in packets: tokens accrue at `rate` per second up to
+// `depth`. The building block of Pacer.
 class TokenBucket {
  public:
   // Starts empty at `now_ns`. rate_pps > 0, depth >= 1.
   TokenBucket(double rate_pps, double depth, uint64_t now_ns) noexcept;
-
-  // Tokens for 10 ms at `rate_pps`, at least 1.
-  static double depthFor(double rate_pps) noexcept;
-  // The most tokens a sender should wait for before a call: a quarter of the
-  // depth (at least 1), so a sleep may overshoot by 3/4 of the depth (7.5 ms)
-  // before accrued tokens spill over the full bucket and the rate falls short.
-  static uint64_t sendThreshold(double depth) noexcept;
 
   // Whole tokens available at `now_ns` (adds what accrued since the last call).
   uint64_t available(uint64_t now_ns) noexcept;
@@ -43,6 +33,41 @@ class TokenBucket {
   double depth_;
   double tokens_ = 0;
   uint64_t last_ns_;
+};
+
+// The sender's rate control, from two token buckets that both start empty:
+//
+//   committed  `rate`, 100 ms of tokens deep: the long-run average. A sender
+//              held up (descheduled on a busy machine) for up to 100 ms makes
+//              the shortfall up; a longer hold-up is forgiven beyond 100 ms.
+//   peak       2 x `rate`, 10 ms of `rate` deep: bounds bursts to 10 ms' worth
+//              at once, and making up happens at no more than twice the rate.
+//
+// While the sender keeps up, the committed bucket limits and the asked rate
+// holds over every 10 ms (to within one call's worth of packets).
+class Pacer {
+ public:
+  static constexpr uint64_t kBurstNs = 10'000'000;
+  static constexpr uint64_t kCatchUpNs = 100'000'000;
+  static constexpr double kCatchUpFactor = 2;
+
+  // rate_pps > 0.
+  Pacer(double rate_pps, uint64_t now_ns) noexcept;
+
+  // Packets that may go now.
+  uint64_t available(uint64_t now_ns) noexcept;
+  // Spends `packets` (at most available()).
+  void take(uint64_t packets) noexcept;
+  // How long from `now_ns` until `packets` (<= threshold()) may go.
+  uint64_t waitNs(uint64_t packets, uint64_t now_ns) noexcept;
+  // The most packets worth waiting for before a call: a quarter of the burst
+  // (2.5 ms' worth, at least 1), so calls stay small and evenly spaced.
+  uint64_t threshold() const noexcept { return threshold_; }
+
+ private:
+  TokenBucket committed_;
+  TokenBucket peak_;
+  uint64_t threshold_;
 };
 
 // Simple IMIX by count, 7 x 64 : 4 x 594 : 1 x 1518, the sizes taken as UDP

@@ -1,6 +1,6 @@
 // The generator: N threads, each with its share of the flows (one UDP socket
 // per flow, so each flow has its own source port), sending with sendmmsg
-// (and UDP GSO) under a token bucket.
+// (and UDP GSO) under a Pacer (rate.h).
 //
 //   Sender sender(config);     // validates, opens and connects every socket (throws)
 //   sender.start();            // threads run until count/duration or stop()
