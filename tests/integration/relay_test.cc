@@ -227,3 +227,54 @@ TEST(Relay, BadConfigRefusedBeforeAnySocket) {
 
 }  // namespace
 }  // namespace ferry::test
+
+namespace ferry::test {
+namespace {
+
+// The metrics endpoint serves the same counters as ferryctl, over HTTP.
+std::string httpGet(uint16_t port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n";
+  EXPECT_EQ(::send(fd, req.data(), req.size(), 0), ssize_t(req.size()));
+  std::string reply;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) reply.append(buf, size_t(n));
+  ::close(fd);
+  return reply;
+}
+
+TEST(Relay, MetricsEndpointServesTheCounters) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  const uint16_t metrics_port = freeUdpPort();  // free for UDP; TCP very likely too
+  UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
+  Ferryd ferryd("dataplanes: 1\n"
+                "metrics: { listen: \"127.0.0.1:" + std::to_string(metrics_port) + "\" }\n"
+                "interfaces:\n"
+                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\" }\n"
+                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" +
+                sink.local().toString() + "\" }\n"
+                "relay: [ { from: a, to: b } ]\n");
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  std::vector<UdpSocket*> sources{&source};
+  const auto r = pacedTransfer(sources, *SockAddr::parse("127.0.0.1:" + std::to_string(a_port)), sink, 321, 256, 300);
+  EXPECT_EQ(r.received, 321u);
+  const std::string reply = httpGet(metrics_port, "/metrics");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\nferry_rx_packets_total{interface=\"a\"} 321\n"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("\nferry_tx_packets_total{interface=\"b\"} 321\n"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("\nferry_drops_total{interface=\"a\",reason=\"no_route\"} 0\n"), std::string::npos);
+  EXPECT_EQ(httpGet(metrics_port, "/").rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_EQ(ferryd.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace ferry::test
