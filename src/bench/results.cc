@@ -173,12 +173,13 @@ void printTable(std::ostream& out, const std::vector<RunResult>& input) {
     if (std::find(rows.begin(), rows.end(), k) == rows.end()) rows.push_back(k);
   }
 
-  constexpr size_t kCell = 30;
+  constexpr size_t kCell = 40;
   std::string head1 = padRight("", 16), head2 = padRight("impl", 8) + padLeft("dp", 4) + "    ";
   for (uint32_t s : sizes) {
     const std::string title = std::to_string(s) + " B";
     head1 += "| " + padRight(title, kCell - 2);
-    head2 += "|" + padLeft("Gbit/s", 9) + padLeft("Mpps", 8) + padLeft("vs mmsg", 10) + "  ";
+    head2 += "|" + padLeft("Gbit/s", 9) + padLeft("Mpps", 8) + padLeft("vs mmsg", 10) +
+             padLeft("cpu ns/p", 10) + "  ";
   }
   out << head1 << "\n" << head2 << "\n";
   out << std::string(16 + kCell * sizes.size(), '-') << "\n";
@@ -189,24 +190,28 @@ void printTable(std::ostream& out, const std::vector<RunResult>& input) {
       const RunResult* r = findRun(runs, k.impl, k.dataplanes, s, k.flows);
       std::string cell;
       if (r == nullptr) {
-        cell = padLeft("", 27);
+        cell = padLeft("", 37);
       } else if (!r->error.empty()) {
-        cell = padLeft("error", 27);
+        cell = padLeft("error", 37);
       } else if (!r->found) {
-        cell = padLeft("no rate passed", 27);
+        cell = padLeft("no rate passed", 37);
       } else {
         const auto ratio = ratioToReference(runs, *r);
         std::string mark = r->generator_limited ? "*" : " ";
         any_limited |= r->generator_limited;
+        const auto cpu = r->at.cpu_ns_per_packet;
         cell = padLeft(fixed(r->gbps(), 3), 9) + padLeft(fixed(r->mpps(), 3), 8) +
-               padLeft(ratio ? fixed(*ratio, 2) + "x" : "-", 9) + mark;
+               padLeft(ratio ? fixed(*ratio, 2) + "x" : "-", 9) + mark +
+               padLeft(cpu ? fixed(*cpu, 0) : "-", 9);
       }
       line += "|" + cell + "  ";
     }
     out << line << "\n";
   }
-  out << "Gbit/s: UDP payload bits at the highest rate with loss within the tolerance; Mpps: "
-         "packets forwarded per second; vs mmsg: packet rate over the recvmmsg/sendmmsg relay's.\n";
+  out << "Gbit/s: UDP payload bits/s at the highest offered rate whose loss stayed within the\n"
+         "tolerance (RFC 2544 throughput); Mpps: packets/s forwarded there; vs mmsg: that rate\n"
+         "over the recvmmsg/sendmmsg relay's; cpu ns/p: the router's user+system CPU time per\n"
+         "forwarded packet there (- for the kernel: its softirq time belongs to no process).\n";
   if (any_limited)
     out << "*: the router forwarded all the generator could send (a generator limit).\n";
   for (const auto& r : runs)

@@ -1,12 +1,13 @@
 #include "ferry/bench/search.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ferry::bench {
 namespace {
 
-// Guided probes per search (see search.h): one jump to a failed trial's
-// received rate and one step above it when it passes, or two jumps.
+// Guided probes per search (see search.h): jumps to a failed trial's
+// received rate and steps of the resolution above a jump that passed.
 constexpr unsigned kMaxGuided = 2;
 
 // The rate a trial actually offered: an unbounded trial offers what it sent.
@@ -47,7 +48,9 @@ void RateSearch::record(TrialResult trial) {
 
   if (first) {
     lo_ = settings_.min_pps;
-    hi_ = rate;
+    hi_ = trial.generator_short
+              ? std::min(rate, trial.sent_pps / (1 - settings_.generator_tolerance))
+              : rate;
     hi_short_ = trial.generator_short;
     if (trial.passed) {
       // Nothing higher can be offered than the first trial's rate.
@@ -69,17 +72,26 @@ void RateSearch::record(TrialResult trial) {
     if (guided && guided_ < kMaxGuided && step < hi_) pending_guided_ = step;
     return;
   } else {
-    if (rate < hi_) {
-      hi_ = rate;
+    // A generator that reached only S cannot offer more than S / (1 - tolerance)
+    // either, so no rate above that can pass.
+    const double bound =
+        trial.generator_short
+            ? std::min(rate, trial.sent_pps / (1 - settings_.generator_tolerance))
+            : rate;
+    if (bound < hi_) {
+      hi_ = std::max(bound, lo_);
       hi_short_ = trial.generator_short;
     }
   }
 
   // A failed trial: its received rate is a good guess at the capacity when
   // the generator did offer the rate (an overloaded router forwards about
-  // what it can), so try it next if it lies well inside the interval.
-  if (!trial.generator_short && guided_ < kMaxGuided) {
-    const double hint = trial.received_pps;
+  // what it can); when the generator fell short, the rate it did reach is
+  // the highest worth trying. Try it next if it lies well inside the interval.
+  if (guided_ < kMaxGuided) {
+    const double hint = trial.generator_short
+                            ? trial.sent_pps * (1 - settings_.generator_tolerance / 2)
+                            : trial.received_pps;
     if (hint > lo_ * (1 + settings_.resolution) && hint < hi_ * (1 - settings_.resolution / 2))
       pending_guided_ = hint;
   }
