@@ -62,7 +62,7 @@ TEST(BenchOptions, QuickReducesWhatIsNotGiven) {
   const Options q = parseOk({"--quick", "--json", "r.json"});
   EXPECT_TRUE(q.quick);
   EXPECT_EQ(q.dataplanes, (std::vector<unsigned>{1, 2}));
-  EXPECT_EQ(q.sizes, std::vector<uint32_t>{64});
+  EXPECT_EQ(q.sizes, (std::vector<uint32_t>{64, 1400}));
   EXPECT_EQ(q.impls, (std::vector<std::string>{"ferry", "mmsg"}));
   EXPECT_DOUBLE_EQ(q.trial_s, 0.5);
   EXPECT_EQ(q.max_trials, 8u);
