@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "ferry/bench/cpu.h"
+#include "ferry/bench/peer_configs.h"
+#include "ferry/bench/routers.h"
 #include "harness.h"
 #include "xml_lite.h"
 
@@ -200,6 +202,26 @@ TEST(Bench, LoopbackTopologyNeedsNoNamespaces) {
   EXPECT_EQ(j["settings"]["topology"], "loopback");
   ASSERT_EQ(j["runs"].size(), 2u);
   for (const auto& run : j["runs"]) EXPECT_GT(run["mpps"].get<double>(), 0) << run.dump();
+}
+
+TEST(Bench, NginxAcceptsTheGeneratedConfig) {
+  if (sh("command -v nginx || test -x /usr/sbin/nginx") != 0 ||
+      !std::ifstream(bench::kNginxStreamModule))
+    GTEST_SKIP() << "nginx with the stream module is not installed";
+  TempDir dir;
+  // nginx -t binds reuseport listeners: a free loopback port.
+  const auto port = [] { return std::to_string(freeUdpPort()); };
+  const bench::RelayPath path{*SockAddr::parse("127.0.0.1:" + port()),
+                              *SockAddr::parse("127.0.0.1:" + port()),
+                              *SockAddr::parse("127.0.0.1:" + port())};
+  const std::string conf = dir.write(
+      "nginx.conf", bench::nginxConfig(path, 2, {0, 1}, dir.path(), bench::kNginxStreamModule));
+  std::string out;
+  EXPECT_EQ(sh("PATH=$PATH:/usr/sbin nginx -t -p " + dir.path() + "/ -c " + conf + " -e " +
+                   dir.path() + "/error.log",
+               &out),
+            0)
+      << out;
 }
 
 TEST(Bench, BadArgumentsExit2WithTheReason) {
