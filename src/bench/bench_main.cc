@@ -119,6 +119,7 @@ nlohmann::json settingsJson(const Options& o, bench::Topology topology,
       {"command", command},
       {"topology", bench::name(topology)},
       {"mode", bench::name(o.mode)},
+      {"cpu_layout", bench::name(o.layout)},
       {"implementations", o.impls},
       {"dataplanes", o.dataplanes},
       {"sizes", o.sizes},
@@ -175,7 +176,8 @@ int runBench(const Options& options, const std::vector<std::string>& args) {
 
   std::string impls;
   for (const auto& i : options.impls) impls += (impls.empty() ? "" : ",") + i;
-  std::cerr << "ferryd bench: " << bench::name(kind) << " topology, " << report.machine.cpus
+  std::cerr << "ferryd bench: " << bench::name(kind) << " topology ("
+            << bench::name(options.layout) << " CPU layout), " << report.machine.cpus
             << " CPUs, kernel " << report.machine.kernel << "; " << impls << "; "
             << options.dataplanes.size() << " dataplane counts x " << options.sizes.size()
             << " sizes, " << options.flows << " flows, trials of " << options.trial_s
@@ -228,8 +230,9 @@ int runBench(const Options& options, const std::vector<std::string>& args) {
   if (!options.svg_path.empty()) {
     char subtitle[200];
     std::snprintf(subtitle, sizeof subtitle,
-                  "%s topology, %u CPUs, kernel %s; %u flows; loss <= %g%%; %g s trials",
-                  bench::name(kind), report.machine.cpus, report.machine.kernel.c_str(),
+                  "%s topology (%s CPUs), %u CPUs, kernel %s; %u flows; loss <= %g%%; %g s trials",
+                  bench::name(kind), bench::name(options.layout), report.machine.cpus,
+                  report.machine.kernel.c_str(),
                   options.flows, options.loss * 100, options.trial_s);
     ok &= writeText(options.svg_path,
                     bench::renderSvg(bench::throughputChart(report.runs, subtitle)));

@@ -64,13 +64,15 @@ std::optional<std::vector<T>> parseNumberList(const std::string& text, uint64_t 
 
 const char* name(Topology t) { return t == Topology::Netns ? "netns" : "loopback"; }
 const char* name(Mode m) { return m == Mode::Relay ? "relay" : "route"; }
+const char* name(CpuLayout l) { return l == CpuLayout::Split ? "split" : "shared"; }
 
 const char* const kBenchUsage =
     "usage: ferryd bench [--dataplanes 1,2,4] [--sizes 64,512,1400,3000] [--flows 64]\n"
     "                    [--mode relay|route] [--topology netns|loopback] [--loss 0.001]\n"
     "                    [--trial 2s] [--compare mmsg,nginx,kernel|none] [--quick]\n"
     "                    [--json FILE] [--csv FILE] [--svg FILE]\n"
-    "                    [--max-trials 12] [--resolution 0.02] [--perf-dir DIR] [--verbose]\n"
+    "                    [--cpu-layout split|shared] [--max-trials 12] [--resolution 0.02]\n"
+    "                    [--perf-dir DIR] [--verbose]\n"
     "\n"
     "For each implementation (ferry, then the --compare peers), dataplane count and size:\n"
     "an RFC 2544 binary search for the highest offered rate whose loss stays within --loss,\n"
@@ -127,7 +129,7 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
     static const std::set<std::string> kWithValue = {
         "--dataplanes", "--sizes",      "--flows", "--mode",       "--topology",
         "--loss",       "--trial",      "--compare", "--json",     "--csv",
-        "--svg",        "--max-trials", "--resolution", "--perf-dir"};
+        "--svg",        "--max-trials", "--resolution", "--perf-dir", "--cpu-layout"};
     if (!kWithValue.count(arg)) return fail("unknown option '" + arg + "'");
     if (i + 1 >= args.size()) return fail(arg + ": expected a value");
     const std::string& value = args[++i];
@@ -159,6 +161,10 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
       if (value == "netns") o.topology = Topology::Netns;
       else if (value == "loopback") o.topology = Topology::Loopback;
       else return fail("--topology: expected netns or loopback, got '" + value + "'");
+    } else if (arg == "--cpu-layout") {
+      if (value == "split") o.layout = CpuLayout::Split;
+      else if (value == "shared") o.layout = CpuLayout::Shared;
+      else return fail("--cpu-layout: expected split or shared, got '" + value + "'");
     } else if (arg == "--loss") {
       std::string number = value;
       double scale = 1;

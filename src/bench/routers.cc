@@ -79,12 +79,12 @@ class KernelRouter : public RouterUnderTest {
   pid_t pid() const override { return -1; }
   std::string health() override { return ""; }
   void stop() override {
-    if (on_) topology_.setKernelForwarding(false, 0);
+    if (on_) topology_.setKernelForwarding(false);
     on_ = false;
   }
-  std::string start(unsigned cpus) {
+  std::string start() {
     on_ = true;
-    return topology_.setKernelForwarding(true, cpus);
+    return topology_.setKernelForwarding(true);
   }
 
  private:
@@ -169,7 +169,7 @@ std::unique_ptr<RouterUnderTest> startRouter(const std::string& impl, unsigned d
       return nullptr;
     }
     auto router = std::make_unique<KernelRouter>(*setup.topology);
-    if (auto why = router->start(dataplanes); !why.empty()) {
+    if (auto why = router->start(); !why.empty()) {
       *error = why;
       return nullptr;
     }

@@ -1,5 +1,7 @@
 #include "ferry/bench/runner.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -32,7 +34,44 @@ struct TrialSpec {
   double duration_s = 2;
   Mode mode = Mode::Relay;
   pid_t router_pid = -1;
+  std::vector<int> helper_cpus;  // where generator and sink run; empty = anywhere
 };
+
+// Sets the calling thread's CPU affinity for the life of the object (threads
+// it creates meanwhile inherit it); an empty set changes nothing.
+class AffinityScope {
+ public:
+  explicit AffinityScope(const std::vector<int>& cpus) {
+    if (cpus.empty() || pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) != 0)
+      return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : cpus) CPU_SET(c, &set);
+    active_ = pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+  }
+  ~AffinityScope() {
+    if (active_) pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
+  }
+  AffinityScope(const AffinityScope&) = delete;
+  AffinityScope& operator=(const AffinityScope&) = delete;
+
+ private:
+  cpu_set_t saved_{};
+  bool active_ = false;
+};
+
+// The CPUs dataplanes 0..n-1 are pinned to (ferry's rule: the i-th allowed
+// CPU, wrapping), and the allowed CPUs left over for generator and sink.
+std::vector<int> routerCpus(const std::vector<int>& allowed, unsigned n) {
+  std::vector<int> out;
+  for (unsigned i = 0; i < n && i < allowed.size(); ++i) out.push_back(allowed[i]);
+  return out;
+}
+std::vector<int> helperCpus(const std::vector<int>& allowed, unsigned n) {
+  std::vector<int> out;
+  for (size_t i = n; i < allowed.size(); ++i) out.push_back(allowed[i]);
+  return out;
+}
 
 // Run ids: a new one per trial (ferry-gen's sink counts only its own run).
 uint16_t nextRunId() {
@@ -76,8 +115,11 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   }
 
   const auto cpu_before = spec.router_pid > 0 ? treeCpuNs(spec.router_pid) : std::nullopt;
-  sink->start();
-  sender->start();
+  {
+    AffinityScope on_helpers(spec.helper_cpus);
+    sink->start();
+    sender->start();
+  }
   while (!sender->done()) {
     std::this_thread::sleep_for(10ms);
     if (interrupted.load()) {
@@ -195,7 +237,11 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
     for (unsigned dp : o.dataplanes) {
       checkInterrupted(interrupted);
       std::string error;
-      auto router = startRouter(impl, dp, ctx.router_setup, &error);
+      const std::vector<int>& allowed = ctx.router_setup.cpus;
+      const bool split = o.layout == CpuLayout::Split;
+      error = split ? topo.setReceiveCpus(routerCpus(allowed, dp), helperCpus(allowed, dp))
+                    : topo.setReceiveCpus({}, {});
+      auto router = error.empty() ? startRouter(impl, dp, ctx.router_setup, &error) : nullptr;
       checkInterrupted(interrupted);
       if (!router && ctx.progress)
         *ctx.progress << impl << " with " << dp << " dataplanes: " << error << "\n";
@@ -222,6 +268,7 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
         spec.duration_s = o.trial_s;
         spec.mode = o.mode;
         spec.router_pid = router->pid();
+        if (split) spec.helper_cpus = helperCpus(allowed, dp);
         try {
           if (auto why = checkPath(spec, *router, interrupted); !why.empty()) {
             r.error = why;

@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "ferry/bench/process.h"
 
@@ -187,23 +189,46 @@ std::string BenchTopology::buildNetns() {
   return "";
 }
 
-std::string BenchTopology::setKernelForwarding(bool on, unsigned cpus) {
+std::string BenchTopology::setKernelForwarding(bool on) {
   if (kind_ != Topology::Netns) return "kernel forwarding needs the netns topology";
-  if (auto why = runChecked({"sysctl", "-q", "-w", std::string("net.ipv4.ip_forward=") +
-                                                       (on ? "1" : "0")},
-                            router_ns_);
-      !why.empty())
-    return why;
-  // RPS: receive processing of the ingress veth on the first `cpus` CPUs.
-  // 0 turns it off (processing stays on the sending CPU, the default).
-  unsigned long mask = 0;
-  if (on)
-    for (unsigned i = 0; i < cpus && i < 8 * sizeof(mask); ++i) mask |= 1ul << i;
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "%lx", mask);
+  return runChecked(
+      {"sysctl", "-q", "-w", std::string("net.ipv4.ip_forward=") + (on ? "1" : "0")}, router_ns_);
+}
+
+namespace {
+
+// rps_cpus takes a hex mask, CPU 0 in the lowest bit, in 32-bit groups
+// separated by commas, highest first; "0" turns RPS off.
+std::string rpsMask(const std::vector<int>& cpus) {
+  if (cpus.empty()) return "0";
+  int top = 0;
+  for (int c : cpus) top = std::max(top, c);
+  std::vector<uint32_t> words(static_cast<size_t>(top / 32 + 1), 0);
+  for (int c : cpus) words[static_cast<size_t>(c / 32)] |= 1u << (c % 32);
+  std::string mask;
+  for (size_t i = words.size(); i-- > 0;) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%08x", words[i]);
+    mask += (mask.empty() ? "" : ",") + std::string(hex);
+  }
+  return mask;
+}
+
+}  // namespace
+
+std::string BenchTopology::setReceiveCpus(const std::vector<int>& router,
+                                          const std::vector<int>& sink) {
+  if (kind_ != Topology::Netns) return "";
   // `ip netns exec` mounts the namespace's own /sys.
-  return runChecked({"ip", "netns", "exec", router_ns_, "sh", "-c",
-                     std::string("echo ") + hex + " > /sys/class/net/rtr0/queues/rx-0/rps_cpus"});
+  for (const auto& [ns, dev, cpus] : {std::tuple{router_ns_, "rtr0", router},
+                                      std::tuple{sink_ns_, "snk0", sink}}) {
+    if (auto why = runChecked({"ip", "netns", "exec", ns, "sh", "-c",
+                               "echo " + rpsMask(cpus) + " > /sys/class/net/" + dev +
+                                   "/queues/rx-0/rps_cpus"});
+        !why.empty())
+      return why;
+  }
+  return "";
 }
 
 void BenchTopology::remove() {

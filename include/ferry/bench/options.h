@@ -12,9 +12,18 @@ namespace ferry::bench {
 
 enum class Topology { Netns, Loopback };
 enum class Mode { Relay, Route };
+// Where the netns topology's work runs (see topology.h and the README):
+//   split   the router's receive processing on the router's CPUs (RPS on
+//           its ingress veth); generator, sink and the sink's receive
+//           processing on the CPUs the dataplanes leave free, if any — as if
+//           they were separate machines;
+//   shared  kernel defaults: a veth runs the receiver's stack on the sending
+//           CPU, generator and sink float over all CPUs.
+enum class CpuLayout { Split, Shared };
 
 const char* name(Topology t);
 const char* name(Mode m);
+const char* name(CpuLayout l);
 
 struct Options {
   std::vector<unsigned> dataplanes = {1, 2, 4};
@@ -22,6 +31,7 @@ struct Options {
   uint32_t flows = 64;
   Mode mode = Mode::Relay;
   std::optional<Topology> topology;  // unset: netns when root and namespaces work, else loopback
+  CpuLayout layout = CpuLayout::Split;
   double loss = 0.001;               // loss tolerance of a passing trial, 0..1
   double trial_s = 2;
   // ferry first, then the peers of --compare, in the order given.

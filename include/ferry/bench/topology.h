@@ -12,6 +12,9 @@
 // sink at 10.201.2.2:6000. For kernel forwarding the generator sends straight
 // to the sink's address and the router namespace routes (ip_forward=1).
 //
+// Where the kernel work runs is set per dataplane count with
+// setReceiveCpus() (options.h, --cpu-layout).
+//
 // loopback: all of it on 127.0.0.1 in the bench's own namespace, on free ports
 // (no kernel forwarding there).
 //
@@ -22,6 +25,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ferry/address.h"
 #include "ferry/bench/options.h"
@@ -48,10 +52,16 @@ class BenchTopology {
   const SockAddr& sink() const noexcept { return sink_; }
 
   bool supportsKernelForwarding() const noexcept { return kind_ == Topology::Netns; }
-  // Kernel forwarding in the router namespace on (with the ingress veth's
-  // receive processing spread over the first `cpus` CPUs by RPS, so that
-  // "dataplanes" means CPUs for the kernel too) or off. "" on success.
-  std::string setKernelForwarding(bool on, unsigned cpus);
+  // Kernel forwarding in the router namespace (ip_forward) on or off. "" on success.
+  std::string setKernelForwarding(bool on);
+  // Where each namespace's receive processing (IP, UDP, socket enqueue) runs:
+  // RPS on the router's ingress veth (rtr0) and on the sink's (snk0), as a
+  // NIC's receive queues put that work on the receiving machine's own cores.
+  // Without it a veth hands a datagram to the receiver's stack on the
+  // sending CPU, so the generator would pay for the router's receive path and
+  // the router for the sink's. An empty list turns RPS off there (the veth
+  // default). "" on success; a no-op on loopback.
+  std::string setReceiveCpus(const std::vector<int>& router, const std::vector<int>& sink);
 
   // Kills every process in the namespaces, deletes them. Idempotent.
   void remove();

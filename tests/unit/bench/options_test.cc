@@ -26,6 +26,7 @@ TEST(BenchOptions, DefaultsAreTheIssueMatrix) {
   EXPECT_EQ(o.flows, 64u);
   EXPECT_EQ(o.mode, Mode::Relay);
   EXPECT_FALSE(o.topology.has_value());
+  EXPECT_EQ(o.layout, CpuLayout::Split);
   EXPECT_DOUBLE_EQ(o.loss, 0.001);
   EXPECT_DOUBLE_EQ(o.trial_s, 2);
   EXPECT_EQ(o.impls, (std::vector<std::string>{"ferry", "mmsg", "nginx", "kernel"}));
@@ -39,7 +40,8 @@ TEST(BenchOptions, EveryOption) {
                              "--mode", "route", "--topology", "loopback", "--loss", "0.5%",
                              "--trial", "250ms", "--compare", "kernel,mmsg", "--json", "r.json",
                              "--csv", "r.csv", "--svg", "r.svg", "--max-trials", "9",
-                             "--resolution", "0.01", "--perf-dir", "p", "--verbose"});
+                             "--resolution", "0.01", "--perf-dir", "p", "--verbose",
+                             "--cpu-layout", "shared"});
   EXPECT_EQ(o.dataplanes, (std::vector<unsigned>{2, 1}));
   EXPECT_EQ(o.sizes, (std::vector<uint32_t>{1400, 64}));
   EXPECT_EQ(o.flows, 16u);
@@ -54,6 +56,7 @@ TEST(BenchOptions, EveryOption) {
   EXPECT_EQ(o.max_trials, 9u);
   EXPECT_DOUBLE_EQ(o.resolution, 0.01);
   EXPECT_EQ(o.perf_dir, "p");
+  EXPECT_EQ(o.layout, CpuLayout::Shared);
   EXPECT_TRUE(o.verbose);
   EXPECT_EQ(parseOk({"--compare", "none"}).impls, std::vector<std::string>{"ferry"});
 }
@@ -98,6 +101,8 @@ TEST(BenchOptions, ErrorsNameTheArgument) {
   EXPECT_EQ(parseError({"--mode", "bridge"}), "--mode: expected relay or route, got 'bridge'");
   EXPECT_EQ(parseError({"--topology", "vm"}),
             "--topology: expected netns or loopback, got 'vm'");
+  EXPECT_EQ(parseError({"--cpu-layout", "mixed"}),
+            "--cpu-layout: expected split or shared, got 'mixed'");
   EXPECT_EQ(parseError({"--loss", "1"}).rfind("--loss:", 0), 0u);
   EXPECT_EQ(parseError({"--loss", "-0.1"}).rfind("--loss:", 0), 0u);
   EXPECT_EQ(parseError({"--trial", "10ms"}).rfind("--trial:", 0), 0u);
