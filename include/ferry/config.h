@@ -9,7 +9,7 @@
 //   relay: [{from, to}]             routes: [{prefix, via: [..], ecmp}]
 //   icmp: {source_v4, source_v6, rate, burst}
 //   metrics: {listen}
-//   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue}
+//   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue, ecmp_seed}
 #pragma once
 
 #include <cstdint>
@@ -60,14 +60,17 @@ struct RelayRule {
   SourcePos pos;
 };
 
-// route mode: `prefix` is kept as written; the route module parses and
-// validates it (family, host bits, duplicates) with this position.
+// route mode: one `routes:` entry. The route module (route::RouteTable)
+// validates prefixes and next-hop groups; the positions locate its findings.
 struct RouteConfig {
-  std::string prefix;
-  std::vector<uint16_t> via;  // interface indices, in failover order
+  std::string prefix;              // as written, "10.2.0.0/16"
+  std::vector<std::string> via_names;
+  std::vector<uint16_t> via;       // interface indices, in failover order
   bool ecmp = false;
   SourcePos pos;
   SourcePos prefix_pos;
+  std::vector<SourcePos> via_pos;
+  SourcePos ecmp_pos;
 };
 
 struct IcmpConfig {
@@ -84,6 +87,9 @@ struct Tuning {
   uint32_t ring_entries = 1024;      // io_uring submission queue entries (power of two)
   uint32_t socket_buffer = 4 << 20;  // SO_RCVBUF/SO_SNDBUF bytes per socket
   uint32_t bfd_queue = 1024;         // BFD hand-off queue per dataplane (power of two)
+  // route mode: seed of the ECMP flow hash; unset = random at each start.
+  // Fixing it keeps every flow on the same next hop across restarts.
+  std::optional<uint32_t> ecmp_seed;
 };
 
 struct Config {

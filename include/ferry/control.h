@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ferry/bfd_controller.h"
 #include "ferry/bfd_handoff.h"
 #include "ferry/config.h"
 #include "ferry/counters.h"
@@ -33,6 +34,8 @@ nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>&
 nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneView>& dataplanes);
 nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
                               const ForwardingState* state);
+nlohmann::json routesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
+                          const ForwardingState* state);
 
 class Control {
  public:
@@ -42,8 +45,9 @@ class Control {
   Control(const Control&) = delete;
   Control& operator=(const Control&) = delete;
 
-  // Opens the control socket. Runs on the main thread before any dataplane
-  // starts, so a bad path fails startup cleanly. "" or an error.
+  // Opens the control socket and the BFD sockets, and publishes the first
+  // liveness (interfaces with BFD start down). Runs on the main thread before
+  // any dataplane starts, so a bad path fails startup cleanly. "" or an error.
   std::string setup();
   // The control loop; returns after stop().
   void run() noexcept;
@@ -53,10 +57,16 @@ class Control {
   std::string handleRequest(const std::string& request);
 
  private:
+  // Publishes a forwarding snapshot with the BFD liveness, if it changed.
+  void publishLiveness();
+  bfd::Micros serviceBfd();
+
   const Config& config_;
   std::vector<DataplaneView> dataplanes_;
   Published<ForwardingState>& forwarding_;
   BfdHandoff* bfd_;
+  std::unique_ptr<BfdController> sessions_;  // null when no interface has BFD
+  uint64_t published_liveness_ = 0;
   CtlServer ctl_;
   Fd stop_fd_;
   std::atomic<bool> stop_requested_{false};

@@ -23,9 +23,10 @@ enum class Drop : uint8_t {
   NoBuffer,         // the provided-buffer ring ran dry (receive paused, re-armed)
   EgressDown,       // relay: the egress interface's BFD session is down
   BfdQueueFull,     // the hand-off queue to the control module was full
-  BadBfd,           // a BFD-looking packet on an interface without BFD, or malformed
+  BadBfd,           // an in-band BFD packet with no BFD session to take it (defensive)
   BadInnerHeader,   // route: the inner IPv4/IPv6 header is invalid
   TtlExceeded,      // route: inner TTL / hop limit ≤ 1
+  Martian,          // route: inner source or destination that must never be routed
   AllNextHopsDown,  // route: every next hop of the matching route is down
   kCount
 };
@@ -54,6 +55,8 @@ struct alignas(64) InterfaceCounters {
   Counter tx_packets;
   Counter tx_bytes;
   Counter bfd_rx;  // BFD packets handed to the control module
+  Counter icmp_tx;            // route: ICMP errors sent back through this interface
+  Counter icmp_rate_limited;  // route: ICMP errors the rate limit suppressed
   // Datagrams the kernel dropped because this socket's receive queue was full
   // (SO_RXQ_OVFL; the latest value the kernel reported).
   Counter rx_queue_overflow;
@@ -63,8 +66,10 @@ struct alignas(64) InterfaceCounters {
 };
 
 struct alignas(64) DataplaneCounters {
-  explicit DataplaneCounters(size_t interfaces) : per_interface(interfaces) {}
+  DataplaneCounters(size_t interfaces, size_t routes = 0)
+      : per_interface(interfaces), route_packets(routes) {}
   std::vector<InterfaceCounters> per_interface;
+  std::vector<Counter> route_packets;  // route mode: packets forwarded per route
   Counter loops;  // event-loop turns: a heartbeat for the supervisor and a batch-size denominator
   Counter cqes;   // completions handled
   Counter ring_errors;  // io_uring_submit_and_wait failures (not expected; visible if they happen)
@@ -73,6 +78,7 @@ struct alignas(64) DataplaneCounters {
 // A plain snapshot of counters, summed however the caller likes.
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, bfd_rx = 0;
+  uint64_t icmp_tx = 0, icmp_rate_limited = 0;
   uint64_t rx_queue_overflow = 0;
   std::array<uint64_t, kDropCount> drops{};
 
@@ -82,6 +88,8 @@ struct CounterTotals {
     tx_packets += c.tx_packets.get();
     tx_bytes += c.tx_bytes.get();
     bfd_rx += c.bfd_rx.get();
+    icmp_tx += c.icmp_tx.get();
+    icmp_rate_limited += c.icmp_rate_limited.get();
     rx_queue_overflow += c.rx_queue_overflow.get();
     for (size_t i = 0; i < kDropCount; ++i) drops[i] += c.drops[i].get();
   }

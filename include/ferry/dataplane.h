@@ -28,7 +28,9 @@
 #include "ferry/counters.h"
 #include "ferry/forwarding.h"
 #include "ferry/published.h"
+#include "ferry/route/token_bucket.h"
 #include "ferry/socket.h"
+#include "ferry/user_data.h"
 
 namespace ferry {
 
@@ -42,6 +44,8 @@ struct DataplaneSettings {
   unsigned id = 0;
   int cpu = -1;  // the CPU the thread is pinned to, -1 = not pinned (for stats)
   Tuning tuning;
+  uint32_t icmp_rate = 100;  // route mode: ICMP errors per second (this dataplane)
+  uint32_t icmp_burst = 50;
 };
 
 class Dataplane {
@@ -91,10 +95,15 @@ class Dataplane {
   void beginStop() noexcept;
   void handle(const io_uring_cqe& cqe, const ForwardingState& state) noexcept;
   void onReceive(uint16_t interface, const io_uring_cqe& cqe, const ForwardingState& state) noexcept;
-  void onSent(uint16_t interface, uint16_t buffer, int result) noexcept;
+  void onSent(Op op, uint16_t interface, uint16_t buffer, int result) noexcept;
   void forward(uint16_t ingress, uint16_t buffer, uint8_t* payload, uint32_t length,
-               const ForwardingState& state) noexcept;
-  void send(uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length) noexcept;
+               const sockaddr* source, socklen_t source_len, const ForwardingState& state) noexcept;
+  void route(uint16_t ingress, uint16_t buffer, uint8_t* payload, uint32_t length,
+             const sockaddr* source, socklen_t source_len, const ForwardingState& state) noexcept;
+  // Sends `length` bytes of buffer `buffer` from interface `egress`'s socket to
+  // `to`; `op` is Op::Send (forwarded) or Op::Local (an ICMP error of ours).
+  void send(Op op, uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length,
+            const sockaddr* to, socklen_t to_len) noexcept;
   void recycle(uint16_t buffer) noexcept;
 
   DataplaneSettings settings_;
@@ -122,6 +131,7 @@ class Dataplane {
   unsigned active_receives_ = 0;
   uint64_t inflight_sends_ = 0;
   std::vector<uint8_t> rearm_;  // per interface: its multishot receive ended
+  route::TokenBucket icmp_bucket_;
 };
 
 }  // namespace ferry

@@ -5,9 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "ferry/config.h"
+#include "ferry/route/ip.h"
+#include "ferry/route/route_table.h"
 
 namespace ferry {
 
@@ -18,9 +22,20 @@ struct ForwardingState {
   uint64_t version = 0;            // increments with every publish, for logs and tests
   std::vector<uint16_t> relay_to;  // relay mode: egress per ingress interface, or kNoInterface
   std::vector<uint8_t> up;         // per interface: 1 when usable (no BFD, or BFD says usable)
+  uint64_t up_mask = 0;            // the same as a bit mask (route mode: interfaces 0..63)
 
-  // The relay-mode state for `config`, every interface up.
-  static ForwardingState fromConfig(const Config& config);
+  // route mode: the table (shared between snapshots: a liveness change only
+  // changes `up`) and ICMP error sources (unset: no ICMP for that family).
+  std::shared_ptr<const route::RouteTable> routes;
+  std::optional<route::IpAddress> icmp_source_v4;
+  std::optional<route::IpAddress> icmp_source_v6;
+
+  // The state for `config` with every interface up. Route mode builds the
+  // table with `hash_seed` (ECMP); throws std::runtime_error if the routes
+  // are invalid (a validated Config never is).
+  static ForwardingState fromConfig(const Config& config, uint32_t hash_seed = 0);
+  // Sets `up` and `up_mask` together.
+  void setLiveness(const std::vector<uint8_t>& liveness);
 };
 
 }  // namespace ferry

@@ -17,6 +17,8 @@ std::string renderTable(const std::vector<std::string>& header,
 std::string renderStats(const nlohmann::json& stats);
 std::string renderDataplanes(const nlohmann::json& dataplanes);
 std::string renderInterfaces(const nlohmann::json& interfaces);
+std::string renderBfd(const nlohmann::json& bfd);
+std::string renderRoutes(const nlohmann::json& routes);
 // Any reply whose shape has no table of its own: indented JSON.
 std::string renderGeneric(const nlohmann::json& reply);
 

@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include "ferry/route/route_table.h"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -240,6 +242,7 @@ class Parser {
   void parseTuning(const YAML::Node& node, Tuning& tuning);
   void parseIcmp(const YAML::Node& node, IcmpConfig& icmp);
   void validate(const YAML::Node& root, Config& config);
+  void checkRoutes(Config& config);
 
   std::string file_;
   std::vector<ConfigError>& errors_;
@@ -323,7 +326,7 @@ void Parser::parseInterface(const YAML::Node& node, const std::string& path, Con
 void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   const std::string path = "tuning";
   if (!checkMap(node, path,
-                {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue"}))
+                {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue", "ecmp_seed"}))
     return;
   if (auto v = node["max_datagram"]) {
     if (auto n = unsignedInt(v, path + ".max_datagram", 64, 65535)) tuning.max_datagram = uint32_t(*n);
@@ -341,6 +344,9 @@ void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   powerOfTwo("buffers", 64, 32768, tuning.buffers);
   powerOfTwo("ring_entries", 64, 32768, tuning.ring_entries);
   powerOfTwo("bfd_queue", 16, 65536, tuning.bfd_queue);
+  if (auto v = node["ecmp_seed"]) {
+    if (auto n = unsignedInt(v, path + ".ecmp_seed", 0, 0xffffffffu)) tuning.ecmp_seed = uint32_t(*n);
+  }
   if (auto v = node["socket_buffer"]) {
     if (auto n = unsignedInt(v, path + ".socket_buffer", 4096, 1u << 30)) tuning.socket_buffer = uint32_t(*n);
   }
@@ -502,43 +508,70 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
         if (!prefix) continue;
         route.prefix = *prefix;
         const YAML::Node via = r["via"];
-        if (!via.IsSequence() || via.size() == 0) {
-          error(via, path + ".via: expected a non-empty list of interface names");
+        if (!via.IsSequence()) {
+          error(via, path + ".via: expected a list of interface names");
           continue;
         }
         bool ok = true;
         for (size_t j = 0; j < via.size(); ++j) {
-          auto idx = interfaceRef(config, via[j], path + ".via[" + std::to_string(j) + "]");
-          if (!idx) {
+          auto name = scalar(via[j], path + ".via[" + std::to_string(j) + "]");
+          if (!name) {
             ok = false;
             continue;
           }
-          for (auto prev : route.via) {
-            if (prev == *idx) {
-              error(via[j], path + ".via[" + std::to_string(j) + "]: interface '" +
-                                config.interfaces[*idx].name + "' is listed twice");
-              ok = false;
-            }
-          }
-          if (!config.interfaces[*idx].peer) {
-            error(via[j], path + ".via[" + std::to_string(j) + "]: interface '" +
-                              config.interfaces[*idx].name + "' has no 'peer' to send to");
-            ok = false;
-          }
-          route.via.push_back(*idx);
+          route.via_names.push_back(*name);
+          route.via_pos.push_back(posOf(via[j]));
         }
+        route.ecmp_pos = posOf(via);
         if (auto e = r["ecmp"]) {
-          if (auto b = boolean(e, path + ".ecmp")) {
-            route.ecmp = *b;
-            if (*b && via.size() == 1)
-              error(e, path + ".ecmp: ECMP needs at least two next hops in 'via'");
-          }
+          route.ecmp_pos = posOf(e);
+          if (auto b = boolean(e, path + ".ecmp")) route.ecmp = *b;
+          else ok = false;
         }
         if (ok) config.routes.push_back(std::move(route));
       }
+      checkRoutes(config);
     }
   }
   validate(root, config);
+}
+
+// Route rules live in the route module (one implementation for check-config,
+// ferryd run and the forwarding table); its findings are placed back on the
+// item they are about. Then: every next hop needs a peer to send to.
+void Parser::checkRoutes(Config& config) {
+  std::vector<route::RouteSpec> specs;
+  for (const auto& r : config.routes) specs.push_back({r.prefix, r.via_names, r.ecmp});
+  std::vector<std::string> names;
+  for (const auto& i : config.interfaces) names.push_back(i.name);
+  std::vector<route::RouteIssue> issues;
+  route::RouteTable::build(specs, names, {}, &issues);
+  for (const auto& issue : issues) {
+    const RouteConfig& r = config.routes[issue.route];
+    const std::string path = "routes[" + std::to_string(issue.route) + "]";
+    SourcePos pos = r.prefix_pos;
+    std::string where = path + ".prefix";
+    if (issue.field == route::RouteIssue::Field::kVia) {
+      pos = issue.item < r.via_pos.size() ? r.via_pos[issue.item] : r.pos;
+      where = path + ".via[" + std::to_string(issue.item) + "]";
+    } else if (issue.field == route::RouteIssue::Field::kEcmp) {
+      pos = r.ecmp_pos;
+      where = path + ".ecmp";
+    }
+    // Host bits are an error (kReject), so every issue here is one.
+    error(pos, where + ": " + issue.message);
+  }
+  for (size_t i = 0; i < config.routes.size(); ++i) {
+    RouteConfig& r = config.routes[i];
+    for (size_t j = 0; j < r.via_names.size(); ++j) {
+      const int index = config.interfaceIndex(r.via_names[j]);
+      if (index < 0) continue;  // reported above
+      r.via.push_back(uint16_t(index));
+      if (!config.interfaces[size_t(index)].peer)
+        error(r.via_pos[j], "routes[" + std::to_string(i) + "].via[" + std::to_string(j) +
+                                "]: interface '" + r.via_names[j] + "' has no 'peer' to send to");
+    }
+  }
 }
 
 // Cross-item rules that need the whole file.

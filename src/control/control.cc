@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -16,13 +17,39 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
       dataplanes_(std::move(dataplanes)),
       forwarding_(forwarding),
       bfd_(bfd),
-      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  bool any_bfd = false;
+  for (const auto& i : config_.interfaces) any_bfd = any_bfd || (i.bfd && i.peer);
+  if (any_bfd) {
+    // In-band BFD leaves through dataplane 0's socket of each interface.
+    std::vector<int> send_fds = dataplanes_.empty() ? std::vector<int>{} : dataplanes_[0].fds;
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint64_t(monotonicMicros());
+    sessions_ = std::make_unique<BfdController>(config_, std::move(send_fds), seed);
+  }
+}
 
 Control::~Control() = default;
 
 std::string Control::setup() {
   if (!stop_fd_) return "control: eventfd failed";
-  return ctl_.listen(config_.control_socket);
+  if (std::string why = ctl_.listen(config_.control_socket); !why.empty()) return why;
+  if (sessions_) {
+    if (std::string why = sessions_->setup(); !why.empty()) return why;
+    published_liveness_ = ~0ull;  // force the first publish
+    publishLiveness();
+  }
+  return {};
+}
+
+void Control::publishLiveness() {
+  if (!sessions_ || sessions_->livenessVersion() == published_liveness_) return;
+  const ForwardingState* current = forwarding_.current();
+  auto next = std::make_unique<ForwardingState>(*current);
+  next->setLiveness(sessions_->liveness());
+  next->version = current->version + 1;
+  forwarding_.publish(std::move(next));
+  published_liveness_ = sessions_->livenessVersion();
 }
 
 void Control::stop() noexcept {
@@ -36,15 +63,39 @@ std::string Control::handleRequest(const std::string& request) {
   std::string verb, what, extra;
   words >> verb >> what >> extra;
   nlohmann::json reply;
+  if (verb == "show" && what == "bfd" && extra.empty()) {
+    if (!sessions_) return nlohmann::json{{"sessions", nlohmann::json::array()}}.dump();
+    return sessions_->showJson(monotonicMicros()).dump();
+  }
+  if (verb == "set" && what == "bfd") {
+    std::string key, value, more;
+    words >> key >> value >> more;
+    if (!sessions_) return nlohmann::json{{"error", "no interface has BFD"}}.dump();
+    if (extra.empty() || key.empty() || value.empty() || !more.empty())
+      return nlohmann::json{{"error", "expected: set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE"}}.dump();
+    const std::string why = sessions_->set(extra, key, value, monotonicMicros());
+    if (!why.empty()) return nlohmann::json{{"error", why}}.dump();
+    publishLiveness();
+    return nlohmann::json{{"ok", true}}.dump();
+  }
   if (verb == "show" && extra.empty()) {
     if (what == "stats") return statsJson(config_, dataplanes_).dump();
     if (what == "dataplanes") return dataplanesJson(config_, dataplanes_).dump();
     if (what == "interfaces")
       return interfacesJson(config_, dataplanes_, forwarding_.current()).dump();
+    if (what == "routes") return routesJson(config_, dataplanes_, forwarding_.current()).dump();
   }
   reply["error"] = "unknown request '" + request +
-                   "' (expected: show stats | show interfaces | show dataplanes)";
+                   "' (expected: show stats | show interfaces | show dataplanes | show bfd | show routes | "
+                   "set bfd INTERFACE KEY VALUE)";
   return reply.dump();
+}
+
+bfd::Micros Control::serviceBfd() {
+  if (!sessions_) return bfd::kNever;
+  sessions_->service(monotonicMicros());
+  publishLiveness();
+  return sessions_->nextDeadline();
 }
 
 void Control::run() noexcept {
@@ -57,21 +108,32 @@ void Control::run() noexcept {
       return reply.dump();
     }
   };
+  const std::vector<int> bfd_fds = sessions_ ? sessions_->pollFds() : std::vector<int>{};
   std::vector<pollfd> fds;
   while (!stop_requested_.load(std::memory_order_acquire)) {
+    // BFD first: its deadlines bound how long we may sleep.
+    const bfd::Micros next = serviceBfd();
     fds.clear();
     fds.push_back({stop_fd_.get(), POLLIN, 0});
     fds.push_back({bfd_ != nullptr ? bfd_->eventFd() : -1, POLLIN, 0});
+    for (int fd : bfd_fds) fds.push_back({fd, POLLIN, 0});
+    const size_t ctl_first = fds.size();
     ctl_.addPollFds(fds);
-    int timeout_ms = 1000;
-    if (bfd_ != nullptr && !bfd_->prepareToSleep()) timeout_ms = 0;
-    const int ready = poll(fds.data(), fds.size(), timeout_ms);
+    // At most 1 s between turns (snapshot reclamation); less when BFD is due.
+    const bfd::Micros now = monotonicMicros();
+    bfd::Micros wait_us = 1'000'000;
+    if (next != bfd::kNever) wait_us = next > now ? std::min<bfd::Micros>(next - now, wait_us) : 0;
+    if (bfd_ != nullptr && !bfd_->prepareToSleep()) wait_us = 0;
+    const timespec timeout{time_t(wait_us / 1'000'000), long(wait_us % 1'000'000) * 1000};
+    const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
     if (bfd_ != nullptr) bfd_->awake();
     if (ready < 0) continue;  // EINTR
-    if (bfd_ != nullptr) {
-      bfd_->drain([&](const BfdFrame&) {});
-    }
-    ctl_.onPoll(fds.data() + 2, fds.size() - 2, handler);
+    const bfd::Micros after = monotonicMicros();
+    if (bfd_ != nullptr && sessions_)
+      bfd_->drain([&](const BfdFrame& frame) { sessions_->onFrame(frame, after); });
+    for (size_t i = 0; i < bfd_fds.size(); ++i)
+      if (fds[2 + i].revents & POLLIN) sessions_->onReadable(bfd_fds[i], after);
+    ctl_.onPoll(fds.data() + ctl_first, fds.size() - ctl_first, handler);
     forwarding_.reclaim();
   }
 }

@@ -84,6 +84,32 @@ std::string renderInterfaces(const nlohmann::json& interfaces) {
                      rows);
 }
 
+std::string renderBfd(const nlohmann::json& bfd) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& b : bfd["sessions"])
+    rows.push_back({text(b["interface"]), text(b["peer"]), text(b["mode"]), text(b["state"]),
+                    text(b["remote_state"]), text(b["local_discriminator"]),
+                    text(b["remote_discriminator"]), text(b["tx_interval_us"]),
+                    text(b["detection_time_us"]), text(b["last_diagnostic"]),
+                    text(b["transitions"]), text(b["since_last_change_ms"])});
+  return renderTable({"INTERFACE", "PEER", "MODE", "STATE", "REMOTE", "LOCAL_DISC", "REMOTE_DISC",
+                      "TX_US", "DETECT_US", "DIAG", "TRANSITIONS", "SINCE_MS"},
+                     rows);
+}
+
+std::string renderRoutes(const nlohmann::json& routes) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : routes["routes"]) {
+    std::string via, active;
+    for (const auto& v : r["via"])
+      via += (via.empty() ? "" : ",") + text(v["interface"]) + (v["up"].get<bool>() ? "" : "(down)");
+    for (const auto& a : r["active"]) active += (active.empty() ? "" : ",") + text(a);
+    rows.push_back({text(r["prefix"]), via, text(r["ecmp"]), active.empty() ? "-" : active,
+                    text(r["packets"])});
+  }
+  return renderTable({"PREFIX", "VIA", "ECMP", "ACTIVE", "PACKETS"}, rows);
+}
+
 std::string renderGeneric(const nlohmann::json& reply) { return reply.dump(2) + "\n"; }
 
 }  // namespace ferry

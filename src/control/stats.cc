@@ -18,6 +18,8 @@ void putTotals(nlohmann::json& j, const CounterTotals& t) {
   j["tx_packets"] = t.tx_packets;
   j["tx_bytes"] = t.tx_bytes;
   j["bfd_rx"] = t.bfd_rx;
+  j["icmp_tx"] = t.icmp_tx;
+  j["icmp_rate_limited"] = t.icmp_rate_limited;
   j["dropped"] = t.droppedTotal();
   j["drops"] = dropsJson(t);
 }
@@ -109,6 +111,36 @@ nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneV
     list.push_back(std::move(j));
   }
   return list;
+}
+
+nlohmann::json routesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
+                          const ForwardingState* state) {
+  nlohmann::json list = nlohmann::json::array();
+  if (state == nullptr || !state->routes) return nlohmann::json{{"routes", list}};
+  const route::RouteTable& table = *state->routes;
+  for (uint32_t r = 0; r < table.size(); ++r) {
+    const route::NextHopGroup& group = table.group(r);
+    const uint64_t active = group.activeMask(state->up_mask);
+    nlohmann::json via = nlohmann::json::array();
+    nlohmann::json in_use = nlohmann::json::array();
+    for (uint32_t member : group.members()) {
+      const std::string& name = config.interfaces[member].name;
+      const bool up = member < 64 && (state->up_mask >> member & 1);
+      via.push_back({{"interface", name}, {"up", up}});
+      if (member < 64 && (active >> member & 1)) in_use.push_back(name);
+    }
+    uint64_t packets = 0;
+    for (const auto& dp : dataplanes)
+      if (r < dp.counters->route_packets.size()) packets += dp.counters->route_packets[r].get();
+    nlohmann::json j;
+    j["prefix"] = table.prefix(r).toString();
+    j["via"] = std::move(via);
+    j["ecmp"] = r < config.routes.size() && config.routes[r].ecmp;
+    j["active"] = std::move(in_use);
+    j["packets"] = packets;
+    list.push_back(std::move(j));
+  }
+  return nlohmann::json{{"routes", list}, {"memory_bytes", table.memoryBytes()}};
 }
 
 }  // namespace ferry

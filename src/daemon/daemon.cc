@@ -2,10 +2,14 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/random.h>
+
+#include <ctime>
 
 #include <future>
 
 #include "ferry/log.h"
+#include "ferry/steering.h"
 
 namespace ferry {
 
@@ -66,11 +70,29 @@ std::string Daemon::start() {
     }
   }
 
+  // Steering: one program per interface group (attached to any member).
+  const auto program = steeringProgram(config_.steering, count_, cpus_);
+  for (size_t i = 0; i < config_.interfaces.size() && !program.empty(); ++i) {
+    if (std::string why = attachSteering(sockets_[0][i].get(), program); !why.empty())
+      return "interface '" + config_.interfaces[i].name + "': steering " +
+             toString(config_.steering) + ": " + why;
+  }
+
   // 2. Shared state: counters, the first forwarding snapshot, the BFD hand-off.
   for (unsigned d = 0; d < count_; ++d)
-    counters_.push_back(std::make_unique<DataplaneCounters>(config_.interfaces.size()));
+    counters_.push_back(
+        std::make_unique<DataplaneCounters>(config_.interfaces.size(), config_.routes.size()));
   forwarding_ = std::make_unique<Published<ForwardingState>>(count_);
-  forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_)));
+  // One ECMP hash seed for all dataplanes: a flow takes one path whichever
+  // dataplane receives it. Random per start, so paths are not predictable.
+  uint32_t seed = 0;
+  if (config_.tuning.ecmp_seed) seed = *config_.tuning.ecmp_seed;
+  else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint32_t(time(nullptr));
+  try {
+    forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_, seed)));
+  } catch (const std::exception& e) {
+    return e.what();
+  }
   bool any_bfd = false;
   for (const auto& iface : config_.interfaces) any_bfd = any_bfd || iface.bfd.has_value();
   if (any_bfd) bfd_ = std::make_unique<BfdHandoff>(count_, config_.tuning.bfd_queue);
@@ -93,6 +115,10 @@ std::string Daemon::start() {
       ifaces.push_back(di);
     }
     DataplaneSettings settings{d, cpus_[d], config_.tuning};
+    if (config_.icmp) {
+      settings.icmp_rate = config_.icmp->rate;
+      settings.icmp_burst = config_.icmp->burst;
+    }
     dataplanes_.push_back(std::make_unique<Dataplane>(settings, std::move(ifaces), *forwarding_,
                                                       *counters_[d], bfd_.get()));
     auto promise = std::make_shared<std::promise<std::string>>();

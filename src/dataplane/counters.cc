@@ -14,6 +14,7 @@ const char* toString(Drop drop) noexcept {
     case Drop::BadBfd: return "bad_bfd";
     case Drop::BadInnerHeader: return "bad_inner_header";
     case Drop::TtlExceeded: return "ttl_exceeded";
+    case Drop::Martian: return "martian";
     case Drop::AllNextHopsDown: return "all_next_hops_down";
     case Drop::kCount: break;
   }

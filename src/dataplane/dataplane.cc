@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ferry/route/icmp.h"
 #include "ferry/user_data.h"
 
 namespace ferry {
@@ -16,6 +17,24 @@ namespace {
 constexpr uint16_t kBufferGroup = 0;
 
 std::string errnoText(int err) { return std::strerror(err); }
+
+uint64_t monotonicNanos() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
+
+Drop dropFor(route::Verdict verdict) noexcept {
+  switch (verdict) {
+    case route::Verdict::kBadInnerHeader: return Drop::BadInnerHeader;
+    case route::Verdict::kTtlExceeded: return Drop::TtlExceeded;
+    case route::Verdict::kMartian: return Drop::Martian;
+    case route::Verdict::kNoRoute: return Drop::NoRoute;
+    case route::Verdict::kAllNextHopsDown: return Drop::AllNextHopsDown;
+    case route::Verdict::kForward: break;
+  }
+  return Drop::BadInnerHeader;
+}
 
 }  // namespace
 
@@ -27,7 +46,8 @@ Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface>
       forwarding_(forwarding),
       counters_(counters),
       bfd_(bfd),
-      rearm_(interfaces_.size(), 0) {}
+      rearm_(interfaces_.size(), 0),
+      icmp_bucket_(settings_.icmp_rate, settings_.icmp_burst, monotonicNanos()) {}
 
 Dataplane::~Dataplane() { close(); }
 
@@ -215,7 +235,8 @@ void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) no
       onReceive(ud.interface, cqe, state);
       break;
     case Op::Send:
-      onSent(ud.interface, ud.buffer, cqe.res);
+    case Op::Local:
+      onSent(ud.op, ud.interface, ud.buffer, cqe.res);
       break;
     case Op::Wake:
       if (stop_requested_.load(std::memory_order_acquire))
@@ -224,7 +245,6 @@ void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) no
         armWake();
       break;
     case Op::Cancel:
-    case Op::Local:
       break;
   }
 }
@@ -280,12 +300,13 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   }
   auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &recv_msg_));
   const uint32_t length = out->payloadlen;
-  // In-band BFD: version 1 in the top 3 bits of the first byte (0x20–0x3F);
-  // IPv4 starts 0x4_, IPv6 0x6_, so data never looks like this in route mode.
-  if (in.bfd_inband && length > 0 && (payload[0] >> 5) == 1) {
+  // In-band BFD: version 1 in the top 3 bits of the first byte (0x20–0x3F),
+  // a Length field (byte 3) of 24..datagram, and at most 64 bytes. IPv4
+  // starts 0x4_, IPv6 0x6_, so route-mode data never looks like this; in
+  // relay mode only a short datagram that also has a plausible Length does.
+  if (in.bfd_inband && length >= 24 && length <= BfdFrame::kMaxBytes && (payload[0] >> 5) == 1 &&
+      payload[3] >= 24 && payload[3] <= length) {
     if (bfd_ == nullptr || !in.peer) {
-      c.drop(Drop::BadBfd);
-    } else if (length > BfdFrame::kMaxBytes) {
       c.drop(Drop::BadBfd);
     } else if (!bfd_->push(settings_.id, interface, *in.peer, payload, length)) {
       c.drop(Drop::BfdQueueFull);
@@ -295,11 +316,16 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
     recycle(id);
     return;
   }
-  forward(interface, id, payload, length, state);
+  forward(interface, id, payload, length, name, name_len, state);
 }
 
 void Dataplane::forward(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, uint32_t length,
+                        const sockaddr* source, socklen_t source_len,
                         const ForwardingState& state) noexcept {
+  if (state.mode == Mode::Route) {
+    route(ingress, buffer_id, payload, length, source, source_len, state);
+    return;
+  }
   InterfaceCounters& c = counters_.per_interface[ingress];
   const uint16_t egress = state.relay_to[ingress];
   if (egress == ForwardingState::kNoInterface) {
@@ -312,11 +338,47 @@ void Dataplane::forward(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, 
     recycle(buffer_id);
     return;
   }
-  send(egress, buffer_id, payload, length);
+  const SockAddr& to = *interfaces_[egress].peer;
+  send(Op::Send, egress, buffer_id, payload, length, to.sa(), to.len());
 }
 
-void Dataplane::send(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
-                     uint32_t length) noexcept {
+void Dataplane::route(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, uint32_t length,
+                      const sockaddr* source, socklen_t source_len,
+                      const ForwardingState& state) noexcept {
+  InterfaceCounters& c = counters_.per_interface[ingress];
+  const route::Decision d = state.routes->forward({payload, length}, state.up_mask);
+  if (d.verdict == route::Verdict::kForward) {
+    counters_.route_packets[d.route].add();
+    const SockAddr& to = *interfaces_[d.interface].peer;
+    send(Op::Send, uint16_t(d.interface), buffer_id, payload, d.length, to.sa(), to.len());
+    return;
+  }
+  c.drop(dropFor(d.verdict));
+  // An ICMP error goes back the way the packet came: to the ingress
+  // interface's peer, or (no peer) to the datagram's source. It is built in
+  // place in the received buffer, which stays ours until the send completes.
+  const auto& icmp_source = d.family == route::Family::kIpv4 ? state.icmp_source_v4 : state.icmp_source_v6;
+  if (d.icmp && icmp_source) {
+    if (!icmp_bucket_.tryTake(monotonicNanos())) {
+      c.icmp_rate_limited.add();
+    } else {
+      const size_t room = stride_ - size_t(payload - buffer(buffer_id));
+      const size_t n = route::buildIcmpError(*d.icmp, *icmp_source, {payload, length}, {payload, room});
+      if (n != 0) {
+        const DataplaneInterface& in = interfaces_[ingress];
+        if (in.peer)
+          send(Op::Local, ingress, buffer_id, payload, uint32_t(n), in.peer->sa(), in.peer->len());
+        else
+          send(Op::Local, ingress, buffer_id, payload, uint32_t(n), source, source_len);
+        return;
+      }
+    }
+  }
+  recycle(buffer_id);
+}
+
+void Dataplane::send(Op op, uint16_t egress, uint16_t buffer_id, uint8_t* payload,
+                     uint32_t length, const sockaddr* to, socklen_t to_len) noexcept {
   io_uring_sqe* s = sqe();
   if (s == nullptr) {
     counters_.per_interface[egress].drop(Drop::SendError);
@@ -324,25 +386,26 @@ void Dataplane::send(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
     return;
   }
   TxSlot& slot = tx_[buffer_id];
-  const SockAddr& to = *interfaces_[egress].peer;
   slot.iov.iov_base = payload;
   slot.iov.iov_len = length;
   slot.msg = {};
-  slot.msg.msg_name = const_cast<sockaddr*>(to.sa());
-  slot.msg.msg_namelen = to.len();
+  slot.msg.msg_name = const_cast<sockaddr*>(to);
+  slot.msg.msg_namelen = to_len;
   slot.msg.msg_iov = &slot.iov;
   slot.msg.msg_iovlen = 1;
   io_uring_prep_sendmsg(s, egress, &slot.msg, 0);
   s->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(s, UserData{Op::Send, egress, buffer_id}.pack());
+  io_uring_sqe_set_data64(s, UserData{op, egress, buffer_id}.pack());
   ++inflight_sends_;
 }
 
-void Dataplane::onSent(uint16_t interface, uint16_t buffer_id, int result) noexcept {
+void Dataplane::onSent(Op op, uint16_t interface, uint16_t buffer_id, int result) noexcept {
   --inflight_sends_;
   InterfaceCounters& c = counters_.per_interface[interface];
   if (result < 0) {
-    c.drop(Drop::SendError);
+    if (op == Op::Send) c.drop(Drop::SendError);
+  } else if (op == Op::Local) {
+    c.icmp_tx.add();
   } else {
     c.tx_packets.add();
     c.tx_bytes.add(uint64_t(result));

@@ -89,9 +89,12 @@ size_t payloadSize(uint32_t seq) {
 void fillPayload(uint32_t seq, std::vector<uint8_t>& out) {
   const size_t n = payloadSize(seq);
   out.resize(n);
-  std::memcpy(out.data(), &seq, 4);
+  // Byte 0 is a fixed marker outside 0x20-0x3F, so no test payload can be
+  // taken for an in-band BFD packet; the seq follows.
+  out[0] = 0xa5;
+  std::memcpy(out.data() + 1, &seq, 4);
   uint32_t x = seq * 2654435761u + 1;
-  for (size_t i = 4; i < n; ++i) {
+  for (size_t i = 5; i < n; ++i) {
     x ^= x << 13;
     x ^= x >> 17;
     x ^= x << 5;
@@ -100,9 +103,9 @@ void fillPayload(uint32_t seq, std::vector<uint8_t>& out) {
 }
 
 int64_t checkPayload(const uint8_t* data, size_t len) {
-  if (len < 8) return -1;
+  if (len < 8 || data[0] != 0xa5) return -1;
   uint32_t seq;
-  std::memcpy(&seq, data, 4);
+  std::memcpy(&seq, data + 1, 4);
   static thread_local std::vector<uint8_t> expected;
   fillPayload(seq, expected);
   if (expected.size() != len || std::memcmp(expected.data(), data, len) != 0) return -1;

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,8 +119,10 @@ Process Process::start(const std::vector<std::string>& argv, const Options& opti
     dup2(err, 2);
     const int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
-    // The child starts in its own process group so a kill reaches what it spawns.
+    // The child starts in its own process group so a kill reaches what it
+    // spawns, and dies with the test process even if that crashes.
     setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     for (const auto& e : options.env) putenv(const_cast<char*>(e.c_str()));
     execvp(cargv[0], cargv.data());
     _exit(127);
@@ -244,6 +248,13 @@ std::string NetNs::execOk(const std::string& command) const {
   const int status = exec(command, &output);
   EXPECT_EQ(status, 0) << "[" << name_ << "] " << command << "\n" << output;
   return output;
+}
+
+int allowedCpuCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return CPU_COUNT(&set);
 }
 
 bool canUseNetns() {

@@ -92,6 +92,9 @@ class NetNs {
   std::string name_;
 };
 
+// CPUs this process may run on.
+int allowedCpuCount();
+
 // True when the test runs as root and `ip netns` works (CI does).
 bool canUseNetns();
 

@@ -1,5 +1,6 @@
 // ferryctl: the operator's view of a running ferryd, over its control socket.
-//   ferryctl [--socket PATH] show stats|interfaces|dataplanes [--json]
+//   ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]
+//   ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE
 #include <iostream>
 #include <string>
 #include <vector>
@@ -12,7 +13,8 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes [--json]\n"
+    "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
+    "       ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE\n"
     "  --socket PATH   the daemon's control_socket (default /run/ferry/ferry.sock)\n"
     "  --json          print the daemon's JSON reply instead of a table\n";
 
@@ -42,14 +44,18 @@ int main(int argc, char** argv) {
       words.push_back(arg);
     }
   }
-  if (words.size() != 2 || words[0] != "show") {
+  const bool show = words.size() == 2 && words[0] == "show";
+  const bool set = words.size() == 5 && words[0] == "set" && words[1] == "bfd";
+  if (!show && !set) {
     std::cerr << kUsage;
     return 2;
   }
   const std::string& what = words[1];
+  std::string request;
+  for (const auto& w : words) request += (request.empty() ? "" : " ") + w;
   std::string reply;
   try {
-    reply = ferry::ctlRequest(socket, "show " + what);
+    reply = ferry::ctlRequest(socket, request);
   } catch (const std::exception& e) {
     std::cerr << "ferryctl: " << e.what() << "\n";
     return 1;
@@ -67,9 +73,15 @@ int main(int argc, char** argv) {
     std::cout << doc.dump(2) << "\n";
     return 0;
   }
+  if (set) {
+    std::cout << "ok\n";
+    return 0;
+  }
   if (what == "stats") std::cout << ferry::renderStats(doc);
   else if (what == "dataplanes") std::cout << ferry::renderDataplanes(doc);
   else if (what == "interfaces") std::cout << ferry::renderInterfaces(doc);
+  else if (what == "bfd") std::cout << ferry::renderBfd(doc);
+  else if (what == "routes") std::cout << ferry::renderRoutes(doc);
   else std::cout << ferry::renderGeneric(doc);
   return 0;
 }

@@ -1,0 +1,126 @@
+// BfdController: every BFD session of the daemon, driven by the control
+// thread (the one place BFD runs; no thread per session). It takes packets
+// from two sources:
+//   - in-band (default): the dataplanes hand over BFD packets that arrived on
+//     an interface's data port (BfdHandoff); replies go out with sendto() on
+//     dataplane 0's socket for that interface, so the source port is the
+//     interface's;
+//   - RFC 5881 (`bfd: {mode: rfc5881}`): the controller's own sockets, UDP
+//     3784 on the interface's bind address for receiving (TTL/hop limit must
+//     be 255: GTSM), and per session a socket on a source port fixed in
+//     49152–65535 that sends with TTL 255 to the peer's address, port 3784.
+// Timers sit in one ordered queue keyed by each session's next deadline.
+// When a session's forwarding liveness flips, liveness() changes and the
+// control thread publishes a new forwarding snapshot.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ferry/bfd_demux.h"
+#include "ferry/bfd_handoff.h"
+#include "ferry/bfd_packet.h"
+#include "ferry/bfd_session.h"
+#include "ferry/config.h"
+#include "ferry/socket.h"
+
+namespace ferry {
+
+// CLOCK_MONOTONIC in microseconds: the BFD clock.
+bfd::Micros monotonicMicros() noexcept;
+
+class BfdController {
+ public:
+  static constexpr uint16_t kRfc5881Port = 3784;
+
+  // Why a received packet never reached a session (beyond the sessions' own
+  // counters), for `show bfd`.
+  struct Counters {
+    uint64_t decode_errors[16] = {};  // by bfd::DecodeResult
+    uint64_t unknown_discriminator = 0;
+    uint64_t no_session_for_peer = 0;
+    uint64_t bad_ttl = 0;         // RFC 5881 GTSM: TTL/hop limit != 255
+    uint64_t unknown_source = 0;  // RFC 5881: from an address that is no session's peer
+    uint64_t tx_errors = 0;       // sendto() failed
+  };
+
+  // `send_fds[i]`: the socket in-band BFD of interface i is sent from
+  // (dataplane 0's); -1 for interfaces without in-band BFD. `seed` seeds
+  // discriminators and jitter (random in the daemon, fixed in tests).
+  BfdController(const Config& config, std::vector<int> send_fds, uint64_t seed);
+
+  // Opens the RFC 5881 sockets. "" or an error naming the interface.
+  std::string setup();
+
+  // Descriptors the control loop must poll for reading (RFC 5881 receive sockets).
+  std::vector<int> pollFds() const;
+  // Handles one datagram handed over by a dataplane.
+  void onFrame(const BfdFrame& frame, bfd::Micros now) noexcept;
+  // Drains an RFC 5881 receive socket that poll() reported readable.
+  void onReadable(int fd, bfd::Micros now) noexcept;
+  // Expires detection timers and sends whatever is due.
+  void service(bfd::Micros now) noexcept;
+  // When service() must run next (bfd::kNever if no session).
+  bfd::Micros nextDeadline() const noexcept;
+
+  // Per interface: 1 when usable for forwarding (no BFD, or the session says
+  // so). `version` increments whenever any entry changes.
+  const std::vector<uint8_t>& liveness() const noexcept { return liveness_; }
+  uint64_t livenessVersion() const noexcept { return liveness_version_; }
+
+  // `ferryctl show bfd` (keys documented in the README).
+  nlohmann::json showJson(bfd::Micros now) const;
+  // `ferryctl set bfd IFACE KEY VALUE`: interval_ms, detect_mult, admin_down.
+  // Returns "" or what is wrong.
+  std::string set(const std::string& interface, const std::string& key, const std::string& value,
+                  bfd::Micros now);
+
+  size_t sessionCount() const noexcept { return sessions_.size(); }
+  const Counters& counters() const noexcept { return counters_; }
+
+ private:
+  struct Entry {
+    uint16_t interface = 0;
+    std::string name;
+    SockAddr peer;
+    BfdMode mode = BfdMode::InBand;
+    bfd::Micros interval_us = 0;  // configured DesiredMinTx = RequiredMinRx (set bfd may change it)
+    std::unique_ptr<bfd::Session> session;
+    int send_fd = -1;        // in-band: dataplane 0's socket; RFC 5881: tx_socket
+    Fd tx_socket;            // RFC 5881 only
+    SockAddr destination;    // where packets go (peer, or peer ip:3784)
+    bfd::Micros queued = bfd::kNever;  // its key in timers_
+    uint64_t tx_errors = 0;
+    uint64_t rx_frames = 0;
+  };
+  struct RxSocket {
+    SockAddr bind;
+    Fd fd;
+  };
+
+  // decode → select (hint: the session of the receiving interface / source)
+  // → onPacket, then whatever the result asks for.
+  void deliver(std::optional<uint32_t> hint, const uint8_t* data, size_t length,
+               bfd::Micros now) noexcept;
+  void reschedule(uint32_t index) noexcept;
+  void transmit(uint32_t index, bfd::Micros now) noexcept;
+  void refreshLiveness(uint32_t index) noexcept;
+
+  const Config& config_;
+  std::vector<Entry> sessions_;
+  std::vector<int> session_of_interface_;  // -1 when the interface has no BFD
+  std::vector<RxSocket> rx_sockets_;
+  bfd::DiscriminatorTable discriminators_;
+  std::set<std::pair<bfd::Micros, uint32_t>> timers_;  // (deadline, session)
+  std::vector<uint8_t> liveness_;
+  uint64_t liveness_version_ = 0;
+  Counters counters_;
+};
+
+}  // namespace ferry

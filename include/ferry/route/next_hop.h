@@ -1,0 +1,101 @@
+// Next-hop groups: the `via: [east, west]` of a route. A group is an ordered
+// list of interface indices with a mode:
+//
+//  - kFailover: the first member that is up (config order = preference).
+//  - kEcmp: spread by the inner 5-tuple hash (inner.h flowHash) over the
+//    members that are up, so one inner flow keeps one path.
+//
+// Liveness is a bitmap passed in per call (bit i = interface index i is up;
+// the control thread sets the bits of interfaces without BFD), so a BFD state
+// change needs no new group or table, only a new bitmap.
+//
+// ECMP choice: with all members up, member floor(hash * n / 2^32) — an even
+// split (each member gets an equal share of the hash space). When that member
+// is down, the flow is re-spread by a remixed hash over the members that are
+// up. So a member going down moves only its own flows (evenly onto the
+// others), and they come back when it recovers; flows on healthy members
+// never move (unlike modulo-N over the live members, which reshuffles ~all
+// flows on every change).
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace ferry::route {
+
+// select() result when no member is up (count Verdict::kAllNextHopsDown).
+inline constexpr uint32_t kAllDown = UINT32_MAX;
+// Interface indices are bit positions of a uint64_t liveness bitmap.
+inline constexpr uint32_t kMaxInterfaces = 64;
+inline constexpr size_t kMaxGroupMembers = 16;
+
+enum class GroupMode : uint8_t { kFailover, kEcmp };
+
+class NextHopGroup {
+ public:
+  // Checks the members: 1..kMaxGroupMembers of them, each < kMaxInterfaces, no
+  // repeats. (An ECMP group of one member is legal and acts as failover; the
+  // config may still call it a mistake.)
+  static std::optional<NextHopGroup> create(GroupMode mode, std::span<const uint32_t> members,
+                                            std::string* error = nullptr);
+
+  // The chosen interface index, or kAllDown. Pure, branch-light, O(1) when the
+  // preferred member is up, O(members) otherwise.
+  uint32_t select(uint32_t flow_hash, uint64_t up_mask) const noexcept {
+    if (mode_ == GroupMode::kEcmp) {
+      const uint32_t preferred = members_[scale(flow_hash, count_)];
+      if (up_mask >> preferred & 1) return preferred;
+      const int live = std::popcount(member_mask_ & up_mask);
+      if (live == 0) return kAllDown;
+      return nthUp(up_mask, scale(remix(flow_hash), static_cast<uint32_t>(live)));
+    }
+    return nthUp(up_mask, 0);
+  }
+
+  GroupMode mode() const noexcept { return mode_; }
+  std::span<const uint8_t> members() const noexcept { return {members_, count_}; }
+  // Bit i set: interface i is a member.
+  uint64_t memberMask() const noexcept { return member_mask_; }
+  // The members select() can return under `up_mask` (for `ferryctl show
+  // routes`: failover → the first up member; ECMP → every up member).
+  uint64_t activeMask(uint64_t up_mask) const noexcept;
+
+ private:
+  NextHopGroup() = default;
+
+  // floor(hash * n / 2^32): an even map of the 32-bit hash onto 0..n-1.
+  static uint32_t scale(uint32_t hash, uint32_t n) noexcept {
+    return static_cast<uint32_t>((uint64_t{hash} * n) >> 32);
+  }
+  // A second, independent hash (lowbias32 by C. Wellons) for the fallback, so
+  // that the flows of a down member, which share one slice of the first hash's
+  // range, spread over all the live members.
+  static uint32_t remix(uint32_t h) noexcept {
+    h ^= h >> 16;
+    h *= 0x7feb352du;
+    h ^= h >> 15;
+    h *= 0x846ca68bu;
+    h ^= h >> 16;
+    return h;
+  }
+  // The n-th (from 0) member, in config order, that is up; kAllDown if none.
+  uint32_t nthUp(uint64_t up_mask, uint32_t n) const noexcept {
+    for (uint8_t i = 0; i < count_; ++i) {
+      if (up_mask >> members_[i] & 1) {
+        if (n == 0) return members_[i];
+        --n;
+      }
+    }
+    return kAllDown;
+  }
+
+  GroupMode mode_ = GroupMode::kFailover;
+  uint8_t count_ = 0;
+  uint8_t members_[kMaxGroupMembers] = {};
+  uint64_t member_mask_ = 0;
+};
+
+}  // namespace ferry::route

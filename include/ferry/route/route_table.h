@@ -1,0 +1,120 @@
+// The route-mode forwarding table: the config's `routes:` validated and built
+// into IPv4 and IPv6 LPM tables plus one next-hop group per route, and the
+// per-packet decision over it. Immutable once built: the control thread builds
+// a new one off the hot path (reload) and publishes it by pointer; liveness
+// changes need no rebuild, only a new `up_mask` (next_hop.h).
+//
+//   routes:
+//     - { prefix: "10.2.0.0/16", via: [east, west] }              # failover
+//     - { prefix: "2001:db8::/32", via: [east, west], ecmp: true }
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ferry/route/icmp.h"
+#include "ferry/route/inner.h"
+#include "ferry/route/ip.h"
+#include "ferry/route/lpm.h"
+#include "ferry/route/next_hop.h"
+
+namespace ferry::route {
+
+// One `routes:` entry as the config parser read it (text not yet validated).
+struct RouteSpec {
+  std::string prefix;            // "10.2.0.0/16"
+  std::vector<std::string> via;  // interface names, in preference order
+  bool ecmp = false;
+};
+
+// A problem found in the routes, located so that the config parser can print
+// file:line:column: route index, the field, and for `via` the item index.
+struct RouteIssue {
+  enum class Severity : uint8_t { kError, kWarning };
+  enum class Field : uint8_t { kPrefix, kVia, kEcmp };
+  size_t route = 0;
+  Field field = Field::kPrefix;
+  size_t item = 0;  // index in `via` (Field::kVia), else 0
+  Severity severity = Severity::kError;
+  std::string message;
+};
+
+struct RouteTableOptions {
+  // Host bits in a prefix ("10.2.0.1/16"): kReject makes it an error; kKeep a
+  // warning, and the route uses the masked prefix.
+  HostBits host_bits = HostBits::kReject;
+  // Seed of the ECMP flow hash (inner.h flowHash). One table serves every
+  // dataplane, so all of them choose the same path for a flow.
+  uint32_t hash_seed = 0;
+};
+
+// What to do with one inner packet.
+struct Decision {
+  Verdict verdict = Verdict::kBadInnerHeader;  // kForward, or the drop reason to count
+  uint32_t interface = kAllDown;               // egress interface index (kForward)
+  uint32_t route = kNoRoute;      // index of the matched route (per-route counters), or kNoRoute
+  uint32_t length = 0;            // bytes of the payload to send (kForward)
+  Family family = Family::kIpv4;  // of the inner packet (which ICMP source to use)
+  // The ICMP error that applies (send it if configured and the rate limit
+  // allows; the builder may still decline, icmp.h): Time Exceeded for
+  // kTtlExceeded; Destination Unreachable for kNoRoute and kAllNextHopsDown
+  // (fail closed: traffic is not sent over a link BFD calls down).
+  std::optional<IcmpError> icmp;
+};
+
+class RouteTable {
+ public:
+  // An empty table: every packet is kNoRoute.
+  RouteTable() = default;
+
+  // Validates every route and reports all problems found (errors and
+  // warnings) in `issues`, in route order; returns the table when there is no
+  // error. Checks: prefix syntax and length, host bits (per options), duplicate
+  // prefixes (after masking; reported on the later route), `via` empty,
+  // naming an unknown interface, or naming one twice, more than
+  // kMaxGroupMembers interfaces, `ecmp: true` with fewer than two interfaces.
+  // `interfaces` are the configured interface names; a name's position is its
+  // interface index (the bit in up_mask), so at most kMaxInterfaces of them.
+  static std::optional<RouteTable> build(std::span<const RouteSpec> routes,
+                                         std::span<const std::string> interfaces,
+                                         const RouteTableOptions& options,
+                                         std::vector<RouteIssue>* issues);
+
+  // Per packet, in place on the UDP payload: parse and validate the inner
+  // packet, look its destination up, choose the next hop among the members
+  // that are up in `up_mask`, and — only when forwarding — decrement the TTL.
+  // Any other outcome leaves the bytes untouched (so an ICMP error quotes the
+  // packet as received).
+  Decision forward(std::span<uint8_t> payload, uint64_t up_mask) const noexcept;
+
+  // The index of the route for `destination`, or kNoRoute.
+  uint32_t lookup(const IpAddress& destination) const noexcept {
+    return destination.isV4() ? v4_.lookup(destination.v4()) : v6_.lookup(destination.v6());
+  }
+
+  size_t size() const noexcept { return routes_.size(); }
+  const Prefix& prefix(uint32_t route) const noexcept { return routes_[route].prefix; }
+  const NextHopGroup& group(uint32_t route) const noexcept { return routes_[route].group; }
+  uint32_t hashSeed() const noexcept { return seed_; }
+  size_t memoryBytes() const noexcept {
+    return v4_.memoryBytes() + v6_.memoryBytes() + routes_.capacity() * sizeof(Entry);
+  }
+
+ private:
+  struct Entry {
+    Prefix prefix;  // masked
+    NextHopGroup group;
+  };
+  Ipv4Lpm v4_;
+  Ipv6Lpm v6_;
+  std::vector<Entry> routes_;
+  uint32_t seed_ = 0;
+};
+
+std::string_view toString(RouteIssue::Field field) noexcept;  // "prefix", "via", "ecmp"
+
+}  // namespace ferry::route

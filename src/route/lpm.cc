@@ -1,0 +1,194 @@
+// Poptrie construction (see lpm.h for the structure and why it was chosen).
+//
+// The routes are sorted by (masked address, length). In that order a prefix
+// always precedes the prefixes it contains, and the prefixes below one trie slot
+// form one contiguous run, so the trie is built top-down in one pass per level
+// with plain index ranges: at each node, prefixes that end within the node's 6
+// bits are expanded over the slots they cover (longer ones overwrite the shorter
+// ones that precede them), and prefixes that go deeper make their slot a child
+// node, built recursively with the slot's value as the inherited default.
+#include "ferry/route/lpm.h"
+
+#include <algorithm>
+#include <array>
+
+#include "text.h"
+
+namespace ferry::route {
+namespace {
+
+struct Item {
+  detail::LpmKey key;  // masked
+  uint32_t value;
+  uint32_t index;  // position in the caller's list, for error messages
+  uint8_t length;
+};
+
+bool keyLess(const Item& a, const Item& b) noexcept {
+  if (a.key.hi != b.key.hi) return a.key.hi < b.key.hi;
+  if (a.key.lo != b.key.lo) return a.key.lo < b.key.lo;
+  return a.length < b.length;
+}
+
+void setError(std::string* error, std::string message) {
+  if (error) *error = std::move(message);
+}
+
+}  // namespace
+
+template <class Traits>
+class LpmTable<Traits>::Builder {
+ public:
+  Builder(LpmTable& table, const std::vector<Item>& items) : table_(table), items_(items) {}
+
+  void run() {
+    constexpr unsigned s = Traits::kDirectBits;
+    auto& direct = table_.direct_;
+    // Prefixes no longer than the direct level are expanded into it, in sorted
+    // order so that a more specific prefix overwrites the one containing it.
+    for (const Item& item : items_) {
+      if (item.length > s) continue;
+      const size_t first = directIndex(item);
+      const size_t count = size_t{1} << (s - item.length);
+      std::fill_n(direct.begin() + static_cast<std::ptrdiff_t>(first), count, item.value);
+    }
+    // Longer prefixes turn their direct slot into a node. Those of one slot are
+    // contiguous (a shorter prefix of the same slot sorts before all of them).
+    for (size_t i = 0; i < items_.size();) {
+      if (items_[i].length <= s) {
+        ++i;
+        continue;
+      }
+      const size_t slot = directIndex(items_[i]);
+      size_t end = i + 1;
+      while (end < items_.size() && directIndex(items_[end]) == slot) ++end;
+      const uint32_t inherited = direct[slot];
+      const auto node = static_cast<uint32_t>(table_.nodes_.size());
+      table_.nodes_.emplace_back();
+      direct[slot] = kNodeFlag | node;
+      buildNode(node, i, end, s, inherited);
+      i = end;
+    }
+  }
+
+ private:
+  static size_t directIndex(const Item& item) noexcept {
+    return static_cast<size_t>(item.key.hi >> (64 - Traits::kDirectBits));
+  }
+
+  // Fills nodes_[node] for the trie level starting at bit `offset`, from the
+  // items [begin, end) (all longer than `offset`, all below this node), with
+  // `inherited` the value of the longest prefix above the node.
+  void buildNode(uint32_t node, size_t begin, size_t end, unsigned offset, uint32_t inherited) {
+    std::array<uint32_t, 64> value;
+    value.fill(inherited);
+    std::array<size_t, 64> child_begin{};
+    std::array<size_t, 64> child_end{};
+    uint64_t children = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const Item& item = items_[i];
+      const unsigned slot = Traits::slot(item.key, offset);
+      if (item.length <= offset + kStride) {
+        const unsigned count = 1u << (offset + kStride - item.length);
+        std::fill_n(value.begin() + slot, count, item.value);
+      } else {
+        if (!(children >> slot & 1)) child_begin[slot] = i;
+        children |= uint64_t{1} << slot;
+        child_end[slot] = i + 1;
+      }
+    }
+
+    // Leaves: one entry per run of equal values over the non-child slots.
+    auto& leaves = table_.leaves_;
+    const auto leaf_base = static_cast<uint32_t>(leaves.size());
+    uint64_t leaf_starts = 0;
+    bool first_leaf = true;
+    for (unsigned slot = 0; slot < 64; ++slot) {
+      if (children >> slot & 1) continue;
+      if (first_leaf || value[slot] != leaves.back()) {
+        leaf_starts |= uint64_t{1} << slot;
+        leaves.push_back(value[slot]);
+      }
+      first_leaf = false;
+    }
+
+    // Children are allocated as one block so that a popcount indexes them.
+    auto& nodes = table_.nodes_;
+    const auto child_base = static_cast<uint32_t>(nodes.size());
+    nodes.resize(nodes.size() + static_cast<size_t>(std::popcount(children)));
+    nodes[node] = Node{children, leaf_starts, leaf_base, child_base};
+
+    uint32_t next = child_base;
+    for (unsigned slot = 0; slot < 64; ++slot) {
+      if (!(children >> slot & 1)) continue;
+      buildNode(next++, child_begin[slot], child_end[slot], offset + kStride, value[slot]);
+    }
+  }
+
+  LpmTable& table_;
+  const std::vector<Item>& items_;
+};
+
+template <class Traits>
+LpmTable<Traits>::LpmTable() : direct_(size_t{1} << Traits::kDirectBits, kNoRoute) {}
+
+template <class Traits>
+std::optional<LpmTable<Traits>> LpmTable<Traits>::build(std::span<const Route> routes,
+                                                        std::string* error) {
+  constexpr Family family = Traits::kWidth == 32 ? Family::kIpv4 : Family::kIpv6;
+  const char* const family_name = family == Family::kIpv4 ? "IPv4" : "IPv6";
+  std::vector<Item> items;
+  items.reserve(routes.size());
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const Route& route = routes[i];
+    if (route.prefix.family() != family) {
+      setError(error, cat({"route ", std::to_string(i), ": ", route.prefix.toString(),
+                           " is not an ", family_name, " prefix"}));
+      return std::nullopt;
+    }
+    if (route.value > kMaxValue) {
+      setError(error, cat({"route ", std::to_string(i), " (", route.prefix.toString(), "): value ",
+                           std::to_string(route.value), " is above the maximum ",
+                           std::to_string(kMaxValue)}));
+      return std::nullopt;
+    }
+    const Prefix p = route.prefix.masked();
+    Item item{};
+    item.key = family == Family::kIpv4 ? detail::LpmKey{uint64_t{p.v4()} << 32, 0}
+                                       : detail::LpmKey{p.v6().hi, p.v6().lo};
+    item.value = route.value;
+    item.index = static_cast<uint32_t>(i);
+    item.length = static_cast<uint8_t>(p.length());
+    items.push_back(item);
+  }
+  std::sort(items.begin(), items.end(), keyLess);
+  for (size_t i = 1; i < items.size(); ++i) {
+    const Item& a = items[i - 1];
+    const Item& b = items[i];
+    if (a.key.hi == b.key.hi && a.key.lo == b.key.lo && a.length == b.length) {
+      const auto [first, second] = std::minmax(a.index, b.index);
+      setError(error,
+               cat({"duplicate prefix ", routes[first].prefix.masked().toString(), " (routes ",
+                    std::to_string(first), " and ", std::to_string(second), ")"}));
+      return std::nullopt;
+    }
+  }
+
+  LpmTable table;
+  Builder(table, items).run();
+  // Node indices share 31 bits with the node flag; unreachable in practice
+  // (2^31 nodes are 48 GiB) but checked rather than assumed.
+  if (table.nodes_.size() >= kNodeFlag || table.leaves_.size() >= kNodeFlag) {
+    setError(error, "routing table too large");
+    return std::nullopt;
+  }
+  table.nodes_.shrink_to_fit();
+  table.leaves_.shrink_to_fit();
+  table.route_count_ = routes.size();
+  return table;
+}
+
+template class LpmTable<detail::Ipv4Traits>;
+template class LpmTable<detail::Ipv6Traits>;
+
+}  // namespace ferry::route

@@ -1,0 +1,47 @@
+#include "ferry/route/next_hop.h"
+
+#include <algorithm>
+
+#include "text.h"
+
+namespace ferry::route {
+
+std::optional<NextHopGroup> NextHopGroup::create(GroupMode mode, std::span<const uint32_t> members,
+                                                 std::string* error) {
+  auto fail = [&](std::string message) -> std::optional<NextHopGroup> {
+    if (error) *error = std::move(message);
+    return std::nullopt;
+  };
+  if (members.empty()) return fail("a next-hop group needs at least one interface");
+  if (members.size() > kMaxGroupMembers) {
+    return fail(cat({"a next-hop group has at most ", std::to_string(kMaxGroupMembers),
+                     " interfaces, not ", std::to_string(members.size())}));
+  }
+  NextHopGroup group;
+  group.mode_ = mode;
+  for (size_t i = 0; i < members.size(); ++i) {
+    const uint32_t interface = members[i];
+    if (interface >= kMaxInterfaces) {
+      return fail(cat({"interface index ", std::to_string(interface), " is beyond the maximum ",
+                       std::to_string(kMaxInterfaces - 1)}));
+    }
+    const uint64_t bit = uint64_t{1} << interface;
+    if (group.member_mask_ & bit) {
+      const auto first = std::find(members.begin(), members.end(), interface) - members.begin();
+      return fail(cat({"interface index ", std::to_string(interface), " appears twice (positions ",
+                       std::to_string(first), " and ", std::to_string(i), ")"}));
+    }
+    group.member_mask_ |= bit;
+    group.members_[i] = static_cast<uint8_t>(interface);
+  }
+  group.count_ = static_cast<uint8_t>(members.size());
+  return group;
+}
+
+uint64_t NextHopGroup::activeMask(uint64_t up_mask) const noexcept {
+  if (mode_ == GroupMode::kEcmp) return member_mask_ & up_mask;
+  const uint32_t first = nthUp(up_mask, 0);
+  return first == kAllDown ? 0 : uint64_t{1} << first;
+}
+
+}  // namespace ferry::route

@@ -1,0 +1,214 @@
+// BFD between real ferryd processes on loopback (in-band mode): sessions come
+// up, a stopped peer is detected within its detection time, a restarted peer
+// comes back, BFD packets spread over dataplanes are all handed to the one
+// control module, and relay traffic to a down interface is counted as
+// egress_down.
+#include <time.h>
+
+#include "ferryd_fixture.h"
+
+namespace ferry::test {
+namespace {
+
+uint64_t monotonicUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
+std::string ep(uint16_t port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; }
+
+// A pair of interfaces: A's `name` talks to B's `name`.
+struct Link {
+  uint16_t a = freeUdpPort(), b = freeUdpPort();
+};
+
+std::string interfaceYaml(const std::string& name, uint16_t bind, uint16_t peer,
+                          const std::string& bfd = "{ interval_ms: 50, detect_mult: 3 }") {
+  return "  - { name: " + name + ", bind: " + ep(bind) + ", peer: " + ep(peer) +
+         (bfd.empty() ? "" : ", bfd: " + bfd) + " }\n";
+}
+
+bool allUp(const Ferryd& f, size_t expected) {
+  const auto bfd = f.show("bfd");
+  if (bfd["sessions"].size() != expected) return false;
+  for (const auto& s : bfd["sessions"])
+    if (s["state"] != "up") return false;
+  return true;
+}
+
+TEST(Bfd, UpDetectsStoppedPeerWithinDetectionTimeAndRecovers) {
+  const Link link;
+  const uint16_t a_in = freeUdpPort(), b_in = freeUdpPort();
+  const std::string a_yaml = "dataplanes: 2\ninterfaces:\n" + interfaceYaml("x", link.a, link.b) +
+                             interfaceYaml("in", a_in, 9, "") + "relay: [ { from: in, to: x } ]\n";
+  const std::string b_yaml = "dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.b, link.a) +
+                             interfaceYaml("in", b_in, 9, "") + "relay: [ { from: in, to: x } ]\n";
+  Ferryd a(a_yaml);
+  ASSERT_TRUE(a.started()) << a.process().err();
+  auto b = std::make_unique<Ferryd>(b_yaml);
+  ASSERT_TRUE(b->started()) << b->process().err();
+  const uint64_t t_start = monotonicUs();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1) && allUp(*b, 1); }, 2s))
+      << a.show("bfd").dump(2) << b->show("bfd").dump(2);
+  EXPECT_LT(monotonicUs() - t_start, 2'000'000u);
+
+  const auto up = a.show("bfd")["sessions"][0];
+  EXPECT_EQ(up["tx_interval_us"], 50000);
+  EXPECT_EQ(up["detection_time_us"], 150000);
+  EXPECT_EQ(up["mode"], "inband");
+  EXPECT_NE(up["local_discriminator"], 0);
+  EXPECT_EQ(up["remote_discriminator"], b->show("bfd")["sessions"][0]["local_discriminator"]);
+  const uint64_t detection_us = up["detection_time_us"];
+  const uint64_t interval_us = up["tx_interval_us"];
+  const uint64_t transitions_up = up["transitions"];
+
+  // Stop B (SIGKILL: no goodbye of any kind) and time A's reaction with A's
+  // own timestamp of the state change (same CLOCK_MONOTONIC as ours).
+  const uint64_t t_stop = monotonicUs();
+  b->process().signal(SIGKILL);
+  ASSERT_TRUE(b->process().wait(5s));
+  ASSERT_TRUE(eventually([&] { return a.show("bfd")["sessions"][0]["state"] == "down"; }, 2s));
+  const auto down = a.show("bfd")["sessions"][0];
+  const uint64_t t_down = down["last_change_monotonic_us"];
+  EXPECT_EQ(down["last_diagnostic"], "control_detection_time_expired");
+  EXPECT_EQ(down["transitions"].get<uint64_t>(), transitions_up + 1);
+  ASSERT_GT(t_down, t_stop);
+  EXPECT_LE(t_down - t_stop, detection_us + interval_us)
+      << "down " << (t_down - t_stop) << " µs after the peer stopped";
+  EXPECT_FALSE(a.show("interfaces")[0]["up"].get<bool>());
+
+  // Restart B: a new discriminator, and the session comes back.
+  b.reset();
+  Ferryd b2(b_yaml);
+  ASSERT_TRUE(b2.started()) << b2.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1) && allUp(b2, 1); }, 3s)) << a.show("bfd").dump(2);
+  EXPECT_TRUE(a.show("interfaces")[0]["up"].get<bool>());
+  EXPECT_EQ(a.show("bfd")["sessions"][0]["remote_discriminator"],
+            b2.show("bfd")["sessions"][0]["local_discriminator"]);
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(b2.terminate(), 0);
+}
+
+// 8 neighbours on distinct ports, 4 dataplanes: the kernel's reuseport hash
+// spreads their BFD packets over dataplanes; every one reaches the control
+// module, and no session flaps for 10 s.
+TEST(Bfd, HandOffUnderReuseportKeepsEightSessionsStable) {
+  constexpr int kSessions = 8;
+  std::vector<Link> links(kSessions);
+  std::string a_yaml = "dataplanes: 4\ninterfaces:\n", b_yaml = "dataplanes: 1\ninterfaces:\n";
+  for (int i = 0; i < kSessions; ++i) {
+    const std::string name = "n" + std::to_string(i);
+    a_yaml += interfaceYaml(name, links[size_t(i)].a, links[size_t(i)].b);
+    b_yaml += interfaceYaml(name, links[size_t(i)].b, links[size_t(i)].a);
+  }
+  a_yaml += "relay: [ { from: n0, to: n1 } ]\n";
+  b_yaml += "relay: [ { from: n0, to: n1 } ]\n";
+  Ferryd a(a_yaml), b(b_yaml);
+  ASSERT_TRUE(a.started()) << a.process().err();
+  ASSERT_TRUE(b.started()) << b.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, kSessions) && allUp(b, kSessions); }, 3s))
+      << a.show("bfd").dump(2);
+  std::vector<uint64_t> before;
+  const auto initial = a.show("bfd");
+  for (const auto& s : initial["sessions"]) before.push_back(s["transitions"]);
+  std::this_thread::sleep_for(10s);
+  const auto bfd = a.show("bfd");
+  for (int i = 0; i < kSessions; ++i) {
+    const auto& s = bfd["sessions"][size_t(i)];
+    EXPECT_EQ(s["state"], "up") << s.dump();
+    EXPECT_EQ(s["transitions"].get<uint64_t>(), before[size_t(i)]) << "flapped: " << s.dump();
+    // 50 ms intervals for 10 s: about 200 packets each (jitter makes it ≥ 200).
+    EXPECT_GT(s["rx_accepted"].get<uint64_t>(), 190u) << s.dump();
+  }
+  const auto stats = a.show("stats");
+  int dataplanes_with_bfd = 0;
+  uint64_t bfd_rx = 0;
+  for (const auto& dp : stats["dataplanes"]) {
+    dataplanes_with_bfd += dp["bfd_rx"].get<uint64_t>() > 0;
+    bfd_rx += dp["bfd_rx"].get<uint64_t>();
+    EXPECT_EQ(dp["drops"]["bfd_queue_full"], 0);
+  }
+  EXPECT_GT(dataplanes_with_bfd, 1) << stats["dataplanes"].dump(2);
+  uint64_t rx_frames = 0;
+  const auto final_bfd = a.show("bfd");
+  for (const auto& s : final_bfd["sessions"]) rx_frames += s["rx_packets"].get<uint64_t>();
+  EXPECT_GE(rx_frames, bfd_rx) << "every handed-over packet reached a session";
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(b.terminate(), 0);
+}
+
+// Relay into an interface whose session is down: counted egress_down, and
+// traffic flows again once the session is back.
+TEST(Bfd, RelayToADownInterfaceIsCountedAndResumes) {
+  const Link link;
+  const uint16_t a_in = freeUdpPort(), b_out = freeUdpPort();
+  UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
+  const std::string a_yaml = "dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.a, link.b) +
+                             "  - { name: in, bind: " + ep(a_in) + " }\n" +
+                             "relay: [ { from: in, to: x } ]\n";
+  const std::string b_yaml = "dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.b, link.a) +
+                             "  - { name: out, bind: " + ep(b_out) + ", peer: \"" +
+                             sink.local().toString() + "\" }\n" + "relay: [ { from: x, to: out } ]\n";
+  Ferryd a(a_yaml);
+  ASSERT_TRUE(a.started()) << a.process().err();
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(a_in));
+  std::vector<UdpSocket*> sources{&source};
+  // No peer yet: the session is down, so everything is egress_down.
+  auto r = pacedTransfer(sources, to, sink, 40, 256, 300);
+  EXPECT_EQ(r.received, 0u);
+  auto stats = a.show("stats");
+  EXPECT_EQ(stats["interfaces"][1]["drops"]["egress_down"], 40);
+  EXPECT_EQ(stats["interfaces"][0]["tx_packets"], 0);
+
+  Ferryd b(b_yaml);
+  ASSERT_TRUE(b.started()) << b.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1); }, 3s));
+  ASSERT_TRUE(eventually([&] { return a.show("interfaces")[0]["up"].get<bool>(); }, 1s));
+  r = pacedTransfer(sources, to, sink, 60, 256, 500);
+  EXPECT_EQ(r.received, 60u);
+  EXPECT_EQ(r.corrupt, 0u);
+  stats = a.show("stats");
+  EXPECT_EQ(stats["interfaces"][1]["drops"]["egress_down"], 40);
+  EXPECT_EQ(stats["interfaces"][0]["tx_packets"], 60) << "x forwarded the data (BFD goes separately)";
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(b.terminate(), 0);
+}
+
+TEST(Bfd, SetIntervalAtRunTimeConvergesWithoutAFlap) {
+  const Link link;
+  const std::string a_yaml = "dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.a, link.b) +
+                             "relay: []\n";
+  const std::string b_yaml = "dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.b, link.a) +
+                             "relay: []\n";
+  Ferryd a(a_yaml), b(b_yaml);
+  ASSERT_TRUE(a.started() && b.started()) << a.process().err() << b.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1) && allUp(b, 1); }, 3s));
+  const uint64_t ta = a.show("bfd")["sessions"][0]["transitions"];
+  const uint64_t tb = b.show("bfd")["sessions"][0]["transitions"];
+  std::string out;
+  ASSERT_EQ(sh(binary("FERRYCTL") + " --socket " + a.socketPath() + " set bfd x interval_ms 200", &out), 0) << out;
+  // A now sends every 200 ms and needs B's packets no faster than 200 ms, so
+  // both sides converge on 200 ms via a Poll/Final sequence.
+  ASSERT_TRUE(eventually([&] {
+    const auto sa = a.show("bfd")["sessions"][0], sb = b.show("bfd")["sessions"][0];
+    return sa["tx_interval_us"] == 200000 && sb["tx_interval_us"] == 200000 &&
+           sa["poll_active"] == false;
+  }, 3s)) << a.show("bfd").dump(2) << b.show("bfd").dump(2);
+  std::this_thread::sleep_for(1s);
+  const auto sa = a.show("bfd")["sessions"][0], sb = b.show("bfd")["sessions"][0];
+  EXPECT_EQ(sa["state"], "up");
+  EXPECT_EQ(sb["state"], "up");
+  EXPECT_EQ(sa["transitions"].get<uint64_t>(), ta) << "A flapped";
+  EXPECT_EQ(sb["transitions"].get<uint64_t>(), tb) << "B flapped";
+  EXPECT_GE(sa["polls_completed"].get<uint64_t>(), 1u);
+  EXPECT_EQ(sb["detection_time_us"], 600000) << "3 × max(B's 50 ms RequiredMinRx, A's 200 ms DesiredMinTx)";
+  // Errors name what is wrong.
+  EXPECT_NE(sh(binary("FERRYCTL") + " --socket " + a.socketPath() + " set bfd nope interval_ms 5", &out), 0);
+  EXPECT_NE(out.find("unknown interface 'nope'"), std::string::npos) << out;
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(b.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace ferry::test

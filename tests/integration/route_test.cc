@@ -1,0 +1,113 @@
+// Route mode with real IP-in-UDP peers: host A and host B each run a socat
+// TUN endpoint (Debian's socat; nothing of ours) that carries their IP
+// packets in UDP to ferry in a router namespace. ping (IPv4 and IPv6), a TCP
+// transfer with iperf3, and traceroute-style TTL expiry go through ferry.
+#include <filesystem>
+
+#include "ferryd_fixture.h"
+
+namespace ferry::test {
+namespace {
+
+// hostA (10.1.0.1) ── veth ── router (10.1.0.254 | 10.2.0.254) ── veth ── hostB (10.2.0.1)
+// Overlay: hostA's tunA 10.9.1.1/24 + fd00:1::1/64, hostB's tunB 10.9.2.1/24 + fd00:2::1/64.
+class RouteTopology : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+    for (const char* tool : {"/usr/bin/socat", "/usr/bin/ping", "/usr/bin/iperf3"})
+      if (!std::filesystem::exists(tool)) GTEST_SKIP() << tool << " missing";
+    a_ = std::make_unique<NetNs>("rta");
+    r_ = std::make_unique<NetNs>("rtr");
+    b_ = std::make_unique<NetNs>("rtb");
+    const std::string id = std::to_string(getpid());
+    shOk("ip link add ra" + id + " netns " + a_->name() + " type veth peer name rr" + id + " netns " + r_->name());
+    shOk("ip link add rb" + id + " netns " + b_->name() + " type veth peer name rs" + id + " netns " + r_->name());
+    a_->execOk("ip link set ra" + id + " name v0 && ip addr add 10.1.0.1/24 dev v0 && ip link set v0 up");
+    b_->execOk("ip link set rb" + id + " name v0 && ip addr add 10.2.0.1/24 dev v0 && ip link set v0 up");
+    r_->execOk("ip link set rr" + id + " name va && ip addr add 10.1.0.254/24 dev va && ip link set va up");
+    r_->execOk("ip link set rs" + id + " name vb && ip addr add 10.2.0.254/24 dev vb && ip link set vb up");
+    ferryd_ = std::make_unique<Ferryd>(
+        "dataplanes: 2\n"
+        "mode: route\n"
+        "icmp: { source_v4: 10.9.0.254, source_v6: \"fd00::254\" }\n"
+        "interfaces:\n"
+        "  - { name: a, bind: \"10.1.0.254:4000\", peer: \"10.1.0.1:4000\" }\n"
+        "  - { name: b, bind: \"10.2.0.254:4000\", peer: \"10.2.0.1:4000\" }\n"
+        "routes:\n"
+        "  - { prefix: \"10.9.1.0/24\", via: [a] }\n"
+        "  - { prefix: \"10.9.2.0/24\", via: [b] }\n"
+        "  - { prefix: \"fd00:1::/64\", via: [a] }\n"
+        "  - { prefix: \"fd00:2::/64\", via: [b] }\n",
+        r_->name());
+    ASSERT_TRUE(ferryd_->started()) << ferryd_->process().err();
+    socat_a_ = tunnel(*a_, "tunA", "10.9.1.1/24", "fd00:1::1/64", "10.1.0.1");
+    socat_b_ = tunnel(*b_, "tunB", "10.9.2.1/24", "fd00:2::1/64", "10.2.0.1");
+  }
+
+  // A socat IP-in-UDP endpoint: TUN device <-> UDP to the router's address.
+  // UDP-DATAGRAM (unconnected) so an early ICMP port-unreachable cannot end it.
+  Process tunnel(NetNs& ns, const std::string& dev, const std::string& v4, const std::string& v6,
+                 const std::string& self) {
+    const std::string router = self == "10.1.0.1" ? "10.1.0.254" : "10.2.0.254";
+    Process p = Process::start({"socat", "TUN:" + v4 + ",tun-name=" + dev + ",iff-no-pi,up",
+                                "UDP-DATAGRAM:" + router + ":4000,bind=" + self + ":4000"},
+                               {.netns = ns.name()});
+    EXPECT_TRUE(eventually([&] { return ns.exec("ip link show " + dev + " >/dev/null") == 0; }, 5s))
+        << p.err();
+    // MTU 1400 so an inner packet plus 28 bytes of IP+UDP fits the veth's 1500.
+    ns.execOk("ip link set " + dev + " mtu 1400 && ip route add 10.9.0.0/16 dev " + dev +
+              " && ip addr add " + v6 + " dev " + dev + " nodad && ip route add fd00::/16 dev " + dev);
+    return p;
+  }
+
+  std::unique_ptr<NetNs> a_, r_, b_;
+  std::unique_ptr<Ferryd> ferryd_;
+  Process socat_a_, socat_b_;
+};
+
+TEST_F(RouteTopology, PingTcpAndTimeExceededThroughFerry) {
+  // IPv4 and IPv6 ping, every echo answered.
+  std::string out;
+  EXPECT_EQ(a_->exec("ping -c 5 -i 0.2 -W 2 10.9.2.1", &out), 0) << out;
+  EXPECT_NE(out.find("5 packets transmitted, 5 received"), std::string::npos) << out;
+  EXPECT_NE(out.find("ttl=63"), std::string::npos) << "ferry decrements the TTL: " << out;
+  EXPECT_EQ(a_->exec("ping -6 -c 5 -i 0.2 -W 2 fd00:2::1", &out), 0) << out;
+  EXPECT_NE(out.find("5 packets transmitted, 5 received"), std::string::npos) << out;
+
+  // TTL 1: ferry answers with Time Exceeded from its ICMP source (what makes
+  // ferry a hop in traceroute).
+  a_->exec("ping -c 2 -i 0.3 -W 2 -t 1 10.9.2.1", &out);
+  EXPECT_NE(out.find("From 10.9.0.254 icmp_seq=1 Time to live exceeded"), std::string::npos) << out;
+  a_->exec("ping -6 -c 2 -i 0.3 -W 2 -t 1 fd00:2::1", &out);
+  EXPECT_NE(out.find("From fd00::254 icmp_seq=1 Time exceeded: Hop limit"), std::string::npos) << out;
+  // No route: Destination Unreachable (net unreachable) from ferry.
+  a_->exec("ping -c 1 -W 2 10.9.77.1", &out);
+  EXPECT_NE(out.find("From 10.9.0.254 icmp_seq=1 Destination Net Unreachable"), std::string::npos) << out;
+
+  // A 5-second TCP transfer (iperf3) from A to B.
+  auto server = Process::start({"iperf3", "-s", "-1", "-B", "10.9.2.1"}, {.netns = b_->name()});
+  ASSERT_TRUE(eventually([&] { return b_->exec("ss -tln | grep -q 10.9.2.1:5201") == 0; }, 5s));
+  ASSERT_EQ(a_->exec("iperf3 -c 10.9.2.1 -t 5 --json", &out), 0) << out;
+  const auto report = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << out;
+  const double received = report["end"]["sum_received"]["bytes"].get<double>();
+  EXPECT_GT(received, 1e6) << "TCP moved less than 1 MB in 5 s";
+  EXPECT_EQ(server.wait(10s), 0);
+
+  const auto stats = ferryd_->show("stats");
+  const auto& drops_a = stats["interfaces"][0]["drops"];
+  EXPECT_EQ(drops_a["ttl_exceeded"], 4);
+  EXPECT_EQ(drops_a["no_route"], 1);
+  EXPECT_EQ(drops_a["bad_inner_header"], 0);
+  EXPECT_EQ(stats["interfaces"][0]["icmp_tx"], 5);
+  const auto routes = ferryd_->show("routes")["routes"];
+  ASSERT_EQ(routes.size(), 4u);
+  EXPECT_EQ(routes[1]["prefix"], "10.9.2.0/24");
+  EXPECT_GT(routes[1]["packets"].get<uint64_t>(), 1000u) << "the TCP data took 10.9.2.0/24";
+  EXPECT_EQ(routes[3]["packets"].get<uint64_t>(), 5u) << "the five IPv6 echo requests";
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
+}  // namespace
+}  // namespace ferry::test

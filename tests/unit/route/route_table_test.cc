@@ -1,0 +1,246 @@
+#include "ferry/route/route_table.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "packets.h"
+
+namespace ferry::route {
+namespace {
+
+using testing::makeV4;
+using testing::makeV6;
+using testing::V4Spec;
+using testing::V6Spec;
+using Field = RouteIssue::Field;
+using Severity = RouteIssue::Severity;
+
+const std::vector<std::string> kInterfaces = {"east", "west", "north"};
+constexpr uint32_t kEast = 0, kWest = 1, kNorth = 2;
+constexpr uint64_t kAllUp = 0b111;
+
+std::vector<RouteIssue> issuesOf(const std::vector<RouteSpec>& routes,
+                                 RouteTableOptions options = {}) {
+  std::vector<RouteIssue> issues;
+  auto table = RouteTable::build(routes, kInterfaces, options, &issues);
+  const bool has_error = std::any_of(issues.begin(), issues.end(), [](const RouteIssue& i) {
+    return i.severity == Severity::kError;
+  });
+  EXPECT_EQ(table.has_value(), !has_error);
+  return issues;
+}
+
+// One bad route per case → (field, item, message), as the config will print
+// them at file:line:column.
+TEST(RouteTableConfig, EachErrorIsLocated) {
+  struct Case {
+    RouteSpec spec;
+    Field field;
+    size_t item;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"10.2.0/16", {"east"}, false},
+       Field::kPrefix,
+       0,
+       "'10.2.0/16': '10.2.0' is not an IPv4 or IPv6 address"},
+      {{"10.2.0.0/33", {"east"}, false},
+       Field::kPrefix,
+       0,
+       "'10.2.0.0/33': prefix length 33 is beyond 32 for IPv4"},
+      {{"10.2.0.1/16", {"east"}, false},
+       Field::kPrefix,
+       0,
+       "'10.2.0.1/16' has host bits set beyond /16 (did you mean 10.2.0.0/16?)"},
+      {{"10.2.0.0/16", {}, false}, Field::kVia, 0, "'via' names no interface"},
+      {{"10.2.0.0/16", {"east", "eats"}, false},
+       Field::kVia,
+       1,
+       "unknown interface 'eats' (interfaces: east, west, north)"},
+      {{"10.2.0.0/16", {"east", "west", "east"}, false},
+       Field::kVia,
+       2,
+       "interface 'east' appears twice in 'via'"},
+      {{"10.2.0.0/16", {"east"}, true},
+       Field::kEcmp,
+       0,
+       "'ecmp: true' needs at least two interfaces in 'via'"},
+  };
+  for (const Case& c : cases) {
+    const auto issues = issuesOf({c.spec});
+    ASSERT_EQ(issues.size(), 1u) << c.message;
+    EXPECT_EQ(issues[0].route, 0u);
+    EXPECT_EQ(issues[0].field, c.field) << c.message;
+    EXPECT_EQ(issues[0].item, c.item) << c.message;
+    EXPECT_EQ(issues[0].severity, Severity::kError);
+    EXPECT_EQ(issues[0].message, c.message);
+  }
+  EXPECT_EQ(toString(Field::kVia), "via");
+}
+
+TEST(RouteTableConfig, DuplicatePrefixIsReportedOnTheLaterRoute) {
+  const auto issues = issuesOf({{"10.2.0.0/16", {"east"}, false},
+                                {"10.0.0.0/8", {"west"}, false},
+                                {"10.2.0.0/16", {"west"}, false},
+                                {"2001:db8::/32", {"west"}, false},
+                                {"2001:db8:0::/32", {"east"}, false}});
+  ASSERT_EQ(issues.size(), 2u);
+  EXPECT_EQ(issues[0].route, 2u);
+  EXPECT_EQ(issues[0].message, "duplicate prefix 10.2.0.0/16 (also route 0)");
+  EXPECT_EQ(issues[1].route, 4u);
+  EXPECT_EQ(issues[1].message, "duplicate prefix 2001:db8::/32 (also route 3)");
+}
+
+TEST(RouteTableConfig, HostBitsCanBeAWarning) {
+  RouteTableOptions options;
+  options.host_bits = HostBits::kKeep;
+  std::vector<RouteIssue> issues;
+  auto table = RouteTable::build(std::vector<RouteSpec>{{"10.2.0.1/16", {"east"}, false}},
+                                 kInterfaces, options, &issues);
+  ASSERT_TRUE(table);
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].severity, Severity::kWarning);
+  EXPECT_EQ(issues[0].message, "'10.2.0.1/16' has host bits set; using 10.2.0.0/16");
+  EXPECT_EQ(table->prefix(0).toString(), "10.2.0.0/16");
+  EXPECT_EQ(table->lookup(IpAddress::v4(0x0a02ff01)), 0u);
+  // ... and then the masked prefix counts for duplicates.
+  const auto dup =
+      issuesOf({{"10.2.0.1/16", {"east"}, false}, {"10.2.0.0/16", {"east"}, false}}, options);
+  ASSERT_EQ(dup.size(), 2u);
+  EXPECT_EQ(dup[1].message, "duplicate prefix 10.2.0.0/16 (also route 0)");
+}
+
+TEST(RouteTableConfig, ReportsEveryProblemAtOnce) {
+  const auto issues =
+      issuesOf({{"bad", {"nowhere"}, true}, {"10.0.0.0/8", {"east"}, false}, {"::/0", {}, false}});
+  ASSERT_EQ(issues.size(), 4u);
+  EXPECT_EQ(issues[0].field, Field::kPrefix);
+  EXPECT_EQ(issues[1].field, Field::kVia);
+  EXPECT_EQ(issues[2].field, Field::kEcmp);
+  EXPECT_EQ(issues[3].route, 2u);
+}
+
+TEST(RouteTableConfig, DefaultRoutesAndOverlapsAreFine) {
+  std::vector<RouteIssue> issues;
+  auto table = RouteTable::build(std::vector<RouteSpec>{{"0.0.0.0/0", {"east"}, false},
+                                                        {"::/0", {"west"}, false},
+                                                        {"10.0.0.0/8", {"west"}, false},
+                                                        {"10.1.0.0/16", {"north"}, false}},
+                                 kInterfaces, {}, &issues);
+  ASSERT_TRUE(table);
+  EXPECT_TRUE(issues.empty());
+  EXPECT_EQ(table->size(), 4u);
+  EXPECT_EQ(table->lookup(*IpAddress::parse("10.1.2.3")), 3u);
+  EXPECT_EQ(table->lookup(*IpAddress::parse("10.2.2.3")), 2u);
+  EXPECT_EQ(table->lookup(*IpAddress::parse("192.0.2.1")), 0u);
+  EXPECT_EQ(table->lookup(*IpAddress::parse("2001:db8::1")), 1u);
+  EXPECT_GT(table->memoryBytes(), 0u);
+}
+
+// ---- forward(): (packet, liveness → verdict, interface, ICMP) ----
+
+RouteTable exampleTable() {
+  std::vector<RouteIssue> issues;
+  auto table =
+      RouteTable::build(std::vector<RouteSpec>{{"10.2.0.0/16", {"east", "west"}, false},
+                                               {"10.2.3.0/24", {"west"}, false},
+                                               {"2001:db8::/32", {"east", "west"}, true},
+                                               {"2001:db8:5::/48", {"north", "east"}, false}},
+                        kInterfaces, {.host_bits = HostBits::kReject, .hash_seed = 99}, &issues);
+  EXPECT_TRUE(table);
+  return *table;
+}
+
+TEST(RouteTableForward, TableOfDecisions) {
+  const RouteTable table = exampleTable();
+  struct Case {
+    const char* name;
+    std::vector<uint8_t> packet;
+    uint64_t up;
+    Verdict verdict;
+    uint32_t interface;
+    uint32_t route;
+    std::optional<IcmpError> icmp;
+  };
+  auto v4 = [](Ipv4 dst, uint8_t ttl = 64) {
+    V4Spec s;
+    s.destination = dst;
+    s.ttl = ttl;
+    return makeV4(s);
+  };
+  auto v6 = [](const char* dst, uint8_t hops = 64) {
+    V6Spec s;
+    s.destination = *parseIpv6(dst);
+    s.hop_limit = hops;
+    return makeV6(s);
+  };
+  const Case cases[] = {
+      {"failover primary", v4(0x0a020101), kAllUp, Verdict::kForward, kEast, 0, {}},
+      {"failover secondary", v4(0x0a020101), 1u << kWest, Verdict::kForward, kWest, 0, {}},
+      {"longer prefix", v4(0x0a020301), kAllUp, Verdict::kForward, kWest, 1, {}},
+      {"all down", v4(0x0a020301), 1u << kEast, Verdict::kAllNextHopsDown, kAllDown, 1,
+       IcmpError::kDestinationUnreachable},
+      {"no route", v4(0x0a030000), kAllUp, Verdict::kNoRoute, kAllDown, kNoRoute,
+       IcmpError::kDestinationUnreachable},
+      {"ttl 1", v4(0x0a020101, 1), kAllUp, Verdict::kTtlExceeded, kAllDown, kNoRoute,
+       IcmpError::kTimeExceeded},
+      {"martian", v4(0xe0000001), kAllUp, Verdict::kMartian, kAllDown, kNoRoute, {}},
+      {"bad header", {0x45, 0, 0}, kAllUp, Verdict::kBadInnerHeader, kAllDown, kNoRoute, {}},
+      {"v6 failover", v6("2001:db8:5::1"), kAllUp, Verdict::kForward, kNorth, 3, {}},
+      {"v6 failover secondary", v6("2001:db8:5::1"), 1u << kEast, Verdict::kForward, kEast, 3, {}},
+      {"v6 ecmp one up", v6("2001:db8:1::1"), 1u << kWest, Verdict::kForward, kWest, 2, {}},
+      {"v6 no route", v6("2001:db9::1"), kAllUp, Verdict::kNoRoute, kAllDown, kNoRoute,
+       IcmpError::kDestinationUnreachable},
+      {"v6 hop limit 1", v6("2001:db8::1", 1), kAllUp, Verdict::kTtlExceeded, kAllDown, kNoRoute,
+       IcmpError::kTimeExceeded},
+      {"v6 all down", v6("2001:db8::1"), 1u << kNorth, Verdict::kAllNextHopsDown, kAllDown, 2,
+       IcmpError::kDestinationUnreachable},
+  };
+  for (const Case& c : cases) {
+    auto packet = c.packet;
+    const Decision d = table.forward(packet, c.up);
+    EXPECT_EQ(d.verdict, c.verdict) << c.name << ": " << toString(d.verdict);
+    EXPECT_EQ(d.interface, c.interface) << c.name;
+    EXPECT_EQ(d.route, c.route) << c.name;
+    EXPECT_EQ(d.icmp, c.icmp) << c.name;
+    if (d.verdict == Verdict::kForward) {
+      EXPECT_EQ(d.length, c.packet.size()) << c.name;
+      const size_t ttl_at = d.family == Family::kIpv4 ? 8 : 7;
+      EXPECT_EQ(packet[ttl_at], c.packet[ttl_at] - 1) << c.name;
+      EXPECT_EQ(parseInner(packet, 0).verdict, Verdict::kForward) << c.name;  // checksum ok
+    } else {
+      EXPECT_EQ(packet, c.packet) << c.name << ": a dropped packet is left as received";
+    }
+  }
+}
+
+TEST(RouteTableForward, EcmpSpreadsFlowsAndKeepsEachOnOnePath) {
+  const RouteTable table = exampleTable();
+  std::map<uint32_t, int> per_interface;
+  for (uint16_t f = 0; f < 64; ++f) {
+    V6Spec s;
+    s.source_port = static_cast<uint16_t>(50000 + f);
+    uint32_t first = kAllDown;
+    for (int packet = 0; packet < 5; ++packet) {
+      auto p = makeV6(s);
+      const Decision d = table.forward(p, kAllUp);
+      ASSERT_EQ(d.verdict, Verdict::kForward);
+      if (packet == 0) first = d.interface;
+      ASSERT_EQ(d.interface, first) << "flow " << f;
+    }
+    ++per_interface[first];
+  }
+  ASSERT_EQ(per_interface.size(), 2u);
+  EXPECT_GE(per_interface[kEast], 23);
+  EXPECT_GE(per_interface[kWest], 23);
+}
+
+TEST(RouteTableForward, EmptyTableHasNoRoutes) {
+  const RouteTable table;
+  auto p = makeV4({});
+  EXPECT_EQ(table.forward(p, kAllUp).verdict, Verdict::kNoRoute);
+}
+
+}  // namespace
+}  // namespace ferry::route
