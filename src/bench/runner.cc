@@ -239,7 +239,10 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
       std::string error;
       const std::vector<int>& allowed = ctx.router_setup.cpus;
       const bool split = o.layout == CpuLayout::Split;
-      error = split ? topo.setReceiveCpus(routerCpus(allowed, dp), helperCpus(allowed, dp))
+      // The sink's receive processing stays inline in the router's send (no
+      // RPS on snk0): with RPS there, each send would raise an IPI to the
+      // sink's CPU, which on a VM costs the router more than the delivery.
+      error = split ? topo.setReceiveCpus(routerCpus(allowed, dp), {})
                     : topo.setReceiveCpus({}, {});
       auto router = error.empty() ? startRouter(impl, dp, ctx.router_setup, &error) : nullptr;
       checkInterrupted(interrupted);

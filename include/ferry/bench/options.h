@@ -14,9 +14,8 @@ enum class Topology { Netns, Loopback };
 enum class Mode { Relay, Route };
 // Where the netns topology's work runs (see topology.h and the README):
 //   split   the router's receive processing on the router's CPUs (RPS on
-//           its ingress veth); generator, sink and the sink's receive
-//           processing on the CPUs the dataplanes leave free, if any — as if
-//           they were separate machines;
+//           its ingress veth); generator and sink pinned to the CPUs the
+//           dataplanes leave free, if any — as if they were other machines;
 //   shared  kernel defaults: a veth runs the receiver's stack on the sending
 //           CPU, generator and sink float over all CPUs.
 enum class CpuLayout { Split, Shared };
