@@ -59,7 +59,10 @@ std::string nginxConfig(const RelayPath& path, unsigned workers, const std::vect
     << "    server {\n"
     // One session per client address, kept for the whole run: the per-datagram
     // path is recvmsg, a session lookup and a send on the session's upstream socket.
-    << "        listen " << path.ingress.toString() << " udp reuseport;\n"
+    // The same socket buffers as ferry's and the mmsg relay's (4 MiB; nginx
+    // sets them with SO_RCVBUF/SO_SNDBUF, so net.core.[rw]mem_max caps them).
+    << "        listen " << path.ingress.toString()
+    << " udp reuseport rcvbuf=4194304 sndbuf=4194304;\n"
     << "        proxy_pass " << path.sink.toString() << ";\n"
     << "        proxy_timeout 60s;\n"
     << "    }\n"
