@@ -4,21 +4,24 @@
     bench/perf_summary.py PERF.DATA [--binary-name ferryd] [--top 3]
 
 Reads `perf script` output (perf must be installed) and sorts every sample
-of the recorded process into one category by its call chain, innermost frame
-last checked first:
+of the recorded processes into one category by its call chain:
 
-  user: <binary>        the sample's instruction is in the router's own code
-  user: libraries       libc, liburing, libstdc++ …
-  kernel: sink delivery the receiving side of the *next hop*, run inline in
-                        the router's send (veth hands the datagram to the
-                        sink namespace's stack on the sending CPU: IP receive,
-                        UDP enqueue, waking the sink)
-  kernel: send          UDP/IP send path down to the veth (udp_sendmsg …)
-  kernel: receive       UDP receive path (udp_recvmsg, copy to user, cmsgs,
-                        freeing the skb)
-  kernel: io_uring      io_uring submission, completion and task-work code
-                        outside the send and receive paths
-  kernel: sched/other   scheduler, syscall entry, timers, softirq elsewhere
+  user: <binary>          the sample's instruction is in the router's own code
+  user: libraries         libc, liburing, libstdc++ …
+  kernel: softirq receive network input processing (net_rx_action: IP and UDP
+                          receive, socket enqueue, waking the reader) of
+                          arriving datagrams, wherever it ran in the router's
+                          context — its own ingress (RPS) and, since a veth
+                          hands a datagram to the next namespace's stack on
+                          the sending CPU, the next hop's, inline in the
+                          router's own sends
+  kernel: recvmsg         the receive system call side: dequeue, copy to user
+                          space, control messages, freeing the skb
+  kernel: sendmsg         the send side down to the veth (udp_sendmsg, route
+                          lookup, skb allocation, IP output)
+  kernel: io_uring        io_uring submission, completion and task work outside
+                          the two above
+  kernel: sched/other     scheduler, system call entry, timers, the rest
 
 Then the largest symbols inside the router's own code. With -e cpu-clock on a
 VM, samples that fall while interrupts are disabled are charged to the point
@@ -32,7 +35,7 @@ import sys
 
 SEND = ("udp_sendmsg", "udpv6_sendmsg", "__sys_sendmsg_sock", "io_sendmsg", "____sys_sendmsg",
         "__sys_sendmmsg", "ip_finish_output2", "__dev_queue_xmit")
-SINK = ("__netif_receive_skb_one_core", "process_backlog", "net_rx_action")
+SOFTIRQ = ("net_rx_action", "process_backlog", "__netif_receive_skb_one_core")
 RECV = ("udp_recvmsg", "udpv6_recvmsg", "io_recvmsg", "__sys_recvmmsg", "sock_recvmsg",
         "__skb_recv_udp", "skb_copy_datagram_iter", "__sock_recv_cmsgs", "io_recvmsg_multishot",
         "do_recvmmsg", "____sys_recvmsg")
@@ -71,16 +74,12 @@ def classify(chain, binary):
     if not dso.startswith("[kernel"):
         return "user: libraries"
     names = [s for s, _ in chain]
-    has = lambda keys: any(n.startswith(k) if k.endswith("_") else n == k or n.startswith(k)
-                           for n in names for k in keys)
-    in_send = any(n in SEND for n in names)
-    in_sink = any(n in SINK for n in names)
-    if in_send and in_sink:
-        return "kernel: sink delivery"
-    if in_send:
-        return "kernel: send"
+    if any(n in SOFTIRQ for n in names):
+        return "kernel: softirq receive"
+    if any(n in SEND for n in names):
+        return "kernel: sendmsg"
     if any(n in RECV for n in names):
-        return "kernel: receive"
+        return "kernel: recvmsg"
     if any(n.startswith(IOURING) for n in names):
         return "kernel: io_uring"
     return "kernel: sched/other"
@@ -104,7 +103,7 @@ def main():
     if total == 0:
         sys.exit("no samples")
     print(f"{total} samples")
-    order = ["kernel: receive", "kernel: send", "kernel: sink delivery", "kernel: io_uring",
+    order = ["kernel: softirq receive", "kernel: recvmsg", "kernel: sendmsg", "kernel: io_uring",
              "kernel: sched/other", "user: " + a.binary_name, "user: libraries"]
     for c in order:
         print(f"  {c:24} {100 * cats[c] / total:5.1f}%")

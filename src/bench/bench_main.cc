@@ -147,6 +147,45 @@ bool writeText(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+// The outputs of a report: the table on stdout, and the files asked for.
+bool writeOutputs(const Options& options, const bench::BenchReport& report) {
+  std::cout << "\n";
+  bench::printTable(std::cout, report.runs);
+  std::cout << std::flush;
+  bool ok = true;
+  if (!options.json_path.empty())
+    ok &= writeText(options.json_path, bench::toJson(report).dump(2) + "\n");
+  if (!options.csv_path.empty()) ok &= writeText(options.csv_path, bench::toCsv(report.runs));
+  if (!options.svg_path.empty()) {
+    const auto& s = report.settings;
+    char subtitle[240];
+    std::snprintf(subtitle, sizeof subtitle,
+                  "%s topology (%s CPU layout), %u CPUs, kernel %s; %u flows; loss <= %g%%; "
+                  "%g s trials",
+                  s.value("topology", std::string("?")).c_str(),
+                  s.value("cpu_layout", std::string("?")).c_str(), report.machine.cpus,
+                  report.machine.kernel.c_str(), s.value("flows", 0u),
+                  s.value("loss_tolerance", 0.0) * 100, s.value("trial_s", 0.0));
+    ok &= writeText(options.svg_path,
+                    bench::renderSvg(bench::throughputChart(report.runs, subtitle)));
+  }
+  return ok;
+}
+
+int replot(const Options& options) {
+  std::ifstream in(options.from_json);
+  if (!in) {
+    std::cerr << "ferryd bench: cannot read " << options.from_json << "\n";
+    return 1;
+  }
+  try {
+    return writeOutputs(options, bench::reportFromJson(nlohmann::json::parse(in))) ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ferryd bench: " << options.from_json << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int runBench(const Options& options, const std::vector<std::string>& args) {
   // ip, sysctl and nginx live in /usr/sbin, which a user's PATH may lack.
   const char* path = std::getenv("PATH");
@@ -220,23 +259,7 @@ int runBench(const Options& options, const std::vector<std::string>& args) {
   }
   topology->remove();
 
-  std::cout << "\n";
-  bench::printTable(std::cout, report.runs);
-  std::cout << std::flush;
-  bool ok = true;
-  if (!options.json_path.empty())
-    ok &= writeText(options.json_path, bench::toJson(report).dump(2) + "\n");
-  if (!options.csv_path.empty()) ok &= writeText(options.csv_path, bench::toCsv(report.runs));
-  if (!options.svg_path.empty()) {
-    char subtitle[200];
-    std::snprintf(subtitle, sizeof subtitle,
-                  "%s topology (%s CPUs), %u CPUs, kernel %s; %u flows; loss <= %g%%; %g s trials",
-                  bench::name(kind), bench::name(options.layout), report.machine.cpus,
-                  report.machine.kernel.c_str(),
-                  options.flows, options.loss * 100, options.trial_s);
-    ok &= writeText(options.svg_path,
-                    bench::renderSvg(bench::throughputChart(report.runs, subtitle)));
-  }
+  bool ok = writeOutputs(options, report);
   for (const auto& r : report.runs) ok &= r.error.empty();
   return ok ? 0 : 1;
 }
@@ -255,6 +278,7 @@ int benchMain(const std::vector<std::string>& args) {
     std::cerr << "ferryd bench: " << parsed.error << "\n" << bench::kBenchUsage;
     return 2;
   }
+  if (!parsed.options->from_json.empty()) return replot(*parsed.options);
   return runBench(*parsed.options, args);
 }
 

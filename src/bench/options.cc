@@ -73,6 +73,7 @@ const char* const kBenchUsage =
     "                    [--json FILE] [--csv FILE] [--svg FILE]\n"
     "                    [--cpu-layout split|shared] [--max-trials 12] [--resolution 0.02]\n"
     "                    [--perf-dir DIR] [--verbose]\n"
+    "       ferryd bench --from-json FILE [--csv FILE] [--svg FILE]   (re-render a saved run)\n"
     "\n"
     "For each implementation (ferry, then the --compare peers), dataplane count and size:\n"
     "an RFC 2544 binary search for the highest offered rate whose loss stays within --loss,\n"
@@ -129,13 +130,14 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
     static const std::set<std::string> kWithValue = {
         "--dataplanes", "--sizes",      "--flows", "--mode",       "--topology",
         "--loss",       "--trial",      "--compare", "--json",     "--csv",
-        "--svg",        "--max-trials", "--resolution", "--perf-dir", "--cpu-layout"};
+        "--svg",        "--max-trials", "--resolution", "--perf-dir", "--cpu-layout", "--from-json"};
     if (!kWithValue.count(arg)) return fail("unknown option '" + arg + "'");
     if (i + 1 >= args.size()) return fail(arg + ": expected a value");
     const std::string& value = args[++i];
     if (!given.insert(arg).second) return fail(arg + ": given twice");
     std::string error;
-    if ((arg == "--json" || arg == "--csv" || arg == "--svg" || arg == "--perf-dir") &&
+    if ((arg == "--json" || arg == "--csv" || arg == "--svg" || arg == "--perf-dir" ||
+         arg == "--from-json") &&
         value.empty())
       return fail(arg + ": expected a file name");
     if (arg == "--dataplanes") {
@@ -202,6 +204,8 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
       o.svg_path = value;
     } else if (arg == "--perf-dir") {
       o.perf_dir = value;
+    } else if (arg == "--from-json") {
+      o.from_json = value;
     } else if (arg == "--max-trials") {
       const auto v = parseUnsigned(value);
       if (!v || *v < 1 || *v > 100)

@@ -134,6 +134,58 @@ nlohmann::json toJson(const BenchReport& report) {
           {"targets", std::move(targets)}};
 }
 
+namespace {
+
+TrialResult trialFromJson(const nlohmann::json& t) {
+  TrialResult r;
+  r.offered_pps = t.at("offered_pps").get<double>();
+  r.sent_pps = t.at("sent_pps").get<double>();
+  r.received_pps = t.at("received_pps").get<double>();
+  r.loss = t.at("loss").get<double>();
+  r.sent = t.at("sent").get<uint64_t>();
+  r.received = t.at("received").get<uint64_t>();
+  r.lost = t.at("lost").get<uint64_t>();
+  r.p50_us = t.at("p50_us").get<double>();
+  r.p99_us = t.at("p99_us").get<double>();
+  if (!t.at("cpu_ns_per_packet").is_null())
+    r.cpu_ns_per_packet = t.at("cpu_ns_per_packet").get<double>();
+  r.passed = t.at("passed").get<bool>();
+  r.generator_short = t.at("generator_short").get<bool>();
+  return r;
+}
+
+}  // namespace
+
+BenchReport reportFromJson(const nlohmann::json& j) {
+  BenchReport report;
+  const auto& m = j.at("machine");
+  report.machine.cpus = m.at("cpus").get<unsigned>();
+  report.machine.cpu_model = m.at("cpu_model").get<std::string>();
+  report.machine.kernel = m.at("kernel").get<std::string>();
+  report.machine.hostname = m.at("hostname").get<std::string>();
+  report.machine.memory_bytes = m.at("memory_bytes").get<uint64_t>();
+  report.settings = j.at("settings");
+  for (const auto& jr : j.at("runs")) {
+    RunResult r;
+    r.impl = jr.at("impl").get<std::string>();
+    r.dataplanes = jr.at("dataplanes").get<unsigned>();
+    r.size = jr.at("size").get<uint32_t>();
+    r.flows = jr.at("flows").get<uint32_t>();
+    r.found = jr.at("found").get<bool>();
+    r.generator_limited = jr.at("generator_limited").get<bool>();
+    for (const auto& t : jr.at("trials")) r.trials.push_back(trialFromJson(t));
+    if (jr.contains("error")) r.error = jr.at("error").get<std::string>();
+    // The best trial: the passing one at the highest offered rate (as RateSearch::best).
+    for (const auto& t : r.trials) {
+      const double rate = t.offered_pps > 0 ? t.offered_pps : t.sent_pps;
+      const double best = r.at.offered_pps > 0 ? r.at.offered_pps : r.at.sent_pps;
+      if (t.passed && (!r.at.passed || rate >= best)) r.at = t;
+    }
+    report.runs.push_back(std::move(r));
+  }
+  return report;
+}
+
 std::string toCsv(const std::vector<RunResult>& runs) {
   std::ostringstream out;
   out << "impl,dataplanes,size,flows,found,gbps,gbps_wire,mpps,loss,p50_us,p99_us,"

@@ -41,6 +41,7 @@ struct Options {
   unsigned max_trials = 12;
   double resolution = 0.02;   // search stops at hi <= lo × (1 + resolution)
   std::string perf_dir;       // profile each run at its best rate (perf record -e cpu-clock)
+  std::string from_json;      // measure nothing: re-render a saved --json (table, --csv, --svg)
 
   SearchSettings searchSettings() const;
 };

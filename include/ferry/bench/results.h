@@ -75,6 +75,9 @@ void sortRuns(std::vector<RunResult>& runs);
 nlohmann::json toJson(const MachineInfo& machine);
 nlohmann::json toJson(const RunResult& run, const std::vector<RunResult>& all);
 nlohmann::json toJson(const BenchReport& report);
+// The inverse of toJson(BenchReport) (for re-plotting a saved run); throws
+// nlohmann::json::exception when `j` lacks a key of the shape.
+BenchReport reportFromJson(const nlohmann::json& j);
 
 // One header line, then one line per run; the columns are named in the header.
 std::string toCsv(const std::vector<RunResult>& runs);

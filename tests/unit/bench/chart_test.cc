@@ -62,9 +62,10 @@ TEST(Chart, ThroughputChartIsWellFormedWithAxesLabelsAndOnePathPerSeries) {
 
   EXPECT_EQ(root->name, "svg");
   EXPECT_EQ(root->attr("xmlns"), "http://www.w3.org/2000/svg");
-  EXPECT_EQ(root->attr("width"), "900");
+  const std::string width = std::to_string(spec.width());
+  EXPECT_EQ(root->attr("width"), width);
   EXPECT_EQ(root->attr("height"), "520");
-  EXPECT_EQ(root->attr("viewBox"), "0 0 900 520");
+  EXPECT_EQ(root->attr("viewBox"), "0 0 " + width + " 520");
 
   const auto titles = root->childrenNamed("text", "title");
   ASSERT_EQ(titles.size(), 1u);
@@ -73,74 +74,86 @@ TEST(Chart, ThroughputChartIsWellFormedWithAxesLabelsAndOnePathPerSeries) {
   ASSERT_EQ(subtitles.size(), 1u);
   EXPECT_EQ(subtitles[0]->text, "netns topology, 64 flows, loss <= 0.1%");
 
-  // x axis: the dataplane counts, titled.
-  const auto x_axes = root->childrenNamed("g", "x");
-  ASSERT_EQ(x_axes.size(), 1u);
-  EXPECT_TRUE(x_axes[0]->hasClass("axis"));
-  EXPECT_EQ(x_axes[0]->childrenNamed("line", "domain").size(), 1u);
-  EXPECT_EQ(tickTexts(*x_axes[0]), (std::vector<std::string>{"1", "2", "4"}));
-  const auto x_title = x_axes[0]->childrenNamed("text", "axis-title");
-  ASSERT_EQ(x_title.size(), 1u);
-  EXPECT_EQ(x_title[0]->text.rfind("dataplanes", 0), 0u);
+  // A panel per size, in size order, each with both axes titled and ticked.
+  const auto panels = root->childrenNamed("g", "panel");
+  ASSERT_EQ(panels.size(), 2u);
+  const std::vector<std::string> panel_titles = {"64 B datagrams", "1400 B datagrams"};
+  const std::vector<std::set<std::string>> panel_series = {
+      {"ferry 64 B", "mmsg 64 B", "nginx 64 B"}, {"ferry 1400 B", "mmsg 1400 B"}};
+  const std::vector<double> panel_max = {260e3 * 64 * 8 / 1e9, 240e3 * 1400 * 8 / 1e9};
+  std::set<std::string> all_series;
+  for (size_t i = 0; i < panels.size(); ++i) {
+    const XmlElement& panel = *panels[i];
+    const auto title = panel.childrenNamed("text", "panel-title");
+    ASSERT_EQ(title.size(), 1u);
+    EXPECT_EQ(title[0]->text, panel_titles[i]);
 
-  // y axis: from 0 past the largest value (ferry 1400 B, 2 dp: 2.688 Gbit/s), titled.
-  const auto y_axes = root->childrenNamed("g", "y");
-  ASSERT_EQ(y_axes.size(), 1u);
-  EXPECT_EQ(y_axes[0]->childrenNamed("line", "domain").size(), 1u);
-  const auto y_ticks = tickTexts(*y_axes[0]);
-  ASSERT_GE(y_ticks.size(), 3u);
-  EXPECT_EQ(y_ticks.front(), "0");
-  EXPECT_GE(std::stod(y_ticks.back()), 2.688);
-  const auto y_title = y_axes[0]->childrenNamed("text", "axis-title");
-  ASSERT_EQ(y_title.size(), 1u);
-  EXPECT_EQ(y_title[0]->text, "Gbit/s of UDP payload");
+    const auto x_axes = panel.childrenNamed("g", "x");
+    ASSERT_EQ(x_axes.size(), 1u);
+    EXPECT_TRUE(x_axes[0]->hasClass("axis"));
+    EXPECT_EQ(x_axes[0]->childrenNamed("line", "domain").size(), 1u);
+    EXPECT_EQ(tickTexts(*x_axes[0]), (std::vector<std::string>{"1", "2", "4"}));
+    const auto x_title = x_axes[0]->childrenNamed("text", "axis-title");
+    ASSERT_EQ(x_title.size(), 1u);
+    EXPECT_EQ(x_title[0]->text.rfind("dataplanes", 0), 0u);
 
-  // One series per implementation × size that found a rate, each one path.
-  const std::set<std::string> expected = {"ferry 64 B", "ferry 1400 B", "mmsg 64 B",
-                                          "mmsg 1400 B", "nginx 64 B"};
-  const auto series = root->childrenNamed("g", "series");
-  std::set<std::string> seen;
-  for (const auto* s : series) {
-    const std::string label = s->attr("data-series");
-    seen.insert(label);
-    const auto paths = s->findAll("path");
-    ASSERT_EQ(paths.size(), 1u) << label;
-    EXPECT_TRUE(paths[0]->hasClass("line"));
-    const size_t points = label == "nginx 64 B" ? 2 : 3;
-    EXPECT_EQ(pathPoints(paths[0]->attr("d")), points) << label;
-    EXPECT_EQ(s->childrenNamed("circle").size(), points) << label;
-    EXPECT_EQ(paths[0]->attr("fill"), "none");
-    EXPECT_FALSE(paths[0]->attr("stroke").empty());
+    const auto y_axes = panel.childrenNamed("g", "y");
+    ASSERT_EQ(y_axes.size(), 1u);
+    EXPECT_EQ(y_axes[0]->childrenNamed("line", "domain").size(), 1u);
+    const auto y_ticks = tickTexts(*y_axes[0]);
+    ASSERT_GE(y_ticks.size(), 3u);
+    EXPECT_EQ(y_ticks.front(), "0");
+    EXPECT_GE(std::stod(y_ticks.back()), panel_max[i]) << "each panel scales to its own data";
+    EXPECT_LT(std::stod(y_ticks.back()), 2.5 * panel_max[i]);
+    const auto y_title = y_axes[0]->childrenNamed("text", "axis-title");
+    ASSERT_EQ(y_title.size(), 1u);
+    EXPECT_EQ(y_title[0]->text, "Gbit/s of UDP payload");
+
+    // One series per implementation that found a rate, each exactly one path.
+    std::set<std::string> seen;
+    for (const auto* series : panel.childrenNamed("g", "series")) {
+      const std::string label = series->attr("data-series");
+      seen.insert(label);
+      all_series.insert(label);
+      const auto paths = series->findAll("path");
+      ASSERT_EQ(paths.size(), 1u) << label;
+      EXPECT_TRUE(paths[0]->hasClass("line"));
+      const size_t points = label == "nginx 64 B" ? 2 : 3;
+      EXPECT_EQ(pathPoints(paths[0]->attr("d")), points) << label;
+      EXPECT_EQ(series->childrenNamed("circle").size(), points) << label;
+      EXPECT_EQ(paths[0]->attr("fill"), "none");
+      EXPECT_FALSE(paths[0]->attr("stroke").empty());
+    }
+    EXPECT_EQ(seen, panel_series[i]);
   }
-  EXPECT_EQ(series.size(), expected.size());
-  EXPECT_EQ(seen, expected);
-  EXPECT_EQ(root->findAll("path").size(), expected.size()) << "no other paths";
+  EXPECT_EQ(root->findAll("path").size(), all_series.size()) << "no other paths";
 
-  // Legend: every series named once.
+  // Legend: each implementation drawn, once.
   const auto legends = root->childrenNamed("g", "legend");
   ASSERT_EQ(legends.size(), 1u);
-  std::set<std::string> legend_texts;
-  for (const auto* t : legends[0]->childrenNamed("text")) legend_texts.insert(t->text);
-  EXPECT_EQ(legend_texts, expected);
+  std::vector<std::string> legend_texts;
+  for (const auto* t : legends[0]->childrenNamed("text")) legend_texts.push_back(t->text);
+  EXPECT_EQ(legend_texts, (std::vector<std::string>{"ferry", "mmsg", "nginx"}));
 }
 
-TEST(Chart, StylesTellImplementationsAndSizesApart) {
+TEST(Chart, ColoursTellImplementationsApart) {
   const ChartSpec spec = throughputChart(sampleRuns(), "");
-  auto find = [&](const std::string& label) {
-    return *std::find_if(spec.series.begin(), spec.series.end(),
-                         [&](const ChartSeries& s) { return s.label == label; });
+  auto colour = [&](const std::string& label) {
+    for (const auto& p : spec.panels)
+      for (const auto& s : p.series)
+        if (s.label == label) return s.colour;
+    return std::string();
   };
-  EXPECT_EQ(find("ferry 64 B").colour, find("ferry 1400 B").colour);
-  EXPECT_NE(find("ferry 64 B").colour, find("mmsg 64 B").colour);
-  EXPECT_NE(find("mmsg 64 B").colour, find("nginx 64 B").colour);
-  EXPECT_NE(find("ferry 64 B").dash, find("ferry 1400 B").dash);
-  EXPECT_EQ(find("ferry 64 B").dash, find("mmsg 64 B").dash);
+  EXPECT_EQ(colour("ferry 64 B"), colour("ferry 1400 B"));
+  EXPECT_NE(colour("ferry 64 B"), colour("mmsg 64 B"));
+  EXPECT_NE(colour("mmsg 64 B"), colour("nginx 64 B"));
+  for (const auto& e : spec.legend) EXPECT_EQ(e.colour, colour(e.label + " 64 B"));
 }
 
 TEST(Chart, PointsLieInsideThePlotAndRiseWithValue) {
   ChartSpec spec;
   spec.title = "t";
-  spec.series.push_back({"a", "red", "", {{1, 0.0}, {2, 5.0}, {3, 2.5}}});
+  spec.panels.push_back({"p", {{"a", "red", {{1, 0.0}, {2, 5.0}, {3, 2.5}}}}, {}});
   const auto root = XmlReader::parse(renderSvg(spec));
   const auto circles = root->findAll("circle");
   ASSERT_EQ(circles.size(), 3u);
@@ -149,11 +162,12 @@ TEST(Chart, PointsLieInsideThePlotAndRiseWithValue) {
     cx.push_back(std::stod(c->attr("cx")));
     cy.push_back(std::stod(c->attr("cy")));
   }
+  const double w = spec.width();
   for (size_t i = 0; i < 3; ++i) {
-    EXPECT_GT(cx[i], 0);
-    EXPECT_LT(cx[i], 900);
-    EXPECT_GT(cy[i], 0);
-    EXPECT_LT(cy[i], 520);
+    EXPECT_GT(cx[i], 60);
+    EXPECT_LT(cx[i], w);
+    EXPECT_GT(cy[i], 60);
+    EXPECT_LT(cy[i], 520 - 66 + 0.01);
   }
   EXPECT_LT(cx[0], cx[1]);
   EXPECT_LT(cx[1], cx[2]);
@@ -165,21 +179,27 @@ TEST(Chart, TextIsEscaped) {
   ChartSpec spec;
   spec.title = "a < b & \"c\"";
   spec.x_title = "x's";
-  spec.series.push_back({"<odd & label>", "#123456", "4 2", {{1, 1.0}}});
+  spec.panels.push_back({"<p>", {{"<odd & label>", "#123456", {{1, 1.0}}}}, {}});
+  spec.legend.push_back({"<odd>", "#123456"});
   const auto root = XmlReader::parse(renderSvg(spec));
   EXPECT_EQ(root->childrenNamed("text", "title")[0]->text, "a < b & \"c\"");
-  EXPECT_EQ(root->childrenNamed("g", "series")[0]->attr("data-series"), "<odd & label>");
+  const auto panel = root->childrenNamed("g", "panel")[0];
+  EXPECT_EQ(panel->childrenNamed("text", "panel-title")[0]->text, "<p>");
+  EXPECT_EQ(panel->childrenNamed("g", "series")[0]->attr("data-series"), "<odd & label>");
+  EXPECT_EQ(root->childrenNamed("g", "legend")[0]->childrenNamed("text")[0]->text, "<odd>");
 }
 
 TEST(Chart, EmptyAndSinglePointChartsAreStillValid) {
   ChartSpec empty;
   empty.title = "nothing measured";
   EXPECT_NO_THROW(XmlReader::parse(renderSvg(empty)));
+  EXPECT_NO_THROW(XmlReader::parse(renderSvg(throughputChart({}, "none"))));
   ChartSpec one;
-  one.series.push_back({"only", "red", "", {{2, 3.0}}});
+  one.panels.push_back({"p", {{"only", "red", {{2, 3.0}}}}, {}});
   const auto root = XmlReader::parse(renderSvg(one));
   EXPECT_EQ(root->findAll("path").size(), 1u);
-  EXPECT_EQ(tickTexts(*root->childrenNamed("g", "x")[0]), std::vector<std::string>{"2"});
+  const auto panel = root->childrenNamed("g", "panel")[0];
+  EXPECT_EQ(tickTexts(*panel->childrenNamed("g", "x")[0]), std::vector<std::string>{"2"});
 }
 
 TEST(Chart, NiceTicks) {

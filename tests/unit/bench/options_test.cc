@@ -59,6 +59,7 @@ TEST(BenchOptions, EveryOption) {
   EXPECT_EQ(o.layout, CpuLayout::Shared);
   EXPECT_TRUE(o.verbose);
   EXPECT_EQ(parseOk({"--compare", "none"}).impls, std::vector<std::string>{"ferry"});
+  EXPECT_EQ(parseOk({"--from-json", "r.json", "--svg", "r.svg"}).from_json, "r.json");
 }
 
 TEST(BenchOptions, QuickReducesWhatIsNotGiven) {

@@ -83,6 +83,24 @@ TEST(Results, JsonHasTheIssueShape) {
   EXPECT_EQ(j["targets"][0]["met"], true);
 }
 
+TEST(Results, JsonRoundTrip) {
+  BenchReport report;
+  report.machine = {2, "Test CPU", "6.1.0", "host", 1 << 30};
+  report.settings = {{"topology", "netns"}};
+  RunResult f = run("ferry", 2, 1400, 150e3);
+  f.trials[0].offered_pps = 0;  // the unbounded first trial
+  f.trials[0].sent_pps = 400e3;
+  f.trials[0].passed = false;
+  f.trials[1].cpu_ns_per_packet.reset();
+  f.at = f.trials[1];
+  report.runs = {f, run("mmsg", 2, 1400, 100e3, false)};
+  report.runs[1].error = "gone";
+  const BenchReport back = reportFromJson(toJson(report));
+  EXPECT_EQ(toJson(back), toJson(report));
+  EXPECT_DOUBLE_EQ(back.runs[0].mpps(), 0.15);
+  EXPECT_EQ(back.runs[1].error, "gone");
+}
+
 TEST(Results, CsvOneLinePerRunWithAHeader) {
   std::vector<RunResult> runs = {run("ferry", 1, 64, 150e3), run("mmsg", 1, 64, 100e3)};
   runs[1].error = "said \"no\", twice";
