@@ -177,16 +177,22 @@ std::optional<RelaySettings> parse(const std::vector<std::string>& args, std::st
     } else if (a == "--threads" || a == "--batch" || a == "--max-datagram" ||
                a == "--socket-buffer") {
       const auto n = number(v);
-      const uint64_t hi = a == "--threads" ? 1024 : a == "--batch" ? 1024
-                        : a == "--max-datagram" ? 65535 : (1u << 30);
+      const uint64_t hi = a == "--threads"        ? 1024
+                          : a == "--batch"        ? 1024
+                          : a == "--max-datagram" ? 65535
+                                                  : (1u << 30);
       if (!n || *n == 0 || *n > hi) {
         *error = a + ": expected a number from 1 to " + std::to_string(hi) + ", got '" + v + "'";
         return std::nullopt;
       }
-      if (a == "--threads") s.threads = static_cast<unsigned>(*n);
-      else if (a == "--batch") s.batch = static_cast<unsigned>(*n);
-      else if (a == "--max-datagram") s.max_datagram = static_cast<uint32_t>(*n);
-      else s.socket_buffer = static_cast<uint32_t>(*n);
+      if (a == "--threads")
+        s.threads = static_cast<unsigned>(*n);
+      else if (a == "--batch")
+        s.batch = static_cast<unsigned>(*n);
+      else if (a == "--max-datagram")
+        s.max_datagram = static_cast<uint32_t>(*n);
+      else
+        s.socket_buffer = static_cast<uint32_t>(*n);
     } else {
       *error = "unknown option '" + a + "'";
       return std::nullopt;
@@ -235,7 +241,8 @@ int mmsgRelayMain(const std::vector<std::string>& args) {
       return 1;
     }
     counters.push_back(std::make_unique<ThreadCounters>());
-    relays.push_back(std::make_unique<RelayThread>(s, std::move(in), std::move(out), *counters.back()));
+    relays.push_back(
+        std::make_unique<RelayThread>(s, std::move(in), std::move(out), *counters.back()));
   }
 
   std::atomic<bool> stop{false};
@@ -251,9 +258,9 @@ int mmsgRelayMain(const std::vector<std::string>& args) {
       relays[t]->run(stop);
     });
   }
-  std::cerr << "mmsg relay: ready: " << s.threads << " threads, " << s.listen.toString()
-            << " -> " << s.to.toString() << " from " << s.bind.toString() << ", batch "
-            << s.batch << std::endl;
+  std::cerr << "mmsg relay: ready: " << s.threads << " threads, " << s.listen.toString() << " -> "
+            << s.to.toString() << " from " << s.bind.toString() << ", batch " << s.batch
+            << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -276,9 +283,9 @@ int mmsgRelayMain(const std::vector<std::string>& args) {
                   ",\"rx_packets\":" + std::to_string(c.rx.load()) +
                   ",\"tx_packets\":" + std::to_string(c.tx.load()) + "}";
   }
-  std::cout << "{\"rx_packets\":" << rx << ",\"tx_packets\":" << tx << ",\"truncated\":"
-            << truncated << ",\"send_errors\":" << send_errors << ",\"batches\":" << batches
-            << ",\"threads\":[" << per_thread << "]}" << std::endl;
+  std::cout << "{\"rx_packets\":" << rx << ",\"tx_packets\":" << tx
+            << ",\"truncated\":" << truncated << ",\"send_errors\":" << send_errors
+            << ",\"batches\":" << batches << ",\"threads\":[" << per_thread << "]}" << std::endl;
   return 0;
 }
 

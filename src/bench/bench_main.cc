@@ -106,7 +106,7 @@ bench::MachineInfo probeMachine() {
       break;
     }
   }
-  struct sysinfo si{};
+  struct sysinfo si {};
   if (sysinfo(&si) == 0) m.memory_bytes = static_cast<uint64_t>(si.totalram) * si.mem_unit;
   return m;
 }
@@ -215,12 +215,11 @@ int runBench(const Options& options, const std::vector<std::string>& args) {
 
   std::string impls;
   for (const auto& i : options.impls) impls += (impls.empty() ? "" : ",") + i;
-  std::cerr << "ferryd bench: " << bench::name(kind) << " topology ("
-            << bench::name(options.layout) << " CPU layout), " << report.machine.cpus
-            << " CPUs, kernel " << report.machine.kernel << "; " << impls << "; "
-            << options.dataplanes.size() << " dataplane counts x " << options.sizes.size()
-            << " sizes, " << options.flows << " flows, trials of " << options.trial_s
-            << " s, loss <= " << options.loss * 100 << "%\n";
+  std::cerr << "ferryd bench: " << bench::name(kind) << " topology (" << bench::name(options.layout)
+            << " CPU layout), " << report.machine.cpus << " CPUs, kernel " << report.machine.kernel
+            << "; " << impls << "; " << options.dataplanes.size() << " dataplane counts x "
+            << options.sizes.size() << " sizes, " << options.flows << " flows, trials of "
+            << options.trial_s << " s, loss <= " << options.loss * 100 << "%\n";
 
   std::string error;
   auto topology = bench::BenchTopology::create(kind, &error);

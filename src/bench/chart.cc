@@ -36,12 +36,23 @@ std::string xmlEscape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -115,8 +126,8 @@ void renderPanel(std::ostringstream& o, const ChartSpec& spec, const ChartPanel&
   for (double x : xt)
     o << "<g class=\"tick\"><line x1=\"" << num(px(x)) << "\" y1=\"" << num(bottom) << "\" x2=\""
       << num(px(x)) << "\" y2=\"" << num(bottom + 6) << "\" stroke=\"black\"/><text x=\""
-      << num(px(x)) << "\" y=\"" << num(bottom + 22) << "\" text-anchor=\"middle\">"
-      << tickLabel(x) << "</text></g>\n";
+      << num(px(x)) << "\" y=\"" << num(bottom + 22) << "\" text-anchor=\"middle\">" << tickLabel(x)
+      << "</text></g>\n";
   o << "<text class=\"axis-title\" x=\"" << num(left + plot_w / 2) << "\" y=\"" << num(bottom + 46)
     << "\" text-anchor=\"middle\">" << xmlEscape(spec.x_title) << "</text>\n</g>\n";
 
@@ -125,24 +136,26 @@ void renderPanel(std::ostringstream& o, const ChartSpec& spec, const ChartPanel&
     << num(left) << "\" y2=\"" << num(bottom) << "\" stroke=\"black\"/>\n";
   for (double y : yt)
     o << "<g class=\"tick\"><line x1=\"" << num(left - 6) << "\" y1=\"" << num(py(y)) << "\" x2=\""
-      << num(left) << "\" y2=\"" << num(py(y)) << "\" stroke=\"black\"/><text x=\""
-      << num(left - 9) << "\" y=\"" << num(py(y) + 4) << "\" text-anchor=\"end\">" << tickLabel(y)
+      << num(left) << "\" y2=\"" << num(py(y)) << "\" stroke=\"black\"/><text x=\"" << num(left - 9)
+      << "\" y=\"" << num(py(y) + 4) << "\" text-anchor=\"end\">" << tickLabel(y)
       << "</text></g>\n";
   o << "<text class=\"axis-title\" transform=\"translate(" << num(x0 + 16) << " "
-    << num(top + plot_h / 2) << ") rotate(-90)\" text-anchor=\"middle\">"
-    << xmlEscape(spec.y_title) << "</text>\n</g>\n";
+    << num(top + plot_h / 2) << ") rotate(-90)\" text-anchor=\"middle\">" << xmlEscape(spec.y_title)
+    << "</text>\n</g>\n";
 
   for (const auto& s : panel.series) {
     auto pts = s.points;
     std::sort(pts.begin(), pts.end());
-    o << "<g class=\"series\" data-series=\"" << xmlEscape(s.label) << "\">\n<path class=\"line\" d=\"";
+    o << "<g class=\"series\" data-series=\"" << xmlEscape(s.label)
+      << "\">\n<path class=\"line\" d=\"";
     for (size_t i = 0; i < pts.size(); ++i)
       o << (i == 0 ? "M" : " L") << num(px(pts[i].first)) << ',' << num(py(pts[i].second));
     o << "\" fill=\"none\" stroke=\"" << xmlEscape(s.colour) << "\" stroke-width=\"2.5\"/>\n";
     for (const auto& [x, y] : pts)
       o << "<circle cx=\"" << num(px(x)) << "\" cy=\"" << num(py(y)) << "\" r=\"4\" fill=\""
         << xmlEscape(s.colour) << "\"><title>" << xmlEscape(s.label) << ", " << tickLabel(x)
-        << " dataplanes: " << tickLabel(std::round(y * 1000) / 1000) << " Gbit/s</title></circle>\n";
+        << " dataplanes: " << tickLabel(std::round(y * 1000) / 1000)
+        << " Gbit/s</title></circle>\n";
     o << "</g>\n";
   }
   o << "</g>\n";
@@ -168,8 +181,8 @@ std::string renderSvg(const ChartSpec& spec) {
     renderPanel(o, spec, spec.panels[i], 10 + static_cast<double>(i) * spec.panel_width);
 
   o << "<g class=\"legend\">\n";
-  const double lx = 10 + static_cast<double>(std::max<size_t>(1, spec.panels.size())) *
-                             spec.panel_width + 20;
+  const double lx =
+      10 + static_cast<double>(std::max<size_t>(1, spec.panels.size())) * spec.panel_width + 20;
   for (size_t i = 0; i < spec.legend.size(); ++i) {
     const auto& e = spec.legend[i];
     const double ly = 110 + 24.0 * static_cast<double>(i);
@@ -216,9 +229,8 @@ ChartSpec throughputChart(const std::vector<RunResult>& input, const std::string
     spec.panels.push_back(std::move(panel));
   }
   for (const auto& r : runs) {
-    const bool drawn = std::any_of(runs.begin(), runs.end(), [&](const RunResult& o) {
-      return o.impl == r.impl && o.found;
-    });
+    const bool drawn = std::any_of(runs.begin(), runs.end(),
+                                   [&](const RunResult& o) { return o.impl == r.impl && o.found; });
     const bool listed = std::any_of(spec.legend.begin(), spec.legend.end(),
                                     [&](const LegendEntry& e) { return e.label == r.impl; });
     if (drawn && !listed) spec.legend.push_back({r.impl, implColour(r.impl)});

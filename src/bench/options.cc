@@ -13,7 +13,8 @@ std::vector<std::string> splitList(const std::string& text) {
   size_t start = 0;
   while (true) {
     const size_t comma = text.find(',', start);
-    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    out.push_back(
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -128,9 +129,9 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
       continue;
     }
     static const std::set<std::string> kWithValue = {
-        "--dataplanes", "--sizes",      "--flows", "--mode",       "--topology",
-        "--loss",       "--trial",      "--compare", "--json",     "--csv",
-        "--svg",        "--max-trials", "--resolution", "--perf-dir", "--cpu-layout", "--from-json"};
+        "--dataplanes", "--sizes",    "--flows",      "--mode",     "--topology", "--loss",
+        "--trial",      "--compare",  "--json",       "--csv",      "--svg",      "--max-trials",
+        "--resolution", "--perf-dir", "--cpu-layout", "--from-json"};
     if (!kWithValue.count(arg)) return fail("unknown option '" + arg + "'");
     if (i + 1 >= args.size()) return fail(arg + ": expected a value");
     const std::string& value = args[++i];
@@ -156,17 +157,26 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
         return fail("--flows: expected a number from 1 to 4096, got '" + value + "'");
       o.flows = static_cast<uint32_t>(*v);
     } else if (arg == "--mode") {
-      if (value == "relay") o.mode = Mode::Relay;
-      else if (value == "route") o.mode = Mode::Route;
-      else return fail("--mode: expected relay or route, got '" + value + "'");
+      if (value == "relay")
+        o.mode = Mode::Relay;
+      else if (value == "route")
+        o.mode = Mode::Route;
+      else
+        return fail("--mode: expected relay or route, got '" + value + "'");
     } else if (arg == "--topology") {
-      if (value == "netns") o.topology = Topology::Netns;
-      else if (value == "loopback") o.topology = Topology::Loopback;
-      else return fail("--topology: expected netns or loopback, got '" + value + "'");
+      if (value == "netns")
+        o.topology = Topology::Netns;
+      else if (value == "loopback")
+        o.topology = Topology::Loopback;
+      else
+        return fail("--topology: expected netns or loopback, got '" + value + "'");
     } else if (arg == "--cpu-layout") {
-      if (value == "split") o.layout = CpuLayout::Split;
-      else if (value == "shared") o.layout = CpuLayout::Shared;
-      else return fail("--cpu-layout: expected split or shared, got '" + value + "'");
+      if (value == "split")
+        o.layout = CpuLayout::Split;
+      else if (value == "shared")
+        o.layout = CpuLayout::Shared;
+      else
+        return fail("--cpu-layout: expected split or shared, got '" + value + "'");
     } else if (arg == "--loss") {
       std::string number = value;
       double scale = 1;

@@ -199,8 +199,8 @@ std::string toCsv(const std::vector<RunResult>& runs) {
         << ',' << (r.found ? fixed(r.at.p99_us, 1) : "") << ','
         << (r.found ? opt(r.at.cpu_ns_per_packet) : "") << ','
         << (r.found ? fixed(r.at.offered_pps / 1e6, 6) : "") << ','
-        << (r.generator_limited ? "true" : "false") << ',' << opt(ratioToReference(runs, r))
-        << ',' << r.trials.size() << ',' << csvField(r.error) << '\n';
+        << (r.generator_limited ? "true" : "false") << ',' << opt(ratioToReference(runs, r)) << ','
+        << r.trials.size() << ',' << csvField(r.error) << '\n';
   }
   return out.str();
 }

@@ -30,7 +30,10 @@ RelayPath relayPath(const BenchTopology& t) {
 class ProcessRouter : public RouterUnderTest {
  public:
   ProcessRouter(std::string impl, Child child, SockAddr target, int stop_signal)
-      : impl_(std::move(impl)), child_(std::move(child)), target_(target), stop_signal_(stop_signal) {}
+      : impl_(std::move(impl)),
+        child_(std::move(child)),
+        target_(target),
+        stop_signal_(stop_signal) {}
   ~ProcessRouter() override { stop(); }
 
   SockAddr target() const override { return target_; }
@@ -60,8 +63,8 @@ class ProcessRouter : public RouterUnderTest {
       std::this_thread::sleep_for(10ms);
     }
     if (needle.empty()) return "";
-    return impl_ + " did not become ready within " +
-           std::to_string(timeout.count()) + " ms: " + child_.output(2000);
+    return impl_ + " did not become ready within " + std::to_string(timeout.count()) +
+           " ms: " + child_.output(2000);
   }
 
  private:
@@ -124,12 +127,12 @@ std::unique_ptr<RouterUnderTest> startRouter(const std::string& impl, unsigned d
                        "dataplanes started", SIGTERM, error);
   }
   if (impl == "mmsg") {
-    return spawnRouter(impl,
-                       {setup.self_exe, "bench", "peer-mmsg", "--listen", path.ingress.toString(),
-                        "--bind", path.egress.toString(), "--to", path.sink.toString(),
-                        "--threads", std::to_string(dataplanes), "--max-datagram",
-                        std::to_string(setup.max_datagram)},
-                       setup, "mmsg relay: ready", SIGTERM, error);
+    return spawnRouter(
+        impl,
+        {setup.self_exe, "bench", "peer-mmsg", "--listen", path.ingress.toString(), "--bind",
+         path.egress.toString(), "--to", path.sink.toString(), "--threads",
+         std::to_string(dataplanes), "--max-datagram", std::to_string(setup.max_datagram)},
+        setup, "mmsg relay: ready", SIGTERM, error);
   }
   if (impl == "nginx") {
     struct stat st;
@@ -147,9 +150,9 @@ std::unique_ptr<RouterUnderTest> startRouter(const std::string& impl, unsigned d
       return nullptr;
     }
     // SIGQUIT would wait for sessions to time out; SIGTERM is nginx's fast shutdown.
-    auto router = spawnRouter(impl, {"nginx", "-p", prefix + "/", "-c", config, "-e",
-                                     prefix + "/error.log"},
-                              setup, "", SIGTERM, error);
+    auto router =
+        spawnRouter(impl, {"nginx", "-p", prefix + "/", "-c", config, "-e", prefix + "/error.log"},
+                    setup, "", SIGTERM, error);
     if (!router) return nullptr;
     // No readiness line: give the master time to fork its workers; the
     // warm-up traffic before the first trial confirms the path.

@@ -42,8 +42,7 @@ struct TrialSpec {
 class AffinityScope {
  public:
   explicit AffinityScope(const std::vector<int>& cpus) {
-    if (cpus.empty() || pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) != 0)
-      return;
+    if (cpus.empty() || pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) != 0) return;
     cpu_set_t set;
     CPU_ZERO(&set);
     for (int c : cpus) CPU_SET(c, &set);
@@ -87,8 +86,8 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   const uint16_t run = nextRunId();
   gen::SinkConfig sc;
   sc.listen = spec.sink;
-  sc.until_end = true;              // ends 50 ms after the last end marker …
-  sc.idle_s = 0.3;                  // … or once traffic stopped (end markers lost) …
+  sc.until_end = true;                  // ends 50 ms after the last end marker …
+  sc.idle_s = 0.3;                      // … or once traffic stopped (end markers lost) …
   sc.duration_s = spec.duration_s + 3;  // … and in any case
   sc.decap = spec.mode == Mode::Route;
   sc.run = run;
@@ -164,17 +163,18 @@ std::string runLabel(const RunResult& r) {
 void printTrial(std::ostream* out, const RunResult& r, size_t index, const TrialResult& t) {
   if (out == nullptr) return;
   char line[320];
-  std::snprintf(line, sizeof line,
-                "  %-22s trial %2zu: offered %-13s sent %-13s received %-13s loss %7.3f%%  "
-                "p99 %7.0f us  cpu %s  %s\n",
-                runLabel(r).c_str(), index,
-                t.offered_pps > 0 ? rateText(t.offered_pps).c_str() : "max",
-                rateText(t.sent_pps).c_str(), rateText(t.received_pps).c_str(), t.loss * 100,
-                t.p99_us,
-                t.cpu_ns_per_packet ? (std::to_string(static_cast<int>(*t.cpu_ns_per_packet)) +
-                                       " ns/pkt").c_str()
-                                    : "-",
-                t.passed ? "pass" : t.generator_short ? "FAIL (generator short)" : "FAIL");
+  std::snprintf(
+      line, sizeof line,
+      "  %-22s trial %2zu: offered %-13s sent %-13s received %-13s loss %7.3f%%  "
+      "p99 %7.0f us  cpu %s  %s\n",
+      runLabel(r).c_str(), index, t.offered_pps > 0 ? rateText(t.offered_pps).c_str() : "max",
+      rateText(t.sent_pps).c_str(), rateText(t.received_pps).c_str(), t.loss * 100, t.p99_us,
+      t.cpu_ns_per_packet
+          ? (std::to_string(static_cast<int>(*t.cpu_ns_per_packet)) + " ns/pkt").c_str()
+          : "-",
+      t.passed            ? "pass"
+      : t.generator_short ? "FAIL (generator short)"
+                          : "FAIL");
   *out << line << std::flush;
 }
 
@@ -198,13 +198,14 @@ std::string checkPath(const TrialSpec& spec, RouterUnderTest& router,
 void profileRun(const RunnerContext& ctx, const TrialSpec& spec, const RunResult& r) {
   const Options& o = *ctx.options;
   std::string pids;
-  for (pid_t p : processTree(spec.router_pid)) pids += (pids.empty() ? "" : ",") + std::to_string(p);
+  for (pid_t p : processTree(spec.router_pid))
+    pids += (pids.empty() ? "" : ",") + std::to_string(p);
   const std::string base = o.perf_dir + "/" + r.impl + "-" + std::to_string(r.dataplanes) + "dp-" +
                            std::to_string(r.size);
   std::string error;
-  auto perf = Child::spawn({"perf", "record", "-e", "cpu-clock", "-g", "-p", pids, "-o",
-                            base + ".data"},
-                           {"", base + ".record.log"}, &error);
+  auto perf =
+      Child::spawn({"perf", "record", "-e", "cpu-clock", "-g", "-p", pids, "-o", base + ".data"},
+                   {"", base + ".record.log"}, &error);
   if (!perf) {
     if (ctx.progress) *ctx.progress << "  perf: " << error << "\n";
     return;
@@ -242,8 +243,8 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
       // The sink's receive processing stays inline in the router's send (no
       // RPS on snk0): with RPS there, each send would raise an IPI to the
       // sink's CPU, which on a VM costs the router more than the delivery.
-      error = split ? topo.setReceiveCpus(routerCpus(allowed, dp), {})
-                    : topo.setReceiveCpus({}, {});
+      error =
+          split ? topo.setReceiveCpus(routerCpus(allowed, dp), {}) : topo.setReceiveCpus({}, {});
       auto router = error.empty() ? startRouter(impl, dp, ctx.router_setup, &error) : nullptr;
       checkInterrupted(interrupted);
       if (!router && ctx.progress)
@@ -303,8 +304,8 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
           if (!r.error.empty())
             *ctx.progress << runLabel(r) << ": " << r.error << "\n";
           else if (r.found)
-            *ctx.progress << runLabel(r) << ": " << rateText(r.at.received_pps) << ", "
-                          << r.gbps() << " Gbit/s (" << r.trials.size() << " trials"
+            *ctx.progress << runLabel(r) << ": " << rateText(r.at.received_pps) << ", " << r.gbps()
+                          << " Gbit/s (" << r.trials.size() << " trials"
                           << (r.generator_limited ? ", generator limit" : "") << ")\n";
           else
             *ctx.progress << runLabel(r) << ": no rate passed\n";

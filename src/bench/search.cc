@@ -34,9 +34,8 @@ std::optional<double> RateSearch::next() const {
 }
 
 void RateSearch::record(TrialResult trial) {
-  trial.generator_short =
-      trial.offered_pps > 0 &&
-      trial.sent_pps < (1 - settings_.generator_tolerance) * trial.offered_pps;
+  trial.generator_short = trial.offered_pps > 0 &&
+                          trial.sent_pps < (1 - settings_.generator_tolerance) * trial.offered_pps;
   trial.passed = trialPasses(trial, settings_);
   const double rate = offeredRate(trial);
   const bool first = trials_.empty();
@@ -74,10 +73,9 @@ void RateSearch::record(TrialResult trial) {
   } else {
     // A generator that reached only S cannot offer more than S / (1 - tolerance)
     // either, so no rate above that can pass.
-    const double bound =
-        trial.generator_short
-            ? std::min(rate, trial.sent_pps / (1 - settings_.generator_tolerance))
-            : rate;
+    const double bound = trial.generator_short
+                             ? std::min(rate, trial.sent_pps / (1 - settings_.generator_tolerance))
+                             : rate;
     if (bound < hi_) {
       hi_ = std::max(bound, lo_);
       hi_short_ = trial.generator_short;
@@ -101,7 +99,8 @@ const TrialResult* RateSearch::best() const { return best_ ? &trials_[*best_] : 
 
 bool RateSearch::generatorLimited() const {
   if (!best_) return false;
-  return *best_ == 0 || (hi_short_ && next() == std::nullopt && hi_ <= lo_ * (1 + settings_.resolution));
+  return *best_ == 0 ||
+         (hi_short_ && next() == std::nullopt && hi_ <= lo_ * (1 + settings_.resolution));
 }
 
 }  // namespace ferry::bench

@@ -191,8 +191,8 @@ std::string BenchTopology::buildNetns() {
 
 std::string BenchTopology::setKernelForwarding(bool on) {
   if (kind_ != Topology::Netns) return "kernel forwarding needs the netns topology";
-  return runChecked(
-      {"sysctl", "-q", "-w", std::string("net.ipv4.ip_forward=") + (on ? "1" : "0")}, router_ns_);
+  return runChecked({"sysctl", "-q", "-w", std::string("net.ipv4.ip_forward=") + (on ? "1" : "0")},
+                    router_ns_);
 }
 
 namespace {
@@ -220,11 +220,11 @@ std::string BenchTopology::setReceiveCpus(const std::vector<int>& router,
                                           const std::vector<int>& sink) {
   if (kind_ != Topology::Netns) return "";
   // `ip netns exec` mounts the namespace's own /sys.
-  for (const auto& [ns, dev, cpus] : {std::tuple{router_ns_, "rtr0", router},
-                                      std::tuple{sink_ns_, "snk0", sink}}) {
-    if (auto why = runChecked({"ip", "netns", "exec", ns, "sh", "-c",
-                               "echo " + rpsMask(cpus) + " > /sys/class/net/" + dev +
-                                   "/queues/rx-0/rps_cpus"});
+  for (const auto& [ns, dev, cpus] :
+       {std::tuple{router_ns_, "rtr0", router}, std::tuple{sink_ns_, "snk0", sink}}) {
+    if (auto why = runChecked(
+            {"ip", "netns", "exec", ns, "sh", "-c",
+             "echo " + rpsMask(cpus) + " > /sys/class/net/" + dev + "/queues/rx-0/rps_cpus"});
         !why.empty())
       return why;
   }

@@ -6,10 +6,9 @@
 #include <signal.h>
 #include <sys/types.h>
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -74,8 +73,9 @@ void expectAllGone(pid_t bench, const std::map<pid_t, std::string>& seen) {
   EXPECT_TRUE(benchNamespaces(bench).empty()) << "namespaces left behind";
   for (const auto& [pid, start] : seen) {
     const auto now = startTime(pid);
-    EXPECT_FALSE(now && *now == start) << "process " << pid << " is still running: "
-                                       << slurp("/proc/" + std::to_string(pid) + "/cmdline");
+    EXPECT_FALSE(now && *now == start)
+        << "process " << pid
+        << " is still running: " << slurp("/proc/" + std::to_string(pid) + "/cmdline");
   }
 }
 

@@ -31,13 +31,13 @@ struct ChartSeries {
 };
 
 struct ChartPanel {
-  std::string title;               // e.g. "64 B datagrams"
+  std::string title;  // e.g. "64 B datagrams"
   std::vector<ChartSeries> series;
-  std::vector<double> x_ticks;     // these values exactly; empty = the data's x values
+  std::vector<double> x_ticks;  // these values exactly; empty = the data's x values
 };
 
 struct LegendEntry {
-  std::string label;   // e.g. "ferry"
+  std::string label;  // e.g. "ferry"
   std::string colour;
 };
 

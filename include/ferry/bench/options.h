@@ -31,17 +31,17 @@ struct Options {
   Mode mode = Mode::Relay;
   std::optional<Topology> topology;  // unset: netns when root and namespaces work, else loopback
   CpuLayout layout = CpuLayout::Split;
-  double loss = 0.001;               // loss tolerance of a passing trial, 0..1
+  double loss = 0.001;  // loss tolerance of a passing trial, 0..1
   double trial_s = 2;
   // ferry first, then the peers of --compare, in the order given.
   std::vector<std::string> impls = {"ferry", "mmsg", "nginx", "kernel"};
   bool quick = false;
   std::string json_path, csv_path, svg_path;
-  bool verbose = false;       // progress lines also when stderr is not a terminal
+  bool verbose = false;  // progress lines also when stderr is not a terminal
   unsigned max_trials = 12;
-  double resolution = 0.02;   // search stops at hi <= lo × (1 + resolution)
-  std::string perf_dir;       // profile each run at its best rate (perf record -e cpu-clock)
-  std::string from_json;      // measure nothing: re-render a saved --json (table, --csv, --svg)
+  double resolution = 0.02;  // search stops at hi <= lo × (1 + resolution)
+  std::string perf_dir;      // profile each run at its best rate (perf record -e cpu-clock)
+  std::string from_json;     // measure nothing: re-render a saved --json (table, --csv, --svg)
 
   SearchSettings searchSettings() const;
 };

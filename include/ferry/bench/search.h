@@ -44,10 +44,10 @@ struct TrialResult {
 };
 
 struct SearchSettings {
-  double min_pps = 1000;        // below this the search gives up (no result)
-  double max_pps = 0;           // first trial; 0 = as fast as the generator can
+  double min_pps = 1000;  // below this the search gives up (no result)
+  double max_pps = 0;     // first trial; 0 = as fast as the generator can
   double loss_tolerance = 0.001;
-  double resolution = 0.02;     // stop when hi <= lo × (1 + resolution)
+  double resolution = 0.02;  // stop when hi <= lo × (1 + resolution)
   unsigned max_trials = 12;
   // A trial whose generator sent less than (1 - generator_tolerance) × the
   // offered rate did not offer that rate: it cannot pass, and it bounds the

@@ -29,11 +29,20 @@ RunResult run(std::string impl, unsigned dp, uint32_t size, double pps, bool fou
 
 std::vector<RunResult> sampleRuns() {
   return {
-      run("ferry", 1, 64, 150e3),   run("ferry", 2, 64, 260e3),   run("ferry", 4, 64, 250e3),
-      run("ferry", 1, 1400, 140e3), run("ferry", 2, 1400, 240e3), run("ferry", 4, 1400, 230e3),
-      run("mmsg", 1, 64, 140e3),    run("mmsg", 2, 64, 250e3),    run("mmsg", 4, 64, 240e3),
-      run("mmsg", 1, 1400, 130e3),  run("mmsg", 2, 1400, 230e3),  run("mmsg", 4, 1400, 220e3),
-      run("nginx", 1, 64, 40e3),    run("nginx", 2, 64, 45e3),
+      run("ferry", 1, 64, 150e3),
+      run("ferry", 2, 64, 260e3),
+      run("ferry", 4, 64, 250e3),
+      run("ferry", 1, 1400, 140e3),
+      run("ferry", 2, 1400, 240e3),
+      run("ferry", 4, 1400, 230e3),
+      run("mmsg", 1, 64, 140e3),
+      run("mmsg", 2, 64, 250e3),
+      run("mmsg", 4, 64, 240e3),
+      run("mmsg", 1, 1400, 130e3),
+      run("mmsg", 2, 1400, 230e3),
+      run("mmsg", 4, 1400, 220e3),
+      run("nginx", 1, 64, 40e3),
+      run("nginx", 2, 64, 45e3),
       run("nginx", 4, 64, 0, /*found=*/false),  // no rate passed: not drawn
   };
 }

@@ -36,12 +36,13 @@ TEST(BenchOptions, DefaultsAreTheIssueMatrix) {
 }
 
 TEST(BenchOptions, EveryOption) {
-  const Options o = parseOk({"--dataplanes", "2,1", "--sizes", "1400,64", "--flows", "16",
-                             "--mode", "route", "--topology", "loopback", "--loss", "0.5%",
-                             "--trial", "250ms", "--compare", "kernel,mmsg", "--json", "r.json",
-                             "--csv", "r.csv", "--svg", "r.svg", "--max-trials", "9",
-                             "--resolution", "0.01", "--perf-dir", "p", "--verbose",
-                             "--cpu-layout", "shared"});
+  const Options o =
+      parseOk({"--dataplanes", "2,1",   "--sizes",    "1400,64",     "--flows",      "16",
+               "--mode",       "route", "--topology", "loopback",    "--loss",       "0.5%",
+               "--trial",      "250ms", "--compare",  "kernel,mmsg", "--json",       "r.json",
+               "--csv",        "r.csv", "--svg",      "r.svg",       "--max-trials", "9",
+               "--resolution", "0.01",  "--perf-dir", "p",           "--verbose",    "--cpu-layout",
+               "shared"});
   EXPECT_EQ(o.dataplanes, (std::vector<unsigned>{2, 1}));
   EXPECT_EQ(o.sizes, (std::vector<uint32_t>{1400, 64}));
   EXPECT_EQ(o.flows, 16u);
@@ -100,8 +101,7 @@ TEST(BenchOptions, ErrorsNameTheArgument) {
   EXPECT_EQ(parseError({"--sizes", "70000"}).rfind("--sizes:", 0), 0u);
   EXPECT_EQ(parseError({"--flows", "0"}), "--flows: expected a number from 1 to 4096, got '0'");
   EXPECT_EQ(parseError({"--mode", "bridge"}), "--mode: expected relay or route, got 'bridge'");
-  EXPECT_EQ(parseError({"--topology", "vm"}),
-            "--topology: expected netns or loopback, got 'vm'");
+  EXPECT_EQ(parseError({"--topology", "vm"}), "--topology: expected netns or loopback, got 'vm'");
   EXPECT_EQ(parseError({"--cpu-layout", "mixed"}),
             "--cpu-layout: expected split or shared, got 'mixed'");
   EXPECT_EQ(parseError({"--loss", "1"}).rfind("--loss:", 0), 0u);

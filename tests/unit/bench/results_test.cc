@@ -31,8 +31,8 @@ RunResult run(std::string impl, unsigned dp, uint32_t size, double pps, bool fou
 TEST(Results, RatesFromTheBestTrial) {
   const RunResult r = run("ferry", 1, 1400, 250'000);
   EXPECT_DOUBLE_EQ(r.mpps(), 0.25);
-  EXPECT_DOUBLE_EQ(r.gbps(), 250e3 * 1400 * 8 / 1e9);                          // 2.8
-  EXPECT_DOUBLE_EQ(r.gbpsWire(), 250e3 * (1400 + 66) * 8 / 1e9);               // 2.932
+  EXPECT_DOUBLE_EQ(r.gbps(), 250e3 * 1400 * 8 / 1e9);             // 2.8
+  EXPECT_DOUBLE_EQ(r.gbpsWire(), 250e3 * (1400 + 66) * 8 / 1e9);  // 2.932
   const RunResult none = run("ferry", 1, 1400, 250'000, /*found=*/false);
   EXPECT_EQ(none.mpps(), 0);
   EXPECT_EQ(none.gbps(), 0);
@@ -120,9 +120,9 @@ TEST(Results, CsvOneLinePerRunWithAHeader) {
 }
 
 TEST(Results, TableRowsByImplementationAndDataplanesColumnsBySize) {
-  const std::vector<RunResult> runs = {
-      run("mmsg", 1, 1400, 100e3), run("ferry", 2, 64, 220e3), run("ferry", 1, 64, 150e3),
-      run("mmsg", 1, 64, 100e3),   run("ferry", 1, 1400, 90e3), run("nginx", 2, 64, 40e3)};
+  const std::vector<RunResult> runs = {run("mmsg", 1, 1400, 100e3), run("ferry", 2, 64, 220e3),
+                                       run("ferry", 1, 64, 150e3),  run("mmsg", 1, 64, 100e3),
+                                       run("ferry", 1, 1400, 90e3), run("nginx", 2, 64, 40e3)};
   std::ostringstream out;
   printTable(out, runs);
   const std::string t = out.str();

@@ -43,7 +43,8 @@ struct XmlElement {
       c->findAll(tag, cls, out);
     }
   }
-  std::vector<const XmlElement*> findAll(const std::string& tag, const std::string& cls = "") const {
+  std::vector<const XmlElement*> findAll(const std::string& tag,
+                                         const std::string& cls = "") const {
     std::vector<const XmlElement*> out;
     findAll(tag, cls, out);
     return out;
@@ -67,9 +68,13 @@ class XmlReader {
   [[noreturn]] void fail(const std::string& why) const {
     throw std::runtime_error("XML error at offset " + std::to_string(pos_) + ": " + why);
   }
-  bool startsWith(const char* p) const { return s_.compare(pos_, std::char_traits<char>::length(p), p) == 0; }
+  bool startsWith(const char* p) const {
+    return s_.compare(pos_, std::char_traits<char>::length(p), p) == 0;
+  }
   void skipSpace() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) ++pos_;
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r'))
+      ++pos_;
   }
   void skipMisc() {
     for (;;) {
@@ -88,7 +93,8 @@ class XmlReader {
     }
   }
   static bool nameChar(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' || c == '.';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' ||
+           c == '.';
   }
   std::string name() {
     const size_t start = pos_;
@@ -107,13 +113,20 @@ class XmlReader {
       const auto semi = raw.find(';', i);
       if (semi == std::string::npos) fail("'&' without ';'");
       const std::string ent = raw.substr(i + 1, semi - i - 1);
-      if (ent == "amp") out += '&';
-      else if (ent == "lt") out += '<';
-      else if (ent == "gt") out += '>';
-      else if (ent == "quot") out += '"';
-      else if (ent == "apos") out += '\'';
-      else if (!ent.empty() && ent[0] == '#') out += static_cast<char>(std::stoi(ent.substr(1)));
-      else fail("unknown entity &" + ent + ";");
+      if (ent == "amp")
+        out += '&';
+      else if (ent == "lt")
+        out += '<';
+      else if (ent == "gt")
+        out += '>';
+      else if (ent == "quot")
+        out += '"';
+      else if (ent == "apos")
+        out += '\'';
+      else if (!ent.empty() && ent[0] == '#')
+        out += static_cast<char>(std::stoi(ent.substr(1)));
+      else
+        fail("unknown entity &" + ent + ";");
       i = semi;
     }
     return out;
@@ -138,7 +151,8 @@ class XmlReader {
       if (!startsWith("=")) fail("attribute " + key + " without '='");
       ++pos_;
       skipSpace();
-      if (pos_ >= s_.size() || (s_[pos_] != '"' && s_[pos_] != '\'')) fail("unquoted attribute " + key);
+      if (pos_ >= s_.size() || (s_[pos_] != '"' && s_[pos_] != '\''))
+        fail("unquoted attribute " + key);
       const char quote = s_[pos_++];
       const auto end = s_.find(quote, pos_);
       if (end == std::string::npos) fail("unterminated attribute " + key);
