@@ -27,14 +27,14 @@ RelayPath relayPath(const BenchTopology& t) {
 }
 
 // A router that is a process tree: ferryd, the mmsg relay, nginx.
-class ProcessRouter : public RouterUnderTest {
+class ProcessRouter final : public RouterUnderTest {
  public:
   ProcessRouter(std::string impl, Child child, SockAddr target, int stop_signal)
       : impl_(std::move(impl)),
         child_(std::move(child)),
         target_(target),
         stop_signal_(stop_signal) {}
-  ~ProcessRouter() override { stop(); }
+  ~ProcessRouter() override { shutdown(); }
 
   SockAddr target() const override { return target_; }
   pid_t pid() const override { return child_.pid(); }
@@ -46,13 +46,7 @@ class ProcessRouter : public RouterUnderTest {
            "): " + child_.output(2000);
   }
 
-  void stop() override {
-    if (child_.pid() <= 0) return;
-    if (child_.running()) {
-      child_.signal(stop_signal_);
-      if (!child_.wait(3s)) child_.stop(100ms);
-    }
-  }
+  void stop() override { shutdown(); }
 
   // Waits until the output holds `needle`, the child exits, or `timeout`.
   std::string waitReady(const std::string& needle, std::chrono::milliseconds timeout) {
@@ -68,29 +62,40 @@ class ProcessRouter : public RouterUnderTest {
   }
 
  private:
+  // Non-virtual, so the destructor may call it too.
+  void shutdown() {
+    if (child_.pid() <= 0) return;
+    if (child_.running()) {
+      child_.signal(stop_signal_);
+      if (!child_.wait(3s)) child_.stop(100ms);
+    }
+  }
+
   std::string impl_;
   Child child_;
   SockAddr target_;
   int stop_signal_;
 };
 
-class KernelRouter : public RouterUnderTest {
+class KernelRouter final : public RouterUnderTest {
  public:
   explicit KernelRouter(BenchTopology& t) : topology_(t) {}
-  ~KernelRouter() override { stop(); }
+  ~KernelRouter() override { shutdown(); }
   SockAddr target() const override { return topology_.sink(); }
   pid_t pid() const override { return -1; }
   std::string health() override { return ""; }
-  void stop() override {
-    if (on_) topology_.setKernelForwarding(false);
-    on_ = false;
-  }
+  void stop() override { shutdown(); }
   std::string start() {
     on_ = true;
     return topology_.setKernelForwarding(true);
   }
 
  private:
+  void shutdown() {
+    if (on_) topology_.setKernelForwarding(false);
+    on_ = false;
+  }
+
   BenchTopology& topology_;
   bool on_ = false;
 };
