@@ -7,7 +7,9 @@
 //   nginx   nginx's stream UDP proxy, N workers, `listen … udp reuseport`,
 //           private prefix, config, pid and error log
 //   kernel  no process: the router namespace forwards by IP routing
-//           (ip_forward=1), the receive processing spread over N CPUs by RPS
+//           (ip_forward=1); in the split CPU layout the forwarding runs on
+//           the first N CPUs (RPS on the ingress veth, as for every router),
+//           in the shared layout on whichever CPU sent the datagram
 #pragma once
 
 #include <sys/types.h>
