@@ -9,7 +9,7 @@
 //   relay: [{from, to}]             routes: [{prefix, via: [..], ecmp}]
 //   icmp: {source_v4, source_v6, rate, burst}
 //   metrics: {listen}
-//   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue, ecmp_seed}
+//   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue, ecmp_seed, gso}
 #pragma once
 
 #include <cstdint>
@@ -87,6 +87,9 @@ struct Tuning {
   uint32_t ring_entries = 1024;      // io_uring submission queue entries (power of two)
   uint32_t socket_buffer = 4 << 20;  // SO_RCVBUF/SO_SNDBUF bytes per socket
   uint32_t bfd_queue = 1024;         // BFD hand-off queue per dataplane (power of two)
+  // UDP GSO on send: datagrams of one loop turn for the same egress leave as
+  // one sendmsg with UDP_SEGMENT, gathered from their buffers (no copy).
+  bool gso = true;
   // route mode: seed of the ECMP flow hash; unset = random at each start.
   // Fixing it keeps every flow on the same next hop across restarts.
   std::optional<uint32_t> ecmp_seed;

@@ -55,6 +55,8 @@ class Control {
 
   // One ctl request ("show stats") → one JSON reply.
   std::string handleRequest(const std::string& request);
+  // The metrics endpoint's reply to one HTTP request line.
+  std::string handleMetrics(const std::string& request_line);
 
  private:
   // Publishes a forwarding snapshot with the BFD liveness, if it changed.
@@ -68,6 +70,8 @@ class Control {
   std::unique_ptr<BfdController> sessions_;  // null when no interface has BFD
   uint64_t published_liveness_ = 0;
   CtlServer ctl_;
+  CtlServer metrics_;  // listening only with metrics.listen in the config
+  bool metrics_on_ = false;
   Fd stop_fd_;
   std::atomic<bool> stop_requested_{false};
 };

@@ -55,6 +55,8 @@ struct alignas(64) InterfaceCounters {
   Counter tx_packets;
   Counter tx_bytes;
   Counter bfd_rx;  // BFD packets handed to the control module
+  Counter tx_gso_batches;     // sendmsg calls that carried several datagrams (UDP GSO)
+  Counter tx_gso_refused;     // GSO sends the kernel refused (resent one by one; GSO then off)
   Counter icmp_tx;            // route: ICMP errors sent back through this interface
   Counter icmp_rate_limited;  // route: ICMP errors the rate limit suppressed
   // Datagrams the kernel dropped because this socket's receive queue was full
@@ -78,7 +80,7 @@ struct alignas(64) DataplaneCounters {
 // A plain snapshot of counters, summed however the caller likes.
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, bfd_rx = 0;
-  uint64_t icmp_tx = 0, icmp_rate_limited = 0;
+  uint64_t icmp_tx = 0, icmp_rate_limited = 0, tx_gso_batches = 0, tx_gso_refused = 0;
   uint64_t rx_queue_overflow = 0;
   std::array<uint64_t, kDropCount> drops{};
 
@@ -89,6 +91,8 @@ struct CounterTotals {
     tx_bytes += c.tx_bytes.get();
     bfd_rx += c.bfd_rx.get();
     icmp_tx += c.icmp_tx.get();
+    tx_gso_batches += c.tx_gso_batches.get();
+    tx_gso_refused += c.tx_gso_refused.get();
     icmp_rate_limited += c.icmp_rate_limited.get();
     rx_queue_overflow += c.rx_queue_overflow.get();
     for (size_t i = 0; i < kDropCount; ++i) drops[i] += c.drops[i].get();

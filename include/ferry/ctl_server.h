@@ -1,7 +1,8 @@
-// The daemon's control socket: a Unix stream socket (mode 0660) on which
-// ferryctl sends one request line ("show stats") and reads one JSON document
-// back. Non-blocking throughout, driven by the control thread's poll loop, so
-// a slow or stuck client can never delay BFD timers.
+// The daemon's request servers: the control socket, a Unix stream socket
+// (mode 0660) on which ferryctl sends one request line ("show stats") and
+// reads one JSON document back; and the metrics endpoint, a TCP socket that
+// answers HTTP GET requests. Non-blocking throughout, driven by the control
+// thread's poll loop, so a slow or stuck client can never delay BFD timers.
 #pragma once
 
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ferry/address.h"
 #include "ferry/socket.h"
 
 namespace ferry {
@@ -27,6 +29,9 @@ class CtlServer {
   // Creates the parent directory if needed, refuses a path that a live
   // daemon is listening on, replaces a stale socket file. "" or an error.
   std::string listen(const std::string& path);
+  // HTTP on TCP: a request ends with an empty line; the handler gets its
+  // first line ("GET /metrics HTTP/1.1") and returns the whole response.
+  std::string listenTcp(const SockAddr& address);
   // Appends the descriptors to watch (listen socket, then clients).
   void addPollFds(std::vector<pollfd>& fds) const;
   // Handles whatever `fds` (the slice added by addPollFds) says is ready.
@@ -46,6 +51,7 @@ class CtlServer {
   bool service(Client& client, short revents, const Handler& handler);
 
   std::string path_;
+  std::string terminator_ = "\n";  // where a request ends
   Fd listen_fd_;
   std::vector<Client> clients_;
 };

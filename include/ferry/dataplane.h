@@ -87,6 +87,28 @@ class Dataplane {
     msghdr msg;
     iovec iov;
   };
+  // UDP GSO: forwards to one egress in one loop turn collect in a Run and
+  // leave as one sendmsg with UDP_SEGMENT: every segment the size of the
+  // first, the last one no larger (the kernel's rule), at most kMaxSegments
+  // and kMaxGsoBytes. The iovec gathers them from their buffers: no copy.
+  static constexpr uint32_t kMaxSegments = 64;
+  static constexpr uint32_t kMaxGsoBytes = 65000;
+  struct Run {
+    uint16_t count = 0;
+    uint32_t segment = 0;  // size of every datagram but the last
+    uint32_t last = 0;     // size of the last one
+    uint32_t bytes = 0;
+    bool listed = false;  // in pending_runs_
+    uint16_t buffers[kMaxSegments];
+    uint8_t* data[kMaxSegments];
+  };
+  struct Batch {
+    msghdr msg;
+    iovec iov[kMaxSegments];
+    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))];
+    uint16_t count;
+    uint16_t buffers[kMaxSegments];
+  };
 
   uint8_t* buffer(uint16_t id) const noexcept { return buffers_ + size_t(id) * stride_; }
   io_uring_sqe* sqe() noexcept;
@@ -104,6 +126,11 @@ class Dataplane {
   // `to`; `op` is Op::Send (forwarded) or Op::Local (an ICMP error of ours).
   void send(Op op, uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length,
             const sockaddr* to, socklen_t to_len) noexcept;
+  // Forwards through `egress` to its peer: into the egress's GSO run, or sent
+  // at once when GSO is off for it.
+  void queue(uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length) noexcept;
+  void flush(uint16_t egress) noexcept;
+  void onBatchSent(uint16_t interface, uint16_t batch, int result) noexcept;
   void recycle(uint16_t buffer) noexcept;
 
   DataplaneSettings settings_;
@@ -131,6 +158,11 @@ class Dataplane {
   unsigned active_receives_ = 0;
   uint64_t inflight_sends_ = 0;
   std::vector<uint8_t> rearm_;  // per interface: its multishot receive ended
+  std::vector<Run> runs_;        // per interface
+  std::vector<uint8_t> gso_;     // per interface: GSO in use (off after a kernel refusal)
+  std::vector<uint16_t> pending_runs_;  // interfaces whose run is not empty
+  std::vector<Batch> batches_;
+  std::vector<uint16_t> free_batches_;
   route::TokenBucket icmp_bucket_;
 };
 

@@ -4,7 +4,8 @@
 //
 //   bits 63..56  Op
 //   bits 47..32  interface index
-//   bits 15..0   buffer id (provided-buffer ring ids are 16 bits)
+//   bits 15..0   buffer id (provided-buffer ring ids are 16 bits), or the
+//                batch slot of a SendBatch
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@ enum class Op : uint8_t {
   Wake = 3,    // read on the dataplane's eventfd: stop requested
   Cancel = 4,  // async cancel of a multishot receive
   Local = 5,   // sendmsg of a buffer the dataplane wrote itself (ICMP errors)
+  SendBatch = 6,  // one UDP GSO sendmsg of several buffers; `buffer` is the batch slot
 };
 
 struct UserData {

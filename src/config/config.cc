@@ -326,7 +326,7 @@ void Parser::parseInterface(const YAML::Node& node, const std::string& path, Con
 void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   const std::string path = "tuning";
   if (!checkMap(node, path,
-                {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue", "ecmp_seed"}))
+                {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue", "ecmp_seed", "gso"}))
     return;
   if (auto v = node["max_datagram"]) {
     if (auto n = unsignedInt(v, path + ".max_datagram", 64, 65535)) tuning.max_datagram = uint32_t(*n);
@@ -344,6 +344,9 @@ void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   powerOfTwo("buffers", 64, 32768, tuning.buffers);
   powerOfTwo("ring_entries", 64, 32768, tuning.ring_entries);
   powerOfTwo("bfd_queue", 16, 65536, tuning.bfd_queue);
+  if (auto v = node["gso"]) {
+    if (auto b = boolean(v, path + ".gso")) tuning.gso = *b;
+  }
   if (auto v = node["ecmp_seed"]) {
     if (auto n = unsignedInt(v, path + ".ecmp_seed", 0, 0xffffffffu)) tuning.ecmp_seed = uint32_t(*n);
   }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "ferry/log.h"
+#include "ferry/metrics.h"
 
 namespace ferry {
 
@@ -34,6 +35,10 @@ Control::~Control() = default;
 std::string Control::setup() {
   if (!stop_fd_) return "control: eventfd failed";
   if (std::string why = ctl_.listen(config_.control_socket); !why.empty()) return why;
+  if (config_.metrics_listen) {
+    if (std::string why = metrics_.listenTcp(*config_.metrics_listen); !why.empty()) return why;
+    metrics_on_ = true;
+  }
   if (sessions_) {
     if (std::string why = sessions_->setup(); !why.empty()) return why;
     published_liveness_ = ~0ull;  // force the first publish
@@ -98,6 +103,16 @@ bfd::Micros Control::serviceBfd() {
   return sessions_->nextDeadline();
 }
 
+std::string Control::handleMetrics(const std::string& request_line) {
+  const ForwardingState* state = forwarding_.current();
+  const nlohmann::json bfd = sessions_ ? sessions_->showJson(monotonicMicros()) : nlohmann::json();
+  const nlohmann::json routes =
+      config_.mode == Mode::Route ? routesJson(config_, dataplanes_, state) : nlohmann::json();
+  return httpResponse(request_line,
+                      prometheusText(statsJson(config_, dataplanes_),
+                                     interfacesJson(config_, dataplanes_, state), bfd, routes));
+}
+
 void Control::run() noexcept {
   const auto handler = [this](const std::string& request) {
     try {
@@ -119,6 +134,8 @@ void Control::run() noexcept {
     for (int fd : bfd_fds) fds.push_back({fd, POLLIN, 0});
     const size_t ctl_first = fds.size();
     ctl_.addPollFds(fds);
+    const size_t metrics_first = fds.size();
+    if (metrics_on_) metrics_.addPollFds(fds);
     // At most 1 s between turns (snapshot reclamation); less when BFD is due.
     const bfd::Micros now = monotonicMicros();
     bfd::Micros wait_us = 1'000'000;
@@ -133,7 +150,16 @@ void Control::run() noexcept {
       bfd_->drain([&](const BfdFrame& frame) { sessions_->onFrame(frame, after); });
     for (size_t i = 0; i < bfd_fds.size(); ++i)
       if (fds[2 + i].revents & POLLIN) sessions_->onReadable(bfd_fds[i], after);
-    ctl_.onPoll(fds.data() + ctl_first, fds.size() - ctl_first, handler);
+    ctl_.onPoll(fds.data() + ctl_first, metrics_first - ctl_first, handler);
+    if (metrics_on_)
+      metrics_.onPoll(fds.data() + metrics_first, fds.size() - metrics_first,
+                      [this](const std::string& line) {
+                        try {
+                          return handleMetrics(line);
+                        } catch (const std::exception& e) {
+                          return httpResponse(line, std::string("# error: ") + e.what() + "\n");
+                        }
+                      });
     forwarding_.reclaim();
   }
 }

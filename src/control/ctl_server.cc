@@ -58,6 +58,19 @@ std::string CtlServer::listen(const std::string& path) {
   return {};
 }
 
+std::string CtlServer::listenTcp(const SockAddr& address) {
+  Fd fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return std::string("metrics: socket: ") + std::strerror(errno);
+  const int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd.get(), address.sa(), address.len()) != 0)
+    return "metrics: bind " + address.toString() + ": " + std::strerror(errno);
+  if (::listen(fd.get(), 16) != 0) return std::string("metrics: listen: ") + std::strerror(errno);
+  listen_fd_ = std::move(fd);
+  terminator_ = "\r\n\r\n";
+  return {};
+}
+
 void CtlServer::addPollFds(std::vector<pollfd>& fds) const {
   fds.push_back({listen_fd_.get(), POLLIN, 0});
   for (const auto& c : clients_) fds.push_back({c.fd.get(), short(c.replying ? POLLOUT : POLLIN), 0});
@@ -95,19 +108,19 @@ bool CtlServer::service(Client& client, short revents, const Handler& handler) {
         if (client.in.size() > kMaxRequest) return false;
         continue;
       }
-      if (n == 0 && client.in.find('\n') == std::string::npos) {
+      if (n == 0 && client.in.find(terminator_) == std::string::npos) {
         if (client.in.empty()) return false;
-        client.in += '\n';  // a request without its newline, then EOF
+        client.in += terminator_;  // a request cut short by EOF: answer what came
       }
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
       break;
     }
-    const auto eol = client.in.find('\n');
-    if (eol == std::string::npos) return true;  // wait for the rest
-    std::string request = client.in.substr(0, eol);
+    if (client.in.find(terminator_) == std::string::npos) return true;  // wait for the rest
+    std::string request = client.in.substr(0, client.in.find('\n'));
     if (!request.empty() && request.back() == '\r') request.pop_back();
     client.out = handler(request);
-    if (client.out.empty() || client.out.back() != '\n') client.out += '\n';
+    if (terminator_ == "\n" && (client.out.empty() || client.out.back() != '\n'))
+      client.out += '\n';
     client.replying = true;
   }
   while (client.written < client.out.size()) {

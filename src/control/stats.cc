@@ -18,6 +18,8 @@ void putTotals(nlohmann::json& j, const CounterTotals& t) {
   j["tx_packets"] = t.tx_packets;
   j["tx_bytes"] = t.tx_bytes;
   j["bfd_rx"] = t.bfd_rx;
+  j["tx_gso_batches"] = t.tx_gso_batches;
+  j["tx_gso_refused"] = t.tx_gso_refused;
   j["icmp_tx"] = t.icmp_tx;
   j["icmp_rate_limited"] = t.icmp_rate_limited;
   j["dropped"] = t.droppedTotal();

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/random.h>
 
+#include <cstring>
 #include <ctime>
 
 #include <future>
@@ -151,6 +152,16 @@ std::string Daemon::start() {
   }
   control_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "ferry-ctl");
+    // BFD timers are tens of milliseconds; under CPU load an ordinary thread
+    // can wait longer than that for a CPU and flap every session (SCION's
+    // issue #4019). A low real-time priority lets the control thread preempt
+    // dataplanes and other processes; it sleeps in ppoll() between events,
+    // and the kernel's RT throttling bounds it even if it did not.
+    sched_param param{};
+    param.sched_priority = 10;
+    if (const int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
+      log::warn(std::string("control thread: cannot use SCHED_FIFO (") + std::strerror(err) +
+                "); BFD timing may suffer under CPU load");
     control_->run();
   });
   return {};

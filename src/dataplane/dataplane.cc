@@ -4,6 +4,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <netinet/udp.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -133,6 +136,14 @@ std::string Dataplane::setup() {
   io_uring_buf_ring_advance(buf_ring_, int(buffer_count_));
 
   tx_.resize(buffer_count_);
+  runs_.resize(interfaces_.size());
+  gso_.assign(interfaces_.size(), t.gso ? 1 : 0);
+  pending_runs_.reserve(interfaces_.size());
+  if (t.gso) {
+    // Every batch holds at least two buffers.
+    batches_.resize(std::min<uint32_t>(buffer_count_ / 2, 1024));
+    for (size_t i = batches_.size(); i > 0; --i) free_batches_.push_back(uint16_t(i - 1));
+  }
   recv_msg_.msg_namelen = kNameRoom;
   recv_msg_.msg_controllen = kControlRoom;
   return {};
@@ -213,6 +224,11 @@ void Dataplane::run() noexcept {
     }
     io_uring_cq_advance(&ring_, handled);
     forwarding_.leave(settings_.id);
+    for (uint16_t egress : pending_runs_) {
+      flush(egress);
+      runs_[egress].listed = false;
+    }
+    pending_runs_.clear();
 
     if (pending_recycles_ != 0) {
       io_uring_buf_ring_advance(buf_ring_, pending_recycles_);
@@ -243,6 +259,9 @@ void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) no
         beginStop();
       else
         armWake();
+      break;
+    case Op::SendBatch:
+      onBatchSent(ud.interface, ud.buffer, cqe.res);
       break;
     case Op::Cancel:
       break;
@@ -338,8 +357,7 @@ void Dataplane::forward(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, 
     recycle(buffer_id);
     return;
   }
-  const SockAddr& to = *interfaces_[egress].peer;
-  send(Op::Send, egress, buffer_id, payload, length, to.sa(), to.len());
+  queue(egress, buffer_id, payload, length);
 }
 
 void Dataplane::route(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, uint32_t length,
@@ -349,8 +367,7 @@ void Dataplane::route(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, ui
   const route::Decision d = state.routes->forward({payload, length}, state.up_mask);
   if (d.verdict == route::Verdict::kForward) {
     counters_.route_packets[d.route].add();
-    const SockAddr& to = *interfaces_[d.interface].peer;
-    send(Op::Send, uint16_t(d.interface), buffer_id, payload, d.length, to.sa(), to.len());
+    queue(uint16_t(d.interface), buffer_id, payload, d.length);
     return;
   }
   c.drop(dropFor(d.verdict));
@@ -397,6 +414,104 @@ void Dataplane::send(Op op, uint16_t egress, uint16_t buffer_id, uint8_t* payloa
   s->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64(s, UserData{op, egress, buffer_id}.pack());
   ++inflight_sends_;
+}
+
+void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
+                      uint32_t length) noexcept {
+  if (!gso_[egress]) {
+    const SockAddr& to = *interfaces_[egress].peer;
+    send(Op::Send, egress, buffer_id, payload, length, to.sa(), to.len());
+    return;
+  }
+  Run& r = runs_[egress];
+  if (r.count > 0 && (length > r.segment || r.last != r.segment || r.count == kMaxSegments ||
+                      r.bytes + length > kMaxGsoBytes))
+    flush(egress);
+  if (r.count == 0) {
+    r.segment = length;
+    r.bytes = 0;
+    if (!r.listed) {
+      r.listed = true;
+      pending_runs_.push_back(egress);  // capacity reserved: never allocates
+    }
+  }
+  r.buffers[r.count] = buffer_id;
+  r.data[r.count] = payload;
+  r.last = length;
+  r.bytes += length;
+  ++r.count;
+}
+
+void Dataplane::flush(uint16_t egress) noexcept {
+  Run& r = runs_[egress];
+  if (r.count == 0) return;
+  const SockAddr& to = *interfaces_[egress].peer;
+  const uint16_t count = r.count;
+  r.count = 0;
+  if (count == 1 || free_batches_.empty()) {
+    for (uint16_t i = 0; i < count; ++i)
+      send(Op::Send, egress, r.buffers[i], r.data[i], i + 1 == count ? r.last : r.segment, to.sa(),
+           to.len());
+    return;
+  }
+  io_uring_sqe* s = sqe();
+  if (s == nullptr) {
+    counters_.per_interface[egress].drop(Drop::SendError, count);
+    for (uint16_t i = 0; i < count; ++i) recycle(r.buffers[i]);
+    return;
+  }
+  const uint16_t slot = free_batches_.back();
+  free_batches_.pop_back();
+  Batch& b = batches_[slot];
+  b.count = count;
+  for (uint16_t i = 0; i < count; ++i) {
+    b.buffers[i] = r.buffers[i];
+    b.iov[i].iov_base = r.data[i];
+    b.iov[i].iov_len = i + 1 == count ? r.last : r.segment;
+  }
+  b.msg = {};
+  b.msg.msg_name = const_cast<sockaddr*>(to.sa());
+  b.msg.msg_namelen = to.len();
+  b.msg.msg_iov = b.iov;
+  b.msg.msg_iovlen = count;
+  b.msg.msg_control = b.control;
+  b.msg.msg_controllen = sizeof(b.control);
+  cmsghdr* cm = CMSG_FIRSTHDR(&b.msg);
+  cm->cmsg_level = SOL_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  const auto segment = static_cast<uint16_t>(r.segment);
+  std::memcpy(CMSG_DATA(cm), &segment, sizeof(segment));
+  io_uring_prep_sendmsg(s, egress, &b.msg, 0);
+  s->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(s, UserData{Op::SendBatch, egress, slot}.pack());
+  ++inflight_sends_;
+}
+
+void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexcept {
+  --inflight_sends_;
+  Batch& b = batches_[slot];
+  InterfaceCounters& c = counters_.per_interface[interface];
+  if (result >= 0) {
+    c.tx_packets.add(b.count);
+    c.tx_bytes.add(uint64_t(result));
+    c.tx_gso_batches.add();
+    for (uint16_t i = 0; i < b.count; ++i) recycle(b.buffers[i]);
+  } else if (result == -EINVAL || result == -EMSGSIZE || result == -EIO || result == -EOPNOTSUPP) {
+    // The kernel refused segmentation on this path (a segment above the
+    // route's MTU, an old kernel): GSO stays off for this egress and the
+    // datagrams go again one by one, so nothing is lost to the attempt.
+    gso_[interface] = 0;
+    c.tx_gso_refused.add();
+    const SockAddr& to = *interfaces_[interface].peer;
+    for (uint16_t i = 0; i < b.count; ++i)
+      send(Op::Send, interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
+           uint32_t(b.iov[i].iov_len), to.sa(), to.len());
+  } else {
+    c.drop(Drop::SendError, b.count);
+    for (uint16_t i = 0; i < b.count; ++i) recycle(b.buffers[i]);
+  }
+  free_batches_.push_back(slot);
 }
 
 void Dataplane::onSent(Op op, uint16_t interface, uint16_t buffer_id, int result) noexcept {

@@ -12,6 +12,19 @@
 namespace ferry::test {
 namespace {
 
+// A relay a → b on 127.0.0.1: `a_peer` (if any) is the only accepted source on
+// a; b sends to `b_peer`. `extra` is more top-level YAML.
+std::string relayConfig(int dataplanes, uint16_t a_port, uint16_t b_port, const std::string& b_peer,
+                        const std::string& extra = "", const std::string& a_peer = "") {
+  return "dataplanes: " + std::to_string(dataplanes) + "\n" + extra +
+         "interfaces:\n"
+         "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\"" +
+         (a_peer.empty() ? "" : ", peer: \"" + a_peer + "\"") + " }\n"
+         "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" + b_peer +
+         "\" }\n"
+         "relay: [ { from: a, to: b } ]\n";
+}
+
 struct Loop {
   std::string host;  // "127.0.0.1" or "::1"
   std::string endpoint(uint16_t port) const {
@@ -83,13 +96,7 @@ TEST(Relay, Ipv6ExactDeliveryOverTwoDataplanes) { relayExactly({"::1"}); }
 TEST(Relay, DatagramsFromAnotherSourceAreCountedDrops) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
   UdpSocket peer("127.0.0.1:0"), stranger("127.0.0.1:0"), sink("127.0.0.1:0");
-  Ferryd ferryd("dataplanes: 1\n"
-                "interfaces:\n"
-                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\", peer: \"" +
-                peer.local().toString() + "\" }\n"
-                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" +
-                sink.local().toString() + "\" }\n"
-                "relay: [ { from: a, to: b } ]\n");
+  Ferryd ferryd(relayConfig(1, a_port, b_port, sink.local().toString(), "", peer.local().toString()));
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   const auto a = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
   std::vector<UdpSocket*> strangers{&stranger};
@@ -111,13 +118,7 @@ TEST(Relay, DatagramsFromAnotherSourceAreCountedDrops) {
 TEST(Relay, OversizedDatagramsAreCountedAsTruncated) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
   UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
-  Ferryd ferryd("dataplanes: 1\n"
-                "tuning: { max_datagram: 512 }\n"
-                "interfaces:\n"
-                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\" }\n"
-                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" +
-                sink.local().toString() + "\" }\n"
-                "relay: [ { from: a, to: b } ]\n");
+  Ferryd ferryd(relayConfig(1, a_port, b_port, sink.local().toString(), "tuning: { max_datagram: 512 }\n"));
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   const auto a = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
   std::vector<uint8_t> big(513, 0xab), fits(512, 0xcd), huge(9000, 0xef);
@@ -140,12 +141,7 @@ TEST(Relay, OversizedDatagramsAreCountedAsTruncated) {
 TEST(Relay, SigtermUnderTrafficExitsCleanly) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
   UdpSocket sink("127.0.0.1:0");
-  Ferryd ferryd("dataplanes: 2\n"
-                "interfaces:\n"
-                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\" }\n"
-                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" +
-                sink.local().toString() + "\" }\n"
-                "relay: [ { from: a, to: b } ]\n");
+  Ferryd ferryd(relayConfig(2, a_port, b_port, sink.local().toString()));
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> sent{0};
@@ -191,11 +187,7 @@ TEST(Relay, PortInUseFailsStartupNamingTheCause) {
 
 TEST(Relay, ControlSocketIsMode0660) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
-  Ferryd ferryd("dataplanes: 1\n"
-                "interfaces:\n"
-                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\" }\n"
-                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"127.0.0.1:9\" }\n"
-                "relay: [ { from: a, to: b } ]\n");
+  Ferryd ferryd(relayConfig(1, a_port, b_port, "127.0.0.1:9"));
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   struct stat st{};
   ASSERT_EQ(stat(ferryd.socketPath().c_str(), &st), 0);
@@ -223,6 +215,46 @@ TEST(Relay, BadConfigRefusedBeforeAnySocket) {
             std::string::npos)
       << p.err();
   EXPECT_EQ(p.err().find("dataplanes started"), std::string::npos);
+}
+
+// The metrics endpoint serves the same counters as ferryctl, over HTTP.
+std::string httpGet(uint16_t port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n";
+  EXPECT_EQ(::send(fd, req.data(), req.size(), 0), ssize_t(req.size()));
+  std::string reply;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) reply.append(buf, size_t(n));
+  ::close(fd);
+  return reply;
+}
+
+TEST(Relay, MetricsEndpointServesTheCounters) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  const uint16_t metrics_port = freeUdpPort();  // free for UDP; TCP very likely too
+  UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
+  Ferryd ferryd(relayConfig(1, a_port, b_port, sink.local().toString(),
+                            "metrics: { listen: \"127.0.0.1:" + std::to_string(metrics_port) + "\" }\n"));
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  std::vector<UdpSocket*> sources{&source};
+  const auto r = pacedTransfer(sources, *SockAddr::parse("127.0.0.1:" + std::to_string(a_port)), sink, 321, 256, 300);
+  EXPECT_EQ(r.received, 321u);
+  const std::string reply = httpGet(metrics_port, "/metrics");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\nferry_rx_packets_total{interface=\"a\"} 321\n"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("\nferry_tx_packets_total{interface=\"b\"} 321\n"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("\nferry_drops_total{interface=\"a\",reason=\"no_route\"} 0\n"), std::string::npos);
+  EXPECT_EQ(httpGet(metrics_port, "/").rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_EQ(ferryd.terminate(), 0);
 }
 
 }  // namespace

@@ -1,0 +1,125 @@
+#include "ferry/metrics.h"
+
+#include <sstream>
+
+namespace ferry {
+namespace {
+
+// Label values escape backslash, quote and newline (exposition format).
+std::string label(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+class Writer {
+ public:
+  // Each metric family once: HELP and TYPE, then its samples.
+  void family(const std::string& name, const char* type, const char* help) {
+    out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  }
+  void sample(const std::string& name, const std::string& labels, uint64_t value) {
+    out_ << name << "{" << labels << "} " << value << "\n";
+  }
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+uint64_t number(const nlohmann::json& v) { return v.is_number() ? v.get<uint64_t>() : 0; }
+
+}  // namespace
+
+std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& interfaces,
+                           const nlohmann::json& bfd, const nlohmann::json& routes) {
+  Writer w;
+  struct Counter {
+    const char* key;
+    const char* name;
+    const char* help;
+  };
+  const Counter per_interface[] = {
+      {"rx_packets", "ferry_rx_packets_total", "Datagrams received."},
+      {"rx_bytes", "ferry_rx_bytes_total", "UDP payload bytes received."},
+      {"tx_packets", "ferry_tx_packets_total", "Datagrams sent (forwarded)."},
+      {"tx_bytes", "ferry_tx_bytes_total", "UDP payload bytes sent."},
+      {"bfd_rx", "ferry_bfd_rx_packets_total", "BFD packets handed to the control module."},
+      {"icmp_tx", "ferry_icmp_tx_total", "ICMP errors sent."},
+      {"icmp_rate_limited", "ferry_icmp_rate_limited_total", "ICMP errors suppressed by the rate limit."},
+      {"rx_queue_overflow", "ferry_rx_queue_overflow_total",
+       "Datagrams the kernel dropped at full socket receive queues."},
+  };
+  for (const auto& c : per_interface) {
+    w.family(c.name, "counter", c.help);
+    for (const auto& i : stats["interfaces"])
+      w.sample(c.name, "interface=\"" + label(i["name"]) + "\"", number(i[c.key]));
+  }
+  w.family("ferry_drops_total", "counter", "Datagrams not forwarded, by reason.");
+  for (const auto& i : stats["interfaces"])
+    for (auto it = i["drops"].begin(); it != i["drops"].end(); ++it)
+      w.sample("ferry_drops_total",
+               "interface=\"" + label(i["name"]) + "\",reason=\"" + label(it.key()) + "\"",
+               number(it.value()));
+  w.family("ferry_dataplane_rx_packets_total", "counter", "Datagrams received per dataplane.");
+  for (const auto& d : stats["dataplanes"])
+    w.sample("ferry_dataplane_rx_packets_total",
+             "dataplane=\"" + std::to_string(number(d["id"])) + "\"", number(d["rx_packets"]));
+  w.family("ferry_dataplane_tx_packets_total", "counter", "Datagrams sent per dataplane.");
+  for (const auto& d : stats["dataplanes"])
+    w.sample("ferry_dataplane_tx_packets_total",
+             "dataplane=\"" + std::to_string(number(d["id"])) + "\"", number(d["tx_packets"]));
+  w.family("ferry_interface_up", "gauge", "1 when the interface is used for forwarding.");
+  for (const auto& i : interfaces)
+    w.sample("ferry_interface_up", "interface=\"" + label(i["name"]) + "\"",
+             i["up"].is_boolean() && i["up"].get<bool>() ? 1 : 0);
+  if (bfd.is_object() && bfd.contains("sessions")) {
+    w.family("ferry_bfd_session_up", "gauge", "1 when the BFD session is Up.");
+    for (const auto& s : bfd["sessions"])
+      w.sample("ferry_bfd_session_up", "interface=\"" + label(s["interface"]) + "\"",
+               s["state"] == "up" ? 1 : 0);
+    w.family("ferry_bfd_transitions_total", "counter", "BFD session state changes.");
+    for (const auto& s : bfd["sessions"])
+      w.sample("ferry_bfd_transitions_total", "interface=\"" + label(s["interface"]) + "\"",
+               number(s["transitions"]));
+    w.family("ferry_bfd_detection_time_microseconds", "gauge", "Negotiated BFD detection time.");
+    for (const auto& s : bfd["sessions"])
+      w.sample("ferry_bfd_detection_time_microseconds",
+               "interface=\"" + label(s["interface"]) + "\"", number(s["detection_time_us"]));
+  }
+  if (routes.is_object() && routes.contains("routes")) {
+    w.family("ferry_route_packets_total", "counter", "Packets forwarded per route.");
+    for (const auto& r : routes["routes"])
+      w.sample("ferry_route_packets_total", "prefix=\"" + label(r["prefix"]) + "\"", number(r["packets"]));
+  }
+  return w.text();
+}
+
+std::string httpResponse(const std::string& request_line, const std::string& body) {
+  std::istringstream words(request_line);
+  std::string method, path;
+  words >> method >> path;
+  std::string status = "200 OK", content = body, type = "text/plain; version=0.0.4; charset=utf-8";
+  if (method != "GET" && method != "HEAD") {
+    status = "405 Method Not Allowed";
+    content = "only GET /metrics\n";
+    type = "text/plain";
+  } else if (path != "/metrics") {
+    status = "404 Not Found";
+    content = "only /metrics is served here\n";
+    type = "text/plain";
+  }
+  std::string head = "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
+                     "\r\nContent-Length: " + std::to_string(content.size()) +
+                     "\r\nConnection: close\r\n\r\n";
+  return method == "HEAD" ? head : head + content;
+}
+
+}  // namespace ferry

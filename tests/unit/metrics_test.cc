@@ -1,0 +1,56 @@
+#include "ferry/metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry {
+namespace {
+
+TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
+  const auto stats = nlohmann::json::parse(R"({
+    "dataplanes": [{"id": 0, "rx_packets": 7, "tx_packets": 5}],
+    "interfaces": [{"name": "we\"st", "rx_packets": 7, "rx_bytes": 700, "tx_packets": 0, "tx_bytes": 0,
+                    "bfd_rx": 2, "icmp_tx": 0, "icmp_rate_limited": 0, "rx_queue_overflow": 1,
+                    "drops": {"no_route": 3, "bad_source": 0}}]
+  })");
+  const auto interfaces = nlohmann::json::parse(R"([{"name": "we\"st", "up": false}])");
+  const auto bfd = nlohmann::json::parse(
+      R"({"sessions": [{"interface": "we\"st", "state": "down", "transitions": 4, "detection_time_us": 150000}]})");
+  const auto routes = nlohmann::json::parse(R"({"routes": [{"prefix": "10.0.0.0/8", "packets": 9}]})");
+  const std::string text = prometheusText(stats, interfaces, bfd, routes);
+  for (const char* line : {
+           "# TYPE ferry_rx_packets_total counter\n",
+           "ferry_rx_packets_total{interface=\"we\\\"st\"} 7\n",
+           "ferry_rx_bytes_total{interface=\"we\\\"st\"} 700\n",
+           "ferry_rx_queue_overflow_total{interface=\"we\\\"st\"} 1\n",
+           "ferry_drops_total{interface=\"we\\\"st\",reason=\"no_route\"} 3\n",
+           "ferry_drops_total{interface=\"we\\\"st\",reason=\"bad_source\"} 0\n",
+           "ferry_dataplane_rx_packets_total{dataplane=\"0\"} 7\n",
+           "ferry_interface_up{interface=\"we\\\"st\"} 0\n",
+           "ferry_bfd_session_up{interface=\"we\\\"st\"} 0\n",
+           "ferry_bfd_transitions_total{interface=\"we\\\"st\"} 4\n",
+           "ferry_bfd_detection_time_microseconds{interface=\"we\\\"st\"} 150000\n",
+           "ferry_route_packets_total{prefix=\"10.0.0.0/8\"} 9\n",
+       })
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
+  // Each family is declared once.
+  size_t types = 0;
+  for (size_t at = 0; (at = text.find("# TYPE ferry_drops_total ", at)) != std::string::npos; ++at) ++types;
+  EXPECT_EQ(types, 1u);
+  // Without BFD or routes those families are absent.
+  const std::string plain = prometheusText(stats, interfaces, nullptr, nullptr);
+  EXPECT_EQ(plain.find("ferry_bfd_session_up"), std::string::npos);
+  EXPECT_EQ(plain.find("ferry_route_"), std::string::npos);
+}
+
+TEST(Metrics, HttpResponses) {
+  EXPECT_EQ(httpResponse("GET /metrics HTTP/1.1", "a 1\n"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            "Content-Length: 4\r\nConnection: close\r\n\r\na 1\n");
+  EXPECT_EQ(httpResponse("HEAD /metrics HTTP/1.1", "a 1\n").find("a 1"), std::string::npos);
+  EXPECT_EQ(httpResponse("GET / HTTP/1.1", "x").rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u);
+  EXPECT_EQ(httpResponse("POST /metrics HTTP/1.1", "x").rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u);
+  EXPECT_EQ(httpResponse("", "x").rfind("HTTP/1.1 405", 0), 0u);
+}
+
+}  // namespace
+}  // namespace ferry
