@@ -90,6 +90,9 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   sc.idle_s = 0.3;                      // … or once traffic stopped (end markers lost) …
   sc.duration_s = spec.duration_s + 3;  // … and in any case
   sc.decap = spec.mode == Mode::Route;
+  // Plain datagrams for every router: without UDP_GRO a GSO super-packet
+  // that reaches the sink (loopback) is split by the kernel at its socket.
+  sc.gro = false;
   sc.run = run;
   std::unique_ptr<gen::Sink> sink;
   {

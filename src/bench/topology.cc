@@ -166,6 +166,13 @@ std::string BenchTopology::buildNetns() {
   };
   for (const auto& [cmd, ns] : steps)
     if (auto why = runChecked(cmd, ns); !why.empty()) return "netns topology: " + why;
+  // A veth would carry a UDP GSO send (ferry's tuning.gso) to the sink whole;
+  // without UDP segmentation offload on the router's egress, the kernel
+  // segments it on the router's CPU before it leaves, as for a NIC without
+  // USO, so every router delivers plain datagrams.
+  if (auto why = runChecked({"ethtool", "-K", "rtr1", "tx-udp-segmentation", "off"}, router_ns_);
+      !why.empty())
+    return "netns topology: " + why;
 
   // Static neighbours: no ARP resolution (and its queue limit) mid-trial.
   std::string error;

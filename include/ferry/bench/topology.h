@@ -7,6 +7,9 @@
 //   gen  10.201.1.1/24 ─veth─ 10.201.1.2/24  router  10.201.2.1/24 ─veth─ 10.201.2.2/24  sink
 //        (generator)          (relay ingress :5000)  (relay egress :5001)               (:6000)
 //
+// UDP segmentation offload is off on rtr1, so a router's UDP GSO sends are
+// segmented on its own CPU, as for a NIC without USO.
+//
 // The generator sends from 10.201.1.1, flow f from port 20000+f. A relay
 // under test listens on 10.201.1.2:5000 and sends from 10.201.2.1:5001 to the
 // sink at 10.201.2.2:6000. For kernel forwarding the generator sends straight
