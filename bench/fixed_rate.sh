@@ -9,7 +9,9 @@
 #
 # Namespaces fr-gen / fr-rtr / fr-snk (removed on exit), 64 B datagrams from
 # 64 flows; the router is pinned to CPU 0 with RPS putting its receive
-# processing there, generator and sink on CPU 1. Needs root, perf.
+# processing there, generator and sink on CPU 1; no UDP segmentation offload
+# on the router's egress and no GRO at the sink, as in ferryd bench. Needs
+# root, perf, ethtool.
 set -euo pipefail
 build=${1:?usage: bench/fixed_rate.sh BUILD_DIR ferry|mmsg RATE_PPS [SECONDS]}
 impl=${2:?}; rate=${3:?}; secs=${4:-4}
@@ -32,6 +34,7 @@ ip -n fr-rtr addr add 10.201.1.2/24 dev rtr0; ip -n fr-rtr link set rtr0 up
 ip -n fr-rtr addr add 10.201.2.1/24 dev rtr1; ip -n fr-rtr link set rtr1 up
 ip -n fr-snk addr add 10.201.2.2/24 dev snk0; ip -n fr-snk link set snk0 up
 ip netns exec fr-rtr sh -c 'echo 1 > /sys/class/net/rtr0/queues/rx-0/rps_cpus'
+ip netns exec fr-rtr ethtool -K rtr1 tx-udp-segmentation off   # as ferryd bench does
 
 cat >"$work/ferry.yaml" <<YAML
 dataplanes: 1
@@ -50,7 +53,7 @@ else
 fi
 router=$!
 sleep 0.5
-ip netns exec fr-snk taskset -c 1 "$gen" sink --listen 10.201.2.2:6000 --idle 1 --json \
+ip netns exec fr-snk taskset -c 1 "$gen" sink --listen 10.201.2.2:6000 --idle 1 --no-gro --json \
   >"$work/sink.json" 2>/dev/null &
 sink=$!
 sleep 0.3
