@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ferry/bench.h"
 #include "ferry/config.h"
 #include "ferry/daemon.h"
 #include "ferry/log.h"
@@ -20,6 +21,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: ferryd run --config FILE\n"
     "       ferryd check-config FILE\n"
+    "       ferryd bench [OPTIONS]   (ferryd bench --help)\n"
     "       ferryd --version\n";
 
 // Prints every error as FILE:LINE:COLUMN: message; returns the config or null.
@@ -90,6 +92,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     return checkConfig(args[1]);
+  }
+  if (args[0] == "bench") {
+    return ferry::benchMain({args.begin() + 1, args.end()});
   }
   if (args[0] == "run") {
     if (args.size() != 3 || args[1] != "--config") {

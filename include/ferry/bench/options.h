@@ -1,0 +1,65 @@
+// `ferryd bench` command line (issue 6), parsed into Options. Pure: which
+// topology "default" means is decided later, by what the machine allows.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ferry/bench/search.h"
+
+namespace ferry::bench {
+
+enum class Topology { Netns, Loopback };
+enum class Mode { Relay, Route };
+// Where the netns topology's work runs (see topology.h and the README):
+//   split   the router's receive processing on the router's CPUs (RPS on
+//           its ingress veth); generator and sink pinned to the CPUs the
+//           dataplanes leave free, if any — as if they were other machines;
+//   shared  kernel defaults: a veth runs the receiver's stack on the sending
+//           CPU, generator and sink float over all CPUs.
+enum class CpuLayout { Split, Shared };
+
+const char* name(Topology t);
+const char* name(Mode m);
+const char* name(CpuLayout l);
+
+struct Options {
+  std::vector<unsigned> dataplanes = {1, 2, 4};
+  std::vector<uint32_t> sizes = {64, 512, 1400, 3000};  // UDP payload bytes
+  uint32_t flows = 64;
+  Mode mode = Mode::Relay;
+  std::optional<Topology> topology;  // unset: netns when root and namespaces work, else loopback
+  CpuLayout layout = CpuLayout::Split;
+  double loss = 0.001;  // loss tolerance of a passing trial, 0..1
+  double trial_s = 2;
+  // ferry first, then the peers of --compare, in the order given.
+  std::vector<std::string> impls = {"ferry", "mmsg", "nginx", "kernel"};
+  bool quick = false;
+  std::string json_path, csv_path, svg_path;
+  bool verbose = false;  // progress lines also when stderr is not a terminal
+  unsigned max_trials = 12;
+  double resolution = 0.02;  // search stops at hi <= lo × (1 + resolution)
+  std::string perf_dir;      // profile each run at its best rate (perf record -e cpu-clock)
+  std::string from_json;     // measure nothing: re-render a saved --json (table, --csv, --svg)
+
+  SearchSettings searchSettings() const;
+};
+
+struct ParsedOptions {
+  std::optional<Options> options;  // set when the arguments are valid
+  std::string error;               // names the argument otherwise
+  bool help = false;               // --help: print usage, exit 0
+};
+
+// `args` are the words after "bench". --quick changes the defaults of what is
+// not given explicitly: dataplanes 1,2; sizes 64,1400; compare mmsg; trial 0.5 s;
+// at most 8 trials at 5% resolution.
+ParsedOptions parseOptions(const std::vector<std::string>& args);
+
+extern const char* const kBenchUsage;
+
+// "2s", "500ms", "1.5" (seconds) → seconds; nullopt when malformed or <= 0.
+std::optional<double> parseSeconds(const std::string& text);
+
+}  // namespace ferry::bench

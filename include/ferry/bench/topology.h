@@ -1,0 +1,90 @@
+// Where the benchmark's traffic flows.
+//
+// netns: three network namespaces joined by veth pairs, all MTU 9000 so that
+// 3000-byte datagrams are not fragmented, with static neighbour entries (no
+// ARP during trials):
+//
+//   gen  10.201.1.1/24 ─veth─ 10.201.1.2/24  router  10.201.2.1/24 ─veth─ 10.201.2.2/24  sink
+//        (generator)          (relay ingress :5000)  (relay egress :5001)               (:6000)
+//
+// UDP segmentation offload is off on rtr1, so a router's UDP GSO sends are
+// segmented on its own CPU, as for a NIC without USO.
+//
+// The generator sends from 10.201.1.1, flow f from port 20000+f. A relay
+// under test listens on 10.201.1.2:5000 and sends from 10.201.2.1:5001 to the
+// sink at 10.201.2.2:6000. For kernel forwarding the generator sends straight
+// to the sink's address and the router namespace routes (ip_forward=1).
+//
+// Where the kernel work runs is set per dataplane count with
+// setReceiveCpus() (options.h, --cpu-layout).
+//
+// loopback: all of it on 127.0.0.1 in the bench's own namespace, on free ports
+// (no kernel forwarding there).
+//
+// Namespaces are named ferrybench-PID-{gen,rtr,snk}; remove() (also run by
+// the destructor) kills every process inside them and deletes them.
+// removeStale() deletes those of bench processes that no longer exist.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ferry/address.h"
+#include "ferry/bench/options.h"
+
+namespace ferry::bench {
+
+class BenchTopology {
+ public:
+  // nullptr with `error` set when it cannot be built (what was built is removed).
+  static std::unique_ptr<BenchTopology> create(Topology kind, std::string* error);
+  ~BenchTopology();
+  BenchTopology(const BenchTopology&) = delete;
+  BenchTopology& operator=(const BenchTopology&) = delete;
+
+  Topology kind() const noexcept { return kind_; }
+  // Namespaces ("" in loopback).
+  const std::string& genNs() const noexcept { return gen_ns_; }
+  const std::string& routerNs() const noexcept { return router_ns_; }
+  const std::string& sinkNs() const noexcept { return sink_ns_; }
+
+  const SockAddr& generatorSource() const noexcept { return gen_src_; }  // port = first flow's
+  const SockAddr& routerIngress() const noexcept { return router_in_; }
+  const SockAddr& routerEgress() const noexcept { return router_out_; }
+  const SockAddr& sink() const noexcept { return sink_; }
+
+  bool supportsKernelForwarding() const noexcept { return kind_ == Topology::Netns; }
+  // Kernel forwarding in the router namespace (ip_forward) on or off. "" on success.
+  std::string setKernelForwarding(bool on);
+  // Where each namespace's receive processing (IP, UDP, socket enqueue) runs:
+  // RPS on the router's ingress veth (rtr0) and on the sink's (snk0), as a
+  // NIC's receive queues put that work on the receiving machine's own cores.
+  // Without it a veth hands a datagram to the receiver's stack on the
+  // sending CPU, so the generator would pay for the router's receive path and
+  // the router for the sink's. An empty list turns RPS off there (the veth
+  // default). "" on success; a no-op on loopback.
+  std::string setReceiveCpus(const std::vector<int>& router, const std::vector<int>& sink);
+
+  // Kills every process in the namespaces, deletes them. Idempotent.
+  void remove();
+  // Namespaces left by bench processes that died without cleaning up.
+  static void removeStale();
+  // Whether namespaces can be used here (root, `ip netns` works).
+  static bool netnsAvailable();
+
+ private:
+  BenchTopology() = default;
+  std::string buildNetns();
+  std::string buildLoopback();
+
+  Topology kind_ = Topology::Loopback;
+  std::string gen_ns_, router_ns_, sink_ns_;
+  SockAddr gen_src_, router_in_, router_out_, sink_;
+  bool removed_ = false;
+};
+
+// Kills every process in namespace `netns` (SIGKILL) and deletes it.
+void deleteNamespace(const std::string& netns);
+
+}  // namespace ferry::bench

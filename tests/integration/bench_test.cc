@@ -1,0 +1,234 @@
+// `ferryd bench` end to end (issue 6, "done when" 1): the quick matrix runs
+// to the end as root in network namespaces and writes JSON, CSV and SVG of
+// the documented shape; afterwards no namespace and no process of the bench
+// is left — also when it is interrupted with SIGINT midway (as Ctrl-C does:
+// to the whole process group). Skipped without root and `ip netns`.
+#include <signal.h>
+#include <sys/types.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "ferry/bench/cpu.h"
+#include "ferry/bench/peer_configs.h"
+#include "ferry/bench/routers.h"
+#include "harness.h"
+#include "xml_lite.h"
+
+namespace ferry::test {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string namespacePrefix(pid_t bench) { return "ferrybench-" + std::to_string(bench) + "-"; }
+
+std::vector<std::string> benchNamespaces(pid_t bench) {
+  std::string list;
+  sh("ip netns list", &list);
+  std::vector<std::string> out;
+  std::istringstream in(list);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(namespacePrefix(bench), 0) == 0) out.push_back(line.substr(0, line.find(' ')));
+  return out;
+}
+
+// Start time (clock ticks since boot) of a process, to tell it from a later
+// process that reuses its pid; nullopt when there is none.
+std::optional<std::string> startTime(pid_t pid) {
+  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream in(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && in >> field; ++i)
+    if (i == 22) return field;
+  return std::nullopt;
+}
+
+// Every process of the bench: its descendants and whatever runs in its
+// namespaces (nginx workers are not its children). pid → start time.
+void collectBenchProcesses(pid_t bench, std::map<pid_t, std::string>& seen) {
+  std::vector<pid_t> pids = bench::processTree(bench);
+  for (const auto& ns : benchNamespaces(bench)) {
+    std::string out;
+    sh("ip netns pids " + ns, &out);
+    std::istringstream in(out);
+    for (pid_t p; in >> p;) pids.push_back(p);
+  }
+  for (pid_t p : pids)
+    if (p != bench)
+      if (auto t = startTime(p)) seen.emplace(p, *t);
+}
+
+void expectAllGone(pid_t bench, const std::map<pid_t, std::string>& seen) {
+  EXPECT_TRUE(benchNamespaces(bench).empty()) << "namespaces left behind";
+  for (const auto& [pid, start] : seen) {
+    const auto now = startTime(pid);
+    EXPECT_FALSE(now && *now == start)
+        << "process " << pid
+        << " is still running: " << slurp("/proc/" + std::to_string(pid) + "/cmdline");
+  }
+}
+
+// Runs `ferryd bench ARGS` to the end, sampling its processes meanwhile.
+struct Finished {
+  int status = -1;
+  std::string out, err;
+  std::map<pid_t, std::string> processes;
+  pid_t pid = 0;
+};
+Finished runBench(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  std::vector<std::string> argv = {binary("FERRYD"), "bench"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Process p = Process::start(argv);
+  Finished f;
+  f.pid = p.pid();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (p.running() && std::chrono::steady_clock::now() < deadline) {
+    collectBenchProcesses(f.pid, f.processes);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  f.status = p.wait(std::chrono::seconds(1)).value_or(-1);
+  f.out = p.out();
+  f.err = p.err();
+  return f;
+}
+
+TEST(Bench, QuickRunWritesResultsAndLeavesNothingBehind) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  TempDir dir;
+  const std::string json = dir.path() + "/r.json", svg = dir.path() + "/r.svg",
+                    csv = dir.path() + "/r.csv";
+  const auto start = std::chrono::steady_clock::now();
+  const Finished f =
+      runBench({"--quick", "--json", json, "--svg", svg, "--csv", csv}, std::chrono::seconds(150));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(f.status, 0) << f.out << f.err;
+  EXPECT_LT(seconds, 90) << "--quick must finish in under 90 s";
+  EXPECT_GE(f.processes.size(), 2u) << "the routers were seen running";
+  expectAllGone(f.pid, f.processes);
+
+  // The table, with a row per implementation and dataplane count.
+  EXPECT_NE(f.out.find("ferry      1"), std::string::npos) << f.out;
+  EXPECT_NE(f.out.find("mmsg       2"), std::string::npos) << f.out;
+
+  // JSON: machine, settings, runs for ferry and mmsg at 1 and 2 dataplanes.
+  const auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_GE(j["machine"]["cpus"].get<int>(), 1);
+  EXPECT_FALSE(j["machine"]["kernel"].get<std::string>().empty());
+  EXPECT_EQ(j["settings"]["topology"], "netns");
+  EXPECT_EQ(j["settings"]["quick"], true);
+  std::set<std::pair<std::string, unsigned>> covered;
+  for (const auto& run : j["runs"]) {
+    for (const char* key : {"impl", "dataplanes", "size", "flows", "gbps", "gbps_wire", "mpps",
+                            "loss", "p50_us", "p99_us", "cpu_ns_per_packet", "trials"})
+      ASSERT_TRUE(run.contains(key)) << key << " in " << run.dump();
+    EXPECT_FALSE(run.contains("error")) << run.dump();
+    EXPECT_TRUE(run["found"].get<bool>()) << run.dump();
+    EXPECT_GT(run["gbps"].get<double>(), 0) << run.dump();
+    EXPECT_GT(run["mpps"].get<double>(), 0) << run.dump();
+    EXPECT_LE(run["loss"].get<double>(), 0.001) << run.dump();
+    EXPECT_EQ(run["flows"], 64);
+    EXPECT_GT(run["p99_us"].get<double>(), 0);
+    EXPECT_GT(run["cpu_ns_per_packet"].get<double>(), 0) << "the router's CPU time was measured";
+    EXPECT_GE(run["trials"].size(), 1u);
+    EXPECT_LE(run["trials"].size(), 8u);
+    covered.emplace(run["impl"].get<std::string>(), run["dataplanes"].get<unsigned>());
+  }
+  const std::set<std::pair<std::string, unsigned>> expected = {
+      {"ferry", 1}, {"ferry", 2}, {"mmsg", 1}, {"mmsg", 2}};
+  EXPECT_EQ(covered, expected);
+
+  // The chart: well-formed, one line per implementation × size.
+  std::unique_ptr<XmlElement> root;
+  ASSERT_NO_THROW(root = XmlReader::parse(slurp(svg)));
+  EXPECT_EQ(root->name, "svg");
+  EXPECT_EQ(root->findAll("path", "line").size(), 2 * j["settings"]["sizes"].size());
+
+  // CSV: a header and a line per run.
+  const std::string c = slurp(csv);
+  EXPECT_EQ(c.rfind("impl,dataplanes,size,flows,", 0), 0u);
+  EXPECT_EQ(static_cast<size_t>(std::count(c.begin(), c.end(), '\n')), 1 + j["runs"].size());
+}
+
+TEST(Bench, SigintMidwayRemovesNamespacesAndProcesses) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  // nginx's workers are not the bench's children: the hardest case.
+  Process p = Process::start({binary("FERRYD"), "bench", "--compare", "nginx", "--dataplanes", "2",
+                              "--sizes", "64", "--trial", "1s"});
+  std::map<pid_t, std::string> seen;
+  bool nginx_running = false;
+  eventually(
+      [&] {
+        collectBenchProcesses(p.pid(), seen);
+        std::string out;
+        for (const auto& ns : benchNamespaces(p.pid()))
+          if (ns.ends_with("-rtr")) sh("ip netns pids " + ns + " | xargs -r ps -o comm= -p", &out);
+        nginx_running = out.find("nginx") != std::string::npos;
+        return nginx_running || !p.running();
+      },
+      std::chrono::seconds(120));
+  ASSERT_TRUE(nginx_running) << p.out() << p.err();
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // mid-trial
+  collectBenchProcesses(p.pid(), seen);
+  EXPECT_GE(seen.size(), 3u) << "nginx master and 2 workers";
+  ::kill(-p.pid(), SIGINT);  // Ctrl-C: the whole process group
+  const auto status = p.wait(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value()) << "the bench did not stop";
+  EXPECT_EQ(*status, 128 + SIGINT) << p.err();
+  EXPECT_NE(p.err().find("interrupted"), std::string::npos) << p.err();
+  expectAllGone(p.pid(), seen);
+}
+
+TEST(Bench, LoopbackTopologyNeedsNoNamespaces) {
+  TempDir dir;
+  const std::string json = dir.path() + "/r.json";
+  const Finished f = runBench({"--topology", "loopback", "--quick", "--dataplanes", "1", "--sizes",
+                               "512", "--trial", "0.3s", "--json", json},
+                              std::chrono::seconds(60));
+  ASSERT_EQ(f.status, 0) << f.out << f.err;
+  expectAllGone(f.pid, f.processes);
+  const auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(j["settings"]["topology"], "loopback");
+  ASSERT_EQ(j["runs"].size(), 2u);
+  for (const auto& run : j["runs"]) EXPECT_GT(run["mpps"].get<double>(), 0) << run.dump();
+}
+
+TEST(Bench, NginxAcceptsTheGeneratedConfig) {
+  if (sh("command -v nginx || test -x /usr/sbin/nginx") != 0 ||
+      !std::ifstream(bench::kNginxStreamModule))
+    GTEST_SKIP() << "nginx with the stream module is not installed";
+  TempDir dir;
+  // nginx -t binds reuseport listeners: a free loopback port.
+  const auto port = [] { return std::to_string(freeUdpPort()); };
+  const bench::RelayPath path{*SockAddr::parse("127.0.0.1:" + port()),
+                              *SockAddr::parse("127.0.0.1:" + port()),
+                              *SockAddr::parse("127.0.0.1:" + port())};
+  const std::string conf = dir.write(
+      "nginx.conf", bench::nginxConfig(path, 2, {0, 1}, dir.path(), bench::kNginxStreamModule));
+  std::string out;
+  EXPECT_EQ(sh("PATH=$PATH:/usr/sbin nginx -t -p " + dir.path() + "/ -c " + conf + " -e " +
+                   dir.path() + "/error.log",
+               &out),
+            0)
+      << out;
+}
+
+TEST(Bench, BadArgumentsExit2WithTheReason) {
+  Process p = Process::start({binary("FERRYD"), "bench", "--sizes", "abc"});
+  EXPECT_EQ(p.wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(p.err().find("--sizes:"), std::string::npos) << p.err();
+}
+
+}  // namespace
+}  // namespace ferry::test

@@ -1,0 +1,126 @@
+// `ferryd bench` arguments: defaults, --quick, every option, and errors that
+// name the argument.
+#include "ferry/bench/options.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::bench {
+namespace {
+
+Options parseOk(const std::vector<std::string>& args) {
+  const auto r = parseOptions(args);
+  EXPECT_TRUE(r.options.has_value()) << r.error;
+  return r.options.value_or(Options{});
+}
+
+std::string parseError(const std::vector<std::string>& args) {
+  const auto r = parseOptions(args);
+  EXPECT_FALSE(r.options.has_value());
+  return r.error;
+}
+
+TEST(BenchOptions, DefaultsAreTheIssueMatrix) {
+  const Options o = parseOk({});
+  EXPECT_EQ(o.dataplanes, (std::vector<unsigned>{1, 2, 4}));
+  EXPECT_EQ(o.sizes, (std::vector<uint32_t>{64, 512, 1400, 3000}));
+  EXPECT_EQ(o.flows, 64u);
+  EXPECT_EQ(o.mode, Mode::Relay);
+  EXPECT_FALSE(o.topology.has_value());
+  EXPECT_EQ(o.layout, CpuLayout::Split);
+  EXPECT_DOUBLE_EQ(o.loss, 0.001);
+  EXPECT_DOUBLE_EQ(o.trial_s, 2);
+  EXPECT_EQ(o.impls, (std::vector<std::string>{"ferry", "mmsg", "nginx", "kernel"}));
+  EXPECT_FALSE(o.quick);
+  EXPECT_EQ(o.searchSettings().max_trials, 12u);
+  EXPECT_DOUBLE_EQ(o.searchSettings().loss_tolerance, 0.001);
+}
+
+TEST(BenchOptions, EveryOption) {
+  const Options o =
+      parseOk({"--dataplanes", "2,1",   "--sizes",    "1400,64",     "--flows",      "16",
+               "--mode",       "route", "--topology", "loopback",    "--loss",       "0.5%",
+               "--trial",      "250ms", "--compare",  "kernel,mmsg", "--json",       "r.json",
+               "--csv",        "r.csv", "--svg",      "r.svg",       "--max-trials", "9",
+               "--resolution", "0.01",  "--perf-dir", "p",           "--verbose",    "--cpu-layout",
+               "shared"});
+  EXPECT_EQ(o.dataplanes, (std::vector<unsigned>{2, 1}));
+  EXPECT_EQ(o.sizes, (std::vector<uint32_t>{1400, 64}));
+  EXPECT_EQ(o.flows, 16u);
+  EXPECT_EQ(o.mode, Mode::Route);
+  EXPECT_EQ(o.topology, Topology::Loopback);
+  EXPECT_DOUBLE_EQ(o.loss, 0.005);
+  EXPECT_DOUBLE_EQ(o.trial_s, 0.25);
+  EXPECT_EQ(o.impls, (std::vector<std::string>{"ferry", "kernel", "mmsg"}));
+  EXPECT_EQ(o.json_path, "r.json");
+  EXPECT_EQ(o.csv_path, "r.csv");
+  EXPECT_EQ(o.svg_path, "r.svg");
+  EXPECT_EQ(o.max_trials, 9u);
+  EXPECT_DOUBLE_EQ(o.resolution, 0.01);
+  EXPECT_EQ(o.perf_dir, "p");
+  EXPECT_EQ(o.layout, CpuLayout::Shared);
+  EXPECT_TRUE(o.verbose);
+  EXPECT_EQ(parseOk({"--compare", "none"}).impls, std::vector<std::string>{"ferry"});
+  EXPECT_EQ(parseOk({"--from-json", "r.json", "--svg", "r.svg"}).from_json, "r.json");
+}
+
+TEST(BenchOptions, QuickReducesWhatIsNotGiven) {
+  const Options q = parseOk({"--quick", "--json", "r.json"});
+  EXPECT_TRUE(q.quick);
+  EXPECT_EQ(q.dataplanes, (std::vector<unsigned>{1, 2}));
+  EXPECT_EQ(q.sizes, (std::vector<uint32_t>{64, 1400}));
+  EXPECT_EQ(q.impls, (std::vector<std::string>{"ferry", "mmsg"}));
+  EXPECT_DOUBLE_EQ(q.trial_s, 0.5);
+  EXPECT_EQ(q.max_trials, 8u);
+  const Options q2 = parseOk({"--sizes", "1400", "--quick", "--compare", "mmsg,nginx"});
+  EXPECT_EQ(q2.sizes, std::vector<uint32_t>{1400});
+  EXPECT_EQ(q2.impls, (std::vector<std::string>{"ferry", "mmsg", "nginx"}));
+  EXPECT_EQ(q2.dataplanes, (std::vector<unsigned>{1, 2}));
+}
+
+TEST(BenchOptions, Seconds) {
+  EXPECT_DOUBLE_EQ(*parseSeconds("2s"), 2);
+  EXPECT_DOUBLE_EQ(*parseSeconds("2"), 2);
+  EXPECT_DOUBLE_EQ(*parseSeconds("1.5"), 1.5);
+  EXPECT_DOUBLE_EQ(*parseSeconds("500ms"), 0.5);
+  EXPECT_FALSE(parseSeconds("").has_value());
+  EXPECT_FALSE(parseSeconds("s").has_value());
+  EXPECT_FALSE(parseSeconds("0").has_value());
+  EXPECT_FALSE(parseSeconds("-1s").has_value());
+  EXPECT_FALSE(parseSeconds("2 s").has_value());
+  EXPECT_FALSE(parseSeconds("fast").has_value());
+}
+
+TEST(BenchOptions, ErrorsNameTheArgument) {
+  EXPECT_EQ(parseError({"--bogus"}), "unknown option '--bogus'");
+  EXPECT_EQ(parseError({"--dataplanes"}), "--dataplanes: expected a value");
+  EXPECT_EQ(parseError({"--dataplanes", "1,x"}),
+            "--dataplanes: expected a comma-separated list of numbers from 1 to 1024, got '1,x'");
+  EXPECT_EQ(parseError({"--dataplanes", "0"}).rfind("--dataplanes:", 0), 0u);
+  EXPECT_EQ(parseError({"--dataplanes", "2,2"}), "--dataplanes: 2 is listed twice");
+  EXPECT_EQ(parseError({"--sizes", "8"}).rfind("--sizes:", 0), 0u);
+  EXPECT_EQ(parseError({"--sizes", "70000"}).rfind("--sizes:", 0), 0u);
+  EXPECT_EQ(parseError({"--flows", "0"}), "--flows: expected a number from 1 to 4096, got '0'");
+  EXPECT_EQ(parseError({"--mode", "bridge"}), "--mode: expected relay or route, got 'bridge'");
+  EXPECT_EQ(parseError({"--topology", "vm"}), "--topology: expected netns or loopback, got 'vm'");
+  EXPECT_EQ(parseError({"--cpu-layout", "mixed"}),
+            "--cpu-layout: expected split or shared, got 'mixed'");
+  EXPECT_EQ(parseError({"--loss", "1"}).rfind("--loss:", 0), 0u);
+  EXPECT_EQ(parseError({"--loss", "-0.1"}).rfind("--loss:", 0), 0u);
+  EXPECT_EQ(parseError({"--trial", "10ms"}).rfind("--trial:", 0), 0u);
+  EXPECT_EQ(parseError({"--compare", "dpdk"}),
+            "--compare: expected a list of mmsg, nginx, kernel (or none), got 'dpdk'");
+  EXPECT_EQ(parseError({"--compare", "mmsg,mmsg"}), "--compare: mmsg is listed twice");
+  EXPECT_EQ(parseError({"--json", ""}), "--json: expected a file name");
+  EXPECT_EQ(parseError({"--flows", "2", "--flows", "3"}), "--flows: given twice");
+  EXPECT_EQ(parseError({"--max-trials", "0"}).rfind("--max-trials:", 0), 0u);
+  EXPECT_EQ(parseError({"--resolution", "2"}).rfind("--resolution:", 0), 0u);
+}
+
+TEST(BenchOptions, Help) {
+  EXPECT_TRUE(parseOptions({"--help"}).help);
+  EXPECT_TRUE(parseOptions({"--quick", "-h"}).help);
+  EXPECT_NE(std::string(kBenchUsage).find("--compare"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferry::bench

@@ -1,0 +1,175 @@
+// Results: the JSON shape of issue 6, CSV, the table with ratios to mmsg, and
+// the verdicts on the issue's targets.
+#include "ferry/bench/results.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace ferry::bench {
+namespace {
+
+RunResult run(std::string impl, unsigned dp, uint32_t size, double pps, bool found = true) {
+  RunResult r;
+  r.impl = std::move(impl);
+  r.dataplanes = dp;
+  r.size = size;
+  r.flows = 64;
+  r.found = found;
+  r.at.offered_pps = pps;
+  r.at.sent_pps = pps;
+  r.at.received_pps = pps;
+  r.at.loss = 0.0004;
+  r.at.p50_us = 35;
+  r.at.p99_us = 120.5;
+  r.at.cpu_ns_per_packet = 2500;
+  r.at.passed = found;
+  r.trials = {r.at, r.at};
+  return r;
+}
+
+TEST(Results, RatesFromTheBestTrial) {
+  const RunResult r = run("ferry", 1, 1400, 250'000);
+  EXPECT_DOUBLE_EQ(r.mpps(), 0.25);
+  EXPECT_DOUBLE_EQ(r.gbps(), 250e3 * 1400 * 8 / 1e9);             // 2.8
+  EXPECT_DOUBLE_EQ(r.gbpsWire(), 250e3 * (1400 + 66) * 8 / 1e9);  // 2.932
+  const RunResult none = run("ferry", 1, 1400, 250'000, /*found=*/false);
+  EXPECT_EQ(none.mpps(), 0);
+  EXPECT_EQ(none.gbps(), 0);
+}
+
+TEST(Results, RatioToMmsgAtTheSamePoint) {
+  const std::vector<RunResult> runs = {run("ferry", 1, 64, 150e3), run("mmsg", 1, 64, 100e3),
+                                       run("ferry", 2, 64, 200e3), run("mmsg", 2, 512, 100e3)};
+  EXPECT_DOUBLE_EQ(*ratioToReference(runs, runs[0]), 1.5);
+  EXPECT_DOUBLE_EQ(*ratioToReference(runs, runs[1]), 1.0);
+  EXPECT_FALSE(ratioToReference(runs, runs[2]).has_value()) << "no mmsg at 2 dp, 64 B";
+}
+
+TEST(Results, JsonHasTheIssueShape) {
+  BenchReport report;
+  report.machine = {2, "Test CPU", "6.1.0", "host", 1 << 30};
+  report.settings = {{"topology", "netns"}, {"trial_s", 2.0}};
+  report.runs = {run("ferry", 1, 64, 150e3), run("mmsg", 1, 64, 100e3),
+                 run("kernel", 1, 64, 0, false)};
+  report.runs[2].error = "boom";
+  const nlohmann::json j = toJson(report);
+  EXPECT_EQ(j["machine"]["cpus"], 2);
+  EXPECT_EQ(j["machine"]["kernel"], "6.1.0");
+  EXPECT_EQ(j["settings"]["topology"], "netns");
+  ASSERT_EQ(j["runs"].size(), 3u);
+  const auto& f = j["runs"][0];
+  for (const char* key : {"impl", "dataplanes", "size", "flows", "gbps", "gbps_wire", "mpps",
+                          "loss", "p50_us", "p99_us", "cpu_ns_per_packet", "trials"})
+    EXPECT_TRUE(f.contains(key)) << key;
+  EXPECT_EQ(f["impl"], "ferry");
+  EXPECT_EQ(f["dataplanes"], 1);
+  EXPECT_EQ(f["size"], 64);
+  EXPECT_EQ(f["flows"], 64);
+  EXPECT_DOUBLE_EQ(f["mpps"].get<double>(), 0.15);
+  EXPECT_DOUBLE_EQ(f["gbps"].get<double>(), 150e3 * 64 * 8 / 1e9);
+  EXPECT_DOUBLE_EQ(f["loss"].get<double>(), 0.0004);
+  EXPECT_DOUBLE_EQ(f["p99_us"].get<double>(), 120.5);
+  EXPECT_DOUBLE_EQ(f["cpu_ns_per_packet"].get<double>(), 2500);
+  EXPECT_DOUBLE_EQ(f["ratio_to_mmsg"].get<double>(), 1.5);
+  EXPECT_EQ(f["trials"].size(), 2u);
+  EXPECT_TRUE(f["trials"][0].contains("offered_pps"));
+  const auto& k = j["runs"][2];
+  EXPECT_EQ(k["found"], false);
+  EXPECT_TRUE(k["loss"].is_null());
+  EXPECT_EQ(k["error"], "boom");
+  EXPECT_FALSE(f.contains("error"));
+  ASSERT_EQ(j["targets"].size(), 1u);
+  EXPECT_EQ(j["targets"][0]["met"], true);
+}
+
+TEST(Results, JsonRoundTrip) {
+  BenchReport report;
+  report.machine = {2, "Test CPU", "6.1.0", "host", 1 << 30};
+  report.settings = {{"topology", "netns"}};
+  RunResult f = run("ferry", 2, 1400, 150e3);
+  f.trials[0].offered_pps = 0;  // the unbounded first trial
+  f.trials[0].sent_pps = 400e3;
+  f.trials[0].passed = false;
+  f.trials[1].cpu_ns_per_packet.reset();
+  f.at = f.trials[1];
+  report.runs = {f, run("mmsg", 2, 1400, 100e3, false)};
+  report.runs[1].error = "gone";
+  const BenchReport back = reportFromJson(toJson(report));
+  EXPECT_EQ(toJson(back), toJson(report));
+  EXPECT_DOUBLE_EQ(back.runs[0].mpps(), 0.15);
+  EXPECT_EQ(back.runs[1].error, "gone");
+}
+
+TEST(Results, CsvOneLinePerRunWithAHeader) {
+  std::vector<RunResult> runs = {run("ferry", 1, 64, 150e3), run("mmsg", 1, 64, 100e3)};
+  runs[1].error = "said \"no\", twice";
+  const std::string csv = toCsv(runs);
+  std::istringstream in(csv);
+  std::string header, l1, l2, extra;
+  std::getline(in, header);
+  std::getline(in, l1);
+  std::getline(in, l2);
+  EXPECT_FALSE(std::getline(in, extra));
+  EXPECT_EQ(header.rfind("impl,dataplanes,size,flows,found,gbps,", 0), 0u);
+  EXPECT_EQ(l1.rfind("ferry,1,64,64,true,0.076800,", 0), 0u) << l1;
+  EXPECT_NE(l1.find(",1.5000,"), std::string::npos) << "ratio to mmsg: " << l1;
+  EXPECT_NE(l2.find("\"said \"\"no\"\", twice\""), std::string::npos) << l2;
+  const auto commas = [](const std::string& s) { return std::count(s.begin(), s.end(), ','); };
+  EXPECT_EQ(commas(header), commas(l1));
+}
+
+TEST(Results, TableRowsByImplementationAndDataplanesColumnsBySize) {
+  const std::vector<RunResult> runs = {run("mmsg", 1, 1400, 100e3), run("ferry", 2, 64, 220e3),
+                                       run("ferry", 1, 64, 150e3),  run("mmsg", 1, 64, 100e3),
+                                       run("ferry", 1, 1400, 90e3), run("nginx", 2, 64, 40e3)};
+  std::ostringstream out;
+  printTable(out, runs);
+  const std::string t = out.str();
+  const auto ferry1 = t.find("ferry      1");
+  const auto ferry2 = t.find("ferry      2");
+  const auto mmsg1 = t.find("mmsg       1");
+  const auto nginx2 = t.find("nginx      2");
+  ASSERT_NE(ferry1, std::string::npos) << t;
+  ASSERT_NE(ferry2, std::string::npos) << t;
+  ASSERT_NE(mmsg1, std::string::npos) << t;
+  ASSERT_NE(nginx2, std::string::npos) << t;
+  EXPECT_LT(ferry1, ferry2);
+  EXPECT_LT(ferry2, mmsg1);
+  EXPECT_LT(mmsg1, nginx2);
+  EXPECT_LT(t.find("64 B"), t.find("1400 B"));
+  EXPECT_NE(t.find("1.50x"), std::string::npos) << t;  // ferry 1 dp, 64 B
+  EXPECT_NE(t.find("0.90x"), std::string::npos) << t;  // ferry 1 dp, 1400 B
+  EXPECT_NE(t.find("NOT met ferry >= 1.0x mmsg"), std::string::npos) << t;
+  EXPECT_NE(t.find("met     ferry with 2 dataplanes >= 4x nginx"), std::string::npos) << t;
+}
+
+TEST(Results, Targets) {
+  std::vector<RunResult> runs = {run("ferry", 1, 64, 100e3), run("mmsg", 1, 64, 100e3),
+                                 run("ferry", 2, 64, 150e3), run("mmsg", 2, 64, 140e3),
+                                 run("nginx", 2, 64, 40e3)};
+  auto targets = checkTargets(runs);
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_TRUE(targets[0].met) << targets[0].detail;  // 1.00x and 1.07x
+  EXPECT_EQ(targets[0].detail, "lowest 1.00x at 1 dp, 64 B, 2 points");
+  EXPECT_FALSE(targets[1].met) << targets[1].detail;  // 3.75x
+  EXPECT_EQ(targets[1].detail, "64 B: 3.75x");
+  runs[0].found = false;  // ferry found no rate where mmsg did: 0x
+  EXPECT_FALSE(checkTargets(runs)[0].met);
+  EXPECT_TRUE(checkTargets({run("ferry", 1, 64, 1)}).empty()) << "nothing to compare";
+}
+
+TEST(Results, SortOrder) {
+  std::vector<RunResult> runs = {run("kernel", 1, 64, 1), run("zeta", 1, 64, 1),
+                                 run("mmsg", 2, 64, 1),   run("mmsg", 1, 1400, 1),
+                                 run("mmsg", 1, 64, 1),   run("ferry", 4, 64, 1)};
+  sortRuns(runs);
+  std::vector<std::string> order;
+  for (const auto& r : runs)
+    order.push_back(r.impl + std::to_string(r.dataplanes) + "/" + std::to_string(r.size));
+  EXPECT_EQ(order, (std::vector<std::string>{"ferry4/64", "mmsg1/64", "mmsg1/1400", "mmsg2/64",
+                                             "kernel1/64", "zeta1/64"}));
+}
+
+}  // namespace
+}  // namespace ferry::bench
