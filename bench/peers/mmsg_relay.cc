@@ -225,7 +225,6 @@ int mmsgRelayMain(const std::vector<std::string>& args) {
 
   UdpSocketOptions options;
   options.buffer_bytes = s.socket_buffer;
-  options.report_overflow = false;
   std::vector<std::unique_ptr<RelayThread>> relays;
   std::vector<std::unique_ptr<ThreadCounters>> counters;
   for (unsigned t = 0; t < s.threads; ++t) {

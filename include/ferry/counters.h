@@ -59,9 +59,6 @@ struct alignas(64) InterfaceCounters {
   Counter tx_gso_refused;     // GSO sends the kernel refused (resent one by one; GSO then off)
   Counter icmp_tx;            // route: ICMP errors sent back through this interface
   Counter icmp_rate_limited;  // route: ICMP errors the rate limit suppressed
-  // Datagrams the kernel dropped because this socket's receive queue was full
-  // (SO_RXQ_OVFL; the latest value the kernel reported).
-  Counter rx_queue_overflow;
   std::array<Counter, kDropCount> drops;
 
   void drop(Drop reason, uint64_t n = 1) noexcept { drops[static_cast<size_t>(reason)].add(n); }
@@ -81,7 +78,6 @@ struct alignas(64) DataplaneCounters {
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, bfd_rx = 0;
   uint64_t icmp_tx = 0, icmp_rate_limited = 0, tx_gso_batches = 0, tx_gso_refused = 0;
-  uint64_t rx_queue_overflow = 0;
   std::array<uint64_t, kDropCount> drops{};
 
   void add(const InterfaceCounters& c) noexcept {
@@ -94,7 +90,6 @@ struct CounterTotals {
     tx_gso_batches += c.tx_gso_batches.get();
     tx_gso_refused += c.tx_gso_refused.get();
     icmp_rate_limited += c.icmp_rate_limited.get();
-    rx_queue_overflow += c.rx_queue_overflow.get();
     for (size_t i = 0; i < kDropCount; ++i) drops[i] += c.drops[i].get();
   }
   uint64_t droppedTotal() const noexcept {

@@ -51,11 +51,9 @@ struct DataplaneSettings {
 class Dataplane {
  public:
   // Bytes in front of each datagram in its buffer: the kernel's
-  // io_uring_recvmsg_out header, room for the source address, and a control
-  // message (SO_RXQ_OVFL).
+  // io_uring_recvmsg_out header and room for the source address.
   static constexpr uint32_t kNameRoom = 32;
-  static constexpr uint32_t kControlRoom = CMSG_SPACE(sizeof(uint32_t));
-  static constexpr uint32_t kHeadroom = sizeof(io_uring_recvmsg_out) + kNameRoom + kControlRoom;
+  static constexpr uint32_t kHeadroom = sizeof(io_uring_recvmsg_out) + kNameRoom;
 
   Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
             Published<ForwardingState>& forwarding, DataplaneCounters& counters,

@@ -93,7 +93,6 @@ std::string BfdController::setup() {
       UdpSocketOptions options;
       options.reuse_port = false;
       options.buffer_bytes = 1 << 20;
-      options.report_overflow = false;
       options.nonblocking = true;
       std::string why;
       Fd fd = openUdpSocket(local, options, &why);
@@ -113,7 +112,6 @@ std::string BfdController::setup() {
       UdpSocketOptions options;
       options.reuse_port = false;
       options.buffer_bytes = 0;
-      options.report_overflow = false;
       options.nonblocking = true;
       e.tx_socket = openUdpSocket(local, options, &last_error);
     }

@@ -26,14 +26,9 @@ void putTotals(nlohmann::json& j, const CounterTotals& t) {
   j["drops"] = dropsJson(t);
 }
 
-// The kernel's drop count for a socket: the latest SO_RXQ_OVFL value the
-// dataplane saw, or the socket's current SO_MEMINFO count if that is newer
-// (the cmsg only arrives with the next datagram).
-uint64_t overflow(const InterfaceCounters& c, int fd) {
-  const uint64_t seen = c.rx_queue_overflow.get();
-  const uint64_t now = fd >= 0 ? socketDrops(fd) : 0;
-  return now > seen ? now : seen;
-}
+// The kernel's drop count for a dataplane's socket (SO_MEMINFO: the counter
+// SO_RXQ_OVFL reports), read now.
+uint64_t overflow(int fd) { return fd >= 0 ? socketDrops(fd) : 0; }
 
 }  // namespace
 
@@ -44,7 +39,7 @@ nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneV
     uint64_t overflows = 0;
     for (size_t i = 0; i < config.interfaces.size(); ++i) {
       t.add(dp.counters->per_interface[i]);
-      overflows += overflow(dp.counters->per_interface[i], i < dp.fds.size() ? dp.fds[i] : -1);
+      overflows += overflow(i < dp.fds.size() ? dp.fds[i] : -1);
     }
     nlohmann::json j;
     j["id"] = dp.id;
@@ -70,7 +65,7 @@ nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>&
     uint64_t overflows = 0;
     for (const auto& dp : dataplanes) {
       t.add(dp.counters->per_interface[i]);
-      overflows += overflow(dp.counters->per_interface[i], i < dp.fds.size() ? dp.fds[i] : -1);
+      overflows += overflow(i < dp.fds.size() ? dp.fds[i] : -1);
     }
     nlohmann::json j;
     j["name"] = config.interfaces[i].name;

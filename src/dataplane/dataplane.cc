@@ -145,7 +145,6 @@ std::string Dataplane::setup() {
     for (size_t i = batches_.size(); i > 0; --i) free_batches_.push_back(uint16_t(i - 1));
   }
   recv_msg_.msg_namelen = kNameRoom;
-  recv_msg_.msg_controllen = kControlRoom;
   return {};
 }
 
@@ -294,16 +293,6 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   }
   c.rx_packets.add();
   c.rx_bytes.add(out->payloadlen);
-  if (out->controllen != 0) {
-    for (cmsghdr* cm = io_uring_recvmsg_cmsg_firsthdr(out, &recv_msg_); cm != nullptr;
-         cm = io_uring_recvmsg_cmsg_nexthdr(out, &recv_msg_, cm)) {
-      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
-        uint32_t dropped;
-        std::memcpy(&dropped, CMSG_DATA(cm), sizeof(dropped));
-        c.rx_queue_overflow.set(dropped);
-      }
-    }
-  }
   if ((out->flags & MSG_TRUNC) || out->payloadlen > settings_.tuning.max_datagram) {
     c.drop(Drop::Truncated);
     recycle(id);

@@ -53,8 +53,6 @@ Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::str
         !setInt(fd.get(), SOL_SOCKET, SO_SNDBUF, bytes))
       return fail("SO_SNDBUF");
   }
-  if (options.report_overflow && !setInt(fd.get(), SOL_SOCKET, SO_RXQ_OVFL, 1))
-    return fail("SO_RXQ_OVFL");
   if (::bind(fd.get(), bind.sa(), bind.len()) != 0) {
     const int err = errno;
     if (error) *error = "bind " + bind.toString() + ": " + errnoText(err);

@@ -259,3 +259,41 @@ TEST(Relay, MetricsEndpointServesTheCounters) {
 
 }  // namespace
 }  // namespace ferry::test
+
+namespace ferry::test {
+namespace {
+
+// Receive-queue overflow is counted: with ferryd stopped (SIGSTOP) and a tiny
+// socket buffer, the kernel drops what does not fit, and rx_packets +
+// rx_queue_overflow account for every datagram sent.
+TEST(Relay, ReceiveQueueOverflowIsCounted) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
+  Ferryd ferryd(relayConfig(1, a_port, b_port, sink.local().toString(),
+                            "tuning: { socket_buffer: 4096 }\n"));
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  ferryd.process().signal(SIGSTOP);
+  // Stopping reaches every thread asynchronously: wait until all are stopped.
+  const std::string tasks = "/proc/" + std::to_string(ferryd.process().pid()) + "/task";
+  ASSERT_TRUE(eventually([&] {
+    std::string out;
+    sh("cat " + tasks + "/*/stat | awk '{print $3}' | sort -u", &out);
+    return out == "T\n";
+  }, 5s));
+  const auto a = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
+  std::vector<uint8_t> payload(200, 0xa5);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(source.sendTo(a, payload.data(), payload.size()));
+  ferryd.process().signal(SIGCONT);
+  std::vector<uint8_t> buf(2048);
+  uint64_t got = 0;
+  while (sink.recv(buf.data(), buf.size(), 500) > 0) ++got;
+  const auto in = ferryd.show("stats")["interfaces"][0];
+  const uint64_t rx = in["rx_packets"], overflow = in["rx_queue_overflow"];
+  EXPECT_GT(overflow, 500u) << "a 4 KiB buffer cannot hold 1000 datagrams";
+  EXPECT_EQ(rx + overflow, 1000u);
+  EXPECT_EQ(got, rx);
+  EXPECT_EQ(ferryd.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace ferry::test

@@ -136,7 +136,6 @@ SendEngine::SendEngine(const SendConfig& config, std::vector<uint16_t> flows)
   any.setPort(0);
   UdpSocketOptions options;
   options.reuse_port = false;
-  options.report_overflow = false;
   options.buffer_bytes = config_.sndbuf;
   for (uint16_t id : flows) {
     SockAddr local = config_.from.value_or(any);

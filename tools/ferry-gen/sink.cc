@@ -47,7 +47,6 @@ Sink::Sink(const SinkConfig& config)
   if (auto error = validate(config_); !error.empty()) throw std::invalid_argument(error);
   UdpSocketOptions options;
   options.reuse_port = false;
-  options.report_overflow = false;  // drops are read once at the end (socketDrops)
   options.buffer_bytes = config_.rcvbuf;
   std::string error;
   fd_ = openUdpSocket(config_.listen, options, &error);
