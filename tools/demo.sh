@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The `tools/dev demo` walk-through: ferryd relaying on loopback with 2
 # dataplanes, traffic from ferry-gen through it, then what arrived and the
-# daemon's counters. Everything started here is stopped on exit, also on
+# daemon's counters; then a quick benchmark run. Everything started here is stopped on exit, also on
 # Ctrl-C or failure. Usage: tools/demo.sh BUILD_DIR
 set -euo pipefail
 
@@ -58,3 +58,10 @@ kill -TERM "${pids[0]}"
 wait "${pids[0]}" && echo "ferryd exited 0"
 pids=("${pids[@]:1}")
 tail -n 3 "$work/ferryd.err"
+
+if [ "$(id -u)" -eq 0 ]; then
+  say "benchmark mode, reduced matrix (ferryd bench --quick: ferry vs a recvmmsg/sendmmsg relay, ~30 s)"
+  "$ferryd" bench --quick
+else
+  say "skipping ferryd bench --quick (it builds network namespaces: needs root)"
+fi

@@ -34,12 +34,15 @@ std::vector<std::string> g_namespaces;
 std::vector<pid_t> g_children;
 
 void removeNamespace(const std::string& name) {
-  // Kill whatever still runs inside, then delete the namespace.
+  // Kill whatever still runs inside, then delete the namespace; retried for a
+  // while because killed processes can hold it for a moment.
   const std::string cmd = "for p in $(ip netns pids " + name +
                           " 2>/dev/null); do kill -9 $p 2>/dev/null; done; ip netns del " + name +
                           " 2>/dev/null";
-  if (std::system(cmd.c_str()) != 0) {
-    // Already gone: nothing to do.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (std::system(cmd.c_str()) == 0) return;
+    if (std::system(("ip netns list | grep -qw " + name).c_str()) != 0) return;  // gone
+    usleep(100'000);
   }
 }
 
