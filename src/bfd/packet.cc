@@ -1,6 +1,8 @@
 // RFC 5880 §4 codec and the packet-level checks of §6.8.6.
 #include "ferry/bfd_packet.h"
 
+#include "ferry/byte_order.h"
+
 namespace ferry::bfd {
 namespace {
 
@@ -11,18 +13,6 @@ constexpr uint8_t kCpiBit = 0x08;
 constexpr uint8_t kAuthBit = 0x04;
 constexpr uint8_t kDemandBit = 0x02;
 constexpr uint8_t kMultipointBit = 0x01;
-
-uint32_t load32(const uint8_t* p) noexcept {
-  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |
-         static_cast<uint32_t>(p[2]) << 8 | static_cast<uint32_t>(p[3]);
-}
-
-void store32(uint8_t* p, uint32_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
 
 bool isMd5(AuthType t) noexcept {
   return t == AuthType::kKeyedMd5 || t == AuthType::kMeticulousKeyedMd5;
@@ -52,7 +42,7 @@ DecodeResult decodeAuth(const uint8_t* p, size_t available, AuthSection& auth) n
   const size_t expected = isMd5(auth.type) ? kMd5AuthLength : kSha1AuthLength;
   if (auth_len != expected) return DecodeResult::kBadAuthLength;
   auth.key_id = p[2];
-  auth.sequence = load32(p + 4);
+  auth.sequence = loadBe32(p + 4);
   auth.value_length = static_cast<uint8_t>(expected - 8);
   for (size_t i = 0; i < auth.value_length; ++i) auth.value[i] = p[8 + i];
   return DecodeResult::kOk;
@@ -112,11 +102,11 @@ DecodeResult decode(std::span<const uint8_t> datagram, ControlPacket& out) noexc
   out.multipoint = (flags & kMultipointBit) != 0;
   out.detect_mult = p[2];
   out.length = length;
-  out.my_disc = load32(p + 4);
-  out.your_disc = load32(p + 8);
-  out.desired_min_tx_us = load32(p + 12);
-  out.required_min_rx_us = load32(p + 16);
-  out.required_min_echo_rx_us = load32(p + 20);
+  out.my_disc = loadBe32(p + 4);
+  out.your_disc = loadBe32(p + 8);
+  out.desired_min_tx_us = loadBe32(p + 12);
+  out.required_min_rx_us = loadBe32(p + 16);
+  out.required_min_echo_rx_us = loadBe32(p + 20);
   out.auth = AuthSection{};
 
   if (out.detect_mult == 0) return DecodeResult::kZeroDetectMult;
@@ -144,11 +134,11 @@ size_t encode(const ControlPacket& packet, std::span<uint8_t> out) noexcept {
       (packet.multipoint ? kMultipointBit : 0));
   p[2] = packet.detect_mult;
   p[3] = static_cast<uint8_t>(length);
-  store32(p + 4, packet.my_disc);
-  store32(p + 8, packet.your_disc);
-  store32(p + 12, packet.desired_min_tx_us);
-  store32(p + 16, packet.required_min_rx_us);
-  store32(p + 20, packet.required_min_echo_rx_us);
+  storeBe32(p + 4, packet.my_disc);
+  storeBe32(p + 8, packet.your_disc);
+  storeBe32(p + 12, packet.desired_min_tx_us);
+  storeBe32(p + 16, packet.required_min_rx_us);
+  storeBe32(p + 20, packet.required_min_echo_rx_us);
   if (packet.auth_present) {
     const AuthSection& auth = packet.auth;
     uint8_t* a = p + kMandatoryLength;
@@ -159,7 +149,7 @@ size_t encode(const ControlPacket& packet, std::span<uint8_t> out) noexcept {
       for (size_t i = 0; i < auth.value_length; ++i) a[3 + i] = auth.value[i];
     } else {
       a[3] = 0;  // Reserved: zero on transmit (§4.3, §4.4)
-      store32(a + 4, auth.sequence);
+      storeBe32(a + 4, auth.sequence);
       for (size_t i = 0; i < auth.value_length; ++i) a[8 + i] = auth.value[i];
     }
   }

@@ -8,12 +8,12 @@
 namespace ferry::gen {
 namespace {
 
-using route::loadBe16;
-using route::loadBe32;
-using route::loadBe64;
-using route::storeBe16;
-using route::storeBe32;
-using route::storeBe64;
+using ferry::loadBe16;
+using ferry::loadBe32;
+using ferry::loadBe64;
+using ferry::storeBe16;
+using ferry::storeBe32;
+using ferry::storeBe64;
 
 // The header's 48-bit timestamp.
 void storeBe48(uint8_t* p, uint64_t v) noexcept {

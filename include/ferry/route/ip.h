@@ -1,7 +1,6 @@
 // IP address and prefix value types for route mode: IPv4 and IPv6 addresses as
 // host-order integers (cheap to compare, mask and shift on the per-packet path),
-// text parsing for the config, and big-endian load/store helpers for packet
-// bytes. Parsing and printing allocate; everything else is noexcept and pure.
+// text parsing for the config (packet byte access: ferry/byte_order.h). Parsing and printing allocate; everything else is noexcept and pure.
 #pragma once
 
 #include <bit>
@@ -12,40 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include "ferry/byte_order.h"
+
 namespace ferry::route {
-
-// ---- Big-endian (network order) loads and stores on unaligned bytes. ----
-
-static_assert(std::endian::native == std::endian::little ||
-              std::endian::native == std::endian::big);
-
-inline uint16_t loadBe16(const uint8_t* p) noexcept {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-inline uint32_t loadBe32(const uint8_t* p) noexcept {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
-  return v;
-}
-inline uint64_t loadBe64(const uint8_t* p) noexcept {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof(v));
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
-  return v;
-}
-inline void storeBe16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-inline void storeBe32(uint8_t* p, uint32_t v) noexcept {
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
-  std::memcpy(p, &v, sizeof(v));
-}
-inline void storeBe64(uint8_t* p, uint64_t v) noexcept {
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
-  std::memcpy(p, &v, sizeof(v));
-}
 
 // ---- Addresses. ----
 
