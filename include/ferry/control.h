@@ -34,7 +34,7 @@ nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>&
 nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneView>& dataplanes);
 nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
                               const ForwardingState* state);
-nlohmann::json routesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
+nlohmann::json routesJson(const Config& config,
                           const ForwardingState* state);
 
 class Control {

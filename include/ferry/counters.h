@@ -65,13 +65,33 @@ struct alignas(64) InterfaceCounters {
 };
 
 struct alignas(64) DataplaneCounters {
-  DataplaneCounters(size_t interfaces, size_t routes = 0)
-      : per_interface(interfaces), route_packets(routes) {}
+  explicit DataplaneCounters(size_t interfaces) : per_interface(interfaces) {}
   std::vector<InterfaceCounters> per_interface;
-  std::vector<Counter> route_packets;  // route mode: packets forwarded per route
   Counter loops;  // event-loop turns: a heartbeat for the supervisor and a batch-size denominator
   Counter cqes;   // completions handled
   Counter ring_errors;  // io_uring_submit_and_wait failures (not expected; visible if they happen)
+};
+
+// route mode: packets forwarded per route of one route table, per dataplane
+// (each dataplane writes only its own row). It belongs to the table's
+// forwarding snapshots, so a reload starts it afresh and a liveness change
+// keeps it.
+class RouteCounters {
+ public:
+  RouteCounters(unsigned dataplanes, size_t routes)
+      : routes_(routes), counts_(size_t(dataplanes) * routes) {}
+  Counter& at(unsigned dataplane, uint32_t route) noexcept {
+    return counts_[size_t(dataplane) * routes_ + route];
+  }
+  uint64_t total(uint32_t route) const noexcept {
+    uint64_t sum = 0;
+    for (size_t i = route; i < counts_.size(); i += routes_) sum += counts_[i].get();
+    return sum;
+  }
+
+ private:
+  size_t routes_;
+  std::vector<Counter> counts_;
 };
 
 // A plain snapshot of counters, summed however the caller likes.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ferry/config.h"
+#include "ferry/counters.h"
 #include "ferry/route/ip.h"
 #include "ferry/route/route_table.h"
 
@@ -27,13 +28,15 @@ struct ForwardingState {
   // route mode: the table (shared between snapshots: a liveness change only
   // changes `up`) and ICMP error sources (unset: no ICMP for that family).
   std::shared_ptr<const route::RouteTable> routes;
+  std::shared_ptr<RouteCounters> route_counters;  // written by dataplanes (atomics)
   std::optional<route::IpAddress> icmp_source_v4;
   std::optional<route::IpAddress> icmp_source_v6;
 
-  // The state for `config` with every interface up. Route mode builds the
-  // table with `hash_seed` (ECMP); throws std::runtime_error if the routes
-  // are invalid (a validated Config never is).
-  static ForwardingState fromConfig(const Config& config, uint32_t hash_seed = 0);
+  // The state for `config` with every interface up, for `dataplanes`
+  // dataplanes. Route mode builds the table with `hash_seed` (ECMP); throws
+  // std::runtime_error if the routes are invalid (a validated Config never is).
+  static ForwardingState fromConfig(const Config& config, unsigned dataplanes,
+                                    uint32_t hash_seed = 0);
   // Sets `up` and `up_mask` together.
   void setLiveness(const std::vector<uint8_t>& liveness);
 };

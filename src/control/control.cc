@@ -88,7 +88,7 @@ std::string Control::handleRequest(const std::string& request) {
     if (what == "dataplanes") return dataplanesJson(config_, dataplanes_).dump();
     if (what == "interfaces")
       return interfacesJson(config_, dataplanes_, forwarding_.current()).dump();
-    if (what == "routes") return routesJson(config_, dataplanes_, forwarding_.current()).dump();
+    if (what == "routes") return routesJson(config_, forwarding_.current()).dump();
   }
   reply["error"] = "unknown request '" + request +
                    "' (expected: show stats | show interfaces | show dataplanes | show bfd | show routes | "
@@ -107,7 +107,7 @@ std::string Control::handleMetrics(const std::string& request_line) {
   const ForwardingState* state = forwarding_.current();
   const nlohmann::json bfd = sessions_ ? sessions_->showJson(monotonicMicros()) : nlohmann::json();
   const nlohmann::json routes =
-      config_.mode == Mode::Route ? routesJson(config_, dataplanes_, state) : nlohmann::json();
+      config_.mode == Mode::Route ? routesJson(config_, state) : nlohmann::json();
   return httpResponse(request_line,
                       prometheusText(statsJson(config_, dataplanes_),
                                      interfacesJson(config_, dataplanes_, state), bfd, routes));

@@ -110,7 +110,7 @@ nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneV
   return list;
 }
 
-nlohmann::json routesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
+nlohmann::json routesJson(const Config& config,
                           const ForwardingState* state) {
   nlohmann::json list = nlohmann::json::array();
   if (state == nullptr || !state->routes) return nlohmann::json{{"routes", list}};
@@ -126,9 +126,7 @@ nlohmann::json routesJson(const Config& config, const std::vector<DataplaneView>
       via.push_back({{"interface", name}, {"up", up}});
       if (member < 64 && (active >> member & 1)) in_use.push_back(name);
     }
-    uint64_t packets = 0;
-    for (const auto& dp : dataplanes)
-      if (r < dp.counters->route_packets.size()) packets += dp.counters->route_packets[r].get();
+    const uint64_t packets = state->route_counters ? state->route_counters->total(r) : 0;
     nlohmann::json j;
     j["prefix"] = table.prefix(r).toString();
     j["via"] = std::move(via);

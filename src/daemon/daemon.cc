@@ -81,8 +81,7 @@ std::string Daemon::start() {
 
   // 2. Shared state: counters, the first forwarding snapshot, the BFD hand-off.
   for (unsigned d = 0; d < count_; ++d)
-    counters_.push_back(
-        std::make_unique<DataplaneCounters>(config_.interfaces.size(), config_.routes.size()));
+    counters_.push_back(std::make_unique<DataplaneCounters>(config_.interfaces.size()));
   forwarding_ = std::make_unique<Published<ForwardingState>>(count_);
   // One ECMP hash seed for all dataplanes: a flow takes one path whichever
   // dataplane receives it. Random per start, so paths are not predictable.
@@ -90,7 +89,7 @@ std::string Daemon::start() {
   if (config_.tuning.ecmp_seed) seed = *config_.tuning.ecmp_seed;
   else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint32_t(time(nullptr));
   try {
-    forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_, seed)));
+    forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_, count_, seed)));
   } catch (const std::exception& e) {
     return e.what();
   }

@@ -355,7 +355,7 @@ void Dataplane::route(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, ui
   InterfaceCounters& c = counters_.per_interface[ingress];
   const route::Decision d = state.routes->forward({payload, length}, state.up_mask);
   if (d.verdict == route::Verdict::kForward) {
-    counters_.route_packets[d.route].add();
+    state.route_counters->at(settings_.id, d.route).add();
     queue(uint16_t(d.interface), buffer_id, payload, d.length);
     return;
   }

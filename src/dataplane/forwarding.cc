@@ -4,7 +4,8 @@
 
 namespace ferry {
 
-ForwardingState ForwardingState::fromConfig(const Config& config, uint32_t hash_seed) {
+ForwardingState ForwardingState::fromConfig(const Config& config, unsigned dataplanes,
+                                            uint32_t hash_seed) {
   ForwardingState state;
   state.mode = config.mode;
   state.relay_to.assign(config.interfaces.size(), kNoInterface);
@@ -20,6 +21,7 @@ ForwardingState ForwardingState::fromConfig(const Config& config, uint32_t hash_
     if (!table)
       throw std::runtime_error("routes: " + (issues.empty() ? std::string("invalid") : issues[0].message));
     state.routes = std::make_shared<const route::RouteTable>(std::move(*table));
+    state.route_counters = std::make_shared<RouteCounters>(dataplanes, state.routes->size());
     if (config.icmp) {
       if (!config.icmp->source_v4.empty())
         state.icmp_source_v4 = route::IpAddress::parse(config.icmp->source_v4);

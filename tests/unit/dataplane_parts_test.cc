@@ -201,7 +201,7 @@ relay: [ { from: a, to: b }, { from: c, to: a } ]
 )",
                                   "f.yaml");
   ASSERT_TRUE(result.config);
-  const auto state = ForwardingState::fromConfig(*result.config);
+  const auto state = ForwardingState::fromConfig(*result.config, 1);
   EXPECT_EQ(state.relay_to, (std::vector<uint16_t>{1, ForwardingState::kNoInterface, 0}));
   EXPECT_EQ(state.up, (std::vector<uint8_t>{1, 1, 1}));
   EXPECT_EQ(state.mode, Mode::Relay);
