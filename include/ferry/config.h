@@ -42,6 +42,7 @@ struct BfdConfig {
   uint8_t detect_mult = 3;
   BfdMode mode = BfdMode::InBand;
   bool admin_down = false;
+  friend bool operator==(const BfdConfig&, const BfdConfig&) = default;
 };
 
 struct InterfaceConfig {
@@ -93,6 +94,7 @@ struct Tuning {
   // route mode: seed of the ECMP flow hash; unset = random at each start.
   // Fixing it keeps every flow on the same next hop across restarts.
   std::optional<uint32_t> ecmp_seed;
+  friend bool operator==(const Tuning&, const Tuning&) = default;
 };
 
 struct Config {
@@ -131,6 +133,12 @@ struct ConfigResult {
   std::optional<Config> config;     // set only when errors is empty
   std::vector<ConfigError> errors;  // every error found, in file order
 };
+
+// Why `next` cannot replace the running config `running` without a restart,
+// or "" when it can. A reload may change `relay`, `routes` and `icmp`; the
+// sockets, threads, BFD sessions and resources (interfaces, dataplanes,
+// steering, mode, control socket, metrics, tuning) must stay as they are.
+std::string reloadBlocker(const Config& running, const Config& next);
 
 // Parses and validates YAML text; `file` names it in errors.
 ConfigResult parseConfig(std::string_view yaml, std::string_view file);

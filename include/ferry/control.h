@@ -58,12 +58,20 @@ class Control {
   // The metrics endpoint's reply to one HTTP request line.
   std::string handleMetrics(const std::string& request_line);
 
+  // Asks the control thread to reload the config file (SIGHUP); any thread.
+  void requestReload() noexcept;
+  // Re-reads the config file and applies its relay, routes and icmp with a
+  // new forwarding snapshot. On any error the running config stays in force
+  // and the error (FILE:LINE:COLUMN, or what needs a restart) is returned.
+  // Control thread only. "" on success.
+  std::string reload();
+
  private:
   // Publishes a forwarding snapshot with the BFD liveness, if it changed.
   void publishLiveness();
   bfd::Micros serviceBfd();
 
-  const Config& config_;
+  Config config_;  // the running config (a reload replaces relay, routes, icmp)
   std::vector<DataplaneView> dataplanes_;
   Published<ForwardingState>& forwarding_;
   BfdHandoff* bfd_;
@@ -74,6 +82,7 @@ class Control {
   bool metrics_on_ = false;
   Fd stop_fd_;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> reload_requested_{false};
 };
 
 }  // namespace ferry

@@ -37,6 +37,10 @@ class Daemon {
   void stop();
 
   unsigned dataplaneCount() const noexcept { return count_; }
+  // SIGHUP: the control thread reloads the config file (Control::reload).
+  void requestReload() noexcept {
+    if (control_) control_->requestReload();
+  }
   // The same document as `ferryctl show stats --json`.
   nlohmann::json stats() const;
 

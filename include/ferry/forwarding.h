@@ -21,6 +21,7 @@ struct ForwardingState {
 
   Mode mode = Mode::Relay;
   uint64_t version = 0;            // increments with every publish, for logs and tests
+  uint32_t hash_seed = 0;          // route mode's ECMP seed (kept across reloads)
   std::vector<uint16_t> relay_to;  // relay mode: egress per ingress interface, or kNoInterface
   std::vector<uint8_t> up;         // per interface: 1 when usable (no BFD, or BFD says usable)
   uint64_t up_mask = 0;            // the same as a bit mask (route mode: interfaces 0..63)

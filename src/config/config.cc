@@ -592,6 +592,39 @@ void Parser::validate(const YAML::Node& root, Config& config) {
 
 }  // namespace
 
+std::string reloadBlocker(const Config& running, const Config& next) {
+  std::vector<std::string> changed;
+  if (running.dataplanes != next.dataplanes) changed.push_back("dataplanes");
+  if (running.steering != next.steering) changed.push_back("steering");
+  if (running.mode != next.mode) changed.push_back("mode");
+  if (running.control_socket != next.control_socket) changed.push_back("control_socket");
+  if (running.metrics_listen.has_value() != next.metrics_listen.has_value() ||
+      (running.metrics_listen && !(*running.metrics_listen == *next.metrics_listen)))
+    changed.push_back("metrics");
+  if (!(running.tuning == next.tuning)) changed.push_back("tuning");
+  // The ICMP rate limit is each dataplane's own token bucket, set at start.
+  const auto rate = [](const Config& c) { return c.icmp ? c.icmp->rate : IcmpConfig{}.rate; };
+  const auto burst = [](const Config& c) { return c.icmp ? c.icmp->burst : IcmpConfig{}.burst; };
+  if (rate(running) != rate(next) || burst(running) != burst(next))
+    changed.push_back("icmp rate or burst");
+  if (running.interfaces.size() != next.interfaces.size()) {
+    changed.push_back("the number of interfaces");
+  } else {
+    for (size_t i = 0; i < running.interfaces.size(); ++i) {
+      const auto& a = running.interfaces[i];
+      const auto& b = next.interfaces[i];
+      const bool same = a.name == b.name && a.bind == b.bind &&
+                        a.peer.has_value() == b.peer.has_value() && (!a.peer || *a.peer == *b.peer) &&
+                        a.bfd == b.bfd;
+      if (!same) changed.push_back("interface '" + a.name + "'");
+    }
+  }
+  if (changed.empty()) return {};
+  std::string list;
+  for (const auto& c : changed) list += (list.empty() ? "" : ", ") + c;
+  return list + " changed; a reload applies only relay, routes and icmp: restart ferryd for the rest";
+}
+
 ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
   ConfigResult result;
   Config config;

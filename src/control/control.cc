@@ -57,6 +57,39 @@ void Control::publishLiveness() {
   published_liveness_ = sessions_->livenessVersion();
 }
 
+void Control::requestReload() noexcept {
+  reload_requested_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = write(stop_fd_.get(), &one, sizeof(one));
+}
+
+std::string Control::reload() {
+  ConfigResult result = loadConfigFile(config_.file);
+  if (!result.config) {
+    std::string why;
+    for (const auto& e : result.errors) why += (why.empty() ? "" : "; ") + e.format();
+    return "reload refused, the running config stays: " + why;
+  }
+  if (std::string why = reloadBlocker(config_, *result.config); !why.empty())
+    return "reload refused, the running config stays: " + why;
+  const ForwardingState* current = forwarding_.current();
+  std::unique_ptr<ForwardingState> next;
+  try {
+    next = std::make_unique<ForwardingState>(ForwardingState::fromConfig(
+        *result.config, unsigned(dataplanes_.size()), current->hash_seed));
+  } catch (const std::exception& e) {
+    return std::string("reload refused, the running config stays: ") + e.what();
+  }
+  next->setLiveness(current->up);  // liveness is the BFD sessions', not the file's
+  next->version = current->version + 1;
+  forwarding_.publish(std::move(next));
+  config_.relay = std::move(result.config->relay);
+  config_.routes = std::move(result.config->routes);
+  config_.icmp = std::move(result.config->icmp);
+  log::info("reloaded " + config_.file + ": " + config_.summary());
+  return {};
+}
+
 void Control::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
   const uint64_t one = 1;
@@ -83,6 +116,14 @@ std::string Control::handleRequest(const std::string& request) {
     publishLiveness();
     return nlohmann::json{{"ok", true}}.dump();
   }
+  if (verb == "reload" && what.empty()) {
+    const std::string why = reload();
+    if (!why.empty()) {
+      log::error(why);
+      return nlohmann::json{{"error", why}}.dump();
+    }
+    return nlohmann::json{{"ok", true}, {"summary", config_.summary()}}.dump();
+  }
   if (verb == "show" && extra.empty()) {
     if (what == "stats") return statsJson(config_, dataplanes_).dump();
     if (what == "dataplanes") return dataplanesJson(config_, dataplanes_).dump();
@@ -92,7 +133,7 @@ std::string Control::handleRequest(const std::string& request) {
   }
   reply["error"] = "unknown request '" + request +
                    "' (expected: show stats | show interfaces | show dataplanes | show bfd | show routes | "
-                   "set bfd INTERFACE KEY VALUE)";
+                   "set bfd INTERFACE KEY VALUE | reload)";
   return reply.dump();
 }
 
@@ -146,6 +187,13 @@ void Control::run() noexcept {
     if (bfd_ != nullptr) bfd_->awake();
     if (ready < 0) continue;  // EINTR
     const bfd::Micros after = monotonicMicros();
+    if (fds[0].revents & POLLIN) {
+      uint64_t value;
+      [[maybe_unused]] const ssize_t n = read(stop_fd_.get(), &value, sizeof(value));
+    }
+    if (reload_requested_.exchange(false, std::memory_order_acq_rel)) {
+      if (const std::string why = reload(); !why.empty()) log::error(why);
+    }
     if (bfd_ != nullptr && sessions_)
       bfd_->drain([&](const BfdFrame& frame) { sessions_->onFrame(frame, after); });
     for (size_t i = 0; i < bfd_fds.size(); ++i)

@@ -66,7 +66,10 @@ int run(const std::string& path) {
       ferry::log::info(std::string("received ") + strsignal(sig) + ", stopping");
       break;
     }
-    if (sig == SIGHUP) ferry::log::warn("SIGHUP: reload is not implemented yet; the running config stays in force");
+    if (sig == SIGHUP) {
+      ferry::log::info("SIGHUP: reloading " + path);
+      daemon.requestReload();
+    }
   }
   daemon.stop();
   std::cout << "final counters:\n" << ferry::renderStats(daemon.stats()) << std::flush;

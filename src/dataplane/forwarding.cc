@@ -8,6 +8,7 @@ ForwardingState ForwardingState::fromConfig(const Config& config, unsigned datap
                                             uint32_t hash_seed) {
   ForwardingState state;
   state.mode = config.mode;
+  state.hash_seed = hash_seed;
   state.relay_to.assign(config.interfaces.size(), kNoInterface);
   for (const auto& rule : config.relay) state.relay_to[rule.from] = rule.to;
   state.setLiveness(std::vector<uint8_t>(config.interfaces.size(), 1));

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "ferry/checksum.h"
+
 namespace ferry::test {
 
 UdpSocket::UdpSocket(const std::string& addr, int rcvbuf) {
@@ -79,6 +81,26 @@ int Ferryd::terminate() {
   auto status = process_.wait(15s);
   EXPECT_TRUE(status.has_value()) << "ferryd did not exit within 15 s of SIGTERM";
   return status.value_or(-1);
+}
+
+std::vector<uint8_t> innerPacket(uint16_t sport, uint32_t seq, std::array<uint8_t, 4> dst) {
+  std::vector<uint8_t> p(20 + 8 + 16, 0);
+  p[0] = 0x45;
+  p[3] = uint8_t(p.size());
+  p[8] = 64;
+  p[9] = 17;
+  const uint8_t src[4] = {10, 0, 0, 1};
+  std::memcpy(&p[12], src, 4);
+  std::memcpy(&p[16], dst.data(), 4);
+  const uint16_t ipsum = checksum::compute({p.data(), 20});
+  p[10] = uint8_t(ipsum >> 8);
+  p[11] = uint8_t(ipsum);
+  p[20] = uint8_t(sport >> 8);
+  p[21] = uint8_t(sport);
+  p[23] = 9;
+  p[25] = 24;  // UDP length; checksum 0 (allowed on IPv4)
+  std::memcpy(&p[28], &seq, 4);
+  return p;
 }
 
 size_t payloadSize(uint32_t seq) {

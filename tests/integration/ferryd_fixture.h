@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -59,6 +60,10 @@ class Ferryd {
   Process process_;
   bool started_ = false;
 };
+
+// An inner IPv4+UDP packet 10.0.0.1:sport -> dst:9 (route mode's payload),
+// with valid checksums and `seq` in its UDP payload.
+std::vector<uint8_t> innerPacket(uint16_t sport, uint32_t seq, std::array<uint8_t, 4> dst);
 
 // Deterministic test payloads: seq number + bytes derived from it.
 size_t payloadSize(uint32_t seq);

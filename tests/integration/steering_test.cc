@@ -1,37 +1,12 @@
 // Steering over the SO_REUSEPORT group: with the kernel's 4-tuple hash one
 // underlay flow lands on one dataplane; `inner-flow` spreads it by the inner
 // IP flow; `cpu` keeps a packet on the dataplane of the CPU that received it.
-#include <netinet/ip.h>
-#include <netinet/udp.h>
 #include <sched.h>
 
-#include "ferry/checksum.h"
 #include "ferryd_fixture.h"
 
 namespace ferry::test {
 namespace {
-
-// An inner IPv4+UDP packet 10.0.0.1:sport -> 10.2.0.1:9 with valid checksums.
-std::vector<uint8_t> innerPacket(uint16_t sport, uint32_t seq) {
-  std::vector<uint8_t> p(20 + 8 + 16, 0);
-  p[0] = 0x45;
-  p[2] = 0;
-  p[3] = uint8_t(p.size());
-  p[8] = 64;
-  p[9] = 17;
-  const uint8_t src[4] = {10, 0, 0, 1}, dst[4] = {10, 2, 0, 1};
-  std::memcpy(&p[12], src, 4);
-  std::memcpy(&p[16], dst, 4);
-  const uint16_t ipsum = checksum::compute({p.data(), 20});
-  p[10] = uint8_t(ipsum >> 8);
-  p[11] = uint8_t(ipsum);
-  p[20] = uint8_t(sport >> 8);
-  p[21] = uint8_t(sport);
-  p[23] = 9;
-  p[25] = 24;  // UDP length; checksum 0 (allowed on IPv4)
-  std::memcpy(&p[28], &seq, 4);
-  return p;
-}
 
 std::vector<uint64_t> perDataplaneRx(const Ferryd& f) {
   std::vector<uint64_t> rx;
@@ -47,7 +22,7 @@ uint64_t oneUnderlayFlow(const SockAddr& to, const UdpSocket& from, const UdpSoc
   uint64_t got = 0;
   std::vector<uint8_t> buf(2048);
   for (uint32_t i = 0; i < count; ++i) {
-    const auto p = innerPacket(uint16_t(1000 + i % 64), i);
+    const auto p = innerPacket(uint16_t(1000 + i % 64), i, {10, 2, 0, 1});
     from.sendTo(to, p.data(), p.size());
     if (i % 32 == 31)
       while (got < i + 1 && sink.recv(buf.data(), buf.size(), 200) > 0) ++got;

@@ -180,3 +180,43 @@ tuning: { buffers: 64 }
 
 }  // namespace
 }  // namespace ferry
+
+namespace ferry {
+namespace {
+
+Config parsed(const std::string& yaml) {
+  auto r = parseConfig(yaml, "r.yaml");
+  EXPECT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].format());
+  return r.config ? *r.config : Config{};
+}
+
+TEST(Config, ReloadBlockerNamesWhatNeedsARestart) {
+  const std::string base = R"(
+interfaces:
+  - { name: a, bind: "127.0.0.1:5000", peer: "127.0.0.1:6000", bfd: { interval_ms: 50 } }
+  - { name: b, bind: "127.0.0.1:5001", peer: "127.0.0.1:6001" }
+)";
+  const Config running = parsed(base + "relay: [ { from: a, to: b } ]\n");
+  // Relay rules (and comments, positions) may change.
+  EXPECT_EQ(reloadBlocker(running, parsed("# a comment\n" + base + "relay: [ { from: b, to: a } ]\n")), "");
+  EXPECT_EQ(reloadBlocker(running, parsed("dataplanes: 2\n" + base + "relay: []\n")),
+            "dataplanes changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+  EXPECT_EQ(reloadBlocker(running, parsed("tuning: { gso: false }\nsteering: cpu\n" + base + "relay: []\n")),
+            "steering, tuning changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+  std::string other_bfd = base;
+  other_bfd.replace(other_bfd.find("interval_ms: 50"), 15, "interval_ms: 60");
+  EXPECT_EQ(reloadBlocker(running, parsed(other_bfd + "relay: []\n")),
+            "interface 'a' changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+  EXPECT_EQ(reloadBlocker(running, parsed(R"(
+interfaces:
+  - { name: a, bind: "127.0.0.1:5000", peer: "127.0.0.1:6000", bfd: { interval_ms: 50 } }
+relay: []
+)")),
+            "the number of interfaces changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+  EXPECT_EQ(reloadBlocker(running, parsed("icmp: { source_v4: 10.0.0.1, rate: 5 }\n" + base + "relay: []\n")),
+            "icmp rate or burst changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+  EXPECT_EQ(reloadBlocker(running, parsed("icmp: { source_v4: 10.0.0.1 }\n" + base + "relay: []\n")), "");
+}
+
+}  // namespace
+}  // namespace ferry

@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
     "       ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE\n"
+    "       ferryctl [--socket PATH] reload\n"
     "  --socket PATH   the daemon's control_socket (default /run/ferry/ferry.sock)\n"
     "  --json          print the daemon's JSON reply instead of a table\n";
 
@@ -46,11 +47,12 @@ int main(int argc, char** argv) {
   }
   const bool show = words.size() == 2 && words[0] == "show";
   const bool set = words.size() == 5 && words[0] == "set" && words[1] == "bfd";
-  if (!show && !set) {
+  const bool reload = words.size() == 1 && words[0] == "reload";
+  if (!show && !set && !reload) {
     std::cerr << kUsage;
     return 2;
   }
-  const std::string& what = words[1];
+  const std::string what = words.size() > 1 ? words[1] : words[0];
   std::string request;
   for (const auto& w : words) request += (request.empty() ? "" : " ") + w;
   std::string reply;
@@ -75,6 +77,10 @@ int main(int argc, char** argv) {
   }
   if (set) {
     std::cout << "ok\n";
+    return 0;
+  }
+  if (reload) {
+    std::cout << "reloaded: " << doc.value("summary", std::string()) << "\n";
     return 0;
   }
   if (what == "stats") std::cout << ferry::renderStats(doc);

@@ -1,0 +1,133 @@
+// Reload: SIGHUP or `ferryctl reload` re-reads the config file and applies
+// relay, routes and icmp under traffic with a new forwarding snapshot; a
+// broken file or one that changes what needs a restart leaves the running
+// config in force, and says why.
+#include <fstream>
+
+#include "ferryd_fixture.h"
+
+namespace ferry::test {
+namespace {
+
+std::string ctl(const Ferryd& f, const std::string& args, int* status = nullptr) {
+  std::string out;
+  const int s = sh(binary("FERRYCTL") + " --socket " + f.socketPath() + " " + args, &out);
+  if (status) *status = s;
+  return out;
+}
+
+void rewrite(const Ferryd& f, const std::string& yaml) {
+  std::ofstream(f.configPath()) << "control_socket: " << f.socketPath() << "\n" << yaml;
+}
+
+std::string relayTo(uint16_t a, uint16_t b, uint16_t c, const SockAddr& sb, const SockAddr& sc,
+                    const std::string& to) {
+  return "dataplanes: 2\n"
+         "interfaces:\n"
+         "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a) + "\" }\n"
+         "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b) + "\", peer: \"" + sb.toString() + "\" }\n"
+         "  - { name: c, bind: \"127.0.0.1:" + std::to_string(c) + "\", peer: \"" + sc.toString() + "\" }\n"
+         "relay: [ { from: a, to: " + to + " } ]\n";
+}
+
+TEST(Reload, SighupAndCtlApplyRelayChangesAndBadFilesChangeNothing) {
+  const uint16_t a = freeUdpPort(), b = freeUdpPort(), c = freeUdpPort();
+  UdpSocket source("127.0.0.1:0"), sink_b("127.0.0.1:0"), sink_c("127.0.0.1:0");
+  Ferryd f(relayTo(a, b, c, sink_b.local(), sink_c.local(), "b"));
+  ASSERT_TRUE(f.started()) << f.process().err();
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(a));
+  std::vector<UdpSocket*> sources{&source};
+  EXPECT_EQ(pacedTransfer(sources, to, sink_b, 100, 256, 300).received, 100u);
+
+  // SIGHUP: a → c from now on.
+  rewrite(f, relayTo(a, b, c, sink_b.local(), sink_c.local(), "c"));
+  f.process().signal(SIGHUP);
+  ASSERT_TRUE(f.process().waitForOutput("reloaded " + f.configPath(), 5s)) << f.process().err();
+  EXPECT_EQ(pacedTransfer(sources, to, sink_c, 100, 256, 300).received, 100u);
+  EXPECT_EQ(f.show("interfaces")[0]["relay_to"], "c");
+
+  // A broken file: refused with its position; traffic keeps going to c.
+  rewrite(f, "relay: [ { from: a, to: nowhere } ]\ninterfaces: []\n");
+  int status = 0;
+  std::string out = ctl(f, "reload", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("reload refused, the running config stays: " + f.configPath() + ":"),
+            std::string::npos) << out;
+  EXPECT_EQ(pacedTransfer(sources, to, sink_c, 50, 256, 300).received, 50u);
+
+  // A change that needs a restart (another bind address): refused, named.
+  std::string moved = relayTo(a, b, freeUdpPort(), sink_b.local(), sink_c.local(), "b");
+  rewrite(f, moved);
+  out = ctl(f, "reload", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find("interface 'c' changed; a reload applies only relay, routes and icmp"),
+            std::string::npos) << out;
+  EXPECT_EQ(f.show("interfaces")[0]["relay_to"], "c");
+
+  // And back to b through ferryctl.
+  rewrite(f, relayTo(a, b, c, sink_b.local(), sink_c.local(), "b"));
+  out = ctl(f, "reload", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("reloaded: 3 interfaces, relay mode, 1 relay rule"), std::string::npos) << out;
+  EXPECT_EQ(pacedTransfer(sources, to, sink_b, 100, 256, 300).received, 100u);
+  const auto stats = f.show("stats");
+  EXPECT_EQ(stats["interfaces"][0]["rx_packets"], 350);
+  EXPECT_EQ(stats["interfaces"][0]["dropped"], 0) << "nothing lost across three reloads";
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"], 200);
+  EXPECT_EQ(stats["interfaces"][2]["tx_packets"], 150);
+  EXPECT_EQ(f.terminate(), 0);
+}
+
+TEST(Reload, RoutesChangeAndCountersStartAfresh) {
+  const uint16_t in = freeUdpPort(), out_port = freeUdpPort();
+  UdpSocket sink("127.0.0.1:0");
+  const auto cfg = [&](const std::string& routes) {
+    return "dataplanes: 1\nmode: route\ntuning: { ecmp_seed: 7 }\ninterfaces:\n"
+           "  - { name: in, bind: \"127.0.0.1:" + std::to_string(in) + "\" }\n"
+           "  - { name: out, bind: \"127.0.0.1:" + std::to_string(out_port) + "\", peer: \"" +
+           sink.local().toString() + "\" }\n"
+           "routes:\n" + routes;
+  };
+  Ferryd f(cfg("  - { prefix: \"10.1.0.0/16\", via: [out] }\n"));
+  ASSERT_TRUE(f.started()) << f.process().err();
+  UdpSocket source("127.0.0.1:0");
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
+  std::vector<uint8_t> buf(2048);
+  // 10 packets to each of 10.1.0.1 and 10.2.0.1; only the first has a route.
+  const auto sendBoth = [&] {
+    for (uint32_t i = 0; i < 10; ++i) {
+      for (uint8_t net : {1, 2}) {
+        const auto p = innerPacket(uint16_t(1000 + i), i, {10, net, 0, 1});
+        source.sendTo(to, p.data(), p.size());
+      }
+    }
+    int got = 0;
+    while (sink.recv(buf.data(), buf.size(), 300) > 0) ++got;
+    return got;
+  };
+  EXPECT_EQ(sendBoth(), 10);
+  EXPECT_EQ(f.show("routes")["routes"].size(), 1u);
+  EXPECT_EQ(f.show("routes")["routes"][0]["packets"], 10);
+  EXPECT_EQ(f.show("stats")["interfaces"][0]["drops"]["no_route"], 10);
+  rewrite(f, cfg("  - { prefix: \"10.1.0.0/16\", via: [out] }\n"
+                 "  - { prefix: \"10.2.0.0/16\", via: [out] }\n"
+                 "  - { prefix: \"2001:db8::/32\", via: [out] }\n"));
+  int status = 0;
+  const std::string out = ctl(f, "reload", &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto routes = f.show("routes")["routes"];
+  ASSERT_EQ(routes.size(), 3u);
+  EXPECT_EQ(routes[1]["prefix"], "10.2.0.0/16");
+  EXPECT_EQ(routes[2]["prefix"], "2001:db8::/32");
+  EXPECT_EQ(routes[0]["packets"], 0) << "a new table counts from zero";
+  EXPECT_EQ(routes[2]["packets"], 0);
+  EXPECT_EQ(sendBoth(), 20);
+  const auto after = f.show("routes")["routes"];
+  EXPECT_EQ(after[0]["packets"], 10);
+  EXPECT_EQ(after[1]["packets"], 10);
+  EXPECT_EQ(f.show("stats")["interfaces"][0]["drops"]["no_route"], 10) << "no drop after the reload";
+  EXPECT_EQ(f.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace ferry::test
