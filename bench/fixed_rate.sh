@@ -6,6 +6,7 @@
 # bench/RESULTS.md.
 #
 #   bench/fixed_rate.sh BUILD_DIR ferry|mmsg RATE_PPS [SECONDS]
+#   FERRY_TUNING="batch_wait_us: 50" bench/fixed_rate.sh …   # extra ferry tuning keys
 #
 # Namespaces fr-gen / fr-rtr / fr-snk (removed on exit), 64 B datagrams from
 # 64 flows; the router is pinned to CPU 0 with RPS putting its receive
@@ -44,6 +45,7 @@ interfaces:
   - { name: out, bind: "10.201.2.1:5001", peer: "10.201.2.2:6000" }
 relay:
   - { from: in, to: out }
+${FERRY_TUNING:+tuning: { $FERRY_TUNING \}}
 YAML
 if [ "$impl" = ferry ]; then
   ip netns exec fr-rtr "$ferryd" run --config "$work/ferry.yaml" >"$work/router.out" 2>&1 &
