@@ -25,6 +25,7 @@
 
 #include "ferry/bfd_demux.h"
 #include "ferry/bfd_handoff.h"
+#include "ferry/bfd_hold_down.h"
 #include "ferry/bfd_packet.h"
 #include "ferry/bfd_session.h"
 #include "ferry/config.h"
@@ -70,13 +71,14 @@ class BfdController {
   bfd::Micros nextDeadline() const noexcept;
 
   // Per interface: 1 when usable for forwarding (no BFD, or the session says
-  // so). `version` increments whenever any entry changes.
+  // so and its up hold-down has passed). `version` increments whenever any entry changes.
   const std::vector<uint8_t>& liveness() const noexcept { return liveness_; }
   uint64_t livenessVersion() const noexcept { return liveness_version_; }
 
   // `ferryctl show bfd` (keys documented in the README).
   nlohmann::json showJson(bfd::Micros now) const;
-  // `ferryctl set bfd IFACE KEY VALUE`: interval_ms, detect_mult, admin_down.
+  // `ferryctl set bfd IFACE KEY VALUE`: interval_ms, detect_mult, admin_down,
+  // hold_up_ms.
   // Returns "" or what is wrong.
   std::string set(const std::string& interface, const std::string& key, const std::string& value,
                   bfd::Micros now);
@@ -92,6 +94,7 @@ class BfdController {
     BfdMode mode = BfdMode::InBand;
     bfd::Micros interval_us = 0;  // configured DesiredMinTx = RequiredMinRx (set bfd may change it)
     std::unique_ptr<bfd::Session> session;
+    bfd::HoldDown hold;      // bfd.hold_up_ms between the session's up and the link's
     int send_fd = -1;        // in-band: dataplane 0's socket; RFC 5881: tx_socket
     Fd tx_socket;            // RFC 5881 only
     SockAddr destination;    // where packets go (peer, or peer ip:3784)
@@ -110,7 +113,8 @@ class BfdController {
                bfd::Micros now) noexcept;
   void reschedule(uint32_t index) noexcept;
   void transmit(uint32_t index, bfd::Micros now) noexcept;
-  void refreshLiveness(uint32_t index) noexcept;
+  // Re-evaluates the link's usability (session and hold-down) as of `now`.
+  void refreshLiveness(uint32_t index, bfd::Micros now) noexcept;
 
   const Config& config_;
   std::vector<Entry> sessions_;

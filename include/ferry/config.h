@@ -37,11 +37,17 @@ struct SourcePos {
   int column = 0;
 };
 
+// Longest bfd.hold_up_ms: one hour.
+inline constexpr uint32_t kMaxHoldUpMs = 3'600'000;
+
 struct BfdConfig {
   uint32_t interval_ms = 300;  // DesiredMinTx and RequiredMinRx, milliseconds
   uint8_t detect_mult = 3;
   BfdMode mode = BfdMode::InBand;
   bool admin_down = false;
+  // Up hold-down: after the session comes up, the link carries traffic only
+  // once the session has stayed up this long (flap damping). 0 = at once.
+  uint32_t hold_up_ms = 0;
   friend bool operator==(const BfdConfig&, const BfdConfig&) = default;
 };
 

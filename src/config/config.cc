@@ -250,7 +250,7 @@ class Parser {
 };
 
 void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig& bfd) {
-  if (!checkMap(node, path, {"interval_ms", "detect_mult", "mode", "admin_down"})) return;
+  if (!checkMap(node, path, {"interval_ms", "detect_mult", "mode", "admin_down", "hold_up_ms"})) return;
   // RFC 5880 intervals are 32-bit microseconds; FRR's floor is 10 ms, ours 1 ms.
   if (auto v = node["interval_ms"]) {
     if (auto ms = unsignedInt(v, path + ".interval_ms", 1, 4'294'967)) bfd.interval_ms = uint32_t(*ms);
@@ -263,6 +263,9 @@ void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig
   }
   if (auto v = node["admin_down"]) {
     if (auto b = boolean(v, path + ".admin_down")) bfd.admin_down = *b;
+  }
+  if (auto v = node["hold_up_ms"]) {
+    if (auto ms = unsignedInt(v, path + ".hold_up_ms", 0, kMaxHoldUpMs)) bfd.hold_up_ms = uint32_t(*ms);
   }
 }
 

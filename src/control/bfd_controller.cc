@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -62,6 +63,7 @@ BfdController::BfdController(const Config& config, std::vector<int> send_fds, ui
     e.peer = *ic.peer;
     e.mode = ic.bfd->mode;
     e.interval_us = bfd::Micros(ic.bfd->interval_ms) * 1000;
+    e.hold.setHold(bfd::Micros(ic.bfd->hold_up_ms) * 1000);
     const auto index = static_cast<uint32_t>(sessions_.size());
     const uint32_t disc = discriminators_.allocate(index);
     session_seed = session_seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -75,7 +77,7 @@ BfdController::BfdController(const Config& config, std::vector<int> send_fds, ui
     }
     session_of_interface_[i] = int(index);
     // Until a session says otherwise, an interface with BFD is not usable.
-    liveness_[i] = e.session->forwardingUsable() ? 1 : 0;
+    liveness_[i] = 0;
     sessions_.push_back(std::move(e));
   }
 }
@@ -217,7 +219,7 @@ void BfdController::deliver(std::optional<uint32_t> hint, const uint8_t* data, s
     log::info("bfd " + sessions_[index].name + ": " + bfd::toString(s.state()) + " (diag " +
               bfd::toString(s.localDiag()) + ", remote " + bfd::toString(s.remoteState()) + ")");
   }
-  if (result.liveness_changed) refreshLiveness(index);
+  if (result.liveness_changed) refreshLiveness(index, now);
   if (result.transmit_now) transmit(index, now);
   reschedule(index);
 }
@@ -232,7 +234,7 @@ void BfdController::service(bfd::Micros now) noexcept {
     if (change.state_changed)
       log::info("bfd " + sessions_[index].name + ": " + bfd::toString(s.state()) + " (diag " +
                 bfd::toString(s.localDiag()) + ")");
-    if (change.liveness_changed) refreshLiveness(index);
+    if (change.liveness_changed || sessions_[index].hold.deadline() <= now) refreshLiveness(index, now);
     transmit(index, now);
     reschedule(index);
   }
@@ -255,7 +257,7 @@ void BfdController::transmit(uint32_t index, bfd::Micros now) noexcept {
 
 void BfdController::reschedule(uint32_t index) noexcept {
   Entry& e = sessions_[index];
-  const bfd::Micros next = e.session->nextDeadline();
+  const bfd::Micros next = std::min(e.session->nextDeadline(), e.hold.deadline());
   if (next == e.queued) return;
   if (e.queued != bfd::kNever) timers_.erase({e.queued, index});
   e.queued = next;
@@ -266,9 +268,18 @@ bfd::Micros BfdController::nextDeadline() const noexcept {
   return timers_.empty() ? bfd::kNever : timers_.begin()->first;
 }
 
-void BfdController::refreshLiveness(uint32_t index) noexcept {
-  const Entry& e = sessions_[index];
-  const uint8_t usable = e.session->forwardingUsable() ? 1 : 0;
+void BfdController::refreshLiveness(uint32_t index, bfd::Micros now) noexcept {
+  Entry& e = sessions_[index];
+  const bool session_usable = e.session->forwardingUsable();
+  const uint64_t damped = e.hold.damped();
+  const bool was_held = e.hold.deadline() != bfd::kNever;
+  const uint8_t usable = e.hold.update(session_usable, now) ? 1 : 0;
+  if (e.hold.damped() != damped)
+    log::info("interface " + e.name + ": BFD went down within its " +
+              std::to_string(e.hold.hold() / 1000) + " ms up hold-down (flap kept out of forwarding)");
+  else if (!was_held && e.hold.deadline() != bfd::kNever)
+    log::info("interface " + e.name + ": BFD up, held out of forwarding for " +
+              std::to_string(e.hold.hold() / 1000) + " ms");
   if (liveness_[e.interface] != usable) {
     liveness_[e.interface] = usable;
     ++liveness_version_;
@@ -287,6 +298,13 @@ nlohmann::json BfdController::showJson(bfd::Micros now) const {
     j["state"] = bfd::toString(st.state);
     j["remote_state"] = bfd::toString(st.remote_state);
     j["forwarding_usable"] = st.forwarding_usable;
+    // The link itself: the session's usability after the up hold-down.
+    j["link_usable"] = liveness_[e.interface] != 0;
+    j["hold_up_ms"] = e.hold.hold() / 1000;
+    j["hold_left_ms"] = e.hold.deadline() == bfd::kNever || e.hold.deadline() <= now
+                            ? 0
+                            : (e.hold.deadline() - now + 999) / 1000;
+    j["flaps_damped"] = e.hold.damped();
     j["local_discriminator"] = st.local_disc;
     j["remote_discriminator"] = st.remote_disc;
     j["tx_interval_us"] = st.tx_interval_us;
@@ -361,9 +379,14 @@ std::string BfdController::set(const std::string& interface, const std::string& 
   } else if (key == "admin_down") {
     if (value != "true" && value != "false") return "admin_down: expected true or false";
     const bfd::Change c = s.setAdminDown(value == "true", now);
-    if (c.liveness_changed) refreshLiveness(uint32_t(index));
+    if (c.liveness_changed) refreshLiveness(uint32_t(index), now);
+  } else if (key == "hold_up_ms") {
+    uint64_t ms = 0;
+    if (auto why = number(0, kMaxHoldUpMs, ms); !why.empty()) return why;
+    e.hold.setHold(ms * 1000);
+    refreshLiveness(uint32_t(index), now);
   } else {
-    return "unknown key '" + key + "' (expected interval_ms, detect_mult or admin_down)";
+    return "unknown key '" + key + "' (expected interval_ms, detect_mult, admin_down or hold_up_ms)";
   }
   log::info("bfd " + e.name + ": " + key + " set to " + value);
   transmit(uint32_t(index), now);

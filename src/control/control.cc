@@ -110,7 +110,7 @@ std::string Control::handleRequest(const std::string& request) {
     words >> key >> value >> more;
     if (!sessions_) return nlohmann::json{{"error", "no interface has BFD"}}.dump();
     if (extra.empty() || key.empty() || value.empty() || !more.empty())
-      return nlohmann::json{{"error", "expected: set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE"}}.dump();
+      return nlohmann::json{{"error", "expected: set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE"}}.dump();
     const std::string why = sessions_->set(extra, key, value, monotonicMicros());
     if (!why.empty()) return nlohmann::json{{"error", why}}.dump();
     publishLiveness();

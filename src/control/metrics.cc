@@ -89,6 +89,11 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
     for (const auto& s : bfd["sessions"])
       w.sample("ferry_bfd_transitions_total", "interface=\"" + label(s["interface"]) + "\"",
                number(s["transitions"]));
+    w.family("ferry_bfd_flaps_damped_total", "counter",
+             "BFD ups that ended within the interface's up hold-down.");
+    for (const auto& s : bfd["sessions"])
+      w.sample("ferry_bfd_flaps_damped_total", "interface=\"" + label(s["interface"]) + "\"",
+               number(s["flaps_damped"]));
     w.family("ferry_bfd_detection_time_microseconds", "gauge", "Negotiated BFD detection time.");
     for (const auto& s : bfd["sessions"])
       w.sample("ferry_bfd_detection_time_microseconds",

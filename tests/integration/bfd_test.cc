@@ -2,7 +2,7 @@
 // up, a stopped peer is detected within its detection time, a restarted peer
 // comes back, BFD packets spread over dataplanes are all handed to the one
 // control module, and relay traffic to a down interface is counted as
-// egress_down.
+// egress_down; an up hold-down keeps a flapping peer out of forwarding.
 #include <time.h>
 
 #include "ferryd_fixture.h"
@@ -212,6 +212,83 @@ TEST(Bfd, SetIntervalAtRunTimeConvergesWithoutAFlap) {
   EXPECT_NE(out.find("unknown interface 'nope'"), std::string::npos) << out;
   EXPECT_EQ(a.terminate(), 0);
   EXPECT_EQ(b.terminate(), 0);
+}
+
+// bfd.hold_up_ms: a session that comes up carries no traffic until it has
+// stayed up for the hold; one that goes down within it is a damped flap and
+// never carried any; after a full hold the link is used again.
+TEST(Bfd, UpHoldDownKeepsAFlappingPeerOutOfForwarding) {
+  const Link link;
+  const uint16_t a_in = freeUdpPort(), b_out = freeUdpPort();
+  UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
+  constexpr uint64_t kHoldMs = 3000;
+  const std::string timers = "{ interval_ms: 100, detect_mult: 3 }";
+  const std::string a_yaml =
+      "dataplanes: 1\ninterfaces:\n" +
+      interfaceYaml("x", link.a, link.b, "{ interval_ms: 100, detect_mult: 3, hold_up_ms: 3000 }") +
+      "  - { name: in, bind: " + ep(a_in) + " }\n" + "relay: [ { from: in, to: x } ]\n";
+  const std::string b_yaml = "dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.b, link.a, timers) +
+                             "  - { name: out, bind: " + ep(b_out) + ", peer: \"" +
+                             sink.local().toString() + "\" }\n" + "relay: [ { from: x, to: out } ]\n";
+  Ferryd a(a_yaml);
+  ASSERT_TRUE(a.started()) << a.process().err();
+  auto b = std::make_unique<Ferryd>(b_yaml);
+  ASSERT_TRUE(b->started()) << b->process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1); }, 3s)) << a.show("bfd").dump(2);
+
+  // Up, but held: the interface is not used, and data to it is egress_down.
+  auto s = a.show("bfd")["sessions"][0];
+  EXPECT_EQ(s["hold_up_ms"], kHoldMs);
+  EXPECT_TRUE(s["forwarding_usable"].get<bool>());
+  EXPECT_FALSE(s["link_usable"].get<bool>()) << s.dump();
+  EXPECT_GT(s["hold_left_ms"].get<uint64_t>(), 0u) << s.dump();
+  EXPECT_LE(s["hold_left_ms"].get<uint64_t>(), kHoldMs) << s.dump();
+  EXPECT_FALSE(a.show("interfaces")[0]["up"].get<bool>());
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(a_in));
+  std::vector<UdpSocket*> sources{&source};
+  auto r = pacedTransfer(sources, to, sink, 20, 256, 300);
+  EXPECT_EQ(r.received, 0u);
+  ASSERT_LT(a.show("bfd")["sessions"][0]["since_last_change_ms"].get<uint64_t>(), kHoldMs)
+      << "the machine was too slow for this test's premise: the hold ended during the transfer";
+  EXPECT_EQ(a.show("stats")["interfaces"][1]["drops"]["egress_down"], 20);
+
+  // The peer dies within the hold: a damped flap, the link was never used.
+  b->process().signal(SIGKILL);
+  ASSERT_TRUE(b->process().wait(5s));
+  b.reset();
+  ASSERT_TRUE(eventually([&] { return a.show("bfd")["sessions"][0]["state"] == "down"; }, 3s));
+  s = a.show("bfd")["sessions"][0];
+  EXPECT_EQ(s["flaps_damped"], 1) << s.dump();
+  EXPECT_FALSE(s["link_usable"].get<bool>());
+  EXPECT_EQ(s["hold_left_ms"], 0);
+  EXPECT_EQ(a.show("stats")["interfaces"][0]["tx_packets"], 0);
+
+  // Back for good: used once the session has been up for the whole hold.
+  Ferryd b2(b_yaml);
+  ASSERT_TRUE(b2.started()) << b2.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1); }, 3s)) << a.show("bfd").dump(2);
+  ASSERT_TRUE(eventually([&] { return a.show("bfd")["sessions"][0]["link_usable"].get<bool>(); },
+                         std::chrono::milliseconds(kHoldMs + 2000)));
+  s = a.show("bfd")["sessions"][0];
+  EXPECT_GE(s["since_last_change_ms"].get<uint64_t>(), kHoldMs) << "used before the hold ended: " << s.dump();
+  EXPECT_EQ(s["state"], "up");
+  EXPECT_EQ(s["hold_left_ms"], 0);
+  EXPECT_EQ(s["flaps_damped"], 1);
+  EXPECT_TRUE(a.show("interfaces")[0]["up"].get<bool>());
+  r = pacedTransfer(sources, to, sink, 30, 256, 500);
+  EXPECT_EQ(r.received, 30u);
+  EXPECT_EQ(r.corrupt, 0u);
+  EXPECT_EQ(a.show("stats")["interfaces"][1]["drops"]["egress_down"], 20);
+
+  // At run time, and errors name what is wrong.
+  std::string out;
+  const std::string set = binary("FERRYCTL") + " --socket " + a.socketPath() + " set bfd x hold_up_ms ";
+  ASSERT_EQ(sh(set + "500", &out), 0) << out;
+  EXPECT_EQ(a.show("bfd")["sessions"][0]["hold_up_ms"], 500);
+  EXPECT_NE(sh(set + "3600001", &out), 0);
+  EXPECT_NE(out.find("hold_up_ms: expected a whole number 0..3600000, got '3600001'"), std::string::npos) << out;
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(b2.terminate(), 0);
 }
 
 }  // namespace

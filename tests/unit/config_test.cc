@@ -59,7 +59,7 @@ interfaces:
   - name: east
     bind: "[2001:db8::1]:50000"
     peer: "[2001:db8::2]:50000"
-    bfd: { interval_ms: 100, detect_mult: 5, mode: rfc5881, admin_down: true }
+    bfd: { interval_ms: 100, detect_mult: 5, mode: rfc5881, admin_down: true, hold_up_ms: 2500 }
   - name: south
     bind: "192.0.2.1:50001"
 routes:
@@ -98,6 +98,8 @@ routes:
   EXPECT_EQ(c.interfaces[1].bfd->mode, BfdMode::Rfc5881);
   EXPECT_EQ(c.interfaces[1].bfd->detect_mult, 5);
   EXPECT_TRUE(c.interfaces[1].bfd->admin_down);
+  EXPECT_EQ(c.interfaces[1].bfd->hold_up_ms, 2500u);
+  EXPECT_EQ(c.interfaces[0].bfd->hold_up_ms, 0u);
   EXPECT_FALSE(c.interfaces[2].peer);
   EXPECT_FALSE(c.interfaces[2].bfd);
   ASSERT_EQ(c.routes.size(), 2u);

@@ -14,7 +14,8 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
   })");
   const auto interfaces = nlohmann::json::parse(R"([{"name": "we\"st", "up": false}])");
   const auto bfd = nlohmann::json::parse(
-      R"({"sessions": [{"interface": "we\"st", "state": "down", "transitions": 4, "detection_time_us": 150000}]})");
+      R"({"sessions": [{"interface": "we\"st", "state": "down", "transitions": 4, "detection_time_us": 150000,
+          "flaps_damped": 2}]})");
   const auto routes = nlohmann::json::parse(R"({"routes": [{"prefix": "10.0.0.0/8", "packets": 9}]})");
   const std::string text = prometheusText(stats, interfaces, bfd, routes);
   for (const char* line : {
@@ -29,6 +30,7 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
            "ferry_bfd_session_up{interface=\"we\\\"st\"} 0\n",
            "ferry_bfd_transitions_total{interface=\"we\\\"st\"} 4\n",
            "ferry_bfd_detection_time_microseconds{interface=\"we\\\"st\"} 150000\n",
+           "ferry_bfd_flaps_damped_total{interface=\"we\\\"st\"} 2\n",
            "ferry_route_packets_total{prefix=\"10.0.0.0/8\"} 9\n",
        })
     EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;

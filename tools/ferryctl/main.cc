@@ -1,6 +1,6 @@
 // ferryctl: the operator's view of a running ferryd, over its control socket.
 //   ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]
-//   ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE
+//   ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
-    "       ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down VALUE\n"
+    "       ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE\n"
     "       ferryctl [--socket PATH] reload\n"
     "  --socket PATH   the daemon's control_socket (default /run/ferry/ferry.sock)\n"
     "  --json          print the daemon's JSON reply instead of a table\n";

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,23 +54,45 @@ TEST(ProcStat, TicksToNs) {
 }
 
 TEST(CpuSampler, CountsABusyChildInTheTree) {
+  // The child spins until it has used 150 ms of CPU (its own CPU clock, so
+  // a loaded machine only makes it take longer), says so, and then waits
+  // for the parent to let it exit.
+  int done[2], release[2];
+  ASSERT_EQ(pipe(done), 0);
+  ASSERT_EQ(pipe(release), 0);
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    // Spin for ~300 ms of CPU, then exit.
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    ::close(done[0]);
+    ::close(release[1]);  // or the read below never sees EOF
+    timespec t{};
     volatile uint64_t x = 0;
-    while (std::chrono::steady_clock::now() < end) x = x + 1;
+    do {
+      for (int i = 0; i < 100000; ++i) x = x + 1;
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    } while (t.tv_sec == 0 && t.tv_nsec < 150'000'000);
+    char c = 1;
+    if (write(done[1], &c, 1) != 1) _exit(1);
+    (void)!read(release[0], &c, 1);  // EOF when the parent closes its end
     _exit(0);
   }
+  ::close(done[1]);
+  ::close(release[0]);
   const pid_t self = getpid();
   const auto tree = processTree(self);
   EXPECT_EQ(tree.front(), self);
   EXPECT_NE(std::find(tree.begin(), tree.end(), child), tree.end());
-  usleep(250'000);
+  char c = 0;
+  ASSERT_EQ(read(done[0], &c, 1), 1);
   const auto child_ns = treeCpuNs(child);
   ASSERT_TRUE(child_ns.has_value());
-  EXPECT_GE(*child_ns, 100'000'000u) << "the spinning child used CPU";
+  // /proc counts in clock ticks (10 ms at USER_HZ 100): allow one tick.
+  EXPECT_GE(*child_ns, 140'000'000u) << "the spinning child used CPU";
+  const auto tree_ns = treeCpuNs(self);
+  ASSERT_TRUE(tree_ns.has_value());
+  EXPECT_GE(*tree_ns, *child_ns) << "the tree includes the child";
+  ::close(release[1]);
+  ::close(done[0]);
   waitpid(child, nullptr, 0);
   EXPECT_FALSE(treeCpuNs(child).has_value()) << "gone";
 }
