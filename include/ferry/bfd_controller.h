@@ -1,5 +1,6 @@
-// BfdController: every BFD session of the daemon, driven by the control
-// thread (the one place BFD runs; no thread per session). It takes packets
+// BfdController: every BFD session of the daemon, driven by Control's BFD
+// thread (the one place BFD runs; no thread per session; the control thread
+// reads and changes it only under Control's bfd_mu_). It takes packets
 // from two sources:
 //   - in-band (default): the dataplanes hand over BFD packets that arrived on
 //     an interface's data port (BfdHandoff); replies go out with sendto() on
@@ -11,7 +12,7 @@
 //     49152–65535 that sends with TTL 255 to the peer's address, port 3784.
 // Timers sit in one ordered queue keyed by each session's next deadline.
 // When a session's forwarding liveness flips, liveness() changes and the
-// control thread publishes a new forwarding snapshot.
+// BFD thread publishes a new forwarding snapshot.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -2,10 +2,10 @@
 // control module. With SO_REUSEPORT a neighbour's BFD packets land on
 // whichever dataplane the kernel's hash picks, so every dataplane copies each
 // BFD packet (≤ 64 bytes) into its own single-producer queue and moves on; the
-// control thread drains all queues. A full queue is a counted drop, never a
-// wait. The producer writes the control thread's eventfd only when the
-// control thread said it is about to sleep, so a BFD packet costs no syscall
-// while the control thread is awake.
+// BFD thread drains all queues. A full queue is a counted drop, never a
+// wait. The producer writes the BFD thread's eventfd only when the
+// BFD thread said it is about to sleep, so a BFD packet costs no syscall
+// while the BFD thread is awake.
 #pragma once
 
 #include <sys/socket.h>

@@ -1,11 +1,21 @@
-// Control: exactly one per daemon, on its own thread. It owns the control
-// socket (ferryctl), the BFD sessions and the forwarding snapshots, and reads
-// the dataplanes' counters for stats. It never touches a dataplane's ring.
+// Control: exactly one per daemon. It owns the control socket (ferryctl), the
+// metrics endpoint, reloads, the BFD sessions and the forwarding snapshots,
+// and reads the dataplanes' counters for stats. It never touches a
+// dataplane's ring. Two threads:
+//   - the BFD thread (SCHED_FIFO when allowed): BFD packets, timers and
+//     liveness snapshots, nothing else, so no request can delay a BFD timer;
+//   - the control thread (run()): ferryctl and metrics requests and reloads,
+//     which may take seconds with a large route table.
+// They share the BFD sessions under bfd_mu_ (held for microseconds on the
+// BFD side) and serialise publishing under publish_mu_; the control thread
+// reads snapshots through its own reader slot of Published, so a liveness
+// change published meanwhile never frees a snapshot it is rendering.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,6 +49,8 @@ nlohmann::json routesJson(const Config& config,
 
 class Control {
  public:
+  // `forwarding` must have a reader slot more than there are dataplanes: the
+  // last one (index dataplanes.size()) is the control thread's.
   Control(const Config& config, std::vector<DataplaneView> dataplanes,
           Published<ForwardingState>& forwarding, BfdHandoff* bfd);
   ~Control();
@@ -49,7 +61,8 @@ class Control {
   // liveness (interfaces with BFD start down). Runs on the main thread before
   // any dataplane starts, so a bad path fails startup cleanly. "" or an error.
   std::string setup();
-  // The control loop; returns after stop().
+  // The control loop; starts the BFD thread (if any interface has BFD) and
+  // returns after stop(), once that thread has ended too.
   void run() noexcept;
   void stop() noexcept;
 
@@ -68,15 +81,22 @@ class Control {
 
  private:
   // Publishes a forwarding snapshot with the BFD liveness, if it changed.
+  // Caller holds bfd_mu_.
   void publishLiveness();
-  bfd::Micros serviceBfd();
+  // The BFD thread's loop.
+  void runBfd() noexcept;
+  void wakeBfd() noexcept;
 
   Config config_;  // the running config (a reload replaces relay, routes, icmp)
   std::vector<DataplaneView> dataplanes_;
   Published<ForwardingState>& forwarding_;
   BfdHandoff* bfd_;
-  std::unique_ptr<BfdController> sessions_;  // null when no interface has BFD
-  uint64_t published_liveness_ = 0;
+  std::unique_ptr<BfdController> sessions_;  // null when no interface has BFD; under bfd_mu_
+  uint64_t published_liveness_ = 0;          // under bfd_mu_
+  std::mutex bfd_mu_;      // sessions_ (lock order: bfd_mu_, then publish_mu_)
+  std::mutex publish_mu_;  // read current() → publish, by either thread
+  unsigned reader_;        // the control thread's slot in forwarding_
+  Fd bfd_wake_fd_;         // wakes the BFD thread (stop, set bfd)
   CtlServer ctl_;
   CtlServer metrics_;  // listening only with metrics.listen in the config
   bool metrics_on_ = false;

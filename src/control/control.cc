@@ -1,11 +1,15 @@
 #include "ferry/control.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "ferry/log.h"
 #include "ferry/metrics.h"
@@ -18,6 +22,8 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
       dataplanes_(std::move(dataplanes)),
       forwarding_(forwarding),
       bfd_(bfd),
+      reader_(unsigned(dataplanes_.size())),
+      bfd_wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   bool any_bfd = false;
   for (const auto& i : config_.interfaces) any_bfd = any_bfd || (i.bfd && i.peer);
@@ -33,13 +39,14 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
 Control::~Control() = default;
 
 std::string Control::setup() {
-  if (!stop_fd_) return "control: eventfd failed";
+  if (!stop_fd_ || !bfd_wake_fd_) return "control: eventfd failed";
   if (std::string why = ctl_.listen(config_.control_socket); !why.empty()) return why;
   if (config_.metrics_listen) {
     if (std::string why = metrics_.listenTcp(*config_.metrics_listen); !why.empty()) return why;
     metrics_on_ = true;
   }
   if (sessions_) {
+    std::lock_guard lock(bfd_mu_);
     if (std::string why = sessions_->setup(); !why.empty()) return why;
     published_liveness_ = ~0ull;  // force the first publish
     publishLiveness();
@@ -49,6 +56,7 @@ std::string Control::setup() {
 
 void Control::publishLiveness() {
   if (!sessions_ || sessions_->livenessVersion() == published_liveness_) return;
+  std::lock_guard lock(publish_mu_);
   const ForwardingState* current = forwarding_.current();
   auto next = std::make_unique<ForwardingState>(*current);
   next->setLiveness(sessions_->liveness());
@@ -72,17 +80,27 @@ std::string Control::reload() {
   }
   if (std::string why = reloadBlocker(config_, *result.config); !why.empty())
     return "reload refused, the running config stays: " + why;
-  const ForwardingState* current = forwarding_.current();
+  // The new tables are built outside publish_mu_ (seconds for a large route
+  // table); the hash seed never changes after startup.
+  uint32_t seed;
+  {
+    std::lock_guard lock(publish_mu_);
+    seed = forwarding_.current()->hash_seed;
+  }
   std::unique_ptr<ForwardingState> next;
   try {
-    next = std::make_unique<ForwardingState>(ForwardingState::fromConfig(
-        *result.config, unsigned(dataplanes_.size()), current->hash_seed));
+    next = std::make_unique<ForwardingState>(
+        ForwardingState::fromConfig(*result.config, unsigned(dataplanes_.size()), seed));
   } catch (const std::exception& e) {
     return std::string("reload refused, the running config stays: ") + e.what();
   }
-  next->setLiveness(current->up);  // liveness is the BFD sessions', not the file's
-  next->version = current->version + 1;
-  forwarding_.publish(std::move(next));
+  {
+    std::lock_guard lock(publish_mu_);
+    const ForwardingState* current = forwarding_.current();
+    next->setLiveness(current->up);  // liveness is the BFD sessions', not the file's
+    next->version = current->version + 1;
+    forwarding_.publish(std::move(next));
+  }
   config_.relay = std::move(result.config->relay);
   config_.routes = std::move(result.config->routes);
   config_.icmp = std::move(result.config->icmp);
@@ -94,7 +112,32 @@ void Control::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
   const uint64_t one = 1;
   [[maybe_unused]] const ssize_t n = write(stop_fd_.get(), &one, sizeof(one));
+  wakeBfd();
 }
+
+void Control::wakeBfd() noexcept {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = write(bfd_wake_fd_.get(), &one, sizeof(one));
+}
+
+namespace {
+
+// The control thread's hold on a snapshot while it renders one.
+class Reading {
+ public:
+  Reading(Published<ForwardingState>& p, unsigned reader) : p_(p), reader_(reader), state_(p.enter(reader)) {}
+  ~Reading() { p_.leave(reader_); }
+  Reading(const Reading&) = delete;
+  Reading& operator=(const Reading&) = delete;
+  const ForwardingState* get() const { return state_; }
+
+ private:
+  Published<ForwardingState>& p_;
+  unsigned reader_;
+  const ForwardingState* state_;
+};
+
+}  // namespace
 
 std::string Control::handleRequest(const std::string& request) {
   std::istringstream words(request);
@@ -103,7 +146,12 @@ std::string Control::handleRequest(const std::string& request) {
   nlohmann::json reply;
   if (verb == "show" && what == "bfd" && extra.empty()) {
     if (!sessions_) return nlohmann::json{{"sessions", nlohmann::json::array()}}.dump();
-    return sessions_->showJson(monotonicMicros()).dump();
+    nlohmann::json j;
+    {
+      std::lock_guard lock(bfd_mu_);
+      j = sessions_->showJson(monotonicMicros());
+    }
+    return j.dump();
   }
   if (verb == "set" && what == "bfd") {
     std::string key, value, more;
@@ -111,9 +159,13 @@ std::string Control::handleRequest(const std::string& request) {
     if (!sessions_) return nlohmann::json{{"error", "no interface has BFD"}}.dump();
     if (extra.empty() || key.empty() || value.empty() || !more.empty())
       return nlohmann::json{{"error", "expected: set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE"}}.dump();
-    const std::string why = sessions_->set(extra, key, value, monotonicMicros());
-    if (!why.empty()) return nlohmann::json{{"error", why}}.dump();
-    publishLiveness();
+    {
+      std::lock_guard lock(bfd_mu_);
+      const std::string why = sessions_->set(extra, key, value, monotonicMicros());
+      if (!why.empty()) return nlohmann::json{{"error", why}}.dump();
+      publishLiveness();
+    }
+    wakeBfd();  // its next deadline may have moved
     return nlohmann::json{{"ok", true}}.dump();
   }
   if (verb == "reload" && what.empty()) {
@@ -127,9 +179,14 @@ std::string Control::handleRequest(const std::string& request) {
   if (verb == "show" && extra.empty()) {
     if (what == "stats") return statsJson(config_, dataplanes_).dump();
     if (what == "dataplanes") return dataplanesJson(config_, dataplanes_).dump();
-    if (what == "interfaces")
-      return interfacesJson(config_, dataplanes_, forwarding_.current()).dump();
-    if (what == "routes") return routesJson(config_, forwarding_.current()).dump();
+    if (what == "interfaces") {
+      const Reading state(forwarding_, reader_);
+      return interfacesJson(config_, dataplanes_, state.get()).dump();
+    }
+    if (what == "routes") {
+      const Reading state(forwarding_, reader_);
+      return routesJson(config_, state.get()).dump();
+    }
   }
   reply["error"] = "unknown request '" + request +
                    "' (expected: show stats | show interfaces | show dataplanes | show bfd | show routes | "
@@ -137,21 +194,71 @@ std::string Control::handleRequest(const std::string& request) {
   return reply.dump();
 }
 
-bfd::Micros Control::serviceBfd() {
-  if (!sessions_) return bfd::kNever;
-  sessions_->service(monotonicMicros());
-  publishLiveness();
-  return sessions_->nextDeadline();
-}
-
 std::string Control::handleMetrics(const std::string& request_line) {
-  const ForwardingState* state = forwarding_.current();
-  const nlohmann::json bfd = sessions_ ? sessions_->showJson(monotonicMicros()) : nlohmann::json();
+  nlohmann::json bfd;
+  if (sessions_) {
+    std::lock_guard lock(bfd_mu_);
+    bfd = sessions_->showJson(monotonicMicros());
+  }
+  const Reading state(forwarding_, reader_);
   const nlohmann::json routes =
-      config_.mode == Mode::Route ? routesJson(config_, state) : nlohmann::json();
+      config_.mode == Mode::Route ? routesJson(config_, state.get()) : nlohmann::json();
   return httpResponse(request_line,
                       prometheusText(statsJson(config_, dataplanes_),
-                                     interfacesJson(config_, dataplanes_, state), bfd, routes));
+                                     interfacesJson(config_, dataplanes_, state.get()), bfd, routes));
+}
+
+void Control::runBfd() noexcept {
+  pthread_setname_np(pthread_self(), "ferry-bfd");
+  // BFD timers are tens of milliseconds; under CPU load an ordinary thread
+  // can wait longer than that for a CPU and flap every session (SCION's
+  // issue #4019). A low real-time priority lets this thread preempt
+  // dataplanes and other processes; it sleeps in ppoll() between events,
+  // and the kernel's RT throttling bounds it even if it did not.
+  sched_param param{};
+  param.sched_priority = 10;
+  if (const int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
+    log::warn(std::string("BFD thread: cannot use SCHED_FIFO (") + std::strerror(err) +
+              "); BFD timing may suffer under CPU load");
+  std::vector<int> rx_fds;
+  if (sessions_) {
+    std::lock_guard lock(bfd_mu_);
+    rx_fds = sessions_->pollFds();
+  }
+  std::vector<pollfd> fds;
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    bfd::Micros next = bfd::kNever;
+    if (sessions_) {
+      std::lock_guard lock(bfd_mu_);
+      sessions_->service(monotonicMicros());
+      publishLiveness();
+      next = sessions_->nextDeadline();
+    }
+    fds.clear();
+    fds.push_back({bfd_wake_fd_.get(), POLLIN, 0});
+    fds.push_back({bfd_ != nullptr ? bfd_->eventFd() : -1, POLLIN, 0});
+    for (int fd : rx_fds) fds.push_back({fd, POLLIN, 0});
+    const bfd::Micros now = monotonicMicros();
+    bfd::Micros wait_us = 1'000'000;
+    if (next != bfd::kNever) wait_us = next > now ? std::min<bfd::Micros>(next - now, wait_us) : 0;
+    if (bfd_ != nullptr && !bfd_->prepareToSleep()) wait_us = 0;
+    const timespec timeout{time_t(wait_us / 1'000'000), long(wait_us % 1'000'000) * 1000};
+    const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
+    if (bfd_ != nullptr) bfd_->awake();
+    if (ready < 0) continue;  // EINTR
+    const bfd::Micros after = monotonicMicros();
+    if (fds[0].revents & POLLIN) {
+      uint64_t value;
+      [[maybe_unused]] const ssize_t n = read(bfd_wake_fd_.get(), &value, sizeof(value));
+    }
+    std::lock_guard lock(bfd_mu_);
+    if (bfd_ != nullptr)
+      bfd_->drain([&](const BfdFrame& frame) {
+        if (sessions_) sessions_->onFrame(frame, after);
+      });
+    for (size_t i = 0; i < rx_fds.size(); ++i)
+      if (fds[2 + i].revents & POLLIN) sessions_->onReadable(rx_fds[i], after);
+  }
 }
 
 void Control::run() noexcept {
@@ -164,29 +271,20 @@ void Control::run() noexcept {
       return reply.dump();
     }
   };
-  const std::vector<int> bfd_fds = sessions_ ? sessions_->pollFds() : std::vector<int>{};
+  std::thread bfd_thread;
+  if (sessions_ || bfd_ != nullptr) bfd_thread = std::thread([this] { runBfd(); });
   std::vector<pollfd> fds;
   while (!stop_requested_.load(std::memory_order_acquire)) {
-    // BFD first: its deadlines bound how long we may sleep.
-    const bfd::Micros next = serviceBfd();
     fds.clear();
     fds.push_back({stop_fd_.get(), POLLIN, 0});
-    fds.push_back({bfd_ != nullptr ? bfd_->eventFd() : -1, POLLIN, 0});
-    for (int fd : bfd_fds) fds.push_back({fd, POLLIN, 0});
     const size_t ctl_first = fds.size();
     ctl_.addPollFds(fds);
     const size_t metrics_first = fds.size();
     if (metrics_on_) metrics_.addPollFds(fds);
-    // At most 1 s between turns (snapshot reclamation); less when BFD is due.
-    const bfd::Micros now = monotonicMicros();
-    bfd::Micros wait_us = 1'000'000;
-    if (next != bfd::kNever) wait_us = next > now ? std::min<bfd::Micros>(next - now, wait_us) : 0;
-    if (bfd_ != nullptr && !bfd_->prepareToSleep()) wait_us = 0;
-    const timespec timeout{time_t(wait_us / 1'000'000), long(wait_us % 1'000'000) * 1000};
+    // At most 1 s between turns: snapshot reclamation.
+    const timespec timeout{1, 0};
     const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
-    if (bfd_ != nullptr) bfd_->awake();
     if (ready < 0) continue;  // EINTR
-    const bfd::Micros after = monotonicMicros();
     if (fds[0].revents & POLLIN) {
       uint64_t value;
       [[maybe_unused]] const ssize_t n = read(stop_fd_.get(), &value, sizeof(value));
@@ -194,10 +292,6 @@ void Control::run() noexcept {
     if (reload_requested_.exchange(false, std::memory_order_acq_rel)) {
       if (const std::string why = reload(); !why.empty()) log::error(why);
     }
-    if (bfd_ != nullptr && sessions_)
-      bfd_->drain([&](const BfdFrame& frame) { sessions_->onFrame(frame, after); });
-    for (size_t i = 0; i < bfd_fds.size(); ++i)
-      if (fds[2 + i].revents & POLLIN) sessions_->onReadable(bfd_fds[i], after);
     ctl_.onPoll(fds.data() + ctl_first, metrics_first - ctl_first, handler);
     if (metrics_on_)
       metrics_.onPoll(fds.data() + metrics_first, fds.size() - metrics_first,
@@ -210,6 +304,7 @@ void Control::run() noexcept {
                       });
     forwarding_.reclaim();
   }
+  if (bfd_thread.joinable()) bfd_thread.join();
 }
 
 }  // namespace ferry

@@ -82,7 +82,8 @@ std::string Daemon::start() {
   // 2. Shared state: counters, the first forwarding snapshot, the BFD hand-off.
   for (unsigned d = 0; d < count_; ++d)
     counters_.push_back(std::make_unique<DataplaneCounters>(config_.interfaces.size()));
-  forwarding_ = std::make_unique<Published<ForwardingState>>(count_);
+  // One reader slot per dataplane and one for the control thread.
+  forwarding_ = std::make_unique<Published<ForwardingState>>(count_ + 1);
   // One ECMP hash seed for all dataplanes: a flow takes one path whichever
   // dataplane receives it. Random per start, so paths are not predictable.
   uint32_t seed = 0;
@@ -151,16 +152,6 @@ std::string Daemon::start() {
   }
   control_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "ferry-ctl");
-    // BFD timers are tens of milliseconds; under CPU load an ordinary thread
-    // can wait longer than that for a CPU and flap every session (SCION's
-    // issue #4019). A low real-time priority lets the control thread preempt
-    // dataplanes and other processes; it sleeps in ppoll() between events,
-    // and the kernel's RT throttling bounds it even if it did not.
-    sched_param param{};
-    param.sched_priority = 10;
-    if (const int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
-      log::warn(std::string("control thread: cannot use SCHED_FIFO (") + std::strerror(err) +
-                "); BFD timing may suffer under CPU load");
     control_->run();
   });
   return {};

@@ -291,5 +291,54 @@ TEST(Bfd, UpHoldDownKeepsAFlappingPeerOutOfForwarding) {
   EXPECT_EQ(b2.terminate(), 0);
 }
 
+// Slow control requests never delay BFD: with 100,000 routes a reload, a
+// `show routes` and a metrics scrape each keep the control thread busy for
+// about a second (4× the detection time) in a release build, while both
+// sessions stay Up without a single transition, because BFD runs on its own
+// thread.
+TEST(Bfd, SlowControlRequestsDoNotDelayBfd) {
+  const Link link;
+  const uint16_t metrics_port = freeUdpPort();  // free for UDP; TCP very likely too
+  const std::string timers = "{ interval_ms: 100, detect_mult: 3 }";
+  std::string a_yaml = "dataplanes: 1\nmode: route\nmetrics: { listen: \"127.0.0.1:" +
+                       std::to_string(metrics_port) + "\" }\ninterfaces:\n" +
+                       interfaceYaml("x", link.a, link.b, timers) + "routes:\n";
+  constexpr int kRoutes = 100'000;
+  for (int i = 0; i < kRoutes; ++i)
+    a_yaml += "  - { prefix: \"" + std::to_string(10 + (i >> 16)) + "." + std::to_string((i >> 8) & 255) +
+              "." + std::to_string(i & 255) + ".0/24\", via: [x] }\n";
+  const std::string b_yaml = "dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.b, link.a, timers) +
+                             "relay: []\n";
+  Ferryd a(a_yaml), b(b_yaml);
+  ASSERT_TRUE(a.started()) << a.process().err();
+  ASSERT_TRUE(b.started()) << b.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1) && allUp(b, 1); }, 5s));
+  const uint64_t ta = a.show("bfd")["sessions"][0]["transitions"];
+  const uint64_t tb = b.show("bfd")["sessions"][0]["transitions"];
+
+  std::string out;
+  const std::string ctl = binary("FERRYCTL") + " --socket " + a.socketPath();
+  ASSERT_EQ(sh(ctl + " reload", &out), 0) << out;
+  EXPECT_NE(out.find("100000 routes"), std::string::npos) << out;
+  ASSERT_EQ(sh(ctl + " show routes > /dev/null", &out), 0) << out;
+  std::string scrape;
+  ASSERT_EQ(sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(metrics_port) +
+                   " && printf \"GET /metrics HTTP/1.1\\r\\n\\r\\n\" >&3 && cat <&3'",
+               &scrape),
+            0);
+  EXPECT_NE(scrape.find("ferry_route_packets_total{prefix=\"10.0.0.0/24\"} 0"), std::string::npos)
+      << scrape.substr(0, 300);
+  EXPECT_NE(scrape.find("ferry_route_packets_total{prefix=\"11.134.159.0/24\"} 0"), std::string::npos)
+      << "the last of the 100,000 routes";
+
+  const auto sa = a.show("bfd")["sessions"][0], sb = b.show("bfd")["sessions"][0];
+  EXPECT_EQ(sa["state"], "up");
+  EXPECT_EQ(sb["state"], "up");
+  EXPECT_EQ(sa["transitions"].get<uint64_t>(), ta) << "A flapped: " << sa.dump() << "\n" << a.process().err();
+  EXPECT_EQ(sb["transitions"].get<uint64_t>(), tb) << "B flapped: " << sb.dump() << "\n" << b.process().err();
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(b.terminate(), 0);
+}
+
 }  // namespace
 }  // namespace ferry::test
