@@ -7,13 +7,17 @@
 #endif
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include "ferry/route/route_table.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <fstream>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -633,11 +637,16 @@ ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
   Config config;
   config.file = std::string(file);
   YAML::Node root;
+  // Nothing may throw out of here: a config is input from anyone who can
+  // write the file, and ferryd reloads it while running.
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     result.errors.push_back({std::string(file), e.mark.line + 1, e.mark.column + 1,
                              "YAML syntax: " + e.msg});
+    return result;
+  } catch (const std::exception& e) {
+    result.errors.push_back({std::string(file), 0, 0, std::string("cannot parse the file: ") + e.what()});
     return result;
   }
   try {
@@ -646,6 +655,8 @@ ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed structures (e.g. aliases to nowhere).
     result.errors.push_back({std::string(file), e.mark.line + 1, e.mark.column + 1, e.msg});
+  } catch (const std::exception& e) {
+    result.errors.push_back({std::string(file), 0, 0, std::string("cannot parse the file: ") + e.what()});
   }
   // In file order, as a compiler would list them; whole-file errors first.
   std::stable_sort(result.errors.begin(), result.errors.end(), [](const auto& a, const auto& b) {
@@ -655,16 +666,74 @@ ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
   return result;
 }
 
+namespace {
+
+const char* fileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
+std::string tooLarge(const std::string& size) {
+  return "the file is " + size + " bytes, more than the limit of " +
+         std::to_string(kMaxConfigBytes) + " bytes (64 MiB)";
+}
+
+// Reads the whole of `fd` into `text`, or says why not. Only regular files:
+// a FIFO would block (or never end), a device such as /dev/zero never ends.
+std::string readConfigText(int fd, std::string& text) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::string("cannot read the file: ") + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return std::string("not a regular file (") + fileKind(st.st_mode) + ")";
+  if (uint64_t(st.st_size) > kMaxConfigBytes) return tooLarge(std::to_string(st.st_size));
+  // At most one byte past the limit: a file that grew since fstat, or one
+  // whose size the kernel does not report (/proc), is still bounded.
+  text.resize(size_t(st.st_size) + 1);
+  size_t have = 0;
+  while (true) {
+    if (have == text.size()) {
+      if (have > kMaxConfigBytes) return tooLarge("more than " + std::to_string(kMaxConfigBytes));
+      text.resize(std::min<size_t>(std::max<size_t>(have * 2, 4096), kMaxConfigBytes + 1));
+    }
+    const ssize_t n = ::read(fd, text.data() + have, text.size() - have);
+    if (n > 0) {
+      have += size_t(n);
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    return std::string("cannot read the file: ") + std::strerror(errno);
+  }
+  text.resize(have);
+  return {};
+}
+
+}  // namespace
+
 ConfigResult loadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
+  std::string text;
+  std::string why;
+  // Non-blocking: opening a FIFO for reading must not wait for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::string("cannot read the file: ") + std::strerror(errno);
+  } else {
+    try {
+      why = readConfigText(fd, text);
+    } catch (const std::exception& e) {  // std::bad_alloc
+      why = std::string("cannot read the file: ") + e.what();
+    }
+    ::close(fd);
+  }
+  if (!why.empty()) {
     ConfigResult result;
-    result.errors.push_back({path, 0, 0, "cannot read the file"});
+    result.errors.push_back({path, 0, 0, std::move(why)});
     return result;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parseConfig(ss.str(), path);
+  return parseConfig(text, path);
 }
 
 }  // namespace ferry
