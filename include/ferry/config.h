@@ -148,6 +148,9 @@ std::string reloadBlocker(const Config& running, const Config& next);
 
 // Parses and validates YAML text; `file` names it in errors.
 ConfigResult parseConfig(std::string_view yaml, std::string_view file);
+// Interface names: 1 to kMaxInterfaceName of A-Z a-z 0-9 '.' '_' '-'.
+inline constexpr size_t kMaxInterfaceName = 32;
+
 // The largest config file loadConfigFile reads (64 MiB).
 inline constexpr uint64_t kMaxConfigBytes = uint64_t(64) << 20;
 

@@ -74,14 +74,42 @@ std::string Config::summary() const {
   return out.str();
 }
 
+namespace {
+
+// `text` with every byte outside printable ASCII written as \xNN, so that a
+// message can go into JSON (which needs UTF-8) and onto a terminal as is.
+std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ConfigError::format() const {
-  if (line <= 0) return file + ": " + message;
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+  if (line <= 0) return printable(file) + ": " + printable(message);
+  return printable(file) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+         printable(message);
 }
 
 namespace {
 
 constexpr uint16_t kMaxInterfaces = 4096;
+
+bool isInterfaceNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
 
 bool isPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -283,6 +311,17 @@ void Parser::parseInterface(const YAML::Node& node, const std::string& path, Con
       if (name->empty()) {
         error(v, path + ".name: must not be empty");
         ok = false;
+      } else if (!std::all_of(name->begin(), name->end(), isInterfaceNameChar)) {
+        // Names appear in JSON replies, metrics labels and logs: keep them plain.
+        error(v, path + ".name: '" + printable(*name) +
+                     "' may contain only letters, digits, '.', '_' and '-'");
+        ok = false;
+        iface.name = *name;  // recorded all the same: references to it are not "unknown"
+      } else if (name->size() > kMaxInterfaceName) {
+        error(v, path + ".name: '" + *name + "' is " + std::to_string(name->size()) +
+                     " characters long; at most " + std::to_string(kMaxInterfaceName));
+        ok = false;
+        iface.name = *name;
       } else if (int prev = config.interfaceIndex(*name); prev >= 0) {
         error(v, path + ".name: duplicate interface name '" + *name + "' (first at line " +
                      std::to_string(config.interfaces[size_t(prev)].pos.line) + ")");
