@@ -199,11 +199,13 @@ class Parser {
     const char* begin = text->data();
     const char* end = begin + text->size();
     auto [ptr, ec] = std::from_chars(begin, end, value);
-    if (ec != std::errc() || ptr != end || text->empty()) {
+    // All digits but past 64 bits is a range error like any other too-large value.
+    const bool too_large = ec == std::errc::result_out_of_range && ptr == end;
+    if (!too_large && (ec != std::errc() || ptr != end || text->empty())) {
       error(node, path + ": expected a whole number, got '" + *text + "'");
       return std::nullopt;
     }
-    if (value < min || value > max) {
+    if (too_large || value < min || value > max) {
       error(node, path + ": " + *text + " is out of range " + std::to_string(min) + ".." +
                       std::to_string(max));
       return std::nullopt;
@@ -450,6 +452,11 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
       const std::string text = v.Scalar();
       int64_t n = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      // Digits past 64 bits: as far out of range as they look.
+      if (ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
+        n = text.front() == '-' ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+        ec = std::errc();
+      }
       if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
         error(v, "dataplanes: expected 'auto' or a whole number, got '" + text + "'");
       else if (n <= 0)
