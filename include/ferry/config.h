@@ -148,7 +148,15 @@ std::string reloadBlocker(const Config& running, const Config& next);
 
 // Parses and validates YAML text; `file` names it in errors.
 ConfigResult parseConfig(std::string_view yaml, std::string_view file);
-// Reads `path` and parses it; an unreadable file is one error.
+// Interface names: 1 to kMaxInterfaceName of A-Z a-z 0-9 '.' '_' '-'.
+inline constexpr size_t kMaxInterfaceName = 32;
+
+// The largest config file loadConfigFile reads (64 MiB).
+inline constexpr uint64_t kMaxConfigBytes = uint64_t(64) << 20;
+
+// Reads `path` and parses it; a file that cannot be read (missing, not a
+// regular file, larger than kMaxConfigBytes) is one error. Never blocks on
+// a FIFO and never throws.
 ConfigResult loadConfigFile(const std::string& path);
 
 }  // namespace ferry

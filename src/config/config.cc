@@ -7,13 +7,17 @@
 #endif
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include "ferry/route/route_table.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <fstream>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -70,14 +74,42 @@ std::string Config::summary() const {
   return out.str();
 }
 
+namespace {
+
+// `text` with every byte outside printable ASCII written as \xNN, so that a
+// message can go into JSON (which needs UTF-8) and onto a terminal as is.
+std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ConfigError::format() const {
-  if (line <= 0) return file + ": " + message;
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+  if (line <= 0) return printable(file) + ": " + printable(message);
+  return printable(file) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+         printable(message);
 }
 
 namespace {
 
 constexpr uint16_t kMaxInterfaces = 4096;
+
+bool isInterfaceNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
 
 bool isPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -167,11 +199,13 @@ class Parser {
     const char* begin = text->data();
     const char* end = begin + text->size();
     auto [ptr, ec] = std::from_chars(begin, end, value);
-    if (ec != std::errc() || ptr != end || text->empty()) {
+    // All digits but past 64 bits is a range error like any other too-large value.
+    const bool too_large = ec == std::errc::result_out_of_range && ptr == end;
+    if (!too_large && (ec != std::errc() || ptr != end || text->empty())) {
       error(node, path + ": expected a whole number, got '" + *text + "'");
       return std::nullopt;
     }
-    if (value < min || value > max) {
+    if (too_large || value < min || value > max) {
       error(node, path + ": " + *text + " is out of range " + std::to_string(min) + ".." +
                       std::to_string(max));
       return std::nullopt;
@@ -279,6 +313,17 @@ void Parser::parseInterface(const YAML::Node& node, const std::string& path, Con
       if (name->empty()) {
         error(v, path + ".name: must not be empty");
         ok = false;
+      } else if (!std::all_of(name->begin(), name->end(), isInterfaceNameChar)) {
+        // Names appear in JSON replies, metrics labels and logs: keep them plain.
+        error(v, path + ".name: '" + printable(*name) +
+                     "' may contain only letters, digits, '.', '_' and '-'");
+        ok = false;
+        iface.name = *name;  // recorded all the same: references to it are not "unknown"
+      } else if (name->size() > kMaxInterfaceName) {
+        error(v, path + ".name: '" + *name + "' is " + std::to_string(name->size()) +
+                     " characters long; at most " + std::to_string(kMaxInterfaceName));
+        ok = false;
+        iface.name = *name;
       } else if (int prev = config.interfaceIndex(*name); prev >= 0) {
         error(v, path + ".name: duplicate interface name '" + *name + "' (first at line " +
                      std::to_string(config.interfaces[size_t(prev)].pos.line) + ")");
@@ -407,6 +452,11 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
       const std::string text = v.Scalar();
       int64_t n = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      // Digits past 64 bits: as far out of range as they look.
+      if (ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
+        n = text.front() == '-' ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+        ec = std::errc();
+      }
       if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
         error(v, "dataplanes: expected 'auto' or a whole number, got '" + text + "'");
       else if (n <= 0)
@@ -633,11 +683,16 @@ ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
   Config config;
   config.file = std::string(file);
   YAML::Node root;
+  // Nothing may throw out of here: a config is input from anyone who can
+  // write the file, and ferryd reloads it while running.
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     result.errors.push_back({std::string(file), e.mark.line + 1, e.mark.column + 1,
                              "YAML syntax: " + e.msg});
+    return result;
+  } catch (const std::exception& e) {
+    result.errors.push_back({std::string(file), 0, 0, std::string("cannot parse the file: ") + e.what()});
     return result;
   }
   try {
@@ -646,6 +701,8 @@ ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed structures (e.g. aliases to nowhere).
     result.errors.push_back({std::string(file), e.mark.line + 1, e.mark.column + 1, e.msg});
+  } catch (const std::exception& e) {
+    result.errors.push_back({std::string(file), 0, 0, std::string("cannot parse the file: ") + e.what()});
   }
   // In file order, as a compiler would list them; whole-file errors first.
   std::stable_sort(result.errors.begin(), result.errors.end(), [](const auto& a, const auto& b) {
@@ -655,16 +712,74 @@ ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
   return result;
 }
 
+namespace {
+
+const char* fileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
+std::string tooLarge(const std::string& size) {
+  return "the file is " + size + " bytes, more than the limit of " +
+         std::to_string(kMaxConfigBytes) + " bytes (64 MiB)";
+}
+
+// Reads the whole of `fd` into `text`, or says why not. Only regular files:
+// a FIFO would block (or never end), a device such as /dev/zero never ends.
+std::string readConfigText(int fd, std::string& text) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::string("cannot read the file: ") + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return std::string("not a regular file (") + fileKind(st.st_mode) + ")";
+  if (uint64_t(st.st_size) > kMaxConfigBytes) return tooLarge(std::to_string(st.st_size));
+  // At most one byte past the limit: a file that grew since fstat, or one
+  // whose size the kernel does not report (/proc), is still bounded.
+  text.resize(size_t(st.st_size) + 1);
+  size_t have = 0;
+  while (true) {
+    if (have == text.size()) {
+      if (have > kMaxConfigBytes) return tooLarge("more than " + std::to_string(kMaxConfigBytes));
+      text.resize(std::min<size_t>(std::max<size_t>(have * 2, 4096), kMaxConfigBytes + 1));
+    }
+    const ssize_t n = ::read(fd, text.data() + have, text.size() - have);
+    if (n > 0) {
+      have += size_t(n);
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    return std::string("cannot read the file: ") + std::strerror(errno);
+  }
+  text.resize(have);
+  return {};
+}
+
+}  // namespace
+
 ConfigResult loadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
+  std::string text;
+  std::string why;
+  // Non-blocking: opening a FIFO for reading must not wait for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::string("cannot read the file: ") + std::strerror(errno);
+  } else {
+    try {
+      why = readConfigText(fd, text);
+    } catch (const std::exception& e) {  // std::bad_alloc
+      why = std::string("cannot read the file: ") + e.what();
+    }
+    ::close(fd);
+  }
+  if (!why.empty()) {
     ConfigResult result;
-    result.errors.push_back({path, 0, 0, "cannot read the file"});
+    result.errors.push_back({path, 0, 0, std::move(why)});
     return result;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parseConfig(ss.str(), path);
+  return parseConfig(text, path);
 }
 
 }  // namespace ferry

@@ -23,6 +23,19 @@ bool makeAddress(const std::string& path, sockaddr_un& addr) {
   return true;
 }
 
+// Requests are commands and HTTP request lines: ASCII words. Anything else
+// would only end up in a JSON reply, which must be UTF-8.
+bool isPrintableAscii(const std::string& text) {
+  for (const char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return false;
+  return true;
+}
+
+// Input a refused client is still sending is read and dropped, up to this
+// much per turn, so that closing does not reset the connection before the
+// client has read the reply.
+constexpr size_t kMaxDiscard = 64 * 1024;
+
 }  // namespace
 
 CtlServer::~CtlServer() {
@@ -67,7 +80,7 @@ std::string CtlServer::listenTcp(const SockAddr& address) {
     return "metrics: bind " + address.toString() + ": " + std::strerror(errno);
   if (::listen(fd.get(), 16) != 0) return std::string("metrics: listen: ") + std::strerror(errno);
   listen_fd_ = std::move(fd);
-  terminator_ = "\r\n\r\n";
+  http_ = true;
   return {};
 }
 
@@ -85,42 +98,90 @@ void CtlServer::onPoll(const pollfd* fds, size_t count, const Handler& handler) 
     if (revents == 0 || service(clients_[i], revents, handler)) keep.push_back(std::move(clients_[i]));
   }
   clients_ = std::move(keep);
-  if (fds[0].revents & POLLIN) accept();
+  const Clock::time_point now = Clock::now();
+  expire(now);
+  if (fds[0].revents & POLLIN) accept(now);
 }
 
-void CtlServer::accept() {
+void CtlServer::expire(Clock::time_point now) {
+  std::erase_if(clients_, [now](const Client& c) { return c.deadline < now; });
+}
+
+void CtlServer::accept(Clock::time_point now) {
   while (true) {
     Fd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;
-    if (clients_.size() >= kMaxClients) continue;  // closed at once: too many at a time
-    clients_.push_back(Client{std::move(fd), {}, {}, 0, false});
+    // Full: the oldest goes, so that clients which never finish a request
+    // cannot lock out the next one (each is gone after kClientTimeout anyway).
+    if (clients_.size() >= kMaxClients) clients_.erase(clients_.begin());
+    clients_.push_back(Client{std::move(fd), now + kClientTimeout, {}, {}, 0, false});
   }
+}
+
+size_t CtlServer::requestEnd(const std::string& in) const {
+  if (!http_) {
+    const size_t lf = in.find('\n');
+    return lf == std::string::npos ? lf : lf + 1;
+  }
+  // The end of the headers: an empty line, CRLF or (as some clients send) bare LF.
+  const size_t crlf = in.find("\r\n\r\n");
+  const size_t lf = in.find("\n\n");
+  if (crlf == std::string::npos && lf == std::string::npos) return std::string::npos;
+  if (lf == std::string::npos || (crlf != std::string::npos && crlf < lf)) return crlf + 4;
+  return lf + 2;
+}
+
+std::string CtlServer::refusal(const char* http_status, const std::string& why) const {
+  if (!http_) return "{\"error\":\"" + why + "\"}\n";
+  const std::string body = why + "\n";
+  return std::string("HTTP/1.1 ") + http_status +
+         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
 }
 
 bool CtlServer::service(Client& client, short revents, const Handler& handler) {
   if (revents & (POLLERR | POLLNVAL)) return false;
   if (!client.replying) {
     char buf[1024];
-    while (true) {
+    size_t end = requestEnd(client.in);
+    bool too_long = false;
+    size_t discarded = 0;
+    while (end == std::string::npos || too_long) {
       const ssize_t n = ::read(client.fd.get(), buf, sizeof(buf));
       if (n > 0) {
+        if (too_long) {
+          discarded += size_t(n);
+          if (discarded > kMaxDiscard) break;
+          continue;
+        }
         client.in.append(buf, size_t(n));
-        if (client.in.size() > kMaxRequest) return false;
+        end = requestEnd(client.in);
+        // kMaxRequest counts the terminator too; what follows it is not read.
+        too_long = (end == std::string::npos ? client.in.size() : end) > kMaxRequest;
         continue;
       }
-      if (n == 0 && client.in.find(terminator_) == std::string::npos) {
+      if (n == 0 && !too_long && end == std::string::npos) {
         if (client.in.empty()) return false;
-        client.in += terminator_;  // a request cut short by EOF: answer what came
+        end = client.in.size();  // a request cut short by EOF: answer what came
       }
+      if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
       break;
     }
-    if (client.in.find(terminator_) == std::string::npos) return true;  // wait for the rest
-    std::string request = client.in.substr(0, client.in.find('\n'));
-    if (!request.empty() && request.back() == '\r') request.pop_back();
-    client.out = handler(request);
-    if (terminator_ == "\n" && (client.out.empty() || client.out.back() != '\n'))
-      client.out += '\n';
+    if (too_long) {
+      client.out = refusal("431 Request Header Fields Too Large",
+                           "request too long (max " + std::to_string(kMaxRequest) + " bytes)");
+    } else {
+      if (end == std::string::npos) return true;  // wait for the rest
+      std::string request = client.in.substr(0, std::min(end, client.in.find('\n')));
+      if (!request.empty() && request.back() == '\r') request.pop_back();
+      if (!isPrintableAscii(request)) {
+        client.out = refusal("400 Bad Request", "request is not printable ASCII");
+      } else {
+        client.out = handler(request);
+        if (!http_ && (client.out.empty() || client.out.back() != '\n')) client.out += '\n';
+      }
+    }
     client.replying = true;
   }
   while (client.written < client.out.size()) {
@@ -131,6 +192,7 @@ bool CtlServer::service(Client& client, short revents, const Handler& handler) {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n < 0 && errno == EINTR) continue;
     return false;
   }
   return false;  // replied in full: close

@@ -1,5 +1,7 @@
 // `ferryd check-config` on every example in configs/ (each must be valid),
 // and its output and exit status for a broken file.
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "harness.h"
@@ -33,6 +35,35 @@ TEST(CheckConfig, BrokenFileListsEveryErrorAndExits1) {
             path + ":3:40: interfaces[0]: unknown key 'colour' (expected one of: name, bind, peer, bfd)\n" +
             path + ":4:25: relay[0].to: unknown interface 'nowhere' (interfaces: a)\n");
   EXPECT_EQ(p.out(), "");
+}
+
+// What is not a readable config file is one error naming the file, found
+// without reading it: a FIFO must not block (a reload would hang the control
+// thread), a device or a huge file must not be read into memory.
+TEST(CheckConfig, WhatIsNotARegularFileOrIsTooLargeIsRefusedAtOnce) {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/fifo.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string directory = dir.path() + "/dir.yaml";
+  std::filesystem::create_directory(directory);
+  const std::string huge = dir.write("huge.yaml", "");
+  std::filesystem::resize_file(huge, (uint64_t(64) << 20) + 1);  // sparse: no disk used
+  const std::pair<std::string, std::string> cases[] = {
+      {fifo, fifo + ": not a regular file (a FIFO)\n"},
+      {directory, directory + ": not a regular file (a directory)\n"},
+      {"/dev/zero", "/dev/zero: not a regular file (a character device)\n"},
+      {huge, huge + ": the file is 67108865 bytes, more than the limit of 67108864 bytes (64 MiB)\n"},
+      {dir.path() + "/missing.yaml",
+       dir.path() + "/missing.yaml: cannot read the file: No such file or directory\n"},
+  };
+  for (const auto& [path, expected] : cases) {
+    auto p = Process::start({binary("FERRYD"), "check-config", path});
+    const auto status = p.wait(5s);
+    ASSERT_TRUE(status) << path << ": still running after 5 s";
+    EXPECT_EQ(*status, 1) << path;
+    EXPECT_EQ(p.err(), expected);
+    EXPECT_EQ(p.out(), "");
+  }
 }
 
 TEST(CheckConfig, UsageErrorsExit2) {

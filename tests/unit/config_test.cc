@@ -143,7 +143,7 @@ TEST(Config, EmptyAndUnreadableFiles) {
             "empty.yaml: the file is empty; expected a map with at least 'interfaces'");
   auto missing = loadConfigFile("/nonexistent/ferry.yaml");
   ASSERT_EQ(missing.errors.size(), 1u);
-  EXPECT_EQ(missing.errors[0].format(), "/nonexistent/ferry.yaml: cannot read the file");
+  EXPECT_EQ(missing.errors[0].format(), "/nonexistent/ferry.yaml: cannot read the file: No such file or directory");
   auto list = parseConfig("- a\n- b\n", "list.yaml");
   ASSERT_EQ(list.errors.size(), 1u);
   EXPECT_EQ(list.errors[0].format(), "list.yaml:1:1: config: expected a map, got a list");

@@ -1,6 +1,7 @@
 // ferryctl: the operator's view of a running ferryd, over its control socket.
 //   ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]
 //   ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE
+//   ferryctl [--socket PATH] reload
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,10 +15,13 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
-    "       ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE\n"
+    "       ferryctl [--socket PATH] set bfd INTERFACE "
+    "interval_ms|detect_mult|admin_down|hold_up_ms VALUE\n"
     "       ferryctl [--socket PATH] reload\n"
     "  --socket PATH   the daemon's control_socket (default /run/ferry/ferry.sock)\n"
-    "  --json          print the daemon's JSON reply instead of a table\n";
+    "  --json          print the daemon's JSON reply instead of a table\n"
+    "  --              end of options (a VALUE such as -5 needs none: after the first\n"
+    "                  word, only the options above and -- are options)\n";
 
 }  // namespace
 
@@ -25,9 +29,19 @@ int main(int argc, char** argv) {
   std::string socket = "/run/ferry/ferry.sock";
   bool json = false;
   std::vector<std::string> words;
+  // Options come before the words; after the first word only the known
+  // options are (`show stats --json`), so a value such as -5 stays a word.
+  // "--" ends the options.
+  bool options_done = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--socket") {
+    const bool known =
+        arg == "--" || arg == "--socket" || arg == "--json" || arg == "--help" || arg == "-h";
+    if (options_done || (!words.empty() && !known)) {
+      words.push_back(arg);
+    } else if (arg == "--") {
+      options_done = true;
+    } else if (arg == "--socket") {
       if (i + 1 >= argc) {
         std::cerr << "ferryctl: --socket needs a PATH\n" << kUsage;
         return 2;
