@@ -25,7 +25,8 @@ class CtlServer {
 
   static constexpr size_t kMaxRequest = 4096;  // bytes, with the terminating newline(s)
   static constexpr size_t kMaxClients = 64;
-  // From accept to the last byte of the reply; a client still there is closed.
+  // For a complete request from accept, and then for the reply once it is
+  // ready, renewed while the client reads it; a client past it is closed.
   static constexpr std::chrono::seconds kClientTimeout{5};
 
   ~CtlServer();

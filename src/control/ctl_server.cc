@@ -183,6 +183,9 @@ bool CtlServer::service(Client& client, short revents, const Handler& handler) {
       }
     }
     client.replying = true;
+    // The handler may have taken long (a reload of a large table): the
+    // reply gets its own time, renewed whenever the client reads some.
+    client.deadline = Clock::now() + kClientTimeout;
   }
   while (client.written < client.out.size()) {
     const ssize_t n = ::send(client.fd.get(), client.out.data() + client.written,
@@ -191,7 +194,10 @@ bool CtlServer::service(Client& client, short revents, const Handler& handler) {
       client.written += size_t(n);
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      client.deadline = Clock::now() + kClientTimeout;  // it is reading: more time
+      return true;
+    }
     if (n < 0 && errno == EINTR) continue;
     return false;
   }

@@ -1,7 +1,8 @@
 // ferryctl: the operator's view of a running ferryd, over its control socket.
-//   ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]
-//   ferryctl [--socket PATH] set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE
-//   ferryctl [--socket PATH] reload
+//   ferryctl [--socket PATH] [--timeout S] show stats|interfaces|dataplanes|bfd|routes [--json]
+//   ferryctl [--socket PATH] [--timeout S] set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE
+//   ferryctl [--socket PATH] [--timeout S] reload
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,12 +15,14 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ferryctl [--socket PATH] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
+    "usage: ferryctl [--socket PATH] [--timeout S] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
     "       ferryctl [--socket PATH] set bfd INTERFACE "
     "interval_ms|detect_mult|admin_down|hold_up_ms VALUE\n"
     "       ferryctl [--socket PATH] reload\n"
     "  --socket PATH   the daemon's control_socket (default /run/ferry/ferry.sock)\n"
     "  --json          print the daemon's JSON reply instead of a table\n"
+    "  --timeout S     seconds to wait for the daemon's reply (default 60: a reload\n"
+    "                  or show routes of a large route table takes seconds)\n"
     "  --              end of options (a VALUE such as -5 needs none: after the first\n"
     "                  word, only the options above and -- are options)\n";
 
@@ -28,6 +31,7 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   std::string socket = "/run/ferry/ferry.sock";
   bool json = false;
+  int timeout_ms = 60'000;
   std::vector<std::string> words;
   // Options come before the words; after the first word only the known
   // options are (`show stats --json`), so a value such as -5 stays a word.
@@ -36,7 +40,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool known =
-        arg == "--" || arg == "--socket" || arg == "--json" || arg == "--help" || arg == "-h";
+        arg == "--" || arg == "--socket" || arg == "--json" || arg == "--timeout" || arg == "--help" ||
+        arg == "-h";
     if (options_done || (!words.empty() && !known)) {
       words.push_back(arg);
     } else if (arg == "--") {
@@ -47,6 +52,17 @@ int main(int argc, char** argv) {
         return 2;
       }
       socket = argv[++i];
+    } else if (arg == "--timeout") {
+      const std::string v = i + 1 < argc ? argv[i + 1] : "";
+      char* end = nullptr;
+      const double s = v.empty() ? 0 : std::strtod(v.c_str(), &end);
+      if (v.empty() || end == nullptr || *end != '\0' || !(s >= 0.001 && s <= 86400)) {
+        std::cerr << "ferryctl: --timeout needs SECONDS between 0.001 and 86400, got '" << v << "'\n"
+                  << kUsage;
+        return 2;
+      }
+      timeout_ms = int(s * 1000);
+      ++i;
     } else if (arg == "--json") {
       json = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -71,7 +87,7 @@ int main(int argc, char** argv) {
   for (const auto& w : words) request += (request.empty() ? "" : " ") + w;
   std::string reply;
   try {
-    reply = ferry::ctlRequest(socket, request);
+    reply = ferry::ctlRequest(socket, request, timeout_ms);
   } catch (const std::exception& e) {
     std::cerr << "ferryctl: " << e.what() << "\n";
     return 1;
