@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
       bfd_(bfd),
       reader_(unsigned(dataplanes_.size())),
       bfd_wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      stalls_(dataplanes_.size(), kStallAfterUs),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   bool any_bfd = false;
   for (const auto& i : config_.interfaces) any_bfd = any_bfd || (i.bfd && i.peer);
@@ -177,8 +179,8 @@ std::string Control::handleRequest(const std::string& request) {
     return nlohmann::json{{"ok", true}, {"summary", config_.summary()}}.dump();
   }
   if (verb == "show" && extra.empty()) {
-    if (what == "stats") return statsJson(config_, dataplanes_).dump();
-    if (what == "dataplanes") return dataplanesJson(config_, dataplanes_).dump();
+    if (what == "stats") return statsJson(config_, dataplanes_, &stalls_).dump();
+    if (what == "dataplanes") return dataplanesJson(config_, dataplanes_, &stalls_).dump();
     if (what == "interfaces") {
       const Reading state(forwarding_, reader_);
       return interfacesJson(config_, dataplanes_, state.get()).dump();
@@ -204,8 +206,27 @@ std::string Control::handleMetrics(const std::string& request_line) {
   const nlohmann::json routes =
       config_.mode == Mode::Route ? routesJson(config_, state.get()) : nlohmann::json();
   return httpResponse(request_line,
-                      prometheusText(statsJson(config_, dataplanes_),
+                      prometheusText(statsJson(config_, dataplanes_, &stalls_),
                                      interfacesJson(config_, dataplanes_, state.get()), bfd, routes));
+}
+
+void Control::watchDataplanes() {
+  const bfd::Micros now = monotonicMicros();
+  for (size_t d = 0; d < dataplanes_.size(); ++d) {
+    const DataplaneView& dp = dataplanes_[d];
+    bool waiting = false;
+    for (int fd : dp.fds) {
+      int bytes = 0;  // UDP: the size of the next datagram, 0 when none waits
+      if (fd >= 0 && ioctl(fd, FIONREAD, &bytes) == 0 && bytes > 0) waiting = true;
+    }
+    if (!stalls_.update(d, dp.counters->loops.get(), waiting, now)) continue;
+    const std::string who = "dataplane " + std::to_string(dp.id) + " (CPU " + std::to_string(dp.cpu) + ")";
+    if (stalls_.stalled(d))
+      log::warn(who + " stalled: no loop turn for " + std::to_string(stalls_.sinceProgress(d, now) / 1000) +
+                " ms while datagrams wait on its sockets; what the kernel hashes to them is not forwarded");
+    else
+      log::info(who + " is making progress again");
+  }
 }
 
 void Control::runBfd() noexcept {
@@ -302,6 +323,7 @@ void Control::run() noexcept {
                           return httpResponse(line, std::string("# error: ") + e.what() + "\n");
                         }
                       });
+    watchDataplanes();
     forwarding_.reclaim();
   }
   if (bfd_thread.joinable()) bfd_thread.join();

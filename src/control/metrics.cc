@@ -72,6 +72,11 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_rx_packets_total",
              "dataplane=\"" + std::to_string(number(d["id"])) + "\"", number(d["rx_packets"]));
+  w.family("ferry_dataplane_stalled", "gauge",
+           "1 while the dataplane makes no loop turn although datagrams wait on its sockets.");
+  for (const auto& d : stats["dataplanes"])
+    w.sample("ferry_dataplane_stalled", "dataplane=\"" + std::to_string(number(d["id"])) + "\"",
+             d.contains("stalled") && d["stalled"].is_boolean() && d["stalled"].get<bool>() ? 1 : 0);
   w.family("ferry_dataplane_tx_packets_total", "counter", "Datagrams sent per dataplane.");
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_tx_packets_total",

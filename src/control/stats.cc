@@ -32,9 +32,11 @@ uint64_t overflow(int fd) { return fd >= 0 ? socketDrops(fd) : 0; }
 
 }  // namespace
 
-nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneView>& dataplanes) {
+nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
+                              const StallWatch* stalls) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& dp : dataplanes) {
+  for (size_t d = 0; d < dataplanes.size(); ++d) {
+    const DataplaneView& dp = dataplanes[d];
     CounterTotals t;
     uint64_t overflows = 0;
     for (size_t i = 0; i < config.interfaces.size(); ++i) {
@@ -49,14 +51,18 @@ nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneV
     j["loops"] = dp.counters->loops.get();
     j["cqes"] = dp.counters->cqes.get();
     j["ring_errors"] = dp.counters->ring_errors.get();
+    const bool known = stalls != nullptr && d < stalls->size();
+    j["stalled"] = known && stalls->stalled(d);
+    j["stalls"] = known ? stalls->stalls(d) : 0;
     list.push_back(std::move(j));
   }
   return list;
 }
 
-nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>& dataplanes) {
+nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
+                         const StallWatch* stalls) {
   nlohmann::json out;
-  out["dataplanes"] = dataplanesJson(config, dataplanes);
+  out["dataplanes"] = dataplanesJson(config, dataplanes, stalls);
   nlohmann::json interfaces = nlohmann::json::array();
   CounterTotals all;
   uint64_t all_overflow = 0;

@@ -7,7 +7,7 @@ namespace {
 
 TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
   const auto stats = nlohmann::json::parse(R"({
-    "dataplanes": [{"id": 0, "rx_packets": 7, "tx_packets": 5}],
+    "dataplanes": [{"id": 0, "rx_packets": 7, "tx_packets": 5, "stalled": true}],
     "interfaces": [{"name": "we\"st", "rx_packets": 7, "rx_bytes": 700, "tx_packets": 0, "tx_bytes": 0,
                     "bfd_rx": 2, "icmp_tx": 0, "icmp_rate_limited": 0, "rx_queue_overflow": 1,
                     "drops": {"no_route": 3, "bad_source": 0}}]
@@ -26,6 +26,7 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
            "ferry_drops_total{interface=\"we\\\"st\",reason=\"no_route\"} 3\n",
            "ferry_drops_total{interface=\"we\\\"st\",reason=\"bad_source\"} 0\n",
            "ferry_dataplane_rx_packets_total{dataplane=\"0\"} 7\n",
+           "ferry_dataplane_stalled{dataplane=\"0\"} 1\n",
            "ferry_interface_up{interface=\"we\\\"st\"} 0\n",
            "ferry_bfd_session_up{interface=\"we\\\"st\"} 0\n",
            "ferry_bfd_transitions_total{interface=\"we\\\"st\"} 4\n",
