@@ -49,9 +49,10 @@ std::string renderDataplanes(const nlohmann::json& dataplanes) {
   for (const auto& d : dataplanes)
     rows.push_back({text(d["id"]), text(d["cpu"]), text(d["rx_packets"]), text(d["rx_bytes"]),
                     text(d["tx_packets"]), text(d["tx_bytes"]), text(d["dropped"]),
-                    text(d["bfd_rx"]), text(d["rx_queue_overflow"]), text(d["loops"])});
+                    text(d["bfd_rx"]), text(d["rx_queue_overflow"]), text(d["loops"]),
+                    d.value("stalled", false) ? "STALLED" : "ok"});
   return renderTable({"DATAPLANE", "CPU", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "DROPPED",
-                      "BFD_RX", "RXQ_OVFL", "LOOPS"},
+                      "BFD_RX", "RXQ_OVFL", "LOOPS", "STATE"},
                      rows);
 }
 

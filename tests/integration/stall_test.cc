@@ -114,6 +114,9 @@ TEST(Stall, AStuckDataplaneIsReportedAndWhatWaitedIsForwardedAfterIt) {
     EXPECT_EQ(received(), dps[0]["rx_packets"].get<uint64_t>());
     EXPECT_LT(received(), uint64_t(kSources * kEach)) << "nothing was hashed to dataplane 1";
     EXPECT_EQ(dps[1]["rx_packets"], 0);
+    std::string table;
+    ASSERT_EQ(sh(binary("FERRYCTL") + " --socket " + ferryd.socketPath() + " show dataplanes", &table), 0);
+    EXPECT_NE(table.find("STALLED"), std::string::npos) << table;
   }
   // The thread runs again: what waited is forwarded, and the stall is over.
   ASSERT_TRUE(eventually([&] { return !ferryd.show("dataplanes")[1]["stalled"].get<bool>(); }, 3s));
