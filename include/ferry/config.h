@@ -40,6 +40,24 @@ struct SourcePos {
 // Longest bfd.hold_up_ms: one hour.
 inline constexpr uint32_t kMaxHoldUpMs = 3'600'000;
 
+// RFC 5880 §4.1 Auth Type values.
+enum class BfdAuthType : uint8_t {
+  None = 0,
+  SimplePassword = 1,
+  KeyedMd5 = 2,
+  MeticulousKeyedMd5 = 3,
+  KeyedSha1 = 4,
+  MeticulousKeyedSha1 = 5,
+};
+
+// bfd.auth: both ends need the same type, key id and secret.
+struct BfdAuth {
+  BfdAuthType type = BfdAuthType::None;
+  uint8_t key_id = 0;
+  std::string secret;  // password or key: 1..16 bytes (simple, MD5), 1..20 (SHA1)
+  friend bool operator==(const BfdAuth&, const BfdAuth&) = default;
+};
+
 struct BfdConfig {
   uint32_t interval_ms = 300;  // DesiredMinTx and RequiredMinRx, milliseconds
   uint8_t detect_mult = 3;
@@ -48,6 +66,7 @@ struct BfdConfig {
   // Up hold-down: after the session comes up, the link carries traffic only
   // once the session has stayed up this long (flap damping). 0 = at once.
   uint32_t hold_up_ms = 0;
+  BfdAuth auth;
   friend bool operator==(const BfdConfig&, const BfdConfig&) = default;
 };
 

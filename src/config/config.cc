@@ -273,6 +273,7 @@ class Parser {
  private:
   void parseInterface(const YAML::Node& node, const std::string& path, Config& config);
   void parseBfd(const YAML::Node& node, const std::string& path, BfdConfig& bfd);
+  void parseBfdAuth(const YAML::Node& node, const std::string& path, BfdAuth& auth);
   void parseTuning(const YAML::Node& node, Tuning& tuning);
   void parseIcmp(const YAML::Node& node, IcmpConfig& icmp);
   void validate(const YAML::Node& root, Config& config);
@@ -284,7 +285,8 @@ class Parser {
 };
 
 void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig& bfd) {
-  if (!checkMap(node, path, {"interval_ms", "detect_mult", "mode", "admin_down", "hold_up_ms"})) return;
+  if (!checkMap(node, path, {"interval_ms", "detect_mult", "mode", "admin_down", "hold_up_ms", "auth"}))
+    return;
   // RFC 5880 intervals are 32-bit microseconds; FRR's floor is 10 ms, ours 1 ms.
   if (auto v = node["interval_ms"]) {
     if (auto ms = unsignedInt(v, path + ".interval_ms", 1, 4'294'967)) bfd.interval_ms = uint32_t(*ms);
@@ -301,6 +303,33 @@ void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig
   if (auto v = node["hold_up_ms"]) {
     if (auto ms = unsignedInt(v, path + ".hold_up_ms", 0, kMaxHoldUpMs)) bfd.hold_up_ms = uint32_t(*ms);
   }
+  if (auto v = node["auth"]) parseBfdAuth(v, path + ".auth", bfd.auth);
+}
+
+void Parser::parseBfdAuth(const YAML::Node& node, const std::string& path, BfdAuth& auth) {
+  if (!checkMap(node, path, {"type", "key_id", "secret"})) return;
+  const bool have_type = require(node, "type", path);
+  const bool have_secret = require(node, "secret", path);
+  if (!have_type || !have_secret) return;
+  static constexpr std::string_view kTypes[] = {"simple", "keyed-md5", "meticulous-keyed-md5", "keyed-sha1",
+                                                "meticulous-keyed-sha1"};
+  auto type = choice(node["type"], path + ".type",
+                     {kTypes[0], kTypes[1], kTypes[2], kTypes[3], kTypes[4]});
+  if (!type) return;
+  auth.type = BfdAuthType(*type + 1);
+  if (auto v = node["key_id"]) {
+    if (auto id = unsignedInt(v, path + ".key_id", 0, 255)) auth.key_id = uint8_t(*id);
+  }
+  auto secret = scalar(node["secret"], path + ".secret");
+  if (!secret) return;
+  // §4.2–§4.4: a password of 1..16 bytes; MD5 keys up to 16, SHA1 keys up to 20.
+  const size_t max = auth.type == BfdAuthType::KeyedSha1 || auth.type == BfdAuthType::MeticulousKeyedSha1 ? 20 : 16;
+  if (secret->empty() || secret->size() > max) {
+    error(node["secret"], path + ".secret: " + std::to_string(secret->size()) + " bytes; " +
+                              std::string(kTypes[*type]) + " takes 1 to " + std::to_string(max));
+    return;
+  }
+  auth.secret = *secret;
 }
 
 void Parser::parseInterface(const YAML::Node& node, const std::string& path, Config& config) {

@@ -27,6 +27,9 @@ bfd::SessionConfig sessionConfig(const BfdConfig& c) {
   s.required_min_rx_us = bfd::Micros(c.interval_ms) * 1000;
   s.detect_mult = c.detect_mult;
   s.admin_down = c.admin_down;
+  s.auth.type = bfd::AuthType(uint8_t(c.auth.type));
+  s.auth.key_id = c.auth.key_id;
+  s.auth.secret = c.auth.secret;
   return s;
 }
 
@@ -295,6 +298,7 @@ nlohmann::json BfdController::showJson(bfd::Micros now) const {
     j["interface"] = e.name;
     j["peer"] = e.peer.toString();
     j["mode"] = toString(e.mode);
+    j["auth"] = bfd::toString(st.auth_type);  // the type only, never the secret
     j["state"] = bfd::toString(st.state);
     j["remote_state"] = bfd::toString(st.remote_state);
     j["forwarding_usable"] = st.forwarding_usable;

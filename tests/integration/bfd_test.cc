@@ -340,5 +340,44 @@ TEST(Bfd, SlowControlRequestsDoNotDelayBfd) {
   EXPECT_EQ(b.terminate(), 0);
 }
 
+// bfd.auth between two ferryds: matching keys come up, and a peer with the
+// wrong secret never does; its packets are counted as auth_failed.
+TEST(Bfd, AuthenticatedSessionsNeedTheSameSecret) {
+  const Link link;
+  auto yaml = [&](uint16_t bind, uint16_t peer, const std::string& secret) {
+    return "dataplanes: 1\ninterfaces:\n" +
+           interfaceYaml("x", bind, peer,
+                         "{ interval_ms: 100, detect_mult: 3, auth: { type: meticulous-keyed-sha1, key_id: 3, "
+                         "secret: \"" + secret + "\" } }") +
+           "relay: []\n";
+  };
+  Ferryd a(yaml(link.a, link.b, "correct-horse"));
+  ASSERT_TRUE(a.started()) << a.process().err();
+  auto b = std::make_unique<Ferryd>(yaml(link.b, link.a, "correct-horse"));
+  ASSERT_TRUE(b->started()) << b->process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1) && allUp(*b, 1); }, 4s)) << a.show("bfd").dump(2);
+  const auto bfd = a.show("bfd");
+  EXPECT_EQ(bfd["sessions"][0]["auth"], "meticulous_keyed_sha1");
+  EXPECT_EQ(bfd.dump().find("correct-horse"), std::string::npos) << "the secret is never shown";
+  EXPECT_EQ(bfd["sessions"][0]["discards"]["auth_failed"], 0);
+
+  // The peer comes back with another secret: A drops every packet of it.
+  EXPECT_EQ(b->terminate(), 0);
+  b.reset();
+  Ferryd wrong(yaml(link.b, link.a, "battery-staple"));
+  ASSERT_TRUE(wrong.started()) << wrong.process().err();
+  ASSERT_TRUE(eventually([&] { return a.show("bfd")["sessions"][0]["state"] == "down"; }, 3s));
+  ASSERT_TRUE(eventually(
+      [&] { return a.show("bfd")["sessions"][0]["discards"]["auth_failed"].get<uint64_t>() >= 3; }, 5s))
+      << a.show("bfd").dump(2);
+  const auto sa = a.show("bfd")["sessions"][0], sw = wrong.show("bfd")["sessions"][0];
+  EXPECT_NE(sa["state"], "up") << sa.dump();
+  EXPECT_NE(sw["state"], "up") << sw.dump();
+  EXPECT_GE(sw["discards"]["auth_failed"].get<uint64_t>(), 1u) << sw.dump();
+  EXPECT_FALSE(a.show("interfaces")[0]["up"].get<bool>());
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(wrong.terminate(), 0);
+}
+
 }  // namespace
 }  // namespace ferry::test

@@ -59,7 +59,8 @@ interfaces:
   - name: east
     bind: "[2001:db8::1]:50000"
     peer: "[2001:db8::2]:50000"
-    bfd: { interval_ms: 100, detect_mult: 5, mode: rfc5881, admin_down: true, hold_up_ms: 2500 }
+    bfd: { interval_ms: 100, detect_mult: 5, mode: rfc5881, admin_down: true, hold_up_ms: 2500,
+           auth: { type: meticulous-keyed-sha1, key_id: 7, secret: "twenty-bytes-secret!" } }
   - name: south
     bind: "192.0.2.1:50001"
 routes:
@@ -100,13 +101,17 @@ routes:
   EXPECT_TRUE(c.interfaces[1].bfd->admin_down);
   EXPECT_EQ(c.interfaces[1].bfd->hold_up_ms, 2500u);
   EXPECT_EQ(c.interfaces[0].bfd->hold_up_ms, 0u);
+  EXPECT_EQ(c.interfaces[0].bfd->auth.type, BfdAuthType::None);
+  EXPECT_EQ(c.interfaces[1].bfd->auth.type, BfdAuthType::MeticulousKeyedSha1);
+  EXPECT_EQ(c.interfaces[1].bfd->auth.key_id, 7);
+  EXPECT_EQ(c.interfaces[1].bfd->auth.secret, "twenty-bytes-secret!");
   EXPECT_FALSE(c.interfaces[2].peer);
   EXPECT_FALSE(c.interfaces[2].bfd);
   ASSERT_EQ(c.routes.size(), 2u);
   EXPECT_EQ(c.routes[0].prefix, "10.2.0.0/16");
   EXPECT_EQ(c.routes[0].via, (std::vector<uint16_t>{1, 0}));
   EXPECT_FALSE(c.routes[0].ecmp);
-  EXPECT_EQ(c.routes[0].prefix_pos.line, 21);
+  EXPECT_EQ(c.routes[0].prefix_pos.line, 22);
   EXPECT_EQ(c.routes[0].prefix_pos.column, 15);
   EXPECT_TRUE(c.routes[1].ecmp);
   EXPECT_EQ(c.summary(),
