@@ -64,6 +64,9 @@ Transport findTransportV6(std::span<const uint8_t> p) noexcept {
     }
     next = h[0];
   }
+  // The last extension header's length may point past the packet: then the
+  // transport header is not in it (truncated), whatever the walk found.
+  if (offset > p.size()) t.complete = false;
   t.protocol = next;
   t.offset = static_cast<uint32_t>(offset);
   return t;

@@ -382,6 +382,7 @@ TEST(FlowHash, Ipv6ExtensionHeadersAndFragments) {
   bad[41] = 200;
   t = findTransport(bad);
   EXPECT_GT(t.offset + 4, bad.size());
+  EXPECT_FALSE(t.complete) << "the transport header is not in the packet";
   EXPECT_EQ(parse(bad).verdict, Verdict::kForward);  // forwarded; hashed without ports
   auto bad_other_ports = bad;
   bad_other_ports[56] ^= 0xff;
