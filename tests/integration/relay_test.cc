@@ -295,5 +295,59 @@ TEST(Relay, ReceiveQueueOverflowIsCounted) {
   EXPECT_EQ(ferryd.terminate(), 0);
 }
 
+// An interface's address removed under traffic and added back (the fault of
+// FRR #11077): while it is gone every datagram for it is a counted
+// send_error, and forwarding resumes by itself once it is back, with GSO on.
+TEST(Relay, EgressAddressRemovedAndReAddedResumesWithoutRestart) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  NetNs ns("addr");
+  ns.execOk("ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && "
+            "ip addr add 10.77.0.1/32 dev v0");
+  const uint16_t in = 41011, out = 41012, sink_port = 41013;
+  Ferryd f("dataplanes: 1\ninterfaces:\n"
+           "  - { name: in, bind: \"127.0.0.1:" + std::to_string(in) + "\" }\n"
+           "  - { name: out, bind: \"10.77.0.1:" + std::to_string(out) + "\", peer: \"127.0.0.1:" +
+               std::to_string(sink_port) + "\" }\n"
+           "relay: [ { from: in, to: out } ]\n",
+           ns.name());
+  ASSERT_TRUE(f.started()) << f.process().err();
+  TempDir dir;
+  dir.write("send.py",
+            "import socket, sys\n"
+            "sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "sink.bind(('127.0.0.1', " + std::to_string(sink_port) + "))\n"
+            "sink.settimeout(0.5)\n"
+            "src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "for i in range(200):\n"
+            "    src.sendto(bytes([i % 251]) * 100, ('127.0.0.1', " + std::to_string(in) + "))\n"
+            "ok = 0\n"
+            "try:\n"
+            "    while True:\n"
+            "        d = sink.recv(65536)\n"
+            "        ok += len(d) == 100 and d == bytes([d[0]]) * 100\n"
+            "except socket.timeout:\n"
+            "    pass\n"
+            "print(ok)\n");
+  const std::string send = "python3 " + dir.path() + "/send.py";
+  auto out_counters = [&] { return f.show("stats")["interfaces"][1]; };
+  EXPECT_EQ(ns.execOk(send), "200\n");
+  EXPECT_EQ(out_counters()["tx_packets"], 200);
+
+  ns.execOk("ip addr del 10.77.0.1/32 dev v0");
+  EXPECT_EQ(ns.execOk(send), "0\n");
+  auto c = out_counters();
+  EXPECT_EQ(c["tx_packets"], 200);
+  EXPECT_EQ(c["drops"]["send_error"], 200) << "every datagram for the missing address is counted";
+
+  ns.execOk("ip addr add 10.77.0.1/32 dev v0");
+  EXPECT_EQ(ns.execOk(send), "200\n");
+  c = out_counters();
+  EXPECT_EQ(c["tx_packets"], 400);
+  EXPECT_EQ(c["drops"]["send_error"], 200);
+  EXPECT_EQ(c["tx_gso_refused"], 0) << "an address error is not a GSO refusal: GSO stays on";
+  EXPECT_EQ(f.show("stats")["totals"]["rx_packets"], 600);
+  EXPECT_EQ(f.terminate(), 0);
+}
+
 }  // namespace
 }  // namespace ferry::test
