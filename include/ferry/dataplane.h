@@ -158,6 +158,8 @@ class Dataplane {
   std::vector<uint8_t> rearm_;  // per interface: its multishot receive ended
   std::vector<Run> runs_;        // per interface
   std::vector<uint8_t> gso_;     // per interface: GSO in use (off after a kernel refusal)
+  std::vector<uint32_t> gso_retry_;  // per interface: single sends left before GSO is tried again
+  static constexpr uint32_t kGsoRetryAfter = 4096;
   std::vector<uint16_t> pending_runs_;  // interfaces whose run is not empty
   std::vector<Batch> batches_;
   std::vector<uint16_t> free_batches_;

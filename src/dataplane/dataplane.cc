@@ -138,6 +138,7 @@ std::string Dataplane::setup() {
   tx_.resize(buffer_count_);
   runs_.resize(interfaces_.size());
   gso_.assign(interfaces_.size(), t.gso ? 1 : 0);
+  gso_retry_.assign(interfaces_.size(), 0);
   pending_runs_.reserve(interfaces_.size());
   if (t.gso) {
     // Every batch holds at least two buffers.
@@ -408,6 +409,9 @@ void Dataplane::send(Op op, uint16_t egress, uint16_t buffer_id, uint8_t* payloa
 void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
                       uint32_t length) noexcept {
   if (!gso_[egress]) {
+    // After a refusal, GSO is tried again once kGsoRetryAfter datagrams went
+    // one by one: the path may have changed (an MTU raised again).
+    if (gso_retry_[egress] != 0 && --gso_retry_[egress] == 0) gso_[egress] = 1;
     const SockAddr& to = *interfaces_[egress].peer;
     send(Op::Send, egress, buffer_id, payload, length, to.sa(), to.len());
     return;
@@ -488,9 +492,11 @@ void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexc
     for (uint16_t i = 0; i < b.count; ++i) recycle(b.buffers[i]);
   } else if (result == -EINVAL || result == -EMSGSIZE || result == -EIO || result == -EOPNOTSUPP) {
     // The kernel refused segmentation on this path (a segment above the
-    // route's MTU, an old kernel): GSO stays off for this egress and the
-    // datagrams go again one by one, so nothing is lost to the attempt.
+    // route's MTU, an old kernel): GSO is off for this egress for the next
+    // kGsoRetryAfter datagrams and these go again one by one, so nothing is
+    // lost to the attempt.
     gso_[interface] = 0;
+    gso_retry_[interface] = kGsoRetryAfter;
     c.tx_gso_refused.add();
     const SockAddr& to = *interfaces_[interface].peer;
     for (uint16_t i = 0; i < b.count; ++i)

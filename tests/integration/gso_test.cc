@@ -92,5 +92,61 @@ TEST(Gso, KernelRefusalFallsBackWithoutLoss) {
   EXPECT_EQ(f.terminate(), 0);
 }
 
+// The path's MTU drops below the datagram size and comes back (an MTU
+// change under traffic): the refusal costs nothing, and GSO is tried again
+// after 4096 datagrams sent one by one, so it returns with the MTU.
+TEST(Gso, ComesBackAfterTheMtuIsRaisedAgain) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  NetNs ns("gsomtu");
+  ns.execOk("ip link set lo mtu 1300");
+  const uint16_t in = 41021, out = 41022, sink_port = 41023;
+  Ferryd f(relay(in, out, "127.0.0.1:" + std::to_string(sink_port)), ns.name());
+  ASSERT_TRUE(f.started()) << f.process().err();
+  TempDir dir;
+  // Sends N 1400-byte datagrams in bursts of 50 (so loop turns batch them)
+  // and prints how many arrived intact.
+  dir.write("send.py",
+            "import socket, sys, time\n"
+            "n = int(sys.argv[1])\n"
+            "sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)\n"
+            "sink.bind(('127.0.0.1', " + std::to_string(sink_port) + "))\n"
+            "sink.settimeout(1.0)\n"
+            "src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "ok = 0\n"
+            "for i in range(n):\n"
+            "    src.sendto(bytes([i % 251]) * 1400, ('127.0.0.1', " + std::to_string(in) + "))\n"
+            "    if i % 50 == 49:\n"
+            "        try:\n"
+            "            while True:\n"
+            "                sink.settimeout(0 if i + 1 < n else 1.0)\n"
+            "                d = sink.recv(65536)\n"
+            "                ok += len(d) == 1400 and d == bytes([d[0]]) * 1400\n"
+            "        except (socket.timeout, BlockingIOError):\n"
+            "            pass\n"
+            "try:\n"
+            "    sink.settimeout(1.0)\n"
+            "    while True:\n"
+            "        d = sink.recv(65536)\n"
+            "        ok += len(d) == 1400 and d == bytes([d[0]]) * 1400\n"
+            "except socket.timeout:\n"
+            "    pass\n"
+            "print(ok)\n");
+  const std::string send = "python3 " + dir.path() + "/send.py ";
+  EXPECT_EQ(ns.execOk(send + "1000"), "1000\n");
+  auto b = f.show("stats")["interfaces"][1];
+  EXPECT_EQ(b["tx_gso_refused"], 1);
+  EXPECT_EQ(b["tx_gso_batches"], 0);
+
+  ns.execOk("ip link set lo mtu 65536");
+  EXPECT_EQ(ns.execOk(send + "5000"), "5000\n");
+  b = f.show("stats")["interfaces"][1];
+  EXPECT_EQ(b["tx_packets"], 6000);
+  EXPECT_EQ(b["drops"]["send_error"], 0);
+  EXPECT_EQ(b["tx_gso_refused"], 1) << "the retry found the MTU raised";
+  EXPECT_GT(b["tx_gso_batches"].get<uint64_t>(), 0u) << "GSO is back";
+  EXPECT_EQ(f.terminate(), 0);
+}
+
 }  // namespace
 }  // namespace ferry::test
