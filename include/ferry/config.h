@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ferry/address.h"
+#include "ferry/bfd_packet.h"
 
 namespace ferry {
 
@@ -40,19 +41,9 @@ struct SourcePos {
 // Longest bfd.hold_up_ms: one hour.
 inline constexpr uint32_t kMaxHoldUpMs = 3'600'000;
 
-// RFC 5880 §4.1 Auth Type values.
-enum class BfdAuthType : uint8_t {
-  None = 0,
-  SimplePassword = 1,
-  KeyedMd5 = 2,
-  MeticulousKeyedMd5 = 3,
-  KeyedSha1 = 4,
-  MeticulousKeyedSha1 = 5,
-};
-
 // bfd.auth: both ends need the same type, key id and secret.
 struct BfdAuth {
-  BfdAuthType type = BfdAuthType::None;
+  bfd::AuthType type = bfd::AuthType::kNone;  // the RFC 5880 §4.1 values
   uint8_t key_id = 0;
   std::string secret;  // password or key: 1..16 bytes (simple, MD5), 1..20 (SHA1)
   friend bool operator==(const BfdAuth&, const BfdAuth&) = default;

@@ -316,14 +316,15 @@ void Parser::parseBfdAuth(const YAML::Node& node, const std::string& path, BfdAu
   auto type = choice(node["type"], path + ".type",
                      {kTypes[0], kTypes[1], kTypes[2], kTypes[3], kTypes[4]});
   if (!type) return;
-  auth.type = BfdAuthType(*type + 1);
+  auth.type = bfd::AuthType(*type + 1);
   if (auto v = node["key_id"]) {
     if (auto id = unsignedInt(v, path + ".key_id", 0, 255)) auth.key_id = uint8_t(*id);
   }
   auto secret = scalar(node["secret"], path + ".secret");
   if (!secret) return;
   // §4.2–§4.4: a password of 1..16 bytes; MD5 keys up to 16, SHA1 keys up to 20.
-  const size_t max = auth.type == BfdAuthType::KeyedSha1 || auth.type == BfdAuthType::MeticulousKeyedSha1 ? 20 : 16;
+  const size_t max =
+      auth.type == bfd::AuthType::kKeyedSha1 || auth.type == bfd::AuthType::kMeticulousKeyedSha1 ? 20 : 16;
   if (secret->empty() || secret->size() > max) {
     error(node["secret"], path + ".secret: " + std::to_string(secret->size()) + " bytes; " +
                               std::string(kTypes[*type]) + " takes 1 to " + std::to_string(max));

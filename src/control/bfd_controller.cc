@@ -27,7 +27,7 @@ bfd::SessionConfig sessionConfig(const BfdConfig& c) {
   s.required_min_rx_us = bfd::Micros(c.interval_ms) * 1000;
   s.detect_mult = c.detect_mult;
   s.admin_down = c.admin_down;
-  s.auth.type = bfd::AuthType(uint8_t(c.auth.type));
+  s.auth.type = c.auth.type;
   s.auth.key_id = c.auth.key_id;
   s.auth.secret = c.auth.secret;
   return s;

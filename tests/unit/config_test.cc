@@ -101,8 +101,8 @@ routes:
   EXPECT_TRUE(c.interfaces[1].bfd->admin_down);
   EXPECT_EQ(c.interfaces[1].bfd->hold_up_ms, 2500u);
   EXPECT_EQ(c.interfaces[0].bfd->hold_up_ms, 0u);
-  EXPECT_EQ(c.interfaces[0].bfd->auth.type, BfdAuthType::None);
-  EXPECT_EQ(c.interfaces[1].bfd->auth.type, BfdAuthType::MeticulousKeyedSha1);
+  EXPECT_EQ(c.interfaces[0].bfd->auth.type, bfd::AuthType::kNone);
+  EXPECT_EQ(c.interfaces[1].bfd->auth.type, bfd::AuthType::kMeticulousKeyedSha1);
   EXPECT_EQ(c.interfaces[1].bfd->auth.key_id, 7);
   EXPECT_EQ(c.interfaces[1].bfd->auth.secret, "twenty-bytes-secret!");
   EXPECT_FALSE(c.interfaces[2].peer);
