@@ -56,4 +56,9 @@ bool addressIsFree(const SockAddr& bind, std::string* error);
 // control message on every received datagram (which cost the dataplane ~5%).
 uint64_t socketDrops(int fd) noexcept;
 
+// eventfd wake-ups: add 1 (wakes whoever polls or reads it), and clear what
+// is pending (the descriptor must be non-blocking, or have a wake-up).
+void notifyEventFd(int fd) noexcept;
+void clearEventFd(int fd) noexcept;
+
 }  // namespace ferry

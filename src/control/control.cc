@@ -69,8 +69,7 @@ void Control::publishLiveness() {
 
 void Control::requestReload() noexcept {
   reload_requested_.store(true, std::memory_order_release);
-  const uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = write(stop_fd_.get(), &one, sizeof(one));
+  notifyEventFd(stop_fd_.get());
 }
 
 std::string Control::reload() {
@@ -112,15 +111,11 @@ std::string Control::reload() {
 
 void Control::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
-  const uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = write(stop_fd_.get(), &one, sizeof(one));
+  notifyEventFd(stop_fd_.get());
   wakeBfd();
 }
 
-void Control::wakeBfd() noexcept {
-  const uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = write(bfd_wake_fd_.get(), &one, sizeof(one));
-}
+void Control::wakeBfd() noexcept { notifyEventFd(bfd_wake_fd_.get()); }
 
 namespace {
 
@@ -268,10 +263,7 @@ void Control::runBfd() noexcept {
     if (bfd_ != nullptr) bfd_->awake();
     if (ready < 0) continue;  // EINTR
     const bfd::Micros after = monotonicMicros();
-    if (fds[0].revents & POLLIN) {
-      uint64_t value;
-      [[maybe_unused]] const ssize_t n = read(bfd_wake_fd_.get(), &value, sizeof(value));
-    }
+    if (fds[0].revents & POLLIN) clearEventFd(bfd_wake_fd_.get());
     std::lock_guard lock(bfd_mu_);
     if (bfd_ != nullptr)
       bfd_->drain([&](const BfdFrame& frame) {
@@ -306,10 +298,7 @@ void Control::run() noexcept {
     const timespec timeout{1, 0};
     const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
     if (ready < 0) continue;  // EINTR
-    if (fds[0].revents & POLLIN) {
-      uint64_t value;
-      [[maybe_unused]] const ssize_t n = read(stop_fd_.get(), &value, sizeof(value));
-    }
+    if (fds[0].revents & POLLIN) clearEventFd(stop_fd_.get());
     if (reload_requested_.exchange(false, std::memory_order_acq_rel)) {
       if (const std::string why = reload(); !why.empty()) log::error(why);
     }

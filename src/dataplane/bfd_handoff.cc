@@ -27,14 +27,11 @@ bool BfdHandoff::prepareToSleep() noexcept {
 
 void BfdHandoff::awake() noexcept {
   sleeping_.store(false, std::memory_order_relaxed);
-  uint64_t value;
-  // Clear a pending wake-up; nothing to do when there was none.
-  [[maybe_unused]] const ssize_t n = read(event_fd_.get(), &value, sizeof(value));
+  clearEventFd(event_fd_.get());  // a pending wake-up; nothing to do when there was none
 }
 
 void BfdHandoff::notify() noexcept {
-  const uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = write(event_fd_.get(), &one, sizeof(one));
+  notifyEventFd(event_fd_.get());
 }
 
 }  // namespace ferry

@@ -184,8 +184,7 @@ void Dataplane::armWake() noexcept {
 void Dataplane::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
   if (wake_fd_) {
-    const uint64_t one = 1;
-    [[maybe_unused]] const ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+    notifyEventFd(wake_fd_.get());
   }
 }
 

@@ -86,4 +86,14 @@ uint64_t socketDrops(int fd) noexcept {
   return meminfo[SK_MEMINFO_DROPS];
 }
 
+void notifyEventFd(int fd) noexcept {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof(one));
+}
+
+void clearEventFd(int fd) noexcept {
+  uint64_t value;
+  [[maybe_unused]] const ssize_t n = ::read(fd, &value, sizeof(value));
+}
+
 }  // namespace ferry
