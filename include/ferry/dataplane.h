@@ -124,6 +124,8 @@ class Dataplane {
   // `to`; `op` is Op::Send (forwarded) or Op::Local (an ICMP error of ours).
   void send(Op op, uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length,
             const sockaddr* to, socklen_t to_len) noexcept;
+  // send() of a forwarded datagram to `egress`'s peer, on its own.
+  void sendToPeer(uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length) noexcept;
   // Forwards through `egress` to its peer: into the egress's GSO run, or sent
   // at once when GSO is off for it.
   void queue(uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length) noexcept;
@@ -157,8 +159,9 @@ class Dataplane {
   uint64_t inflight_sends_ = 0;
   std::vector<uint8_t> rearm_;  // per interface: its multishot receive ended
   std::vector<Run> runs_;        // per interface
-  std::vector<uint8_t> gso_;     // per interface: GSO in use (off after a kernel refusal)
-  std::vector<uint32_t> gso_retry_;  // per interface: single sends left before GSO is tried again
+  // Per interface: datagrams still to send one by one after the kernel
+  // refused a GSO send (0: GSO in use, when tuning.gso is).
+  std::vector<uint32_t> gso_off_;
   static constexpr uint32_t kGsoRetryAfter = 4096;
   std::vector<uint16_t> pending_runs_;  // interfaces whose run is not empty
   std::vector<Batch> batches_;

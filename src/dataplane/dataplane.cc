@@ -137,8 +137,7 @@ std::string Dataplane::setup() {
 
   tx_.resize(buffer_count_);
   runs_.resize(interfaces_.size());
-  gso_.assign(interfaces_.size(), t.gso ? 1 : 0);
-  gso_retry_.assign(interfaces_.size(), 0);
+  gso_off_.assign(interfaces_.size(), 0);
   pending_runs_.reserve(interfaces_.size());
   if (t.gso) {
     // Every batch holds at least two buffers.
@@ -405,14 +404,19 @@ void Dataplane::send(Op op, uint16_t egress, uint16_t buffer_id, uint8_t* payloa
   ++inflight_sends_;
 }
 
+void Dataplane::sendToPeer(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
+                           uint32_t length) noexcept {
+  const SockAddr& to = *interfaces_[egress].peer;
+  send(Op::Send, egress, buffer_id, payload, length, to.sa(), to.len());
+}
+
 void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
                       uint32_t length) noexcept {
-  if (!gso_[egress]) {
+  if (!settings_.tuning.gso || gso_off_[egress] != 0) {
     // After a refusal, GSO is tried again once kGsoRetryAfter datagrams went
     // one by one: the path may have changed (an MTU raised again).
-    if (gso_retry_[egress] != 0 && --gso_retry_[egress] == 0) gso_[egress] = 1;
-    const SockAddr& to = *interfaces_[egress].peer;
-    send(Op::Send, egress, buffer_id, payload, length, to.sa(), to.len());
+    if (gso_off_[egress] != 0) --gso_off_[egress];
+    sendToPeer(egress, buffer_id, payload, length);
     return;
   }
   Run& r = runs_[egress];
@@ -437,15 +441,14 @@ void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
 void Dataplane::flush(uint16_t egress) noexcept {
   Run& r = runs_[egress];
   if (r.count == 0) return;
-  const SockAddr& to = *interfaces_[egress].peer;
   const uint16_t count = r.count;
   r.count = 0;
   if (count == 1 || free_batches_.empty()) {
     for (uint16_t i = 0; i < count; ++i)
-      send(Op::Send, egress, r.buffers[i], r.data[i], i + 1 == count ? r.last : r.segment, to.sa(),
-           to.len());
+      sendToPeer(egress, r.buffers[i], r.data[i], i + 1 == count ? r.last : r.segment);
     return;
   }
+  const SockAddr& to = *interfaces_[egress].peer;
   io_uring_sqe* s = sqe();
   if (s == nullptr) {
     counters_.per_interface[egress].drop(Drop::SendError, count);
@@ -494,13 +497,11 @@ void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexc
     // route's MTU, an old kernel): GSO is off for this egress for the next
     // kGsoRetryAfter datagrams and these go again one by one, so nothing is
     // lost to the attempt.
-    gso_[interface] = 0;
-    gso_retry_[interface] = kGsoRetryAfter;
+    gso_off_[interface] = kGsoRetryAfter;
     c.tx_gso_refused.add();
-    const SockAddr& to = *interfaces_[interface].peer;
     for (uint16_t i = 0; i < b.count; ++i)
-      send(Op::Send, interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
-           uint32_t(b.iov[i].iov_len), to.sa(), to.len());
+      sendToPeer(interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
+                 uint32_t(b.iov[i].iov_len));
   } else {
     c.drop(Drop::SendError, b.count);
     for (uint16_t i = 0; i < b.count; ++i) recycle(b.buffers[i]);
