@@ -681,9 +681,7 @@ std::string reloadBlocker(const Config& running, const Config& next) {
   if (running.steering != next.steering) changed.push_back("steering");
   if (running.mode != next.mode) changed.push_back("mode");
   if (running.control_socket != next.control_socket) changed.push_back("control_socket");
-  if (running.metrics_listen.has_value() != next.metrics_listen.has_value() ||
-      (running.metrics_listen && !(*running.metrics_listen == *next.metrics_listen)))
-    changed.push_back("metrics");
+  if (running.metrics_listen != next.metrics_listen) changed.push_back("metrics");
   if (!(running.tuning == next.tuning)) changed.push_back("tuning");
   // The ICMP rate limit is each dataplane's own token bucket, set at start.
   const auto rate = [](const Config& c) { return c.icmp ? c.icmp->rate : IcmpConfig{}.rate; };
@@ -696,9 +694,7 @@ std::string reloadBlocker(const Config& running, const Config& next) {
     for (size_t i = 0; i < running.interfaces.size(); ++i) {
       const auto& a = running.interfaces[i];
       const auto& b = next.interfaces[i];
-      const bool same = a.name == b.name && a.bind == b.bind &&
-                        a.peer.has_value() == b.peer.has_value() && (!a.peer || *a.peer == *b.peer) &&
-                        a.bfd == b.bfd;
+      const bool same = a.name == b.name && a.bind == b.bind && a.peer == b.peer && a.bfd == b.bfd;
       if (!same) changed.push_back("interface '" + a.name + "'");
     }
   }
