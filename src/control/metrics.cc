@@ -35,6 +35,11 @@ class Writer {
 };
 
 uint64_t number(const nlohmann::json& v) { return v.is_number() ? v.get<uint64_t>() : 0; }
+// A gauge from a boolean key: 1 when present and true.
+uint64_t flag(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_boolean() && it->get<bool>() ? 1 : 0;
+}
 
 }  // namespace
 
@@ -76,15 +81,14 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
            "1 while the dataplane makes no loop turn although datagrams wait on its sockets.");
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_stalled", "dataplane=\"" + std::to_string(number(d["id"])) + "\"",
-             d.contains("stalled") && d["stalled"].is_boolean() && d["stalled"].get<bool>() ? 1 : 0);
+             flag(d, "stalled"));
   w.family("ferry_dataplane_tx_packets_total", "counter", "Datagrams sent per dataplane.");
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_tx_packets_total",
              "dataplane=\"" + std::to_string(number(d["id"])) + "\"", number(d["tx_packets"]));
   w.family("ferry_interface_up", "gauge", "1 when the interface is used for forwarding.");
   for (const auto& i : interfaces)
-    w.sample("ferry_interface_up", "interface=\"" + label(i["name"]) + "\"",
-             i["up"].is_boolean() && i["up"].get<bool>() ? 1 : 0);
+    w.sample("ferry_interface_up", "interface=\"" + label(i["name"]) + "\"", flag(i, "up"));
   if (bfd.is_object() && bfd.contains("sessions")) {
     w.family("ferry_bfd_session_up", "gauge", "1 when the BFD session is Up.");
     for (const auto& s : bfd["sessions"])
