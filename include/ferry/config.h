@@ -107,6 +107,13 @@ struct Tuning {
   // UDP GSO on send: datagrams of one loop turn for the same egress leave as
   // one sendmsg with UDP_SEGMENT, gathered from their buffers (no copy).
   bool gso = true;
+  // UDP GRO on receive (UDP_GRO on every interface socket): the kernel hands
+  // over a run of one 4-tuple's datagrams as one buffer plus a segment size
+  // ("a train"). Off with steering: inner-flow (see README). When on, each
+  // dataplane's buffers are gro_buffers buffers of 64 KiB (+128 B headroom),
+  // big enough for any train; `buffers` applies when it is off.
+  bool gro = true;
+  uint32_t gro_buffers = 256;  // power of two, 16..512 (at most 32 MiB per dataplane)
   // route mode: seed of the ECMP flow hash; unset = random at each start.
   // Fixing it keeps every flow on the same next hop across restarts.
   std::optional<uint32_t> ecmp_seed;

@@ -404,7 +404,8 @@ void Parser::parseInterface(const YAML::Node& node, const std::string& path, Con
 void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   const std::string path = "tuning";
   if (!checkMap(node, path,
-                {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue", "ecmp_seed", "gso"}))
+                {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue", "ecmp_seed", "gso",
+                 "gro", "gro_buffers"}))
     return;
   if (auto v = node["max_datagram"]) {
     if (auto n = unsignedInt(v, path + ".max_datagram", 64, 65535)) tuning.max_datagram = uint32_t(*n);
@@ -422,6 +423,11 @@ void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   powerOfTwo("buffers", 64, 32768, tuning.buffers);
   powerOfTwo("ring_entries", 64, 32768, tuning.ring_entries);
   powerOfTwo("bfd_queue", 16, 65536, tuning.bfd_queue);
+  // 512 buffers of 64 KiB + headroom are 32 MiB per dataplane: the bound.
+  powerOfTwo("gro_buffers", 16, 512, tuning.gro_buffers);
+  if (auto v = node["gro"]) {
+    if (auto b = boolean(v, path + ".gro")) tuning.gro = *b;
+  }
   if (auto v = node["gso"]) {
     if (auto b = boolean(v, path + ".gso")) tuning.gso = *b;
   }
