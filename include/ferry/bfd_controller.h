@@ -10,6 +10,8 @@
 //     3784 on the interface's bind address for receiving (TTL/hop limit must
 //     be 255: GTSM), and per session a socket on a source port fixed in
 //     49152–65535 that sends with TTL 255 to the peer's address, port 3784.
+// In-band packets therefore depend on the dataplanes getting a CPU, which the
+// real-time BFD thread cannot give them: see ReceivePath.
 // Timers sit in one ordered queue keyed by each session's next deadline.
 // When a session's forwarding liveness flips, liveness() changes and the
 // BFD thread publishes a new forwarding snapshot.
@@ -84,6 +86,35 @@ class BfdController {
   std::string set(const std::string& interface, const std::string& key, const std::string& value,
                   bfd::Micros now);
 
+  // In-band BFD packets reach the controller only through the dataplanes,
+  // ordinary threads pinned to one CPU each: when that CPU is busy (a loaded
+  // host) a dataplane can wait hundreds of milliseconds to run while the
+  // peer's packets sit unread on its socket or read but not yet handed over,
+  // and this real-time thread's detection timer would then measure our own
+  // dataplane's lateness, not the peer's silence. So an in-band session's
+  // detection expiry waits while its packets may still be on their way to
+  // us: a datagram of its interface waits on a dataplane's socket, a
+  // dataplane that had one has not completed a loop turn since its socket
+  // was read (each turn hands over what it read), or a handed-over frame is
+  // not drained yet. Rechecked every kBacklogRecheckUs, for at most
+  // kMaxBacklogDeferUs; each such wait counts in `show bfd`'s
+  // `expiries_deferred`. Without a ReceivePath expiries never wait.
+  class ReceivePath {
+   public:
+    virtual ~ReceivePath() = default;
+    virtual unsigned dataplanes() const noexcept = 0;
+    // A datagram of `interface` waits unread on `dataplane`'s socket.
+    virtual bool waiting(unsigned dataplane, uint16_t interface) const noexcept = 0;
+    // Loop turns `dataplane` has completed.
+    virtual uint64_t turns(unsigned dataplane) const noexcept = 0;
+    // Frames handed over and not yet drained.
+    virtual bool handedOver() const noexcept = 0;
+  };
+  static constexpr bfd::Micros kBacklogRecheckUs = 5'000;
+  static constexpr bfd::Micros kMaxBacklogDeferUs = 1'000'000;
+  // `path` must outlive the controller; called from service() only.
+  void setReceivePath(const ReceivePath* path) noexcept { receive_path_ = path; }
+
   size_t sessionCount() const noexcept { return sessions_.size(); }
   const Counters& counters() const noexcept { return counters_; }
 
@@ -102,6 +133,13 @@ class BfdController {
     bfd::Micros queued = bfd::kNever;  // its key in timers_
     uint64_t tx_errors = 0;
     uint64_t rx_frames = 0;
+    // A detection expiry waiting for the receive backlog (setBacklogProbe).
+    bfd::Micros deferred_since = bfd::kNever;
+    bfd::Micros recheck_at = bfd::kNever;
+    // Per dataplane: the turn count it must pass before what it read of this
+    // interface has surely been handed over (kNoTurnOwed: nothing owed).
+    std::vector<uint64_t> turns_owed;
+    uint64_t expiries_deferred = 0;
   };
   struct RxSocket {
     SockAddr bind;
@@ -113,6 +151,9 @@ class BfdController {
   void deliver(std::optional<uint32_t> hint, const uint8_t* data, size_t length,
                bfd::Micros now) noexcept;
   void reschedule(uint32_t index) noexcept;
+  // Whether session `index`'s detection expiry, due at `now`, waits for the
+  // receive path (ReceivePath); false also ends a finished wait.
+  bool deferExpiry(uint32_t index, bfd::Micros now);
   void transmit(uint32_t index, bfd::Micros now) noexcept;
   // Re-evaluates the link's usability (session and hold-down) as of `now`.
   void refreshLiveness(uint32_t index, bfd::Micros now) noexcept;
@@ -126,6 +167,7 @@ class BfdController {
   std::vector<uint8_t> liveness_;
   uint64_t liveness_version_ = 0;
   Counters counters_;
+  const ReceivePath* receive_path_ = nullptr;
 };
 
 }  // namespace ferry

@@ -68,6 +68,13 @@ class BfdHandoff {
     return n;
   }
 
+  // Consumer: whether any frame waits to be drained.
+  bool pending() const noexcept {
+    for (const auto& q : queues_)
+      if (!q->empty()) return true;
+    return false;
+  }
+
   // Consumer, before it blocks in poll(): returns false if frames arrived
   // meanwhile (drain instead of sleeping). Pair with awake() after poll().
   bool prepareToSleep() noexcept;

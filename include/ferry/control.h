@@ -101,6 +101,7 @@ class Control {
   std::vector<DataplaneView> dataplanes_;
   Published<ForwardingState>& forwarding_;
   BfdHandoff* bfd_;
+  std::unique_ptr<BfdController::ReceivePath> receive_path_;  // what sessions_ sees of the dataplanes
   std::unique_ptr<BfdController> sessions_;  // null when no interface has BFD; under bfd_mu_
   uint64_t published_liveness_ = 0;          // under bfd_mu_
   std::mutex bfd_mu_;      // sessions_ (lock order: bfd_mu_, then publish_mu_)

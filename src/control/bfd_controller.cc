@@ -217,6 +217,7 @@ void BfdController::deliver(std::optional<uint32_t> hint, const uint8_t* data, s
   }
   const uint32_t index = *sel.session;
   const bfd::RxResult result = sessions_[index].session->onPacket(packet, now, wire);
+  if (sessions_[index].session->detectionDeadline() > now) sessions_[index].deferred_since = bfd::kNever;
   if (result.state_changed) {
     const auto& s = *sessions_[index].session;
     log::info("bfd " + sessions_[index].name + ": " + bfd::toString(s.state()) + " (diag " +
@@ -233,7 +234,7 @@ void BfdController::service(bfd::Micros now) noexcept {
     timers_.erase(timers_.begin());
     sessions_[index].queued = bfd::kNever;
     bfd::Session& s = *sessions_[index].session;
-    const bfd::Change change = s.tick(now);
+    const bfd::Change change = deferExpiry(index, now) ? bfd::Change{} : s.tick(now);
     if (change.state_changed)
       log::info("bfd " + sessions_[index].name + ": " + bfd::toString(s.state()) + " (diag " +
                 bfd::toString(s.localDiag()) + ")");
@@ -241,6 +242,37 @@ void BfdController::service(bfd::Micros now) noexcept {
     transmit(index, now);
     reschedule(index);
   }
+}
+
+bool BfdController::deferExpiry(uint32_t index, bfd::Micros now) {
+  constexpr uint64_t kNoTurnOwed = ~0ull;
+  Entry& e = sessions_[index];
+  const bool due = e.session->detectionDeadline() <= now;
+  if (!due || e.mode != BfdMode::InBand || receive_path_ == nullptr) {
+    e.deferred_since = bfd::kNever;
+    return false;
+  }
+  const ReceivePath& path = *receive_path_;
+  const bool starting = e.deferred_since == bfd::kNever;
+  if (starting) e.turns_owed.assign(path.dataplanes(), kNoTurnOwed);
+  bool behind = path.handedOver();
+  for (unsigned d = 0; d < e.turns_owed.size(); ++d) {
+    const uint64_t turns = path.turns(d);
+    // Waiting now: the turn under way may have started before it arrived,
+    // so the one after it is the first that surely reads and hands it over.
+    if (path.waiting(d, e.interface)) e.turns_owed[d] = turns + 1;
+    if (e.turns_owed[d] != kNoTurnOwed && turns <= e.turns_owed[d]) behind = true;
+  }
+  if (starting) {
+    if (!behind) return false;
+    e.deferred_since = now;
+    ++e.expiries_deferred;
+  } else if (!behind || now - e.deferred_since >= kMaxBacklogDeferUs) {
+    e.deferred_since = bfd::kNever;
+    return false;
+  }
+  e.recheck_at = now + kBacklogRecheckUs;
+  return true;
 }
 
 void BfdController::transmit(uint32_t index, bfd::Micros now) noexcept {
@@ -260,7 +292,13 @@ void BfdController::transmit(uint32_t index, bfd::Micros now) noexcept {
 
 void BfdController::reschedule(uint32_t index) noexcept {
   Entry& e = sessions_[index];
-  const bfd::Micros next = std::min(e.session->nextDeadline(), e.hold.deadline());
+  bfd::Micros next = e.session->nextDeadline();
+  if (e.deferred_since != bfd::kNever && e.session->detectionDeadline() <= next) {
+    // The expiry waits (deferExpiry): the next recheck, or what else is due.
+    next = e.recheck_at;
+    if (e.session->periodicTxEnabled()) next = std::min(next, e.session->nextPeriodicTx());
+  }
+  next = std::min(next, e.hold.deadline());
   if (next == e.queued) return;
   if (e.queued != bfd::kNever) timers_.erase({e.queued, index});
   e.queued = next;
@@ -332,6 +370,7 @@ nlohmann::json BfdController::showJson(bfd::Micros now) const {
     j["tx_errors"] = e.tx_errors;
     j["polls_completed"] = st.counters.polls_completed;
     j["detection_expiries"] = st.counters.detection_expiries;
+    j["expiries_deferred"] = e.expiries_deferred;
     nlohmann::json discards = nlohmann::json::object();
     for (size_t k = 1; k < bfd::kRxDiscardCount; ++k)
       discards[bfd::toString(static_cast<bfd::RxDiscard>(k))] = st.counters.rx_discarded[k];

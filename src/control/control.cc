@@ -17,6 +17,33 @@
 
 namespace ferry {
 
+namespace {
+
+// The in-band receive path as the BFD thread sees it: the dataplanes'
+// sockets (FIONREAD), loop counters and the hand-off queues.
+class InBandReceivePath final : public BfdController::ReceivePath {
+ public:
+  InBandReceivePath(const std::vector<DataplaneView>& dataplanes, const BfdHandoff* handoff)
+      : dataplanes_(dataplanes), handoff_(handoff) {}
+  unsigned dataplanes() const noexcept override { return unsigned(dataplanes_.size()); }
+  bool waiting(unsigned dataplane, uint16_t interface) const noexcept override {
+    const std::vector<int>& fds = dataplanes_[dataplane].fds;
+    int bytes = 0;  // UDP: the size of the next datagram, 0 when none waits
+    return interface < fds.size() && fds[interface] >= 0 && ioctl(fds[interface], FIONREAD, &bytes) == 0 &&
+           bytes > 0;
+  }
+  uint64_t turns(unsigned dataplane) const noexcept override {
+    return dataplanes_[dataplane].counters->loops.get();
+  }
+  bool handedOver() const noexcept override { return handoff_ != nullptr && handoff_->pending(); }
+
+ private:
+  const std::vector<DataplaneView>& dataplanes_;
+  const BfdHandoff* handoff_;
+};
+
+}  // namespace
+
 Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
                  Published<ForwardingState>& forwarding, BfdHandoff* bfd)
     : config_(config),
@@ -35,6 +62,8 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint64_t(monotonicMicros());
     sessions_ = std::make_unique<BfdController>(config_, std::move(send_fds), seed);
+    receive_path_ = std::make_unique<InBandReceivePath>(dataplanes_, bfd_);
+    sessions_->setReceivePath(receive_path_.get());
   }
 }
 

@@ -2,8 +2,15 @@
 // up, a stopped peer is detected within its detection time, a restarted peer
 // comes back, BFD packets spread over dataplanes are all handed to the one
 // control module, and relay traffic to a down interface is counted as
-// egress_down; an up hold-down keeps a flapping peer out of forwarding.
+// egress_down; an up hold-down keeps a flapping peer out of forwarding; a
+// dataplane that cannot run (stopped with ptrace) does not flap the sessions
+// whose packets wait on its socket, unless it stays stopped for over 1 s.
+#include <dirent.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <time.h>
+
+#include <fstream>
 
 #include "ferryd_fixture.h"
 
@@ -28,6 +35,47 @@ std::string interfaceYaml(const std::string& name, uint16_t bind, uint16_t peer,
   return "  - { name: " + name + ", bind: " + ep(bind) + ", peer: " + ep(peer) +
          (bfd.empty() ? "" : ", bfd: " + bfd) + " }\n";
 }
+
+// The thread of `pid` whose name is `name`, or -1 (as in stall_test.cc).
+pid_t threadNamed(pid_t pid, const std::string& name) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return -1;
+  pid_t found = -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream comm(dir + "/" + e->d_name + "/comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c == name) found = pid_t(std::stol(e->d_name));
+  }
+  closedir(d);
+  return found;
+}
+
+// Holds one thread stopped (ptrace) for as long as it lives, as a thread
+// that gets no CPU would be.
+class ThreadStop {
+ public:
+  explicit ThreadStop(pid_t tid) : tid_(tid) {
+    if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) return;
+    attached_ = true;
+    if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) return;
+    int status = 0;
+    stopped_ = waitpid(tid, &status, __WALL) == tid && WIFSTOPPED(status);
+  }
+  ~ThreadStop() {
+    if (attached_) ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
+  }
+  ThreadStop(const ThreadStop&) = delete;
+  ThreadStop& operator=(const ThreadStop&) = delete;
+  bool stopped() const { return stopped_; }
+
+ private:
+  pid_t tid_;
+  bool attached_ = false;
+  bool stopped_ = false;
+};
 
 bool allUp(const Ferryd& f, size_t expected) {
   const auto bfd = f.show("bfd");
@@ -134,6 +182,67 @@ TEST(Bfd, HandOffUnderReuseportKeepsEightSessionsStable) {
   const auto final_bfd = a.show("bfd");
   for (const auto& s : final_bfd["sessions"]) rx_frames += s["rx_packets"].get<uint64_t>();
   EXPECT_GE(rx_frames, bfd_rx) << "every handed-over packet reached a session";
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(b.terminate(), 0);
+}
+
+// In-band BFD packets reach the BFD thread through the dataplanes. A
+// dataplane that gets no CPU (here: stopped with ptrace; in the wild: a busy
+// CPU, which flapped HandOffUnderReuseportKeepsEightSessionsStable when its
+// dataplanes waited 200-300 ms to run) leaves the peer's packets on its
+// socket; the detection expiry waits for them instead of flapping the
+// session, for at most 1 s, after which a stuck dataplane's sessions go down.
+TEST(Bfd, DetectionWaitsForADataplaneThatHasThePeersPacketsUnread) {
+  const Link link;
+  const std::string relay = "relay: [ { from: in, to: x } ]\n";
+  Ferryd a("dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.a, link.b) +
+           interfaceYaml("in", freeUdpPort(), 9, "") + relay);
+  Ferryd b("dataplanes: 1\ninterfaces:\n" + interfaceYaml("x", link.b, link.a) +
+           interfaceYaml("in", freeUdpPort(), 9, "") + relay);
+  ASSERT_TRUE(a.started()) << a.process().err();
+  ASSERT_TRUE(b.started()) << b.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1) && allUp(b, 1); }, 3s)) << a.show("bfd").dump(2);
+  const pid_t dataplane = threadNamed(a.process().pid(), "ferry-dp0");
+  ASSERT_GT(dataplane, 0);
+  const auto before_a = a.show("bfd")["sessions"][0];
+  const auto before_b = b.show("bfd")["sessions"][0];
+  EXPECT_EQ(before_a["expiries_deferred"], 0);
+
+  // 500 ms without A's dataplane: over 3 detection times of B's packets
+  // waiting on its socket. A keeps sending (its BFD thread runs), so B stays
+  // up; A's expiry waits, and B's packets arrive once the dataplane runs.
+  {
+    ThreadStop stop(dataplane);
+    ASSERT_TRUE(stop.stopped()) << "ptrace could not stop the dataplane thread";
+    std::this_thread::sleep_for(500ms);
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto after_a = a.show("bfd")["sessions"][0];
+  EXPECT_EQ(after_a["state"], "up") << after_a.dump();
+  EXPECT_EQ(after_a["transitions"], before_a["transitions"]) << after_a.dump();
+  EXPECT_EQ(after_a["detection_expiries"], 0) << after_a.dump();
+  EXPECT_EQ(after_a["expiries_deferred"], 1) << after_a.dump();
+  const auto after_b = b.show("bfd")["sessions"][0];
+  EXPECT_EQ(after_b["transitions"], before_b["transitions"]) << after_b.dump();
+
+  // Stuck for longer than the 1 s the expiry may wait: A goes down 1 s
+  // (plus at most one 5 ms recheck) after its detection time ran out.
+  uint64_t t_stop = 0;
+  {
+    ThreadStop stop(dataplane);
+    ASSERT_TRUE(stop.stopped()) << "ptrace could not stop the dataplane thread";
+    t_stop = monotonicUs();
+    std::this_thread::sleep_for(1500ms);
+    const auto down = a.show("bfd")["sessions"][0];
+    EXPECT_EQ(down["state"], "down") << down.dump();
+    EXPECT_EQ(down["last_diagnostic"], "control_detection_time_expired") << down.dump();
+    EXPECT_EQ(down["detection_expiries"], 1) << down.dump();
+    EXPECT_EQ(down["expiries_deferred"], 2) << down.dump();
+    const uint64_t t_down = down["last_change_monotonic_us"];
+    EXPECT_GE(t_down - t_stop, 1'000'000u) << down.dump();
+    EXPECT_LE(t_down - t_stop, 1'000'000u + 150'000u + 50'000u) << down.dump();
+  }
+  EXPECT_TRUE(eventually([&] { return allUp(a, 1) && allUp(b, 1); }, 5s)) << a.show("bfd").dump(2);
   EXPECT_EQ(a.terminate(), 0);
   EXPECT_EQ(b.terminate(), 0);
 }
