@@ -95,8 +95,9 @@ class BfdController {
   // detection expiry waits while its packets may still be on their way to
   // us: a datagram of its interface waits on a dataplane's socket, a
   // dataplane that had one has not completed a loop turn since its socket
-  // was read (each turn hands over what it read), or a handed-over frame is
-  // not drained yet. Rechecked every kBacklogRecheckUs, for at most
+  // was read (each turn hands over what it read), a dataplane that was
+  // runnable when the detection time ran out has not finished that turn, or
+  // a handed-over frame is not drained yet. Rechecked every kBacklogRecheckUs, for at most
   // kMaxBacklogDeferUs; each such wait counts in `show bfd`'s
   // `expiries_deferred`. Without a ReceivePath expiries never wait.
   class ReceivePath {
@@ -107,6 +108,10 @@ class BfdController {
     virtual bool waiting(unsigned dataplane, uint16_t interface) const noexcept = 0;
     // Loop turns `dataplane` has completed.
     virtual uint64_t turns(unsigned dataplane) const noexcept = 0;
+    // `dataplane`'s thread is runnable (running, or preempted): not asleep
+    // waiting for completions. A turn under way may hold this interface's
+    // packets read from the socket but not yet handed over.
+    virtual bool runnable(unsigned dataplane) const noexcept = 0;
     // Frames handed over and not yet drained.
     virtual bool handedOver() const noexcept = 0;
   };

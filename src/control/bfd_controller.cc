@@ -258,6 +258,11 @@ bool BfdController::deferExpiry(uint32_t index, bfd::Micros now) {
   bool behind = path.handedOver();
   for (unsigned d = 0; d < e.turns_owed.size(); ++d) {
     const uint64_t turns = path.turns(d);
+    // Runnable when the detection time ran out: the turn under way (maybe
+    // preempted after it read the peer's packet) must end first. Only at
+    // the start, so a dataplane kept busy by traffic delays nothing beyond
+    // that one turn.
+    if (starting && path.runnable(d)) e.turns_owed[d] = turns;
     // Waiting now: the turn under way may have started before it arrived,
     // so the one after it is the first that surely reads and hands it over.
     if (path.waiting(d, e.interface)) e.turns_owed[d] = turns + 1;

@@ -1,5 +1,6 @@
 #include "ferry/control.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -8,6 +9,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <thread>
@@ -36,6 +38,23 @@ class InBandReceivePath final : public BfdController::ReceivePath {
     return dataplanes_[dataplane].counters->loops.get();
   }
   bool handedOver() const noexcept override { return handoff_ != nullptr && handoff_->pending(); }
+  bool runnable(unsigned dataplane) const noexcept override {
+    const int tid = dataplanes_[dataplane].counters->thread_id.load(std::memory_order_relaxed);
+    if (tid <= 0) return false;
+    // /proc/self/task/TID/stat: "TID (COMM) STATE ...": R = running or on a
+    // run queue; S (asleep in io_uring_enter) and everything else are not.
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char text[256];
+    const ssize_t n = ::read(fd, text, sizeof(text) - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    text[n] = '\0';
+    const char* end = std::strrchr(text, ')');
+    return end != nullptr && end[1] == ' ' && end[2] == 'R';
+  }
 
  private:
   const std::vector<DataplaneView>& dataplanes_;
