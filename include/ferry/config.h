@@ -113,12 +113,17 @@ struct Tuning {
   // dataplane's buffers are gro_buffers buffers of 64 KiB (+128 B headroom),
   // big enough for any train; `buffers` applies when it is off.
   bool gro = true;
-  uint32_t gro_buffers = 256;  // power of two, 16..512 (at most 32 MiB per dataplane)
+  uint32_t gro_buffers = 256;  // power of two, 16..512; 64 KiB + 128 B each (16.8 MB at 256)
   // route mode: seed of the ECMP flow hash; unset = random at each start.
   // Fixing it keeps every flow on the same next hop across restarts.
   std::optional<uint32_t> ecmp_seed;
   friend bool operator==(const Tuning&, const Tuning&) = default;
 };
+
+struct Config;
+// Whether the dataplanes receive with UDP GRO: tuning.gro, except with
+// steering: inner-flow (which GRO would defeat).
+bool groInUse(const Config& config) noexcept;
 
 struct Config {
   std::string file;           // where it came from (for messages)

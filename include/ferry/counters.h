@@ -57,6 +57,8 @@ struct alignas(64) InterfaceCounters {
   Counter bfd_rx;  // BFD packets handed to the control module
   Counter tx_gso_batches;     // sendmsg calls that carried several datagrams (UDP GSO)
   Counter tx_gso_refused;     // GSO sends the kernel refused (resent one by one; GSO then off)
+  Counter rx_gro_trains;      // receives with GRO on: rx_packets / rx_gro_trains = datagrams per train
+  Counter rx_gro_cut;         // GRO trains larger than their buffer (cut by the kernel; dropped, counted as truncated)
   Counter icmp_tx;            // route: ICMP errors sent back through this interface
   Counter icmp_rate_limited;  // route: ICMP errors the rate limit suppressed
   std::array<Counter, kDropCount> drops;
@@ -70,6 +72,9 @@ struct alignas(64) DataplaneCounters {
   Counter loops;  // event-loop turns: a heartbeat for the supervisor and a batch-size denominator
   Counter cqes;   // completions handled
   Counter ring_errors;  // io_uring_submit_and_wait failures (not expected; visible if they happen)
+  // The dataplane thread's id (gettid), set when its loop starts: the BFD
+  // thread asks the kernel whether that thread is runnable (ReceivePath).
+  std::atomic<int> thread_id{0};
 };
 
 // route mode: packets forwarded per route of one route table, per dataplane
@@ -98,6 +103,7 @@ class RouteCounters {
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, bfd_rx = 0;
   uint64_t icmp_tx = 0, icmp_rate_limited = 0, tx_gso_batches = 0, tx_gso_refused = 0;
+  uint64_t rx_gro_trains = 0, rx_gro_cut = 0;
   std::array<uint64_t, kDropCount> drops{};
 
   void add(const InterfaceCounters& c) noexcept {
@@ -109,6 +115,8 @@ struct CounterTotals {
     icmp_tx += c.icmp_tx.get();
     tx_gso_batches += c.tx_gso_batches.get();
     tx_gso_refused += c.tx_gso_refused.get();
+    rx_gro_trains += c.rx_gro_trains.get();
+    rx_gro_cut += c.rx_gro_cut.get();
     icmp_rate_limited += c.icmp_rate_limited.get();
     for (size_t i = 0; i < kDropCount; ++i) drops[i] += c.drops[i].get();
   }

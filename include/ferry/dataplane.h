@@ -2,12 +2,14 @@
 // provided-buffer ring and one socket per interface (SO_REUSEPORT peers of the
 // other dataplanes' sockets).
 //
-// Per packet: multishot recvmsg puts the datagram in a provided buffer → the
-// loop checks it (size, source, BFD) and picks the egress from the current
-// ForwardingState → sendmsg from that same buffer (no copy) → on the send's
-// completion the buffer goes back to the ring. All sends and re-arms of one
-// loop turn go to the kernel in the single io_uring_submit_and_wait call that
-// also waits for the next completions.
+// Per receive: multishot recvmsg puts a datagram — or, with UDP GRO, a train
+// of one 4-tuple's datagrams plus their segment size — in a provided buffer →
+// the loop checks the train (fit, source) and asks decide() (decide.h) what to
+// do with each datagram of it → forwards leave as sendmsg from that same
+// buffer (no copy; consecutive datagrams for one egress as one UDP GSO send)
+// → the buffer goes back to the ring once every send using it has completed.
+// All sends and re-arms of one loop turn go to the kernel in the single
+// io_uring_submit_and_wait call that also waits for the next completions.
 //
 // Kernel prerequisites: Linux ≥ 6.1 (multishot recvmsg, provided-buffer
 // rings, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN); io_uring
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdint>
@@ -26,8 +29,10 @@
 #include "ferry/bfd_handoff.h"
 #include "ferry/config.h"
 #include "ferry/counters.h"
+#include "ferry/decide.h"
 #include "ferry/forwarding.h"
 #include "ferry/published.h"
+#include "ferry/route/icmp.h"
 #include "ferry/route/token_bucket.h"
 #include "ferry/socket.h"
 #include "ferry/user_data.h"
@@ -51,9 +56,15 @@ struct DataplaneSettings {
 class Dataplane {
  public:
   // Bytes in front of each datagram in its buffer: the kernel's
-  // io_uring_recvmsg_out header and room for the source address.
+  // io_uring_recvmsg_out header, room for the source address and for the
+  // UDP_GRO control message (the train's segment size).
   static constexpr uint32_t kNameRoom = 32;
-  static constexpr uint32_t kHeadroom = sizeof(io_uring_recvmsg_out) + kNameRoom;
+  static constexpr uint32_t kControlRoom = CMSG_SPACE(sizeof(int));
+  static constexpr uint32_t kHeadroom = sizeof(io_uring_recvmsg_out) + kNameRoom + kControlRoom;
+  // With GRO a buffer holds a whole train: the kernel's UDP GRO merges at most
+  // 64 datagrams (UDP_GRO_CNT_MAX) and 64 KiB.
+  static constexpr uint32_t kGroBufferPayload = 65536;
+  static constexpr uint32_t kMaxTrainSegments = 64;
 
   Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
             Published<ForwardingState>& forwarding, DataplaneCounters& counters,
@@ -79,32 +90,56 @@ class Dataplane {
 
   unsigned id() const noexcept { return settings_.id; }
   int cpu() const noexcept { return settings_.cpu; }
+  // Receive buffer memory of this dataplane (the README states it).
+  size_t bufferBytes() const noexcept { return buffers_bytes_; }
 
  private:
+  // A send of one datagram (or one datagram of a refused GSO send).
   struct TxSlot {
     msghdr msg;
     iovec iov;
+    uint16_t buffer;
+  };
+  // An ICMP error of ours: built in its own slot (never in a received buffer,
+  // where it would overwrite the next datagrams of a train), with a copy of
+  // its destination (the received buffer may return to the ring first).
+  struct IcmpSlot {
+    msghdr msg;
+    iovec iov;
+    sockaddr_storage to;
+    uint8_t data[route::kIcmpMaxPacket];
+  };
+  static constexpr uint32_t kIcmpSlots = 64;
+  // A piece of a GSO send: bytes of one buffer, one or more whole datagrams
+  // back to back (a GRO train's segments stay one piece). Each piece holds one
+  // reference on its buffer.
+  struct Piece {
+    uint8_t* data;
+    uint32_t length;
+    uint16_t buffer;
   };
   // UDP GSO: forwards to one egress in one loop turn collect in a Run and
-  // leave as one sendmsg with UDP_SEGMENT: every segment the size of the
+  // leave as one sendmsg with UDP_SEGMENT: every datagram the size of the
   // first, the last one no larger (the kernel's rule), at most kMaxSegments
-  // and kMaxGsoBytes. The iovec gathers them from their buffers: no copy.
+  // datagrams and kMaxGsoBytes. The iovec gathers the pieces: no copy.
   static constexpr uint32_t kMaxSegments = 64;
   static constexpr uint32_t kMaxGsoBytes = 65000;
   struct Run {
-    uint16_t count = 0;
+    uint16_t segments = 0;  // datagrams
+    uint16_t pieces = 0;
     uint32_t segment = 0;  // size of every datagram but the last
     uint32_t last = 0;     // size of the last one
     uint32_t bytes = 0;
     bool listed = false;  // in pending_runs_
-    uint16_t buffers[kMaxSegments];
-    uint8_t* data[kMaxSegments];
+    Piece piece[kMaxSegments];
   };
   struct Batch {
     msghdr msg;
     iovec iov[kMaxSegments];
     alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))];
-    uint16_t count;
+    uint16_t pieces;
+    uint16_t segments;
+    uint32_t segment;
     uint16_t buffers[kMaxSegments];
   };
 
@@ -115,23 +150,29 @@ class Dataplane {
   void beginStop() noexcept;
   void handle(const io_uring_cqe& cqe, const ForwardingState& state) noexcept;
   void onReceive(uint16_t interface, const io_uring_cqe& cqe, const ForwardingState& state) noexcept;
-  void onSent(Op op, uint16_t interface, uint16_t buffer, int result) noexcept;
-  void forward(uint16_t ingress, uint16_t buffer, uint8_t* payload, uint32_t length,
-               const sockaddr* source, socklen_t source_len, const ForwardingState& state) noexcept;
-  void route(uint16_t ingress, uint16_t buffer, uint8_t* payload, uint32_t length,
-             const sockaddr* source, socklen_t source_len, const ForwardingState& state) noexcept;
-  // Sends `length` bytes of buffer `buffer` from interface `egress`'s socket to
-  // `to`; `op` is Op::Send (forwarded) or Op::Local (an ICMP error of ours).
-  void send(Op op, uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length,
-            const sockaddr* to, socklen_t to_len) noexcept;
-  // send() of a forwarded datagram to `egress`'s peer, on its own.
-  void sendToPeer(uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length) noexcept;
+  // Carries out decide()'s action for one datagram of buffer `buffer`.
+  void act(const Action& action, uint16_t ingress, uint16_t buffer, uint8_t* datagram,
+           uint32_t length, const sockaddr* source, socklen_t source_len,
+           const ForwardingState& state) noexcept;
+  void answerIcmp(const Action& action, uint16_t ingress, const uint8_t* datagram, uint32_t length,
+                  const sockaddr* source, socklen_t source_len, const ForwardingState& state) noexcept;
+  // Sends one datagram from buffer `buffer` to `egress`'s peer; takes a
+  // reference on the buffer until the send completes.
+  void sendOne(uint16_t egress, uint16_t buffer, uint8_t* datagram, uint32_t length) noexcept;
+  // sendOne() for each `segment`-sized datagram of `length` bytes at `data`.
+  void sendEach(uint16_t egress, uint16_t buffer, uint8_t* data, uint32_t length,
+                uint32_t segment) noexcept;
   // Forwards through `egress` to its peer: into the egress's GSO run, or sent
   // at once when GSO is off for it.
-  void queue(uint16_t egress, uint16_t buffer, uint8_t* payload, uint32_t length) noexcept;
+  void queue(uint16_t egress, uint16_t buffer, uint8_t* datagram, uint32_t length) noexcept;
   void flush(uint16_t egress) noexcept;
+  void onSent(uint16_t interface, uint16_t slot, int result) noexcept;
+  void onIcmpSent(uint16_t interface, uint16_t slot, int result) noexcept;
   void onBatchSent(uint16_t interface, uint16_t batch, int result) noexcept;
-  void recycle(uint16_t buffer) noexcept;
+  void hold(uint16_t buffer) noexcept { ++refs_[buffer]; }
+  // Drops one reference; the last one returns the buffer to the ring.
+  void release(uint16_t buffer) noexcept;
+  void recycle(uint16_t buffer) noexcept;  // back to the ring (no reference left)
 
   DataplaneSettings settings_;
   std::vector<DataplaneInterface> interfaces_;
@@ -148,7 +189,15 @@ class Dataplane {
   uint32_t stride_ = 0;
   uint32_t buffer_count_ = 0;
   int pending_recycles_ = 0;
+  // Per buffer: references held by sends in flight (and by the loop while it
+  // decides a receive's datagrams). At most kMaxTrainSegments + 1.
+  std::vector<uint16_t> refs_;
+  // Single sends: one slot per datagram that can be in flight (every
+  // datagram of every buffer), so a free slot always exists.
   std::vector<TxSlot> tx_;
+  std::vector<uint16_t> free_tx_;
+  std::vector<IcmpSlot> icmp_;
+  std::vector<uint16_t> free_icmp_;
   msghdr recv_msg_{};  // the multishot template: name and control room sizes
 
   Fd wake_fd_;

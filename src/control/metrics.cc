@@ -35,6 +35,13 @@ class Writer {
 };
 
 uint64_t number(const nlohmann::json& v) { return v.is_number() ? v.get<uint64_t>() : 0; }
+// `object[key]` as a number; 0 when the key is missing (const operator[]
+// must not be asked for a missing key).
+uint64_t field(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return 0;
+  const auto it = object.find(key);
+  return it == object.end() ? 0 : number(*it);
+}
 // A gauge from a boolean key: 1 when present and true.
 uint64_t flag(const nlohmann::json& object, const char* key) {
   const auto it = object.find(key);
@@ -57,6 +64,9 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
       {"tx_packets", "ferry_tx_packets_total", "Datagrams sent (forwarded)."},
       {"tx_bytes", "ferry_tx_bytes_total", "UDP payload bytes sent."},
       {"bfd_rx", "ferry_bfd_rx_packets_total", "BFD packets handed to the control module."},
+      {"rx_gro_trains", "ferry_rx_gro_trains_total",
+       "Receives with UDP GRO on (rx_packets / rx_gro_trains = datagrams per train)."},
+      {"rx_gro_cut", "ferry_rx_gro_cut_total", "GRO trains larger than their buffer (dropped)."},
       {"icmp_tx", "ferry_icmp_tx_total", "ICMP errors sent."},
       {"icmp_rate_limited", "ferry_icmp_rate_limited_total", "ICMP errors suppressed by the rate limit."},
       {"rx_queue_overflow", "ferry_rx_queue_overflow_total",
@@ -65,7 +75,7 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
   for (const auto& c : per_interface) {
     w.family(c.name, "counter", c.help);
     for (const auto& i : stats["interfaces"])
-      w.sample(c.name, "interface=\"" + label(i["name"]) + "\"", number(i[c.key]));
+      w.sample(c.name, "interface=\"" + label(i["name"]) + "\"", field(i, c.key));
   }
   w.family("ferry_drops_total", "counter", "Datagrams not forwarded, by reason.");
   for (const auto& i : stats["interfaces"])
@@ -76,16 +86,20 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
   w.family("ferry_dataplane_rx_packets_total", "counter", "Datagrams received per dataplane.");
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_rx_packets_total",
-             "dataplane=\"" + std::to_string(number(d["id"])) + "\"", number(d["rx_packets"]));
+             "dataplane=\"" + std::to_string(field(d, "id")) + "\"", field(d, "rx_packets"));
+  w.family("ferry_dataplane_rx_gro_trains_total", "counter", "Receives with UDP GRO on per dataplane.");
+  for (const auto& d : stats["dataplanes"])
+    w.sample("ferry_dataplane_rx_gro_trains_total",
+             "dataplane=\"" + std::to_string(field(d, "id")) + "\"", field(d, "rx_gro_trains"));
   w.family("ferry_dataplane_stalled", "gauge",
            "1 while the dataplane makes no loop turn although datagrams wait on its sockets.");
   for (const auto& d : stats["dataplanes"])
-    w.sample("ferry_dataplane_stalled", "dataplane=\"" + std::to_string(number(d["id"])) + "\"",
+    w.sample("ferry_dataplane_stalled", "dataplane=\"" + std::to_string(field(d, "id")) + "\"",
              flag(d, "stalled"));
   w.family("ferry_dataplane_tx_packets_total", "counter", "Datagrams sent per dataplane.");
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_tx_packets_total",
-             "dataplane=\"" + std::to_string(number(d["id"])) + "\"", number(d["tx_packets"]));
+             "dataplane=\"" + std::to_string(field(d, "id")) + "\"", field(d, "tx_packets"));
   w.family("ferry_interface_up", "gauge", "1 when the interface is used for forwarding.");
   for (const auto& i : interfaces)
     w.sample("ferry_interface_up", "interface=\"" + label(i["name"]) + "\"", flag(i, "up"));

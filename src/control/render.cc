@@ -62,10 +62,10 @@ std::string renderStats(const nlohmann::json& stats) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& i : stats["interfaces"])
     rows.push_back({text(i["name"]), text(i["rx_packets"]), text(i["rx_bytes"]),
-                    text(i["tx_packets"]), text(i["tx_bytes"]), text(i["dropped"]),
-                    text(i["bfd_rx"]), text(i["rx_queue_overflow"])});
-  out << renderTable({"INTERFACE", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "DROPPED",
-                      "BFD_RX", "RXQ_OVFL"},
+                    text(i["rx_gro_trains"]), text(i["tx_packets"]), text(i["tx_bytes"]),
+                    text(i["dropped"]), text(i["bfd_rx"]), text(i["rx_queue_overflow"])});
+  out << renderTable({"INTERFACE", "RX_PKTS", "RX_BYTES", "RX_TRAINS", "TX_PKTS", "TX_BYTES",
+                      "DROPPED", "BFD_RX", "RXQ_OVFL"},
                      rows);
   std::ostringstream drops;
   for (const auto& d : stats["dataplanes"]) dropLines(drops, "dataplane " + text(d["id"]), d["drops"]);

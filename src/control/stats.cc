@@ -20,6 +20,8 @@ void putTotals(nlohmann::json& j, const CounterTotals& t) {
   j["bfd_rx"] = t.bfd_rx;
   j["tx_gso_batches"] = t.tx_gso_batches;
   j["tx_gso_refused"] = t.tx_gso_refused;
+  j["rx_gro_trains"] = t.rx_gro_trains;
+  j["rx_gro_cut"] = t.rx_gro_cut;
   j["icmp_tx"] = t.icmp_tx;
   j["icmp_rate_limited"] = t.icmp_rate_limited;
   j["dropped"] = t.droppedTotal();

@@ -116,6 +116,11 @@ std::string Daemon::start() {
       ifaces.push_back(di);
     }
     DataplaneSettings settings{d, cpus_[d], config_.tuning};
+    // With inner-flow steering GRO stays off: the kernel merges a train
+    // before the steering program runs, and the program sees only its first
+    // datagram, so one inner flow's datagrams could be handled by two
+    // dataplanes at once and leave out of order (README, "UDP GRO").
+    settings.tuning.gro = groInUse(config_);
     if (config_.icmp) {
       settings.icmp_rate = config_.icmp->rate;
       settings.icmp_burst = config_.icmp->burst;

@@ -27,18 +27,6 @@ uint64_t monotonicNanos() noexcept {
   return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
 }
 
-Drop dropFor(route::Verdict verdict) noexcept {
-  switch (verdict) {
-    case route::Verdict::kBadInnerHeader: return Drop::BadInnerHeader;
-    case route::Verdict::kTtlExceeded: return Drop::TtlExceeded;
-    case route::Verdict::kMartian: return Drop::Martian;
-    case route::Verdict::kNoRoute: return Drop::NoRoute;
-    case route::Verdict::kAllNextHopsDown: return Drop::AllNextHopsDown;
-    case route::Verdict::kForward: break;
-  }
-  return Drop::BadInnerHeader;
-}
-
 }  // namespace
 
 Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
@@ -73,9 +61,11 @@ void Dataplane::close() noexcept {
 std::string Dataplane::setup() {
   const std::string who = "dataplane " + std::to_string(settings_.id) + ": ";
   const Tuning& t = settings_.tuning;
-  buffer_count_ = t.buffers;
+  // With GRO a buffer holds a whole train (64 KiB); without, one datagram.
+  buffer_count_ = t.gro ? t.gro_buffers : t.buffers;
+  const uint32_t payload_room = t.gro ? std::max(kGroBufferPayload, t.max_datagram) : t.max_datagram;
   // Cache-line multiples keep every datagram's start aligned.
-  stride_ = (kHeadroom + t.max_datagram + 63) & ~63u;
+  stride_ = (kHeadroom + payload_room + 63) & ~63u;
 
   wake_fd_ = Fd(eventfd(0, EFD_CLOEXEC));
   if (!wake_fd_) return who + "eventfd: " + errnoText(errno);
@@ -103,7 +93,13 @@ std::string Dataplane::setup() {
     return who + "this kernel's io_uring may drop completions (no IORING_FEAT_NODROP); needs Linux >= 5.19";
 
   std::vector<int> fds;
-  for (const auto& i : interfaces_) fds.push_back(i.fd);
+  for (const auto& i : interfaces_) {
+    fds.push_back(i.fd);
+    // UDP GRO needs Linux >= 5.0; without the option no train is ever formed.
+    const int on = 1;
+    if (t.gro && setsockopt(i.fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) != 0)
+      return who + "setsockopt UDP_GRO: " + errnoText(errno) + " (set tuning.gro: false on this kernel)";
+  }
   ret = io_uring_register_files(&ring_, fds.data(), static_cast<unsigned>(fds.size()));
   if (ret < 0) return who + "io_uring_register_files: " + errnoText(-ret);
 
@@ -135,16 +131,30 @@ std::string Dataplane::setup() {
     io_uring_buf_ring_add(buf_ring_, buffer(uint16_t(i)), stride_, uint16_t(i), mask, int(i));
   io_uring_buf_ring_advance(buf_ring_, int(buffer_count_));
 
-  tx_.resize(buffer_count_);
+  refs_.assign(buffer_count_, 0);
+  // Every datagram in every buffer can be in flight as a single send at once
+  // (route mode sending each datagram of a train elsewhere, a refused GSO
+  // send resent one by one), so with one slot each a free slot always exists.
+  const uint32_t per_buffer = t.gro ? kMaxTrainSegments : 1;
+  tx_.resize(size_t(buffer_count_) * per_buffer);
+  free_tx_.reserve(tx_.size());
+  for (size_t i = tx_.size(); i > 0; --i) free_tx_.push_back(uint16_t(i - 1));
+  icmp_.resize(kIcmpSlots);
+  for (size_t i = icmp_.size(); i > 0; --i) free_icmp_.push_back(uint16_t(i - 1));
   runs_.resize(interfaces_.size());
   gso_off_.assign(interfaces_.size(), 0);
   pending_runs_.reserve(interfaces_.size());
   if (t.gso) {
     // Every batch holds at least two buffers.
-    batches_.resize(std::min<uint32_t>(buffer_count_ / 2, 1024));
+    // A GRO train often leaves as a batch of its own (several per train in
+    // route mode when its datagrams go to several egresses).
+    batches_.resize(t.gro ? std::min<uint32_t>(buffer_count_ * 4, 2048)
+                          : std::min<uint32_t>(buffer_count_ / 2, 1024));
     for (size_t i = batches_.size(); i > 0; --i) free_batches_.push_back(uint16_t(i - 1));
   }
   recv_msg_.msg_namelen = kNameRoom;
+  // Room for the UDP_GRO control message (a train's segment size).
+  recv_msg_.msg_controllen = t.gro ? kControlRoom : 0;
   return {};
 }
 
@@ -201,6 +211,7 @@ void Dataplane::beginStop() noexcept {
 }
 
 void Dataplane::run() noexcept {
+  counters_.thread_id.store(int(gettid()), std::memory_order_relaxed);
   for (uint16_t i = 0; i < interfaces_.size(); ++i) armReceive(i);
   armWake();
   if (stop_requested_.load(std::memory_order_acquire)) beginStop();
@@ -249,8 +260,10 @@ void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) no
       onReceive(ud.interface, cqe, state);
       break;
     case Op::Send:
+      onSent(ud.interface, ud.buffer, cqe.res);
+      break;
     case Op::Local:
-      onSent(ud.op, ud.interface, ud.buffer, cqe.res);
+      onIcmpSent(ud.interface, ud.buffer, cqe.res);
       break;
     case Op::Wake:
       if (stop_requested_.load(std::memory_order_acquire))
@@ -265,6 +278,25 @@ void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) no
       break;
   }
 }
+
+namespace {
+
+// The segment size of a GRO train, from its UDP_GRO control message; 0 when
+// the kernel delivered a plain datagram (no message).
+uint32_t groSegment(io_uring_recvmsg_out* out, msghdr* msg) noexcept {
+  for (cmsghdr* cm = io_uring_recvmsg_cmsg_firsthdr(out, msg); cm != nullptr;
+       cm = io_uring_recvmsg_cmsg_nexthdr(out, msg, cm)) {
+    if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+        cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int size = 0;
+      std::memcpy(&size, CMSG_DATA(cm), sizeof(size));
+      return size > 0 ? uint32_t(size) : 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
 
 void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
                           const ForwardingState& state) noexcept {
@@ -290,140 +322,185 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
     recycle(id);
     return;
   }
-  c.rx_packets.add();
-  c.rx_bytes.add(out->payloadlen);
-  if ((out->flags & MSG_TRUNC) || out->payloadlen > settings_.tuning.max_datagram) {
-    c.drop(Drop::Truncated);
+  // A plain datagram, or a GRO train: datagrams of `segment` bytes back to
+  // back, the last one no longer. payloadlen is the whole length, also when
+  // the kernel had to cut it (MSG_TRUNC), so the count is right either way.
+  const uint32_t total = out->payloadlen;
+  uint32_t segment = settings_.tuning.gro ? groSegment(out, &recv_msg_) : 0;
+  if (segment == 0 || segment > total) segment = total;
+  const uint32_t segments = segment == 0 ? 1 : (total + segment - 1) / segment;
+  c.rx_packets.add(segments);
+  c.rx_bytes.add(total);
+  if (settings_.tuning.gro) c.rx_gro_trains.add();
+  if (out->flags & MSG_TRUNC) {
+    // It did not fit the buffer: never forwarded in part. With GRO a buffer
+    // holds 64 KiB, more than the kernel merges, so a cut train means a
+    // kernel that merges more (counted apart: rx_gro_cut).
+    c.drop(Drop::Truncated, segments);
+    if (segments > 1) c.rx_gro_cut.add();
     recycle(id);
     return;
   }
   const DataplaneInterface& in = interfaces_[interface];
   const auto* name = static_cast<const sockaddr*>(io_uring_recvmsg_name(out));
   const socklen_t name_len = out->namelen < kNameRoom ? out->namelen : kNameRoom;
+  // The source check is made once per receive: GRO merges datagrams of one
+  // 4-tuple only, so every datagram of a train has this source.
   if (in.peer && !in.peer->sameEndpoint(name, name_len)) {
-    c.drop(Drop::BadSource);
+    c.drop(Drop::BadSource, segments);
     recycle(id);
     return;
   }
   auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &recv_msg_));
-  const uint32_t length = out->payloadlen;
-  // In-band BFD: version 1 in the top 3 bits of the first byte (0x20–0x3F),
-  // a Length field (byte 3) of 24..datagram, and at most 64 bytes. IPv4
-  // starts 0x4_, IPv6 0x6_, so route-mode data never looks like this; in
-  // relay mode only a short datagram that also has a plausible Length does.
-  if (in.bfd_inband && length >= 24 && length <= BfdFrame::kMaxBytes && (payload[0] >> 5) == 1 &&
-      payload[3] >= 24 && payload[3] <= length) {
-    if (bfd_ == nullptr || !in.peer) {
-      c.drop(Drop::BadBfd);
-    } else if (!bfd_->push(settings_.id, interface, *in.peer, payload, length)) {
-      c.drop(Drop::BfdQueueFull);
-    } else {
-      c.bfd_rx.add();
-    }
-    recycle(id);
-    return;
+  const Ingress ingress{interface, in.bfd_inband, in.peer.has_value()};
+  hold(id);  // the loop's own reference while it decides: no send can return it early
+  uint32_t offset = 0;
+  for (uint32_t i = 0; i < segments; ++i, offset += segment) {
+    const uint32_t length = std::min(segment, total - offset);
+    uint8_t* datagram = payload + offset;
+    const Action action = decide(ingress, {datagram, length}, settings_.tuning.max_datagram, state);
+    act(action, interface, id, datagram, length, name, name_len, state);
   }
-  forward(interface, id, payload, length, name, name_len, state);
+  release(id);
 }
 
-void Dataplane::forward(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, uint32_t length,
-                        const sockaddr* source, socklen_t source_len,
-                        const ForwardingState& state) noexcept {
-  if (state.mode == Mode::Route) {
-    route(ingress, buffer_id, payload, length, source, source_len, state);
-    return;
-  }
+void Dataplane::act(const Action& action, uint16_t ingress, uint16_t buffer_id, uint8_t* datagram,
+                    uint32_t length, const sockaddr* source, socklen_t source_len,
+                    const ForwardingState& state) noexcept {
   InterfaceCounters& c = counters_.per_interface[ingress];
-  const uint16_t egress = state.relay_to[ingress];
-  if (egress == ForwardingState::kNoInterface) {
-    c.drop(Drop::NoRoute);
-    recycle(buffer_id);
-    return;
+  switch (action.kind) {
+    case Action::Kind::Forward:
+      if (action.route != route::kNoRoute) state.route_counters->at(settings_.id, action.route).add();
+      queue(action.egress, buffer_id, datagram, action.length);
+      return;
+    case Action::Kind::Bfd:
+      // Copied into the hand-off queue: the buffer is not kept.
+      if (bfd_ == nullptr)
+        c.drop(Drop::BadBfd);
+      else if (!bfd_->push(settings_.id, ingress, *interfaces_[ingress].peer, datagram, length))
+        c.drop(Drop::BfdQueueFull);
+      else
+        c.bfd_rx.add();
+      return;
+    case Action::Kind::Drop:
+      c.drop(action.drop);
+      return;
+    case Action::Kind::Icmp:
+      c.drop(action.drop);
+      answerIcmp(action, ingress, datagram, length, source, source_len, state);
+      return;
   }
-  if (!state.up[egress]) {
-    c.drop(Drop::EgressDown);
-    recycle(buffer_id);
-    return;
-  }
-  queue(egress, buffer_id, payload, length);
 }
 
-void Dataplane::route(uint16_t ingress, uint16_t buffer_id, uint8_t* payload, uint32_t length,
-                      const sockaddr* source, socklen_t source_len,
-                      const ForwardingState& state) noexcept {
+void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t* datagram,
+                           uint32_t length, const sockaddr* source, socklen_t source_len,
+                           const ForwardingState& state) noexcept {
   InterfaceCounters& c = counters_.per_interface[ingress];
-  const route::Decision d = state.routes->forward({payload, length}, state.up_mask);
-  if (d.verdict == route::Verdict::kForward) {
-    state.route_counters->at(settings_.id, d.route).add();
-    queue(uint16_t(d.interface), buffer_id, payload, d.length);
+  const auto& from = action.family == route::Family::kIpv4 ? state.icmp_source_v4 : state.icmp_source_v6;
+  if (!from) return;
+  // Every slot in flight means more than kIcmpSlots errors are queued in the
+  // kernel: suppressed like the rate limit does.
+  if (free_icmp_.empty() || !icmp_bucket_.tryTake(monotonicNanos())) {
+    c.icmp_rate_limited.add();
     return;
   }
-  c.drop(dropFor(d.verdict));
+  const uint16_t slot = free_icmp_.back();
+  IcmpSlot& s = icmp_[slot];
+  const size_t n = route::buildIcmpError(action.icmp, *from, {datagram, length}, {s.data, sizeof(s.data)});
+  if (n == 0) return;  // the builder declined (an error about an ICMP error, …)
+  io_uring_sqe* e = sqe();
+  if (e == nullptr) return;
+  free_icmp_.pop_back();
   // An ICMP error goes back the way the packet came: to the ingress
-  // interface's peer, or (no peer) to the datagram's source. It is built in
-  // place in the received buffer, which stays ours until the send completes.
-  const auto& icmp_source = d.family == route::Family::kIpv4 ? state.icmp_source_v4 : state.icmp_source_v6;
-  if (d.icmp && icmp_source) {
-    if (!icmp_bucket_.tryTake(monotonicNanos())) {
-      c.icmp_rate_limited.add();
-    } else {
-      const size_t room = stride_ - size_t(payload - buffer(buffer_id));
-      const size_t n = route::buildIcmpError(*d.icmp, *icmp_source, {payload, length}, {payload, room});
-      if (n != 0) {
-        const DataplaneInterface& in = interfaces_[ingress];
-        if (in.peer)
-          send(Op::Local, ingress, buffer_id, payload, uint32_t(n), in.peer->sa(), in.peer->len());
-        else
-          send(Op::Local, ingress, buffer_id, payload, uint32_t(n), source, source_len);
-        return;
-      }
-    }
-  }
-  recycle(buffer_id);
-}
-
-void Dataplane::send(Op op, uint16_t egress, uint16_t buffer_id, uint8_t* payload,
-                     uint32_t length, const sockaddr* to, socklen_t to_len) noexcept {
-  io_uring_sqe* s = sqe();
-  if (s == nullptr) {
-    counters_.per_interface[egress].drop(Drop::SendError);
-    recycle(buffer_id);
-    return;
-  }
-  TxSlot& slot = tx_[buffer_id];
-  slot.iov.iov_base = payload;
-  slot.iov.iov_len = length;
-  slot.msg = {};
-  slot.msg.msg_name = const_cast<sockaddr*>(to);
-  slot.msg.msg_namelen = to_len;
-  slot.msg.msg_iov = &slot.iov;
-  slot.msg.msg_iovlen = 1;
-  io_uring_prep_sendmsg(s, egress, &slot.msg, 0);
-  s->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(s, UserData{op, egress, buffer_id}.pack());
+  // interface's peer, or (no peer) to the datagram's source.
+  const DataplaneInterface& in = interfaces_[ingress];
+  const sockaddr* to = in.peer ? in.peer->sa() : source;
+  socklen_t to_len = in.peer ? in.peer->len() : source_len;
+  to_len = std::min<socklen_t>(to_len, sizeof(s.to));
+  std::memcpy(&s.to, to, to_len);
+  s.iov.iov_base = s.data;
+  s.iov.iov_len = n;
+  s.msg = {};
+  s.msg.msg_name = &s.to;
+  s.msg.msg_namelen = to_len;
+  s.msg.msg_iov = &s.iov;
+  s.msg.msg_iovlen = 1;
+  io_uring_prep_sendmsg(e, ingress, &s.msg, 0);
+  e->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(e, UserData{Op::Local, ingress, slot}.pack());
   ++inflight_sends_;
 }
 
-void Dataplane::sendToPeer(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
-                           uint32_t length) noexcept {
-  const SockAddr& to = *interfaces_[egress].peer;
-  send(Op::Send, egress, buffer_id, payload, length, to.sa(), to.len());
+void Dataplane::onIcmpSent(uint16_t interface, uint16_t slot, int result) noexcept {
+  --inflight_sends_;
+  if (result >= 0) counters_.per_interface[interface].icmp_tx.add();
+  free_icmp_.push_back(slot);
 }
 
-void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
+void Dataplane::sendOne(uint16_t egress, uint16_t buffer_id, uint8_t* datagram,
+                        uint32_t length) noexcept {
+  InterfaceCounters& c = counters_.per_interface[egress];
+  // No free slot cannot happen while a buffer holds at most
+  // kMaxTrainSegments datagrams (the kernel's GRO limit); counted if it does.
+  io_uring_sqe* s = free_tx_.empty() ? nullptr : sqe();
+  if (s == nullptr) {
+    c.drop(Drop::SendError);
+    return;
+  }
+  const uint16_t slot = free_tx_.back();
+  free_tx_.pop_back();
+  TxSlot& t = tx_[slot];
+  const SockAddr& to = *interfaces_[egress].peer;
+  t.iov.iov_base = datagram;
+  t.iov.iov_len = length;
+  t.msg = {};
+  t.msg.msg_name = const_cast<sockaddr*>(to.sa());
+  t.msg.msg_namelen = to.len();
+  t.msg.msg_iov = &t.iov;
+  t.msg.msg_iovlen = 1;
+  t.buffer = buffer_id;
+  hold(buffer_id);
+  io_uring_prep_sendmsg(s, egress, &t.msg, 0);
+  s->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(s, UserData{Op::Send, egress, slot}.pack());
+  ++inflight_sends_;
+}
+
+void Dataplane::sendEach(uint16_t egress, uint16_t buffer_id, uint8_t* data, uint32_t length,
+                         uint32_t segment) noexcept {
+  for (uint32_t offset = 0; offset < length; offset += segment)
+    sendOne(egress, buffer_id, data + offset, std::min(segment, length - offset));
+}
+
+void Dataplane::onSent(uint16_t interface, uint16_t slot, int result) noexcept {
+  --inflight_sends_;
+  InterfaceCounters& c = counters_.per_interface[interface];
+  if (result < 0) {
+    c.drop(Drop::SendError);
+  } else {
+    c.tx_packets.add();
+    c.tx_bytes.add(uint64_t(result));
+  }
+  release(tx_[slot].buffer);
+  free_tx_.push_back(slot);
+}
+
+void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* datagram,
                       uint32_t length) noexcept {
-  if (!settings_.tuning.gso || gso_off_[egress] != 0) {
+  // An empty datagram never joins a run: UDP_SEGMENT 0 would send one
+  // datagram for all of them.
+  if (!settings_.tuning.gso || gso_off_[egress] != 0 || length == 0) {
     // After a refusal, GSO is tried again once kGsoRetryAfter datagrams went
     // one by one: the path may have changed (an MTU raised again).
     if (gso_off_[egress] != 0) --gso_off_[egress];
-    sendToPeer(egress, buffer_id, payload, length);
+    sendOne(egress, buffer_id, datagram, length);
     return;
   }
   Run& r = runs_[egress];
-  if (r.count > 0 && (length > r.segment || r.last != r.segment || r.count == kMaxSegments ||
-                      r.bytes + length > kMaxGsoBytes))
+  if (r.segments > 0 && (length > r.segment || r.last != r.segment || r.segments == kMaxSegments ||
+                         r.bytes + length > kMaxGsoBytes))
     flush(egress);
-  if (r.count == 0) {
+  if (r.segments == 0) {
     r.segment = length;
     r.bytes = 0;
     if (!r.listed) {
@@ -431,44 +508,51 @@ void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* payload,
       pending_runs_.push_back(egress);  // capacity reserved: never allocates
     }
   }
-  r.buffers[r.count] = buffer_id;
-  r.data[r.count] = payload;
+  Piece* last = r.pieces > 0 ? &r.piece[r.pieces - 1] : nullptr;
+  if (last != nullptr && last->buffer == buffer_id && last->data + last->length == datagram) {
+    last->length += length;  // right behind the previous one: a train stays one piece
+  } else {
+    r.piece[r.pieces++] = Piece{datagram, length, buffer_id};
+    hold(buffer_id);
+  }
   r.last = length;
   r.bytes += length;
-  ++r.count;
+  ++r.segments;
 }
 
 void Dataplane::flush(uint16_t egress) noexcept {
   Run& r = runs_[egress];
-  if (r.count == 0) return;
-  const uint16_t count = r.count;
-  r.count = 0;
-  if (count == 1 || free_batches_.empty()) {
-    for (uint16_t i = 0; i < count; ++i)
-      sendToPeer(egress, r.buffers[i], r.data[i], i + 1 == count ? r.last : r.segment);
+  if (r.segments == 0) return;
+  const uint16_t segments = r.segments;
+  const uint16_t pieces = r.pieces;
+  r.segments = 0;
+  r.pieces = 0;
+  io_uring_sqe* s = segments > 1 && !free_batches_.empty() ? sqe() : nullptr;
+  if (s == nullptr) {
+    // One datagram, or no batch slot free: one by one.
+    for (uint16_t i = 0; i < pieces; ++i) {
+      sendEach(egress, r.piece[i].buffer, r.piece[i].data, r.piece[i].length, r.segment);
+      release(r.piece[i].buffer);
+    }
     return;
   }
   const SockAddr& to = *interfaces_[egress].peer;
-  io_uring_sqe* s = sqe();
-  if (s == nullptr) {
-    counters_.per_interface[egress].drop(Drop::SendError, count);
-    for (uint16_t i = 0; i < count; ++i) recycle(r.buffers[i]);
-    return;
-  }
   const uint16_t slot = free_batches_.back();
   free_batches_.pop_back();
   Batch& b = batches_[slot];
-  b.count = count;
-  for (uint16_t i = 0; i < count; ++i) {
-    b.buffers[i] = r.buffers[i];
-    b.iov[i].iov_base = r.data[i];
-    b.iov[i].iov_len = i + 1 == count ? r.last : r.segment;
+  b.pieces = pieces;
+  b.segments = segments;
+  b.segment = r.segment;
+  for (uint16_t i = 0; i < pieces; ++i) {
+    b.buffers[i] = r.piece[i].buffer;
+    b.iov[i].iov_base = r.piece[i].data;
+    b.iov[i].iov_len = r.piece[i].length;
   }
   b.msg = {};
   b.msg.msg_name = const_cast<sockaddr*>(to.sa());
   b.msg.msg_namelen = to.len();
   b.msg.msg_iov = b.iov;
-  b.msg.msg_iovlen = count;
+  b.msg.msg_iovlen = pieces;
   b.msg.msg_control = b.control;
   b.msg.msg_controllen = sizeof(b.control);
   cmsghdr* cm = CMSG_FIRSTHDR(&b.msg);
@@ -488,10 +572,9 @@ void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexc
   Batch& b = batches_[slot];
   InterfaceCounters& c = counters_.per_interface[interface];
   if (result >= 0) {
-    c.tx_packets.add(b.count);
+    c.tx_packets.add(b.segments);
     c.tx_bytes.add(uint64_t(result));
     c.tx_gso_batches.add();
-    for (uint16_t i = 0; i < b.count; ++i) recycle(b.buffers[i]);
   } else if (result == -EINVAL || result == -EMSGSIZE || result == -EIO || result == -EOPNOTSUPP) {
     // The kernel refused segmentation on this path (a segment above the
     // route's MTU, an old kernel): GSO is off for this egress for the next
@@ -499,28 +582,18 @@ void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexc
     // lost to the attempt.
     gso_off_[interface] = kGsoRetryAfter;
     c.tx_gso_refused.add();
-    for (uint16_t i = 0; i < b.count; ++i)
-      sendToPeer(interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
-                 uint32_t(b.iov[i].iov_len));
+    for (uint16_t i = 0; i < b.pieces; ++i)
+      sendEach(interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
+               uint32_t(b.iov[i].iov_len), b.segment);
   } else {
-    c.drop(Drop::SendError, b.count);
-    for (uint16_t i = 0; i < b.count; ++i) recycle(b.buffers[i]);
+    c.drop(Drop::SendError, b.segments);
   }
+  for (uint16_t i = 0; i < b.pieces; ++i) release(b.buffers[i]);
   free_batches_.push_back(slot);
 }
 
-void Dataplane::onSent(Op op, uint16_t interface, uint16_t buffer_id, int result) noexcept {
-  --inflight_sends_;
-  InterfaceCounters& c = counters_.per_interface[interface];
-  if (result < 0) {
-    if (op == Op::Send) c.drop(Drop::SendError);
-  } else if (op == Op::Local) {
-    c.icmp_tx.add();
-  } else {
-    c.tx_packets.add();
-    c.tx_bytes.add(uint64_t(result));
-  }
-  recycle(buffer_id);
+void Dataplane::release(uint16_t buffer_id) noexcept {
+  if (--refs_[buffer_id] == 0) recycle(buffer_id);
 }
 
 void Dataplane::recycle(uint16_t buffer_id) noexcept {

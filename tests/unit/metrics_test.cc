@@ -7,9 +7,10 @@ namespace {
 
 TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
   const auto stats = nlohmann::json::parse(R"({
-    "dataplanes": [{"id": 0, "rx_packets": 7, "tx_packets": 5, "stalled": true}],
+    "dataplanes": [{"id": 0, "rx_packets": 7, "tx_packets": 5, "rx_gro_trains": 3, "stalled": true}],
     "interfaces": [{"name": "we\"st", "rx_packets": 7, "rx_bytes": 700, "tx_packets": 0, "tx_bytes": 0,
                     "bfd_rx": 2, "icmp_tx": 0, "icmp_rate_limited": 0, "rx_queue_overflow": 1,
+                    "rx_gro_trains": 3, "rx_gro_cut": 0,
                     "drops": {"no_route": 3, "bad_source": 0}}]
   })");
   const auto interfaces = nlohmann::json::parse(R"([{"name": "we\"st", "up": false}])");
@@ -27,6 +28,9 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
            "ferry_drops_total{interface=\"we\\\"st\",reason=\"bad_source\"} 0\n",
            "ferry_dataplane_rx_packets_total{dataplane=\"0\"} 7\n",
            "ferry_dataplane_stalled{dataplane=\"0\"} 1\n",
+           "ferry_rx_gro_trains_total{interface=\"we\\\"st\"} 3\n",
+           "ferry_rx_gro_cut_total{interface=\"we\\\"st\"} 0\n",
+           "ferry_dataplane_rx_gro_trains_total{dataplane=\"0\"} 3\n",
            "ferry_interface_up{interface=\"we\\\"st\"} 0\n",
            "ferry_bfd_session_up{interface=\"we\\\"st\"} 0\n",
            "ferry_bfd_transitions_total{interface=\"we\\\"st\"} 4\n",
@@ -39,6 +43,11 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
   size_t types = 0;
   for (size_t at = 0; (at = text.find("# TYPE ferry_drops_total ", at)) != std::string::npos; ++at) ++types;
   EXPECT_EQ(types, 1u);
+  // A document without a counter (an older daemon's) gives 0, never a crash.
+  const std::string older = prometheusText(nlohmann::json::parse(R"({"dataplanes": [{"id": 1}],
+      "interfaces": [{"name": "x", "drops": {}}]})"), interfaces, nullptr, nullptr);
+  EXPECT_NE(older.find("ferry_rx_gro_trains_total{interface=\"x\"} 0\n"), std::string::npos) << older;
+  EXPECT_NE(older.find("ferry_dataplane_rx_gro_trains_total{dataplane=\"1\"} 0\n"), std::string::npos);
   // Without BFD or routes those families are absent.
   const std::string plain = prometheusText(stats, interfaces, nullptr, nullptr);
   EXPECT_EQ(plain.find("ferry_bfd_session_up"), std::string::npos);
