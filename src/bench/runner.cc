@@ -217,9 +217,10 @@ std::string checkPath(const TrialSpec& spec, RouterUnderTest& router, const Benc
     if (t.received > 0) {
       if (!before || !after) return "";
       *wire = WireCheck{sent, *after - *before};
-      // Exact at this rate; half is far from both (a GSO send crossing whole
-      // counts once for up to 64 datagrams).
-      if ((*wire)->on_wire * 2 < sent)
+      // At this rate a GSO send crossing whole would count once for about 5
+      // datagrams; segmented, the count is one per datagram (veth's
+      // NAPI-mode counter was seen to lag under load: 207 for 409 once).
+      if ((*wire)->on_wire * 4 < sent)
         return "the generator's veth carried " + std::to_string((*wire)->on_wire) +
                " packets for " + std::to_string(sent) +
                " datagrams sent: its GSO sends crossed the link unsegmented";
