@@ -120,6 +120,7 @@ nlohmann::json settingsJson(const Options& o, bench::Topology topology,
       {"topology", bench::name(topology)},
       {"mode", bench::name(o.mode)},
       {"cpu_layout", bench::name(o.layout)},
+      {"traffic", bench::name(o.traffic)},
       {"implementations", o.impls},
       {"dataplanes", o.dataplanes},
       {"sizes", o.sizes},
@@ -131,7 +132,10 @@ nlohmann::json settingsJson(const Options& o, bench::Topology topology,
       {"quick", o.quick},
       {"generator",
        {{"tool", "ferry-gen library (sendmmsg, token bucket), in the bench process"},
-        {"threads", bench::kGeneratorThreads},
+        {"threads", "one per CPU left to it (all CPUs when the dataplanes take every one), "
+                    "at most flows and " + std::to_string(bench::kMaxGeneratorThreads) +
+                    "; runs[].generator_threads"},
+        {"gso", o.traffic == bench::Traffic::Tunnel},
         {"batch", bench::kGeneratorBatch}}},
       {"sink", "ferry-gen library (one recvmmsg thread), in the bench process"},
       {"ferry_max_datagram", bench::ferryMaxDatagram(o.sizes)},
@@ -160,11 +164,12 @@ bool writeOutputs(const Options& options, const bench::BenchReport& report) {
     const auto& s = report.settings;
     char subtitle[240];
     std::snprintf(subtitle, sizeof subtitle,
-                  "%s topology (%s CPU layout), %u CPUs, kernel %s; %u flows; loss <= %g%%; "
-                  "%g s trials",
+                  "%s topology (%s CPU layout), %u CPUs, kernel %s; %s traffic, %u flows; "
+                  "loss <= %g%%; %g s trials",
                   s.value("topology", std::string("?")).c_str(),
                   s.value("cpu_layout", std::string("?")).c_str(), report.machine.cpus,
-                  report.machine.kernel.c_str(), s.value("flows", 0u),
+                  report.machine.kernel.c_str(), s.value("traffic", std::string("spread")).c_str(),
+                  s.value("flows", 0u),
                   s.value("loss_tolerance", 0.0) * 100, s.value("trial_s", 0.0));
     ok &= writeText(options.svg_path,
                     bench::renderSvg(bench::throughputChart(report.runs, subtitle)));
@@ -218,15 +223,17 @@ int runBench(const Options& options, const std::vector<std::string>& args) {
   std::cerr << "ferryd bench: " << bench::name(kind) << " topology (" << bench::name(options.layout)
             << " CPU layout), " << report.machine.cpus << " CPUs, kernel " << report.machine.kernel
             << "; " << impls << "; " << options.dataplanes.size() << " dataplane counts x "
-            << options.sizes.size() << " sizes, " << options.flows << " flows, trials of "
+            << options.sizes.size() << " sizes, " << bench::name(options.traffic) << " traffic, "
+            << options.flows << " flows, trials of "
             << options.trial_s << " s, loss <= " << options.loss * 100 << "%\n";
 
   std::string error;
-  auto topology = bench::BenchTopology::create(kind, &error);
+  auto topology = bench::BenchTopology::create(kind, options.traffic, &error);
   if (!topology) {
     std::cerr << "ferryd bench: " << error << "\n";
     return 1;
   }
+  report.settings["links"] = topology->linkSettings();
   bench::RunnerContext ctx;
   ctx.options = &options;
   ctx.topology = topology.get();

@@ -23,6 +23,7 @@ std::string tickLabel(double v) {
 
 std::string implColour(const std::string& impl) {
   if (impl == "ferry") return "#d62728";
+  if (impl == "ferry-nogro") return "#ff9896";
   if (impl == "mmsg") return "#1f77b4";
   if (impl == "nginx") return "#2ca02c";
   if (impl == "kernel") return "#7f7f7f";

@@ -66,11 +66,13 @@ std::optional<std::vector<T>> parseNumberList(const std::string& text, uint64_t 
 const char* name(Topology t) { return t == Topology::Netns ? "netns" : "loopback"; }
 const char* name(Mode m) { return m == Mode::Relay ? "relay" : "route"; }
 const char* name(CpuLayout l) { return l == CpuLayout::Split ? "split" : "shared"; }
+const char* name(Traffic t) { return t == Traffic::Spread ? "spread" : "tunnel"; }
 
 const char* const kBenchUsage =
     "usage: ferryd bench [--dataplanes 1,2,4] [--sizes 64,512,1400,3000] [--flows 64]\n"
-    "                    [--mode relay|route] [--topology netns|loopback] [--loss 0.001]\n"
-    "                    [--trial 2s] [--compare mmsg,nginx,kernel|none] [--quick]\n"
+    "                    [--traffic spread|tunnel] [--mode relay|route]\n"
+    "                    [--topology netns|loopback] [--loss 0.001] [--trial 2s]\n"
+    "                    [--compare ferry-nogro,mmsg,nginx,kernel|none] [--quick]\n"
     "                    [--json FILE] [--csv FILE] [--svg FILE]\n"
     "                    [--cpu-layout split|shared] [--max-trials 12] [--resolution 0.02]\n"
     "                    [--perf-dir DIR] [--verbose]\n"
@@ -79,7 +81,12 @@ const char* const kBenchUsage =
     "For each implementation (ferry, then the --compare peers), dataplane count and size:\n"
     "an RFC 2544 binary search for the highest offered rate whose loss stays within --loss,\n"
     "each trial --trial long, with ferry-gen as generator and sink. Prints a table of Gbit/s\n"
-    "and Mpps with the ratio to mmsg. --quick: dataplanes 1,2, sizes 64,1400, compare mmsg,\n"
+    "and Mpps with the ratio to mmsg and the router's CPU time per packet.\n"
+    "--traffic spread (default): 64 flows, one datagram at a time into the router.\n"
+    "--traffic tunnel: 4 outer flows (--flows sets it) in back-to-back runs, segmented\n"
+    "before the wire, with GRO on the router's ingress veth as on a NIC (netns only).\n"
+    "ferry-nogro is ferry with tuning.gro: false. --quick: dataplanes 1,2, sizes 64,1400,\n"
+    "compare mmsg,\n"
     "0.5 s trials, at most 8 trials (explicit options still apply). Run as root for the\n"
     "netns topology (generator, router and sink namespaces joined by veth pairs).\n";
 
@@ -129,9 +136,9 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
       continue;
     }
     static const std::set<std::string> kWithValue = {
-        "--dataplanes", "--sizes",    "--flows",      "--mode",     "--topology", "--loss",
-        "--trial",      "--compare",  "--json",       "--csv",      "--svg",      "--max-trials",
-        "--resolution", "--perf-dir", "--cpu-layout", "--from-json"};
+        "--dataplanes", "--sizes",    "--flows",      "--mode",     "--topology",  "--loss",
+        "--trial",      "--compare",  "--json",       "--csv",      "--svg",       "--max-trials",
+        "--resolution", "--perf-dir", "--cpu-layout", "--from-json", "--traffic"};
     if (!kWithValue.count(arg)) return fail("unknown option '" + arg + "'");
     if (i + 1 >= args.size()) return fail(arg + ": expected a value");
     const std::string& value = args[++i];
@@ -170,6 +177,13 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
         o.topology = Topology::Loopback;
       else
         return fail("--topology: expected netns or loopback, got '" + value + "'");
+    } else if (arg == "--traffic") {
+      if (value == "spread")
+        o.traffic = Traffic::Spread;
+      else if (value == "tunnel")
+        o.traffic = Traffic::Tunnel;
+      else
+        return fail("--traffic: expected spread or tunnel, got '" + value + "'");
     } else if (arg == "--cpu-layout") {
       if (value == "split")
         o.layout = CpuLayout::Split;
@@ -199,9 +213,11 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
       o.impls = {"ferry"};
       if (value == "none") continue;
       for (const auto& peer : splitList(value)) {
-        if (peer != "mmsg" && peer != "nginx" && peer != "kernel")
-          return fail("--compare: expected a list of mmsg, nginx, kernel (or none), got '" + peer +
-                      "'");
+        if (std::find_if(std::begin(kComparable), std::end(kComparable),
+                         [&](const char* c) { return peer == c; }) == std::end(kComparable))
+          return fail(
+              "--compare: expected a list of ferry-nogro, mmsg, nginx, kernel (or none), got '" +
+              peer + "'");
         if (std::find(o.impls.begin(), o.impls.end(), peer) != o.impls.end())
           return fail("--compare: " + peer + " is listed twice");
         o.impls.push_back(peer);
@@ -227,6 +243,13 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
         return fail("--resolution: expected a fraction from 0.001 to 1, got '" + value + "'");
       o.resolution = *v;
     }
+  }
+  if (o.traffic == Traffic::Tunnel) {
+    if (o.topology == Topology::Loopback)
+      return fail(
+          "--traffic tunnel: needs the netns topology (GRO on the router's ingress veth), "
+          "not loopback");
+    if (!given.count("--flows")) o.flows = kTunnelFlows;
   }
   if (o.quick) {
     if (!given.count("--dataplanes")) o.dataplanes = {1, 2};

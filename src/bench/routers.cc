@@ -121,10 +121,11 @@ std::unique_ptr<RouterUnderTest> spawnRouter(const std::string& impl,
 std::unique_ptr<RouterUnderTest> startRouter(const std::string& impl, unsigned dataplanes,
                                              const RouterSetup& setup, std::string* error) {
   const RelayPath path = relayPath(*setup.topology);
-  if (impl == "ferry") {
-    const std::string config = setup.work_dir + "/ferry.yaml";
+  if (impl == "ferry" || impl == "ferry-nogro") {
+    const std::string config = setup.work_dir + "/" + impl + ".yaml";
     if (!writeFile(config, ferryConfig(path, setup.mode, dataplanes, setup.max_datagram,
-                                       setup.work_dir + "/ferry.sock"))) {
+                                       setup.work_dir + "/" + impl + ".sock",
+                                       /*gro=*/impl == "ferry"))) {
       *error = "cannot write " + config;
       return nullptr;
     }

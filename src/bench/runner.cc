@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -33,8 +34,11 @@ struct TrialSpec {
   uint32_t flows = 64;
   double duration_s = 2;
   Mode mode = Mode::Relay;
+  bool gso = false;  // tunnel traffic: UDP GSO sends
+  unsigned threads = 1;
   pid_t router_pid = -1;
   std::vector<int> helper_cpus;  // where generator and sink run; empty = anywhere
+  const BenchTopology* topology = nullptr;  // for gen0's qdisc requeues (tunnel)
 };
 
 // Sets the calling thread's CPU affinity for the life of the object (threads
@@ -82,7 +86,10 @@ void checkInterrupted(const std::atomic<bool>& interrupted) {
   if (interrupted.load()) throw Interrupted{};
 }
 
-TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<bool>& interrupted) {
+// `wire_sent`, when given, receives the datagrams the generator sent in all
+// (data and end markers).
+TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<bool>& interrupted,
+                     uint64_t* wire_sent = nullptr) {
   const uint16_t run = nextRunId();
   gen::SinkConfig sc;
   sc.listen = spec.sink;
@@ -106,8 +113,9 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   c.sizes = {spec.size};
   c.flows = spec.flows;
   c.duration_s = spec.duration_s;
-  c.threads = kGeneratorThreads;
+  c.threads = spec.threads;
   c.batch = kGeneratorBatch;
+  c.gso = spec.gso;
   c.run = run;
   c.encap = spec.mode == Mode::Route ? gen::Encap::Ipv4 : gen::Encap::None;
   std::unique_ptr<gen::Sender> sender;
@@ -116,6 +124,12 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
     sender = std::make_unique<gen::Sender>(c);
   }
 
+  // gen0's qdisc requeues (tunnel traffic), -1 when there is no count.
+  const auto requeues = [&]() -> int64_t {
+    const auto v = spec.topology ? spec.topology->generatorRequeues() : std::nullopt;
+    return v ? static_cast<int64_t>(*v) : -1;
+  };
+  const int64_t requeues_before = requeues();
   const auto cpu_before = spec.router_pid > 0 ? treeCpuNs(spec.router_pid) : std::nullopt;
   {
     AffinityScope on_helpers(spec.helper_cpus);
@@ -131,7 +145,9 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   }
   const gen::SendReport sent = sender->wait();
   const gen::SinkReport got = sink->wait();
+  if (wire_sent != nullptr) *wire_sent = sent.packets + sent.end_markers;
   const auto cpu_after = spec.router_pid > 0 ? treeCpuNs(spec.router_pid) : std::nullopt;
+  const int64_t requeues_after = requeues();
   checkInterrupted(interrupted);
 
   TrialResult t;
@@ -144,6 +160,8 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   t.received_pps = sent.duration_s > 0 ? static_cast<double>(t.received) / sent.duration_s : 0;
   t.p50_us = static_cast<double>(got.latency.p50) / 1e3;
   t.p99_us = static_cast<double>(got.latency.p99) / 1e3;
+  if (requeues_before >= 0 && requeues_after > requeues_before)
+    t.ingress_pushback = static_cast<uint64_t>(requeues_after - requeues_before);
   if (cpu_before && cpu_after && t.received > 0)
     t.cpu_ns_per_packet =
         static_cast<double>(*cpu_after - *cpu_before) / static_cast<double>(t.received);
@@ -169,12 +187,14 @@ void printTrial(std::ostream* out, const RunResult& r, size_t index, const Trial
   std::snprintf(
       line, sizeof line,
       "  %-22s trial %2zu: offered %-13s sent %-13s received %-13s loss %7.3f%%  "
-      "p99 %7.0f us  cpu %s  %s\n",
+      "p99 %7.0f us  cpu %s%s  %s\n",
       runLabel(r).c_str(), index, t.offered_pps > 0 ? rateText(t.offered_pps).c_str() : "max",
       rateText(t.sent_pps).c_str(), rateText(t.received_pps).c_str(), t.loss * 100, t.p99_us,
       t.cpu_ns_per_packet
           ? (std::to_string(static_cast<int>(*t.cpu_ns_per_packet)) + " ns/pkt").c_str()
           : "-",
+      t.ingress_pushback ? ("  ring full " + std::to_string(t.ingress_pushback) + "x").c_str()
+                         : "",
       t.passed            ? "pass"
       : t.generator_short ? "FAIL (generator short)"
                           : "FAIL");
@@ -182,14 +202,30 @@ void printTrial(std::ostream* out, const RunResult& r, size_t index, const Trial
 }
 
 // A little traffic until some comes through: the router is up and the
-// path works (for nginx this also opens the sessions).
-std::string checkPath(const TrialSpec& spec, RouterUnderTest& router,
-                      const std::atomic<bool>& interrupted) {
+// path works (for nginx this also opens the sessions). Meanwhile the
+// generator's veth counts what it carried (`wire`, netns): one datagram per
+// packet sent, or the generator's GSO sends crossed the link whole.
+std::string checkPath(const TrialSpec& spec, RouterUnderTest& router, const BenchTopology& topo,
+                      const std::atomic<bool>& interrupted, std::optional<WireCheck>* wire) {
   TrialSpec probe = spec;
   probe.duration_s = 0.2;
   for (int attempt = 0; attempt < 15; ++attempt) {
-    const TrialResult t = runTrial(probe, 2000, interrupted);
-    if (t.received > 0) return "";
+    const auto before = topo.generatorTxPackets();
+    uint64_t sent = 0;
+    const TrialResult t = runTrial(probe, 2000, interrupted, &sent);
+    const auto after = topo.generatorTxPackets();
+    if (t.received > 0) {
+      if (!before || !after) return "";
+      *wire = WireCheck{sent, *after - *before};
+      // At this rate a GSO send crossing whole would count once for about 5
+      // datagrams; segmented, the count is one per datagram (veth's
+      // NAPI-mode counter was seen to lag under load: 207 for 409 once).
+      if ((*wire)->on_wire * 4 < sent)
+        return "the generator's veth carried " + std::to_string((*wire)->on_wire) +
+               " packets for " + std::to_string(sent) +
+               " datagrams sent: its GSO sends crossed the link unsegmented";
+      return "";
+    }
     if (auto why = router.health(); !why.empty()) return why;
   }
   return "no datagram came through the router in 15 tries";
@@ -231,6 +267,11 @@ void profileRun(const RunnerContext& ctx, const TrialSpec& spec, const RunResult
 
 }  // namespace
 
+unsigned generatorThreads(size_t generator_cpus, uint32_t flows) {
+  const size_t most = std::min<size_t>(kMaxGeneratorThreads, std::max<uint32_t>(flows, 1));
+  return static_cast<unsigned>(std::clamp<size_t>(generator_cpus, 1, most));
+}
+
 std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
   const Options& o = *ctx.options;
   const std::atomic<bool>& interrupted = *ctx.interrupted;
@@ -258,6 +299,7 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
         r.dataplanes = dp;
         r.size = size;
         r.flows = o.flows;
+        r.traffic = name(o.traffic);
         if (router) error = router->health();
         if (!router || !error.empty()) {
           r.error = error;
@@ -275,9 +317,14 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
         spec.duration_s = o.trial_s;
         spec.mode = o.mode;
         spec.router_pid = router->pid();
+        spec.gso = o.traffic == Traffic::Tunnel;
+        spec.topology = &topo;
         if (split) spec.helper_cpus = helperCpus(allowed, dp);
+        spec.threads = generatorThreads(
+            spec.helper_cpus.empty() ? allowed.size() : spec.helper_cpus.size(), o.flows);
+        r.generator_threads = spec.threads;
         try {
-          if (auto why = checkPath(spec, *router, interrupted); !why.empty()) {
+          if (auto why = checkPath(spec, *router, topo, interrupted, &r.wire); !why.empty()) {
             r.error = why;
             results.push_back(r);
             continue;
@@ -298,7 +345,12 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
           if (const TrialResult* best = search.best()) {
             r.found = true;
             r.at = *best;
-            r.generator_limited = search.generatorLimited();
+            // A generator held back by the router's full ingress ring
+            // (tunnel traffic) ran at the router's pace, not its own.
+            bool pushed = best->ingress_pushback > 0;
+            for (const auto& t : search.trials())
+              pushed |= t.generator_short && t.ingress_pushback > 0;
+            r.generator_limited = search.generatorLimited() && !pushed;
           }
         } catch (const std::exception& e) {
           r.error = e.what();

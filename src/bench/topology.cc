@@ -2,13 +2,19 @@
 
 #include <dirent.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/sysinfo.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -105,9 +111,15 @@ void BenchTopology::removeStale() {
   for (const auto& ns : stale) deleteNamespace(ns);
 }
 
-std::unique_ptr<BenchTopology> BenchTopology::create(Topology kind, std::string* error) {
+std::unique_ptr<BenchTopology> BenchTopology::create(Topology kind, Traffic traffic,
+                                                     std::string* error) {
   std::unique_ptr<BenchTopology> t(new BenchTopology());
   t->kind_ = kind;
+  t->traffic_ = traffic;
+  if (traffic == Traffic::Tunnel && kind != Topology::Netns) {
+    *error = "tunnel traffic needs the netns topology (GRO on the router's ingress veth)";
+    return nullptr;
+  }
   const std::string why = kind == Topology::Netns ? t->buildNetns() : t->buildLoopback();
   if (!why.empty()) {
     *error = why;
@@ -140,10 +152,16 @@ std::string BenchTopology::buildNetns() {
   sink_ = *SockAddr::parse("10.201.2.2:6000");
 
   using Cmd = std::vector<std::string>;
+  for (const auto* ns : {&gen_ns_, &router_ns_, &sink_ns_}) {
+    if (auto why = runChecked({"ip", "netns", "add", *ns}); !why.empty())
+      return "netns topology: " + why;
+    // No IPv6 on the links (no neighbour discovery): the veths carry the
+    // bench's datagrams only. Best effort: without IPv6 there is none anyway.
+    runCommand({"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1"},
+               nullptr, *ns);
+  }
   const std::vector<std::pair<Cmd, std::string>> steps = {
-      {{"ip", "netns", "add", gen_ns_}, ""},
-      {{"ip", "netns", "add", router_ns_}, ""},
-      {{"ip", "netns", "add", sink_ns_}, ""},
       {{"ip", "-n", gen_ns_, "link", "add", "gen0", "mtu", "9000", "type", "veth", "peer", "name",
         "rtr0", "netns", router_ns_, "mtu", "9000"},
        ""},
@@ -193,7 +211,117 @@ std::string BenchTopology::buildNetns() {
   };
   for (const auto& cmd : neighbours)
     if (auto why = runChecked(cmd); !why.empty()) return "netns topology: " + why;
+  if (traffic_ == Traffic::Tunnel)
+    if (auto why = buildTunnelLinks(); !why.empty()) return "netns topology (tunnel): " + why;
   return "";
+}
+
+namespace {
+
+// Threaded NAPI kernel threads of devices named `dev` (any namespace):
+// "napi/DEV-ID".
+std::vector<pid_t> napiThreadsOf(const std::string& dev) {
+  std::vector<pid_t> out;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return out;
+  const std::string prefix = "napi/" + dev + "-";
+  while (const dirent* e = readdir(dir)) {
+    const pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
+    if (pid <= 0) continue;
+    std::string comm;
+    if (std::ifstream in("/proc/" + std::to_string(pid) + "/comm"); !std::getline(in, comm))
+      continue;
+    if (comm.rfind(prefix, 0) == 0) out.push_back(pid);
+  }
+  closedir(dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::string BenchTopology::buildTunnelLinks() {
+  // The generator's side: its GSO sends segmented before the wire, and held
+  // in a queue (not dropped) while the router's receive ring is full.
+  for (const auto& cmd : std::vector<std::vector<std::string>>{
+           {"ethtool", "-K", "gen0", "tx-udp-segmentation", "off", "tso", "off"},
+           {"tc", "qdisc", "replace", "dev", "gen0", "root", "pfifo", "limit", "10000"}})
+    if (auto why = runChecked(cmd, gen_ns_); !why.empty()) return why;
+  // The router's ingress as a NIC: NAPI with GRO, also for forwarding; the
+  // NAPI thread is the one `threaded` creates now.
+  if (auto why = runChecked(
+          {"ethtool", "-K", "rtr0", "gro", "on", "rx-udp-gro-forwarding", "on"}, router_ns_);
+      !why.empty())
+    return why;
+  const std::vector<pid_t> before = napiThreadsOf("rtr0");
+  if (auto why = runChecked({"ip", "netns", "exec", router_ns_, "sh", "-c",
+                             "echo 1 > /sys/class/net/rtr0/threaded"});
+      !why.empty())
+    return why;
+  for (pid_t pid : napiThreadsOf("rtr0"))
+    if (!std::binary_search(before.begin(), before.end(), pid)) napi_threads_.push_back(pid);
+  if (napi_threads_.empty()) return "no NAPI thread appeared for rtr0 after threaded=1";
+  return "";
+}
+
+std::optional<uint64_t> BenchTopology::generatorTxPackets() const {
+  if (kind_ != Topology::Netns) return std::nullopt;
+  std::string out;
+  if (runCommand({"ip", "-n", gen_ns_, "-s", "-j", "link", "show", "dev", "gen0"}, &out) != 0)
+    return std::nullopt;
+  try {
+    return nlohmann::json::parse(out).at(0).at("stats64").at("tx").at("packets").get<uint64_t>();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<uint64_t> BenchTopology::generatorRequeues() const {
+  if (kind_ != Topology::Netns || traffic_ != Traffic::Tunnel) return std::nullopt;
+  std::string out;
+  if (runCommand({"tc", "-s", "-j", "qdisc", "show", "dev", "gen0", "root"}, &out, gen_ns_) != 0)
+    return std::nullopt;
+  try {
+    return nlohmann::json::parse(out).at(0).at("requeues").get<uint64_t>();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::map<std::string, std::map<std::string, std::string>> BenchTopology::linkSettings() const {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  if (kind_ != Topology::Netns) return out;
+  const std::vector<std::string> features = {
+      "generic-receive-offload", "rx-udp-gro-forwarding", "tx-udp-segmentation",
+      "tcp-segmentation-offload"};
+  for (const auto& [ns, dev] : {std::pair{gen_ns_, "gen0"}, std::pair{router_ns_, "rtr0"},
+                                std::pair{router_ns_, "rtr1"}, std::pair{sink_ns_, "snk0"}}) {
+    std::string text;
+    if (runCommand({"ethtool", "-k", dev}, &text, ns) == 0) {
+      std::istringstream in(text);
+      for (std::string line; std::getline(in, line);) {
+        const auto colon = line.find(": ");
+        if (colon == std::string::npos) continue;
+        std::string key = line.substr(0, colon);
+        key.erase(0, key.find_first_not_of(" \t"));
+        if (std::find(features.begin(), features.end(), key) == features.end()) continue;
+        std::string value = trim(line.substr(colon + 2));
+        value = value.substr(0, value.find(' '));  // "off [fixed]" → "off"
+        out[dev][key] = value;
+      }
+    }
+    if (runCommand({"ip", "netns", "exec", ns, "cat",
+                    std::string("/sys/class/net/") + dev + "/threaded"},
+                   &text) == 0)
+      out[dev]["threaded"] = trim(text);
+    if (runCommand({"tc", "qdisc", "show", "dev", dev, "root"}, &text, ns) == 0) {
+      std::istringstream in(text);
+      std::string word, kind;
+      in >> word >> kind;  // "qdisc pfifo 8001: root …"
+      if (word == "qdisc") out[dev]["qdisc"] = kind;
+    }
+  }
+  return out;
 }
 
 std::string BenchTopology::setKernelForwarding(bool on) {
@@ -226,6 +354,19 @@ std::string rpsMask(const std::vector<int>& cpus) {
 std::string BenchTopology::setReceiveCpus(const std::vector<int>& router,
                                           const std::vector<int>& sink) {
   if (kind_ != Topology::Netns) return "";
+  // rtr0's NAPI thread (tunnel traffic) goes with its receive processing.
+  if (!napi_threads_.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (router.empty()) {
+      for (int c = 0; c < CPU_SETSIZE && c < get_nprocs_conf(); ++c) CPU_SET(c, &set);
+    } else {
+      for (int c : router) CPU_SET(c, &set);
+    }
+    for (pid_t pid : napi_threads_)
+      if (sched_setaffinity(pid, sizeof set, &set) != 0)
+        return "cannot pin rtr0's NAPI thread " + std::to_string(pid) + ": " + std::strerror(errno);
+  }
   // `ip netns exec` mounts the namespace's own /sys.
   for (const auto& [ns, dev, cpus] :
        {std::tuple{router_ns_, "rtr0", router}, std::tuple{sink_ns_, "snk0", sink}}) {

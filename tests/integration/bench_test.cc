@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -161,6 +162,109 @@ TEST(Bench, QuickRunWritesResultsAndLeavesNothingBehind) {
   EXPECT_EQ(static_cast<size_t>(std::count(c.begin(), c.end(), '\n')), 1 + j["runs"].size());
 }
 
+// Issue 11's profile: the link settings that make it (checked inside the
+// running bench's router namespace and read back into the JSON), one
+// datagram on the generator's veth per packet sent (GSO segmented before the
+// wire), and the implementation names and profile in every output.
+TEST(Bench, TunnelTrafficShapesTheLinksAndIsRecorded) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  TempDir dir;
+  const std::string json = dir.path() + "/t.json", csv = dir.path() + "/t.csv";
+  Process p = Process::start({binary("FERRYD"), "bench", "--traffic", "tunnel", "--dataplanes",
+                              "1", "--sizes", "1400", "--compare", "ferry-nogro,kernel",
+                              "--trial", "0.3s", "--max-trials", "3", "--json", json, "--csv",
+                              csv});
+  // While it runs: rtr0 in the bench's router namespace as a NIC with GRO,
+  // once the topology is complete (threaded NAPI is its last step).
+  std::map<pid_t, std::string> seen;
+  std::string rtr_ns, threaded;
+  eventually(
+      [&] {
+        collectBenchProcesses(p.pid(), seen);
+        for (const auto& ns : benchNamespaces(p.pid()))
+          if (ns.ends_with("-rtr")) rtr_ns = ns;
+        threaded.clear();
+        if (!rtr_ns.empty())
+          sh("ip netns exec " + rtr_ns + " cat /sys/class/net/rtr0/threaded 2>/dev/null",
+             &threaded);
+        return threaded == "1\n" || !p.running();
+      },
+      std::chrono::seconds(60));
+  ASSERT_EQ(threaded, "1\n") << p.out() << p.err();
+  std::string features;
+  ASSERT_EQ(sh("ip netns exec " + rtr_ns + " ethtool -k rtr0", &features), 0) << features;
+  EXPECT_NE(features.find("generic-receive-offload: on"), std::string::npos) << features;
+  EXPECT_NE(features.find("rx-udp-gro-forwarding: on"), std::string::npos) << features;
+  const auto status = p.wait(std::chrono::seconds(120));
+  collectBenchProcesses(p.pid(), seen);
+  ASSERT_EQ(status, 0) << p.out() << p.err();
+  expectAllGone(p.pid(), seen);
+  EXPECT_EQ(p.out().rfind("\ntraffic: tunnel (4 flows)\n", 0), 0u) << p.out();
+  EXPECT_NE(p.out().find("ferry-nogro    1"), std::string::npos) << p.out();
+  EXPECT_NE(p.out().find("tunnel traffic: ferry's CPU <= 0.5 us per packet at 1400 B"),
+            std::string::npos)
+      << p.out();
+
+  const auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(j["settings"]["traffic"], "tunnel");
+  EXPECT_EQ(j["settings"]["flows"], 4);
+  EXPECT_EQ(j["settings"]["generator"]["gso"], true);
+  const auto& links = j["settings"]["links"];
+  EXPECT_EQ(links["rtr0"]["generic-receive-offload"], "on") << links.dump();
+  EXPECT_EQ(links["rtr0"]["rx-udp-gro-forwarding"], "on");
+  EXPECT_EQ(links["rtr0"]["threaded"], "1");
+  EXPECT_EQ(links["gen0"]["tx-udp-segmentation"], "off");
+  EXPECT_EQ(links["gen0"]["qdisc"], "pfifo");
+  EXPECT_EQ(links["rtr1"]["tx-udp-segmentation"], "off");
+  EXPECT_EQ(links["snk0"]["threaded"], "0");
+  // With 1 dataplane the generator has the CPUs the router leaves.
+  const unsigned cpus = j["machine"]["cpus"].get<unsigned>();
+  const unsigned threads = std::clamp(cpus > 1 ? cpus - 1 : 1u, 1u, 4u);
+  std::vector<std::string> impls;
+  for (const auto& run : j["runs"]) {
+    impls.push_back(run["impl"].get<std::string>());
+    EXPECT_FALSE(run.contains("error")) << run.dump();
+    EXPECT_EQ(run["traffic"], "tunnel");
+    EXPECT_EQ(run["flows"], 4);
+    EXPECT_EQ(run["size"], 1400);
+    EXPECT_EQ(run["generator_threads"], threads);
+    ASSERT_TRUE(run["wire_check"].is_object()) << run.dump();
+    EXPECT_GT(run["wire_check"]["sent"].get<uint64_t>(), 0u);
+    // Segmented before the wire: the veth's count is near one per datagram
+    // (a GSO send crossing whole would count once for 5 of them at the check's
+    // rate). Not an equality: under load veth's NAPI-mode counters were seen
+    // to lag (207 for 409 once) although every datagram arrived.
+    EXPECT_GE(run["wire_check"]["gen_veth_tx_packets"].get<uint64_t>() * 4,
+              run["wire_check"]["sent"].get<uint64_t>())
+        << run.dump();
+    // Whether a 0.3 s search finds a passing rate on a loaded machine is a
+    // measurement, not a fact; the CPU figure comes with any found rate.
+    if (!run["found"].get<bool>()) continue;
+    if (run["impl"] == "kernel")
+      EXPECT_TRUE(run["cpu_ns_per_packet"].is_null());
+    else
+      EXPECT_GT(run["cpu_ns_per_packet"].get<double>(), 0) << run.dump();
+  }
+  EXPECT_EQ(impls, (std::vector<std::string>{"ferry", "ferry-nogro", "kernel"}));
+  // The tunnel targets (a ratio target only where the other implementation
+  // found a rate); the CPU target is judged whenever ferry ran 1400 B.
+  const std::set<std::string> tunnel_targets = {
+      "tunnel traffic: ferry >= 1.0x kernel at every point",
+      "tunnel traffic: ferry >= 2.0x ferry-nogro at every point",
+      "tunnel traffic: ferry's CPU <= 0.5 us per packet at 1400 B"};
+  bool cpu_target = false;
+  for (const auto& t : j["targets"]) {
+    const std::string name = t["target"].get<std::string>();
+    EXPECT_TRUE(tunnel_targets.count(name)) << name;
+    cpu_target |= name == "tunnel traffic: ferry's CPU <= 0.5 us per packet at 1400 B";
+  }
+  EXPECT_TRUE(cpu_target) << j["targets"].dump();
+  const std::string c = slurp(csv);
+  EXPECT_EQ(static_cast<size_t>(std::count(c.begin(), c.end(), '\n')), 4u);
+  EXPECT_NE(c.find("\nferry-nogro,1,1400,4,"), std::string::npos) << c;
+  EXPECT_NE(c.find(",tunnel," + std::to_string(threads) + "\n"), std::string::npos) << c;
+}
+
 TEST(Bench, SigintMidwayRemovesNamespacesAndProcesses) {
   if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
   // nginx's workers are not the bench's children: the hardest case.
@@ -228,6 +332,15 @@ TEST(Bench, BadArgumentsExit2WithTheReason) {
   Process p = Process::start({binary("FERRYD"), "bench", "--sizes", "abc"});
   EXPECT_EQ(p.wait(std::chrono::seconds(10)), 2);
   EXPECT_NE(p.err().find("--sizes:"), std::string::npos) << p.err();
+  Process t = Process::start({binary("FERRYD"), "bench", "--traffic", "wan"});
+  EXPECT_EQ(t.wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(t.err().find("--traffic: expected spread or tunnel, got 'wan'"), std::string::npos)
+      << t.err();
+  Process c = Process::start({binary("FERRYD"), "bench", "--compare", "ferry-nogro,gro"});
+  EXPECT_EQ(c.wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(c.err().find("--compare: expected a list of ferry-nogro, mmsg, nginx, kernel"),
+            std::string::npos)
+      << c.err();
 }
 
 }  // namespace

@@ -19,15 +19,36 @@ enum class Mode { Relay, Route };
 //   shared  kernel defaults: a veth runs the receiver's stack on the sending
 //           CPU, generator and sink float over all CPUs.
 enum class CpuLayout { Split, Shared };
+// The generator's traffic (--traffic, netns only for tunnel):
+//   spread  many flows (64 by default) spread over the dataplanes; the
+//           router's ingress veth hands each datagram over alone (no NAPI,
+//           no GRO), as before there were profiles;
+//   tunnel  a few outer flows (4 by default), as between routers: each flow
+//           leaves in back-to-back runs the way a neighbour's GSO sends leave
+//           its NIC (the generator sends with UDP GSO and its own veth
+//           segments them in software, so separate datagrams cross the
+//           link), and the router's ingress veth does GRO as a NIC does
+//           (NAPI, gro and rx-udp-gro-forwarding on; see topology.h).
+enum class Traffic { Spread, Tunnel };
 
 const char* name(Topology t);
 const char* name(Mode m);
 const char* name(CpuLayout l);
+const char* name(Traffic t);
+
+// The implementations --compare accepts, in report order (ferry itself is
+// always measured first): ferry-nogro is ferry with `tuning.gro: false`.
+inline constexpr const char* kComparable[] = {"ferry-nogro", "mmsg", "nginx", "kernel"};
+
+// Default flow counts of the traffic profiles.
+inline constexpr uint32_t kSpreadFlows = 64;
+inline constexpr uint32_t kTunnelFlows = 4;
 
 struct Options {
   std::vector<unsigned> dataplanes = {1, 2, 4};
   std::vector<uint32_t> sizes = {64, 512, 1400, 3000};  // UDP payload bytes
-  uint32_t flows = 64;
+  Traffic traffic = Traffic::Spread;
+  uint32_t flows = kSpreadFlows;  // unless --flows: kTunnelFlows with --traffic tunnel
   Mode mode = Mode::Relay;
   std::optional<Topology> topology;  // unset: netns when root and namespaces work, else loopback
   CpuLayout layout = CpuLayout::Split;
@@ -52,7 +73,8 @@ struct ParsedOptions {
   bool help = false;               // --help: print usage, exit 0
 };
 
-// `args` are the words after "bench". --quick changes the defaults of what is
+// `args` are the words after "bench". --traffic tunnel makes 4 flows the
+// default and refuses --topology loopback. --quick changes the defaults of what is
 // not given explicitly: dataplanes 1,2; sizes 64,1400; compare mmsg; trial 0.5 s;
 // at most 8 trials at 5% resolution.
 ParsedOptions parseOptions(const std::vector<std::string>& args);

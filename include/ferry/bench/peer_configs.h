@@ -25,8 +25,10 @@ inline constexpr const char* kInnerDestinations = "198.19.0.0/16";
 // ferryd's config: interface "in" on the ingress (no peer: any source),
 // interface "out" bound to the egress with the sink as its peer; relay mode
 // relays in → out, route mode routes kInnerDestinations via out.
+// `gro` is tuning.gro (false for the ferry-nogro implementation).
 std::string ferryConfig(const RelayPath& path, Mode mode, unsigned dataplanes,
-                        uint32_t max_datagram, const std::string& control_socket);
+                        uint32_t max_datagram, const std::string& control_socket,
+                        bool gro = true);
 
 // ferryd's tuning.max_datagram for these sizes: at least its default (2048),
 // else the largest size rounded up to 1 KiB.

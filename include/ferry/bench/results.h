@@ -22,16 +22,27 @@ namespace ferry::bench {
 inline constexpr uint32_t kWireOverheadIpv4 = 66;
 
 // The implementations under test, in report order. mmsg is the reference.
-inline constexpr std::string_view kImplementations[] = {"ferry", "mmsg", "nginx", "kernel"};
+inline constexpr std::string_view kImplementations[] = {"ferry", "ferry-nogro", "mmsg", "nginx",
+                                                        "kernel"};
 inline constexpr std::string_view kReference = "mmsg";
 
-// One throughput search: an implementation at a dataplane count, size and
-// flow count.
+// What the generator's veth carried during a run's path check: with GSO
+// sends segmented before the wire, one datagram per packet sent.
+struct WireCheck {
+  uint64_t sent = 0;     // data packets + end markers the generator sent
+  uint64_t on_wire = 0;  // packets its veth transmitted meanwhile (tx_packets)
+};
+
+// One throughput search: an implementation at a dataplane count, size, flow
+// count and traffic profile.
 struct RunResult {
   std::string impl;
   unsigned dataplanes = 0;
   uint32_t size = 0;  // UDP payload bytes
   uint32_t flows = 0;
+  std::string traffic = "spread";  // the traffic profile (options.h)
+  unsigned generator_threads = 0;  // sender threads of its trials; 0 = not recorded
+  std::optional<WireCheck> wire;   // netns only
   bool found = false;              // some trial passed; `at` is the best one
   TrialResult at;                  // the passing trial at the highest rate
   bool generator_limited = false;  // the figure is the generator's ceiling
@@ -63,12 +74,12 @@ struct BenchReport {
 };
 
 // `run`'s packet rate over the reference implementation's at the same
-// dataplane count, size and flows; nullopt when either has no figure.
+// dataplane count, size, flows and traffic; nullopt when either has no figure.
 std::optional<double> ratioToReference(const std::vector<RunResult>& runs, const RunResult& run,
                                        std::string_view reference = kReference);
 
 // Report order: implementations as in kImplementations (others after, by
-// name), then dataplanes, then size.
+// name), then dataplanes, then size, flows and traffic.
 void sortRuns(std::vector<RunResult>& runs);
 
 nlohmann::json toJson(const MachineInfo& machine);
@@ -81,14 +92,18 @@ BenchReport reportFromJson(const nlohmann::json& j);
 // One header line, then one line per run; the columns are named in the header.
 std::string toCsv(const std::vector<RunResult>& runs);
 
-// Rows: implementation × dataplanes; columns: sizes. Each cell: Gbit/s of
-// UDP payload, Mpps and the ratio to mmsg. Then the issue's targets, when the
+// First the traffic profile(s), then rows: implementation × dataplanes;
+// columns: sizes. Each cell: Gbit/s of UDP payload, Mpps, the ratio to mmsg
+// and the router's CPU time per packet. Then the issues' targets, when the
 // runs cover them.
 void printTable(std::ostream& out, const std::vector<RunResult>& runs);
 
-// The issue's targets, each with a verdict, from the runs that cover them:
-// ferry >= 1.0x mmsg at every (dataplanes, size) both ran; ferry with 2
-// dataplanes >= 4x nginx with 2 workers at each size both ran.
+// The issues' targets, each with a verdict, from the runs that cover them:
+// issue 6: ferry >= 1.0x mmsg at every (dataplanes, size) both ran; ferry
+// with 2 dataplanes >= 4x nginx with 2 workers at each size both ran.
+// Issue 11, tunnel traffic only: ferry >= 1.0x kernel and ferry >= 2.0x
+// ferry-nogro at every point both ran; ferry's CPU time <= 0.5 us per packet
+// at 1400 B.
 struct TargetCheck {
   std::string name;
   bool met = false;

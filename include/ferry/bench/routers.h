@@ -2,6 +2,7 @@
 // router namespace (or on loopback) and stopped again:
 //
 //   ferry   ferryd run with a generated relay config (`dataplanes: N`)
+//   ferry-nogro  the same with `tuning.gro: false`
 //   mmsg    the reference recvmmsg/sendmmsg relay (bench/peers/mmsg_relay.cc),
 //           N pinned threads on SO_REUSEPORT sockets
 //   nginx   nginx's stream UDP proxy, N workers, `listen … udp reuseport`,

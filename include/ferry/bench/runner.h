@@ -33,10 +33,15 @@ struct RunnerContext {
   std::ostream* progress = nullptr;  // one line per trial; null = quiet
 };
 
-// Generator threads per trial: one leaves the other core to the router and
-// the sink on this 2-core class of machine.
-inline constexpr unsigned kGeneratorThreads = 1;
-// Packets per sendmmsg (ferry-gen's default).
+// Generator threads per trial: one per CPU the generator may use (the CPUs
+// the dataplanes leave free in the split layout, else all), at most the
+// flows and kMaxGeneratorThreads. On a 2-CPU machine in the split layout:
+// 1 with 1 dataplane (the other CPU is the router's), 2 with 2.
+inline constexpr unsigned kMaxGeneratorThreads = 4;
+unsigned generatorThreads(size_t generator_cpus, uint32_t flows);
+// Packets per sendmmsg without GSO (ferry-gen's default). With GSO (tunnel
+// traffic) a sendmmsg carries up to 8 super-packets of up to 64 segments
+// (65000 bytes) each, segmented by the generator's veth.
 inline constexpr unsigned kGeneratorBatch = 64;
 
 // Runs the whole matrix; results in report order. Throws Interrupted.

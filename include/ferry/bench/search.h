@@ -39,6 +39,10 @@ struct TrialResult {
   double p50_us = 0;  // one-way latency, generator to sink
   double p99_us = 0;
   std::optional<double> cpu_ns_per_packet;  // the router's user+sys time / received
+  // Tunnel traffic: times the router's ingress ring was full and the
+  // generator's queue held datagrams back (requeues of gen0's qdisc): the
+  // router, not the generator, set the pace then. 0 otherwise.
+  uint64_t ingress_pushback = 0;
   bool passed = false;                      // set by RateSearch::record
   bool generator_short = false;             // set by RateSearch::record
 };

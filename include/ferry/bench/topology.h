@@ -8,7 +8,23 @@
 //        (generator)          (relay ingress :5000)  (relay egress :5001)               (:6000)
 //
 // UDP segmentation offload is off on rtr1, so a router's UDP GSO sends are
-// segmented on its own CPU, as for a NIC without USO.
+// segmented on its own CPU, as for a NIC without USO. IPv6 is off in the
+// three namespaces (no neighbour discovery on the links), so the veths carry
+// the bench's datagrams and nothing else.
+//
+// The tunnel traffic profile (options.h) adds, as on links between routers:
+//   gen0  UDP and TCP segmentation offload off, so the generator's UDP GSO
+//         sends are segmented in software before the veth (separate
+//         datagrams on the wire, as a neighbour's NIC sends them), and a
+//         pfifo qdisc (10000 packets) that holds them while rtr0's receive
+//         ring (256) is full, as a sender's own queue does, instead of
+//         dropping them at the veth;
+//   rtr0  NAPI with GRO, as a NIC: `gro on rx-udp-gro-forwarding on` and
+//         threaded NAPI (/sys/class/net/rtr0/threaded = 1). Runs of one flow
+//         are coalesced for sockets with UDP_GRO (ferry with tuning.gro) and,
+//         with rx-udp-gro-forwarding, for the kernel's own forwarding; a
+//         socket without UDP_GRO gets them one by one. The NAPI thread is
+//         pinned with the router's receive CPUs (setReceiveCpus).
 //
 // The generator sends from 10.201.1.1, flow f from port 20000+f. A relay
 // under test listens on 10.201.1.2:5000 and sends from 10.201.2.1:5001 to the
@@ -26,7 +42,11 @@
 // removeStale() deletes those of bench processes that no longer exist.
 #pragma once
 
+#include <sys/types.h>
+
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,12 +58,14 @@ namespace ferry::bench {
 class BenchTopology {
  public:
   // nullptr with `error` set when it cannot be built (what was built is removed).
-  static std::unique_ptr<BenchTopology> create(Topology kind, std::string* error);
+  static std::unique_ptr<BenchTopology> create(Topology kind, Traffic traffic,
+                                               std::string* error);
   ~BenchTopology();
   BenchTopology(const BenchTopology&) = delete;
   BenchTopology& operator=(const BenchTopology&) = delete;
 
   Topology kind() const noexcept { return kind_; }
+  Traffic traffic() const noexcept { return traffic_; }
   // Namespaces ("" in loopback).
   const std::string& genNs() const noexcept { return gen_ns_; }
   const std::string& routerNs() const noexcept { return router_ns_; }
@@ -63,8 +85,25 @@ class BenchTopology {
   // Without it a veth hands a datagram to the receiver's stack on the
   // sending CPU, so the generator would pay for the router's receive path and
   // the router for the sink's. An empty list turns RPS off there (the veth
-  // default). "" on success; a no-op on loopback.
+  // default). With tunnel traffic, rtr0's NAPI thread is pinned to `router`
+  // too (all CPUs when empty). "" on success; a no-op on loopback.
   std::string setReceiveCpus(const std::vector<int>& router, const std::vector<int>& sink);
+
+  // Packets the generator's veth (gen0) has transmitted: every datagram that
+  // crossed to the router, a GSO super-packet counting once. nullopt on
+  // loopback or when it cannot be read.
+  std::optional<uint64_t> generatorTxPackets() const;
+  // Requeues of gen0's qdisc so far (tunnel traffic): times rtr0's receive
+  // ring was full and the generator's queue held datagrams back. nullopt
+  // without that qdisc.
+  std::optional<uint64_t> generatorRequeues() const;
+
+  // The link settings that shape the traffic, read back from the kernel:
+  // device → setting → value, e.g. rtr0 → rx-udp-gro-forwarding → "on",
+  // rtr0 → threaded → "1", gen0 → qdisc → "pfifo". Empty on loopback.
+  std::map<std::string, std::map<std::string, std::string>> linkSettings() const;
+  // The kernel threads of rtr0's NAPI (tunnel traffic), "napi/rtr0-ID".
+  const std::vector<pid_t>& napiThreads() const noexcept { return napi_threads_; }
 
   // Kills every process in the namespaces, deletes them. Idempotent.
   void remove();
@@ -76,9 +115,12 @@ class BenchTopology {
  private:
   BenchTopology() = default;
   std::string buildNetns();
+  std::string buildTunnelLinks();
   std::string buildLoopback();
 
   Topology kind_ = Topology::Loopback;
+  Traffic traffic_ = Traffic::Spread;
+  std::vector<pid_t> napi_threads_;
   std::string gen_ns_, router_ns_, sink_ns_;
   SockAddr gen_src_, router_in_, router_out_, sink_;
   bool removed_ = false;

@@ -24,6 +24,7 @@ TEST(BenchOptions, DefaultsAreTheIssueMatrix) {
   EXPECT_EQ(o.dataplanes, (std::vector<unsigned>{1, 2, 4}));
   EXPECT_EQ(o.sizes, (std::vector<uint32_t>{64, 512, 1400, 3000}));
   EXPECT_EQ(o.flows, 64u);
+  EXPECT_EQ(o.traffic, Traffic::Spread);
   EXPECT_EQ(o.mode, Mode::Relay);
   EXPECT_FALSE(o.topology.has_value());
   EXPECT_EQ(o.layout, CpuLayout::Split);
@@ -61,6 +62,33 @@ TEST(BenchOptions, EveryOption) {
   EXPECT_TRUE(o.verbose);
   EXPECT_EQ(parseOk({"--compare", "none"}).impls, std::vector<std::string>{"ferry"});
   EXPECT_EQ(parseOk({"--from-json", "r.json", "--svg", "r.svg"}).from_json, "r.json");
+}
+
+TEST(BenchOptions, TunnelTrafficHasFourFlowsUnlessGiven) {
+  const Options t = parseOk({"--traffic", "tunnel"});
+  EXPECT_EQ(t.traffic, Traffic::Tunnel);
+  EXPECT_EQ(t.flows, 4u);
+  EXPECT_STREQ(name(t.traffic), "tunnel");
+  EXPECT_EQ(parseOk({"--flows", "16", "--traffic", "tunnel"}).flows, 16u);
+  EXPECT_EQ(parseOk({"--traffic", "tunnel", "--flows", "1"}).flows, 1u);
+  const Options s = parseOk({"--traffic", "spread"});
+  EXPECT_EQ(s.traffic, Traffic::Spread);
+  EXPECT_EQ(s.flows, 64u);
+  EXPECT_STREQ(name(s.traffic), "spread");
+  // The target command of issue 11.
+  const Options g = parseOk({"--traffic", "tunnel", "--dataplanes", "1", "--sizes", "1400",
+                             "--compare", "ferry-nogro,kernel"});
+  EXPECT_EQ(g.impls, (std::vector<std::string>{"ferry", "ferry-nogro", "kernel"}));
+  EXPECT_EQ(g.dataplanes, std::vector<unsigned>{1});
+  EXPECT_EQ(g.sizes, std::vector<uint32_t>{1400});
+  EXPECT_EQ(g.flows, 4u);
+}
+
+TEST(BenchOptions, CompareAcceptsFerryNogro) {
+  EXPECT_EQ(parseOk({"--compare", "ferry-nogro"}).impls,
+            (std::vector<std::string>{"ferry", "ferry-nogro"}));
+  EXPECT_EQ(parseOk({"--compare", "kernel,ferry-nogro,mmsg,nginx"}).impls,
+            (std::vector<std::string>{"ferry", "kernel", "ferry-nogro", "mmsg", "nginx"}));
 }
 
 TEST(BenchOptions, QuickReducesWhatIsNotGiven) {
@@ -108,7 +136,22 @@ TEST(BenchOptions, ErrorsNameTheArgument) {
   EXPECT_EQ(parseError({"--loss", "-0.1"}).rfind("--loss:", 0), 0u);
   EXPECT_EQ(parseError({"--trial", "10ms"}).rfind("--trial:", 0), 0u);
   EXPECT_EQ(parseError({"--compare", "dpdk"}),
-            "--compare: expected a list of mmsg, nginx, kernel (or none), got 'dpdk'");
+            "--compare: expected a list of ferry-nogro, mmsg, nginx, kernel (or none), got 'dpdk'");
+  EXPECT_EQ(parseError({"--compare", "ferry"}),
+            "--compare: expected a list of ferry-nogro, mmsg, nginx, kernel (or none), got "
+            "'ferry'");
+  EXPECT_EQ(parseError({"--compare", "ferry-gro"}),
+            "--compare: expected a list of ferry-nogro, mmsg, nginx, kernel (or none), got "
+            "'ferry-gro'");
+  EXPECT_EQ(parseError({"--compare", "ferry-nogro,mmsg,ferry-nogro"}),
+            "--compare: ferry-nogro is listed twice");
+  EXPECT_EQ(parseError({"--traffic", "bulk"}), "--traffic: expected spread or tunnel, got 'bulk'");
+  EXPECT_EQ(parseError({"--traffic", ""}), "--traffic: expected spread or tunnel, got ''");
+  EXPECT_EQ(parseError({"--traffic"}), "--traffic: expected a value");
+  EXPECT_EQ(parseError({"--traffic", "tunnel", "--traffic", "spread"}), "--traffic: given twice");
+  EXPECT_EQ(parseError({"--traffic", "tunnel", "--topology", "loopback"}),
+            "--traffic tunnel: needs the netns topology (GRO on the router's ingress veth), not "
+            "loopback");
   EXPECT_EQ(parseError({"--compare", "mmsg,mmsg"}), "--compare: mmsg is listed twice");
   EXPECT_EQ(parseError({"--json", ""}), "--json: expected a file name");
   EXPECT_EQ(parseError({"--flows", "2", "--flows", "3"}), "--flows: given twice");
@@ -120,6 +163,8 @@ TEST(BenchOptions, Help) {
   EXPECT_TRUE(parseOptions({"--help"}).help);
   EXPECT_TRUE(parseOptions({"--quick", "-h"}).help);
   EXPECT_NE(std::string(kBenchUsage).find("--compare"), std::string::npos);
+  EXPECT_NE(std::string(kBenchUsage).find("--traffic spread|tunnel"), std::string::npos);
+  EXPECT_NE(std::string(kBenchUsage).find("ferry-nogro"), std::string::npos);
 }
 
 }  // namespace

@@ -27,6 +27,18 @@ TEST(PeerConfigs, FerryRelayConfigIsValid) {
   EXPECT_FALSE(c.interfaces[0].peer.has_value()) << "the generator's many source ports";
   EXPECT_EQ(c.interfaces[1].peer->toString(), "10.201.2.2:6000");
   ASSERT_EQ(c.relay.size(), 1u);
+  EXPECT_TRUE(c.tuning.gro) << "ferry is measured with GRO on (the default)";
+}
+
+TEST(PeerConfigs, FerryNogroTurnsGroOff) {
+  const std::string yaml =
+      ferryConfig(path(), Mode::Relay, 1, 2048, "/tmp/x/ferry-nogro.sock", /*gro=*/false);
+  const ConfigResult r = parseConfig(yaml, "bench.yaml");
+  ASSERT_TRUE(r.config.has_value()) << (r.errors.empty() ? "" : r.errors[0].format()) << yaml;
+  EXPECT_FALSE(r.config->tuning.gro);
+  EXPECT_NE(yaml.find("  gro: false\n"), std::string::npos) << yaml;
+  EXPECT_NE(ferryConfig(path(), Mode::Relay, 1, 2048, "/s").find("  gro: true\n"),
+            std::string::npos);
 }
 
 TEST(PeerConfigs, FerryRouteConfigIsValid) {

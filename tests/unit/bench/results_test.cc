@@ -159,16 +159,109 @@ TEST(Results, Targets) {
   EXPECT_TRUE(checkTargets({run("ferry", 1, 64, 1)}).empty()) << "nothing to compare";
 }
 
+RunResult tunnel(std::string impl, unsigned dp, uint32_t size, double pps) {
+  RunResult r = run(std::move(impl), dp, size, pps);
+  r.traffic = "tunnel";
+  r.flows = 4;
+  r.generator_threads = 1;
+  return r;
+}
+
+TEST(Results, TrafficProfileInJsonCsvAndTable) {
+  BenchReport report;
+  report.machine = {2, "Test CPU", "6.1.0", "host", 1 << 30};
+  report.settings = {{"traffic", "tunnel"}};
+  report.runs = {tunnel("ferry", 1, 1400, 300e3), tunnel("ferry-nogro", 1, 1400, 100e3),
+                 tunnel("kernel", 1, 1400, 250e3)};
+  report.runs[0].wire = WireCheck{412, 412};
+  report.runs[0].trials[0].ingress_pushback = 7;
+  const nlohmann::json j = toJson(report);
+  ASSERT_EQ(j["runs"].size(), 3u);
+  EXPECT_EQ(j["runs"][0]["impl"], "ferry");
+  EXPECT_EQ(j["runs"][1]["impl"], "ferry-nogro");
+  EXPECT_EQ(j["runs"][2]["impl"], "kernel");
+  for (const auto& r : j["runs"]) {
+    EXPECT_EQ(r["traffic"], "tunnel");
+    EXPECT_EQ(r["flows"], 4);
+    EXPECT_EQ(r["generator_threads"], 1);
+  }
+  EXPECT_EQ(j["runs"][0]["wire_check"]["sent"], 412);
+  EXPECT_EQ(j["runs"][0]["wire_check"]["gen_veth_tx_packets"], 412);
+  EXPECT_TRUE(j["runs"][1]["wire_check"].is_null());
+  EXPECT_EQ(j["runs"][0]["trials"][0]["ingress_pushback"], 7);
+  const BenchReport back = reportFromJson(j);
+  EXPECT_EQ(toJson(back), j);
+  EXPECT_EQ(back.runs[0].traffic, "tunnel");
+
+  // A run saved before there were profiles reads back as spread traffic.
+  nlohmann::json old = toJson(BenchReport{report.machine, {}, {run("ferry", 1, 64, 1e5)}});
+  old["runs"][0].erase("traffic");
+  old["runs"][0].erase("generator_threads");
+  old["runs"][0].erase("wire_check");
+  old["runs"][0]["trials"][0].erase("ingress_pushback");
+  const BenchReport older = reportFromJson(old);
+  EXPECT_EQ(older.runs[0].traffic, "spread");
+  EXPECT_FALSE(older.runs[0].wire.has_value());
+
+  const std::string csv = toCsv(report.runs);
+  EXPECT_NE(csv.find(",error,traffic,generator_threads\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("ferry-nogro,1,1400,4,true,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",tunnel,1\n"), std::string::npos) << csv;
+
+  std::ostringstream out;
+  printTable(out, report.runs);
+  const std::string t = out.str();
+  EXPECT_EQ(t.rfind("traffic: tunnel (4 flows)\n", 0), 0u) << t;
+  EXPECT_NE(t.find("ferry          1"), std::string::npos) << t;
+  EXPECT_NE(t.find("ferry-nogro    1"), std::string::npos) << t;
+  EXPECT_NE(t.find("kernel         1"), std::string::npos) << t;
+}
+
+TEST(Results, RatiosOnlyWithinOneTrafficProfile) {
+  const std::vector<RunResult> runs = {tunnel("ferry", 1, 64, 200e3), run("mmsg", 1, 64, 100e3)};
+  EXPECT_FALSE(ratioToReference(runs, runs[0]).has_value()) << "mmsg ran spread traffic only";
+}
+
+TEST(Results, TunnelTargets) {
+  std::vector<RunResult> runs = {tunnel("ferry", 1, 1400, 300e3),
+                                 tunnel("ferry-nogro", 1, 1400, 140e3),
+                                 tunnel("kernel", 1, 1400, 250e3)};
+  runs[0].at.cpu_ns_per_packet = 450;
+  auto targets = checkTargets(runs);
+  ASSERT_EQ(targets.size(), 3u);
+  EXPECT_EQ(targets[0].name, "tunnel traffic: ferry >= 1.0x kernel at every point");
+  EXPECT_TRUE(targets[0].met);
+  EXPECT_EQ(targets[0].detail, "lowest 1.20x at 1 dp, 1400 B, 1 point");
+  EXPECT_EQ(targets[1].name, "tunnel traffic: ferry >= 2.0x ferry-nogro at every point");
+  EXPECT_TRUE(targets[1].met);
+  EXPECT_EQ(targets[1].detail, "lowest 2.14x at 1 dp, 1400 B, 1 point");
+  EXPECT_EQ(targets[2].name, "tunnel traffic: ferry's CPU <= 0.5 us per packet at 1400 B");
+  EXPECT_TRUE(targets[2].met);
+  EXPECT_EQ(targets[2].detail, "1 dp: 0.450 us");
+  // With today's dataplane: ferry and ferry-nogro about equal.
+  runs[1].at.received_pps = 290e3;
+  runs[0].at.cpu_ns_per_packet = 1900;
+  targets = checkTargets(runs);
+  EXPECT_FALSE(targets[1].met);
+  EXPECT_EQ(targets[1].detail, "lowest 1.03x at 1 dp, 1400 B, 1 point");
+  EXPECT_FALSE(targets[2].met);
+  EXPECT_EQ(targets[2].detail, "1 dp: 1.900 us");
+  // Spread traffic does not count for these.
+  for (auto& r : runs) r.traffic = "spread";
+  EXPECT_TRUE(checkTargets(runs).empty());
+}
+
 TEST(Results, SortOrder) {
   std::vector<RunResult> runs = {run("kernel", 1, 64, 1), run("zeta", 1, 64, 1),
                                  run("mmsg", 2, 64, 1),   run("mmsg", 1, 1400, 1),
-                                 run("mmsg", 1, 64, 1),   run("ferry", 4, 64, 1)};
+                                 run("mmsg", 1, 64, 1),   run("ferry", 4, 64, 1),
+                                 run("ferry-nogro", 1, 64, 1)};
   sortRuns(runs);
   std::vector<std::string> order;
   for (const auto& r : runs)
     order.push_back(r.impl + std::to_string(r.dataplanes) + "/" + std::to_string(r.size));
-  EXPECT_EQ(order, (std::vector<std::string>{"ferry4/64", "mmsg1/64", "mmsg1/1400", "mmsg2/64",
-                                             "kernel1/64", "zeta1/64"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"ferry4/64", "ferry-nogro1/64", "mmsg1/64",
+                                             "mmsg1/1400", "mmsg2/64", "kernel1/64", "zeta1/64"}));
 }
 
 }  // namespace
