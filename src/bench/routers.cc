@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -123,9 +124,23 @@ std::unique_ptr<RouterUnderTest> startRouter(const std::string& impl, unsigned d
   const RelayPath path = relayPath(*setup.topology);
   if (impl == "ferry" || impl == "ferry-nogro") {
     const std::string config = setup.work_dir + "/" + impl + ".yaml";
-    if (!writeFile(config, ferryConfig(path, setup.mode, dataplanes, setup.max_datagram,
-                                       setup.work_dir + "/" + impl + ".sock",
-                                       /*gro=*/impl == "ferry"))) {
+    std::string yaml = ferryConfig(path, setup.mode, dataplanes, setup.max_datagram,
+                                   setup.work_dir + "/" + impl + ".sock", /*gro=*/impl == "ferry");
+    // Experiments: FERRY_BENCH_TUNING="socket_buffer: 33554432, gro_buffers: 512"
+    // adds tuning keys to both ferry configs (ferryd then checks them).
+    if (const char* extra = std::getenv("FERRY_BENCH_TUNING"); extra != nullptr) {
+      std::string keys = extra;
+      size_t start = 0;
+      while (start <= keys.size()) {
+        size_t comma = keys.find(',', start);
+        if (comma == std::string::npos) comma = keys.size();
+        std::string key = keys.substr(start, comma - start);
+        key.erase(0, key.find_first_not_of(' '));
+        if (!key.empty()) yaml += "  " + key + "\n";
+        start = comma + 1;
+      }
+    }
+    if (!writeFile(config, yaml)) {
       *error = "cannot write " + config;
       return nullptr;
     }
