@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "ferry/route/huge_pages.h"
 #include "ferry/route/ip.h"
 
 namespace ferry::route {
@@ -128,10 +129,13 @@ class LpmTable {
   uint32_t lookup(Address address) const noexcept;
 
   size_t routeCount() const noexcept { return route_count_; }
-  // Bytes held by the lookup structure (direct array, nodes, leaves).
+  // Bytes reserved for the lookup structure (direct array, nodes, leaves),
+  // including the rounding of each array of ≥ 1 MiB up to whole 2 MiB huge
+  // pages (see huge_pages.h).
   size_t memoryBytes() const noexcept {
-    return direct_.capacity() * sizeof(uint32_t) + nodes_.capacity() * sizeof(Node) +
-           leaves_.capacity() * sizeof(uint32_t);
+    return hugePageFootprint(direct_.capacity() * sizeof(uint32_t)) +
+           hugePageFootprint(nodes_.capacity() * sizeof(Node)) +
+           hugePageFootprint(leaves_.capacity() * sizeof(uint32_t));
   }
   size_t nodeCount() const noexcept { return nodes_.size(); }
   size_t leafCount() const noexcept { return leaves_.size(); }
@@ -153,9 +157,12 @@ class LpmTable {
 
   class Builder;
 
-  std::vector<uint32_t> direct_;  // 2^kDirectBits entries
-  std::vector<Node> nodes_;
-  std::vector<uint32_t> leaves_;
+  // On huge pages: lookups read these at random (see huge_pages.h).
+  template <class T>
+  using Array = std::vector<T, HugePageAllocator<T>>;
+  Array<uint32_t> direct_;  // 2^kDirectBits entries
+  Array<Node> nodes_;
+  Array<uint32_t> leaves_;
   size_t route_count_ = 0;
 };
 

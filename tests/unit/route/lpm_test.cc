@@ -208,7 +208,8 @@ TEST(LpmBuild, RejectsOtherFamilyAndLargeValues) {
 
 TEST(LpmBuild, ReportsMemory) {
   Ipv4Lpm v4;
-  EXPECT_EQ(v4.memoryBytes(), (size_t{1} << 18) * 4);
+  // The 1 MiB direct array is on huge pages, which reserve whole 2 MiB pages.
+  EXPECT_EQ(v4.memoryBytes(), kHugePageSize);
   Ipv6Lpm v6;
   EXPECT_EQ(v6.memoryBytes(), (size_t{1} << 16) * 4);
   auto t = Ipv4Lpm::build(parseRoutes({{"10.2.3.4/32", 1}}));
@@ -278,7 +279,7 @@ class Reference {
 };
 
 template <class Table>
-void compareWithReference(unsigned width, uint64_t seed) {
+void compareWithReference(unsigned width, uint64_t seed, size_t route_count = kRandomRoutes) {
   std::mt19937_64 rng(seed);
   auto randomBits = [&](unsigned w) {
     Bits b{rng(), rng()};
@@ -296,7 +297,7 @@ void compareWithReference(unsigned width, uint64_t seed) {
   };
   std::vector<std::pair<Bits, unsigned>> prefixes;
   std::set<std::pair<std::pair<uint64_t, uint64_t>, unsigned>> seen;
-  while (prefixes.size() < kRandomRoutes) {
+  while (prefixes.size() < route_count) {
     unsigned len;
     Bits addr;
     if (!prefixes.empty() && rng() % 2 == 0) {
@@ -389,6 +390,12 @@ TEST(Ipv4Lpm, MatchesBruteForceOnRandomTable) {
 TEST(Ipv6Lpm, MatchesBruteForceOnRandomTable) {
   compareWithReference<Ipv6Lpm>(128, 3);
   compareWithReference<Ipv6Lpm>(128, 4);
+}
+
+// Large enough that nodes and leaves are above kHugePageMinBytes, so lookups
+// run on the mmap'ed (huge-page) arrays rather than operator new's.
+TEST(Ipv6Lpm, MatchesBruteForceOnLargeTable) {
+  compareWithReference<Ipv6Lpm>(128, 5, 100'000);
 }
 
 }  // namespace
