@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <span>
 
 #include "route_tables.h"
 
@@ -80,6 +81,23 @@ void runLookups(benchmark::State& state, const F& f, const Addresses& addresses)
   tableCounters(state, f);
 }
 
+// The same 16 lookups through the batch interface (level by level, with
+// prefetch).
+template <class F, class Addresses>
+void runBatchLookups(benchmark::State& state, const F& f, const Addresses& addresses) {
+  size_t i = 0;
+  uint32_t sink = 0;
+  uint32_t values[16];
+  for (auto _ : state) {
+    f.table->lookup(std::span(addresses).subspan(i, 16), values);
+    for (uint32_t v : values) sink += v;
+    i = (i + 16) & (kAddresses - 1);
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 16);
+  tableCounters(state, f);
+}
+
 void BM_Ipv4Lookup(benchmark::State& state) {
   const auto& f = ipv4Fixture();
   static const auto matched = ipv4Addresses(f.routes, kAddresses, true);
@@ -87,6 +105,14 @@ void BM_Ipv4Lookup(benchmark::State& state) {
   runLookups(state, f, state.range(0) ? matched : random);
 }
 BENCHMARK(BM_Ipv4Lookup)->ArgName("matched")->Arg(1)->Arg(0);
+
+void BM_Ipv4LookupBatch(benchmark::State& state) {
+  const auto& f = ipv4Fixture();
+  static const auto matched = ipv4Addresses(f.routes, kAddresses, true);
+  static const auto random = ipv4Addresses(f.routes, kAddresses, false);
+  runBatchLookups(state, f, state.range(0) ? matched : random);
+}
+BENCHMARK(BM_Ipv4LookupBatch)->ArgName("matched")->Arg(1)->Arg(0);
 
 void BM_Ipv4LookupLatency(benchmark::State& state) {
   const auto& f = ipv4Fixture();
@@ -109,6 +135,14 @@ void BM_Ipv6Lookup(benchmark::State& state) {
   runLookups(state, f, state.range(0) ? matched : random);
 }
 BENCHMARK(BM_Ipv6Lookup)->ArgName("matched")->Arg(1)->Arg(0);
+
+void BM_Ipv6LookupBatch(benchmark::State& state) {
+  const auto& f = ipv6Fixture();
+  static const auto matched = ipv6Addresses(f.routes, kAddresses, true);
+  static const auto random = ipv6Addresses(f.routes, kAddresses, false);
+  runBatchLookups(state, f, state.range(0) ? matched : random);
+}
+BENCHMARK(BM_Ipv6LookupBatch)->ArgName("matched")->Arg(1)->Arg(0);
 
 void BM_Ipv6LookupLatency(benchmark::State& state) {
   const auto& f = ipv6Fixture();

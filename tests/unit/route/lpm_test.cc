@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -208,7 +209,8 @@ TEST(LpmBuild, RejectsOtherFamilyAndLargeValues) {
 
 TEST(LpmBuild, ReportsMemory) {
   Ipv4Lpm v4;
-  EXPECT_EQ(v4.memoryBytes(), (size_t{1} << 18) * 4);
+  // The 1 MiB direct array is on huge pages, which reserve whole 2 MiB pages.
+  EXPECT_EQ(v4.memoryBytes(), kHugePageSize);
   Ipv6Lpm v6;
   EXPECT_EQ(v6.memoryBytes(), (size_t{1} << 16) * 4);
   auto t = Ipv4Lpm::build(parseRoutes({{"10.2.3.4/32", 1}}));
@@ -278,7 +280,7 @@ class Reference {
 };
 
 template <class Table>
-void compareWithReference(unsigned width, uint64_t seed) {
+void compareWithReference(unsigned width, uint64_t seed, size_t route_count = kRandomRoutes) {
   std::mt19937_64 rng(seed);
   auto randomBits = [&](unsigned w) {
     Bits b{rng(), rng()};
@@ -296,7 +298,7 @@ void compareWithReference(unsigned width, uint64_t seed) {
   };
   std::vector<std::pair<Bits, unsigned>> prefixes;
   std::set<std::pair<std::pair<uint64_t, uint64_t>, unsigned>> seen;
-  while (prefixes.size() < kRandomRoutes) {
+  while (prefixes.size() < route_count) {
     unsigned len;
     Bits addr;
     if (!prefixes.empty() && rng() % 2 == 0) {
@@ -325,13 +327,14 @@ void compareWithReference(unsigned width, uint64_t seed) {
   ASSERT_TRUE(table) << error;
   const Reference reference(prefixes);
 
+  std::vector<typename Table::Address> checked;  // for the batch interface
   auto check = [&](Bits a) {
-    uint32_t got;
     if constexpr (std::is_same_v<Table, Ipv4Lpm>) {
-      got = table->lookup(static_cast<Ipv4>(a.hi >> 32));
+      checked.push_back(static_cast<Ipv4>(a.hi >> 32));
     } else {
-      got = table->lookup(Ipv6{a.hi, a.lo});
+      checked.push_back(Ipv6{a.hi, a.lo});
     }
+    const uint32_t got = table->lookup(checked.back());
     const uint32_t want = reference.lookup(a);
     if (got != want) {
       ADD_FAILURE() << "address " << std::hex << a.hi << ":" << a.lo << ": got " << std::dec << got
@@ -378,6 +381,18 @@ void compareWithReference(unsigned width, uint64_t seed) {
     if (!check(p) || !check(last) || !check(before) || !check(after)) return;
   }
   EXPECT_GT(hits, kRandomAddresses / 2);  // the bias works
+
+  // The batch lookup agrees with lookup(), over whole and partial batches.
+  std::vector<uint32_t> values(checked.size());
+  table->lookup(checked, values);
+  for (size_t i = 0; i < checked.size(); ++i) {
+    ASSERT_EQ(values[i], table->lookup(checked[i])) << "address " << i;
+  }
+  const auto part = std::span(checked).subspan(3, Table::kBatch + 5);
+  std::vector<uint32_t> part_values(part.size() + 1, 12345);
+  table->lookup(part, part_values);
+  for (size_t i = 0; i < part.size(); ++i) EXPECT_EQ(part_values[i], table->lookup(part[i]));
+  EXPECT_EQ(part_values.back(), 12345u);  // nothing written past the addresses' count
   ::testing::Test::RecordProperty("memory_bytes", std::to_string(table->memoryBytes()));
 }
 
@@ -389,6 +404,12 @@ TEST(Ipv4Lpm, MatchesBruteForceOnRandomTable) {
 TEST(Ipv6Lpm, MatchesBruteForceOnRandomTable) {
   compareWithReference<Ipv6Lpm>(128, 3);
   compareWithReference<Ipv6Lpm>(128, 4);
+}
+
+// Large enough that nodes and leaves are above kHugePageMinBytes, so lookups
+// run on the mmap'ed (huge-page) arrays rather than operator new's.
+TEST(Ipv6Lpm, MatchesBruteForceOnLargeTable) {
+  compareWithReference<Ipv6Lpm>(128, 5, 100'000);
 }
 
 }  // namespace
