@@ -162,7 +162,7 @@ TEST(Bench, QuickRunWritesResultsAndLeavesNothingBehind) {
   EXPECT_EQ(static_cast<size_t>(std::count(c.begin(), c.end(), '\n')), 1 + j["runs"].size());
 }
 
-// Issue 11's profile: the link settings that make it (checked inside the
+// The tunnel profile: the link settings that make it (checked inside the
 // running bench's router namespace and read back into the JSON), one
 // datagram on the generator's veth per packet sent (GSO segmented before the
 // wire), and the implementation names and profile in every output.

@@ -75,7 +75,7 @@ TEST(BenchOptions, TunnelTrafficHasFourFlowsUnlessGiven) {
   EXPECT_EQ(s.traffic, Traffic::Spread);
   EXPECT_EQ(s.flows, 64u);
   EXPECT_STREQ(name(s.traffic), "spread");
-  // The target command of issue 11.
+  // The command that judges UDP GRO on tunnel traffic.
   const Options g = parseOk({"--traffic", "tunnel", "--dataplanes", "1", "--sizes", "1400",
                              "--compare", "ferry-nogro,kernel"});
   EXPECT_EQ(g.impls, (std::vector<std::string>{"ferry", "ferry-nogro", "kernel"}));
