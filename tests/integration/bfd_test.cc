@@ -5,12 +5,7 @@
 // egress_down; an up hold-down keeps a flapping peer out of forwarding; a
 // dataplane that cannot run (stopped with ptrace) does not flap the sessions
 // whose packets wait on its socket, unless it stays stopped for over 1 s.
-#include <dirent.h>
-#include <sys/ptrace.h>
-#include <sys/wait.h>
 #include <time.h>
-
-#include <fstream>
 
 #include "ferryd_fixture.h"
 
@@ -35,47 +30,6 @@ std::string interfaceYaml(const std::string& name, uint16_t bind, uint16_t peer,
   return "  - { name: " + name + ", bind: " + ep(bind) + ", peer: " + ep(peer) +
          (bfd.empty() ? "" : ", bfd: " + bfd) + " }\n";
 }
-
-// The thread of `pid` whose name is `name`, or -1 (as in stall_test.cc).
-pid_t threadNamed(pid_t pid, const std::string& name) {
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return -1;
-  pid_t found = -1;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::ifstream comm(dir + "/" + e->d_name + "/comm");
-    std::string c;
-    std::getline(comm, c);
-    if (c == name) found = pid_t(std::stol(e->d_name));
-  }
-  closedir(d);
-  return found;
-}
-
-// Holds one thread stopped (ptrace) for as long as it lives, as a thread
-// that gets no CPU would be.
-class ThreadStop {
- public:
-  explicit ThreadStop(pid_t tid) : tid_(tid) {
-    if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) return;
-    attached_ = true;
-    if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) return;
-    int status = 0;
-    stopped_ = waitpid(tid, &status, __WALL) == tid && WIFSTOPPED(status);
-  }
-  ~ThreadStop() {
-    if (attached_) ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
-  }
-  ThreadStop(const ThreadStop&) = delete;
-  ThreadStop& operator=(const ThreadStop&) = delete;
-  bool stopped() const { return stopped_; }
-
- private:
-  pid_t tid_;
-  bool attached_ = false;
-  bool stopped_ = false;
-};
 
 bool allUp(const Ferryd& f, size_t expected) {
   const auto bfd = f.show("bfd");

@@ -1,11 +1,13 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -303,6 +305,34 @@ std::string binary(const char* env_name) {
   if (value == nullptr || *value == '\0')
     throw std::runtime_error(std::string(env_name) + " is not set (run the test through meson test)");
   return value;
+}
+
+pid_t threadNamed(pid_t pid, const std::string& name) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return -1;
+  pid_t found = -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream comm(dir + "/" + e->d_name + "/comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c == name) found = pid_t(std::stol(e->d_name));
+  }
+  closedir(d);
+  return found;
+}
+
+ThreadStop::ThreadStop(pid_t tid) : tid_(tid) {
+  if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) return;
+  attached_ = true;
+  if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) return;
+  int status = 0;
+  stopped_ = waitpid(tid, &status, __WALL) == tid && WIFSTOPPED(status);
+}
+
+ThreadStop::~ThreadStop() {
+  if (attached_) ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
 }
 
 }  // namespace ferry::test

@@ -105,6 +105,26 @@ uint16_t freeUdpPort(const std::string& host = "127.0.0.1");
 // passes (FERRYD, FERRYCTL, FERRY_GEN).
 std::string binary(const char* env_name);
 
+// The thread of process `pid` whose name (comm) is `name`, or -1.
+pid_t threadNamed(pid_t pid, const std::string& name);
+
+// Holds one thread stopped (PTRACE_SEIZE + PTRACE_INTERRUPT: that thread
+// only, nothing else of its process) for as long as it lives, as a thread
+// that gets no CPU would be; detached (running again) in the destructor.
+class ThreadStop {
+ public:
+  explicit ThreadStop(pid_t tid);
+  ~ThreadStop();
+  ThreadStop(const ThreadStop&) = delete;
+  ThreadStop& operator=(const ThreadStop&) = delete;
+  bool stopped() const { return stopped_; }
+
+ private:
+  pid_t tid_;
+  bool attached_ = false;
+  bool stopped_ = false;
+};
+
 // Polls `predicate` every 10 ms until it holds or `timeout` passes.
 template <typename Predicate>
 bool eventually(Predicate predicate, std::chrono::milliseconds timeout) {

@@ -4,57 +4,11 @@
 // the kernel spreads over both dataplanes' sockets, and checks that ferryd
 // reports exactly that dataplane stalled, then forwards what waited once the
 // thread runs again.
-#include <sys/ptrace.h>
-#include <sys/wait.h>
-
-#include <dirent.h>
-
-#include <fstream>
 
 #include "ferryd_fixture.h"
 
 namespace ferry::test {
 namespace {
-
-// The thread of `pid` whose name is `name`, or -1.
-pid_t threadNamed(pid_t pid, const std::string& name) {
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return -1;
-  pid_t found = -1;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::ifstream comm(dir + "/" + e->d_name + "/comm");
-    std::string c;
-    std::getline(comm, c);
-    if (c == name) found = pid_t(std::stol(e->d_name));
-  }
-  closedir(d);
-  return found;
-}
-
-// Holds one thread stopped for as long as it lives.
-class ThreadStop {
- public:
-  explicit ThreadStop(pid_t tid) : tid_(tid) {
-    if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) return;
-    attached_ = true;
-    if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) return;
-    int status = 0;
-    stopped_ = waitpid(tid, &status, __WALL) == tid && WIFSTOPPED(status);
-  }
-  ~ThreadStop() {
-    if (attached_) ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
-  }
-  ThreadStop(const ThreadStop&) = delete;
-  ThreadStop& operator=(const ThreadStop&) = delete;
-  bool stopped() const { return stopped_; }
-
- private:
-  pid_t tid_;
-  bool attached_ = false;
-  bool stopped_ = false;
-};
 
 TEST(Stall, AStuckDataplaneIsReportedAndWhatWaitedIsForwardedAfterIt) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
