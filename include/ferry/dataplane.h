@@ -159,6 +159,12 @@ class Dataplane {
   // Sends one datagram from buffer `buffer` to `egress`'s peer; takes a
   // reference on the buffer until the send completes.
   void sendOne(uint16_t egress, uint16_t buffer, uint8_t* datagram, uint32_t length) noexcept;
+  // Fills `msg` for a send of iov[0..iov_count) (and `control`, if any) to
+  // `to` and queues it as sendmsg on the socket of `tag.interface`, tagged
+  // `tag`. `msg` and what it points to must stay put until the send completes.
+  void submitSend(io_uring_sqe* s, UserData tag, msghdr& msg, const sockaddr* to, socklen_t to_len,
+                  iovec* iov, size_t iov_count, void* control = nullptr,
+                  size_t control_len = 0) noexcept;
   // sendOne() for each `segment`-sized datagram of `length` bytes at `data`.
   void sendEach(uint16_t egress, uint16_t buffer, uint8_t* data, uint32_t length,
                 uint32_t segment) noexcept;

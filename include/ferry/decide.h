@@ -43,6 +43,11 @@ struct Action {
     a.route = route;
     return a;
   }
+  static constexpr Action toBfd() noexcept {
+    Action a;
+    a.kind = Kind::Bfd;
+    return a;
+  }
   static constexpr Action dropped(Drop why) noexcept {
     Action a;
     a.drop = why;

@@ -420,15 +420,8 @@ void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t
   std::memcpy(&s.to, to, to_len);
   s.iov.iov_base = s.data;
   s.iov.iov_len = n;
-  s.msg = {};
-  s.msg.msg_name = &s.to;
-  s.msg.msg_namelen = to_len;
-  s.msg.msg_iov = &s.iov;
-  s.msg.msg_iovlen = 1;
-  io_uring_prep_sendmsg(e, ingress, &s.msg, 0);
-  e->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(e, UserData{Op::Local, ingress, slot}.pack());
-  ++inflight_sends_;
+  submitSend(e, UserData{Op::Local, ingress, slot}, s.msg, reinterpret_cast<sockaddr*>(&s.to), to_len,
+             &s.iov, 1);
 }
 
 void Dataplane::onIcmpSent(uint16_t interface, uint16_t slot, int result) noexcept {
@@ -453,16 +446,24 @@ void Dataplane::sendOne(uint16_t egress, uint16_t buffer_id, uint8_t* datagram,
   const SockAddr& to = *interfaces_[egress].peer;
   t.iov.iov_base = datagram;
   t.iov.iov_len = length;
-  t.msg = {};
-  t.msg.msg_name = const_cast<sockaddr*>(to.sa());
-  t.msg.msg_namelen = to.len();
-  t.msg.msg_iov = &t.iov;
-  t.msg.msg_iovlen = 1;
   t.buffer = buffer_id;
   hold(buffer_id);
-  io_uring_prep_sendmsg(s, egress, &t.msg, 0);
+  submitSend(s, UserData{Op::Send, egress, slot}, t.msg, to.sa(), to.len(), &t.iov, 1);
+}
+
+void Dataplane::submitSend(io_uring_sqe* s, UserData tag, msghdr& msg, const sockaddr* to,
+                           socklen_t to_len, iovec* iov, size_t iov_count, void* control,
+                           size_t control_len) noexcept {
+  msg = {};
+  msg.msg_name = const_cast<sockaddr*>(to);
+  msg.msg_namelen = to_len;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = iov_count;
+  msg.msg_control = control;
+  msg.msg_controllen = control_len;
+  io_uring_prep_sendmsg(s, tag.interface, &msg, 0);
   s->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(s, UserData{Op::Send, egress, slot}.pack());
+  io_uring_sqe_set_data64(s, tag.pack());
   ++inflight_sends_;
 }
 
@@ -548,23 +549,14 @@ void Dataplane::flush(uint16_t egress) noexcept {
     b.iov[i].iov_base = r.piece[i].data;
     b.iov[i].iov_len = r.piece[i].length;
   }
-  b.msg = {};
-  b.msg.msg_name = const_cast<sockaddr*>(to.sa());
-  b.msg.msg_namelen = to.len();
-  b.msg.msg_iov = b.iov;
-  b.msg.msg_iovlen = pieces;
-  b.msg.msg_control = b.control;
-  b.msg.msg_controllen = sizeof(b.control);
-  cmsghdr* cm = CMSG_FIRSTHDR(&b.msg);
+  auto* cm = reinterpret_cast<cmsghdr*>(b.control);  // the first (and only) message
   cm->cmsg_level = SOL_UDP;
   cm->cmsg_type = UDP_SEGMENT;
   cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
   const auto segment = static_cast<uint16_t>(r.segment);
   std::memcpy(CMSG_DATA(cm), &segment, sizeof(segment));
-  io_uring_prep_sendmsg(s, egress, &b.msg, 0);
-  s->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(s, UserData{Op::SendBatch, egress, slot}.pack());
-  ++inflight_sends_;
+  submitSend(s, UserData{Op::SendBatch, egress, slot}, b.msg, to.sa(), to.len(), b.iov, pieces,
+             b.control, sizeof(b.control));
 }
 
 void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexcept {

@@ -43,10 +43,7 @@ Action decide(const Ingress& ingress, std::span<uint8_t> datagram, uint32_t max_
               const ForwardingState& state) noexcept {
   if (datagram.size() > max_datagram) return Action::dropped(Drop::Truncated);
   if (ingress.bfd_inband && looksLikeBfd(datagram)) {
-    if (!ingress.has_peer) return Action::dropped(Drop::BadBfd);
-    Action a;
-    a.kind = Action::Kind::Bfd;
-    return a;
+    return ingress.has_peer ? Action::toBfd() : Action::dropped(Drop::BadBfd);
   }
   if (state.mode == Mode::Route) {
     if (!state.routes) return Action::dropped(Drop::NoRoute);

@@ -113,8 +113,7 @@ TEST(Decide, InBandBfdIsRecognisedByItsFirstBytes) {
 
 TEST(Decide, InBandBfdGoesToTheControlModuleOnlyWhereTheInterfaceHasIt) {
   const ForwardingState state = stateFor(kRelay);
-  Action bfd;
-  bfd.kind = Action::Kind::Bfd;
+  const Action bfd = Action::toBfd();
   auto d = bfdLike(24);
   EXPECT_EQ(decide({0, true, true}, d, kMax, state), bfd);
   EXPECT_EQ(decide({0, true, false}, d, kMax, state), Action::dropped(Drop::BadBfd))
@@ -255,8 +254,7 @@ TEST(Decide, EcmpChoosesPerDatagram) {
 // taken for an inner packet, and the other way round.
 TEST(Decide, RouteModeSeparatesBfdFromInnerPackets) {
   const ForwardingState state = stateFor(kRoute);
-  Action bfd;
-  bfd.kind = Action::Kind::Bfd;
+  const Action bfd = Action::toBfd();
   auto b = bfdLike(24);
   EXPECT_EQ(decide({1, true, true}, b, kMax, state), bfd);
   auto p = makeV4({.destination = 0x0a020001});
