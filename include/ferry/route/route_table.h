@@ -91,27 +91,46 @@ class RouteTable {
   // packet as received).
   Decision forward(std::span<uint8_t> payload, uint64_t up_mask) const noexcept;
 
+  // forward() for each of a run of packets (the segments of one GRO train):
+  // out[i] is what forward(payloads[i], up_mask) returns, with the same
+  // writes. The destinations are looked up in one batch per family
+  // (LpmTable's batch lookup), which overlaps the trie walks' cache misses:
+  // an IPv6 walk one address at a time runs nearly serially. `out` must be at
+  // least as long as `payloads`; any length works (taken kMaxBatch at a time).
+  void forward(std::span<const std::span<uint8_t>> payloads, uint64_t up_mask,
+               std::span<Decision> out) const noexcept;
+  static constexpr size_t kMaxBatch = 64;
+
   // The index of the route for `destination`, or kNoRoute.
   uint32_t lookup(const IpAddress& destination) const noexcept {
     return destination.isV4() ? v4_.lookup(destination.v4()) : v6_.lookup(destination.v6());
   }
 
-  size_t size() const noexcept { return routes_.size(); }
-  const Prefix& prefix(uint32_t route) const noexcept { return routes_[route].prefix; }
-  const NextHopGroup& group(uint32_t route) const noexcept { return routes_[route].group; }
+  size_t size() const noexcept { return prefixes_.size(); }
+  const Prefix& prefix(uint32_t route) const noexcept { return prefixes_[route]; }
+  const NextHopGroup& group(uint32_t route) const noexcept { return groups_[group_of_[route]]; }
   uint32_t hashSeed() const noexcept { return seed_; }
   size_t memoryBytes() const noexcept {
-    return v4_.memoryBytes() + v6_.memoryBytes() + routes_.capacity() * sizeof(Entry);
+    return v4_.memoryBytes() + v6_.memoryBytes() +
+           hugePageFootprint(group_of_.capacity() * sizeof(uint32_t)) +
+           prefixes_.capacity() * sizeof(Prefix) + groups_.capacity() * sizeof(NextHopGroup);
   }
 
  private:
-  struct Entry {
-    Prefix prefix;  // masked
-    NextHopGroup group;
-  };
+  // The rest of forward() once the destination's route is known.
+  void finish(std::span<uint8_t> payload, const InnerPacket& p, uint32_t route, uint64_t up_mask,
+              Decision& d) const noexcept;
+  void forwardBatch(std::span<const std::span<uint8_t>> payloads, uint64_t up_mask,
+                    Decision* out) const noexcept;
   Ipv4Lpm v4_;
   Ipv6Lpm v6_;
-  std::vector<Entry> routes_;
+  // Per route: its next-hop group's index in groups_, read at random per
+  // packet like the tries (so on huge pages, huge_pages.h), and its prefix
+  // (for show routes only). Routes share groups: a table of a million routes
+  // over a few interfaces has a handful of distinct groups, which stay cached.
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> group_of_;
+  std::vector<Prefix> prefixes_;
+  std::vector<NextHopGroup> groups_;
   uint32_t seed_ = 0;
 };
 
