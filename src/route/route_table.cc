@@ -49,10 +49,9 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
 
   RouteTable table;
   table.seed_ = options.hash_seed;
-  std::vector<Route> v4_routes;
-  std::vector<Route> v6_routes;
   std::map<Prefix, size_t> first_with_prefix;
-  std::map<std::string, uint32_t> group_index;  // mode + members → index in groups_
+  auto set = std::make_shared<RouteSet>();
+  set->reserve(routes.size());
   for (size_t r = 0; r < routes.size(); ++r) {
     const RouteSpec& spec = routes[r];
     std::string error;
@@ -125,32 +124,43 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
       report(r, Field::kVia, 0, kError, group_error);
       continue;
     }
-    const auto index = static_cast<uint32_t>(table.prefixes_.size());
-    std::string key(1, static_cast<char>(group->mode()));
-    for (const uint32_t m : members) key.push_back(static_cast<char>(m));  // m < kMaxInterfaces
-    const auto [known_group, added] =
-        group_index.try_emplace(std::move(key), static_cast<uint32_t>(table.groups_.size()));
-    if (added) table.groups_.push_back(*group);
-    table.group_of_.push_back(known_group->second);
-    table.prefixes_.push_back(*prefix);
-    (prefix->isV4() ? v4_routes : v6_routes).push_back({*prefix, index});
+    set->add(*prefix, *group);
   }
 
   if (!failed) {
     // The checks above already exclude every reason a build can fail.
+    table.routes_ = std::move(set);
     std::string error;
-    auto v4 = Ipv4Lpm::build(v4_routes, &error);
-    auto v6 = v4 ? Ipv6Lpm::build(v6_routes, &error) : std::nullopt;
-    if (!v4 || !v6) {
-      report(0, Field::kPrefix, 0, kError, error);
-    } else {
-      table.v4_ = std::move(*v4);
-      table.v6_ = std::move(*v6);
-    }
+    if (!table.buildTries(&error)) report(0, Field::kPrefix, 0, kError, error);
   }
   if (issues) *issues = std::move(found);
   if (failed) return std::nullopt;
   return table;
+}
+
+std::optional<RouteTable> RouteTable::build(std::shared_ptr<const RouteSet> routes,
+                                            const RouteTableOptions& options, std::string* error) {
+  RouteTable table;
+  table.seed_ = options.hash_seed;
+  table.routes_ = std::move(routes);
+  if (!table.buildTries(error)) return std::nullopt;
+  return table;
+}
+
+bool RouteTable::buildTries(std::string* error) {
+  std::vector<Route> v4_routes;
+  std::vector<Route> v6_routes;
+  const auto prefixes = routes_->prefixes();
+  for (size_t r = 0; r < prefixes.size(); ++r)
+    (prefixes[r].isV4() ? v4_routes : v6_routes).push_back({prefixes[r], static_cast<uint32_t>(r)});
+  auto v4 = Ipv4Lpm::build(v4_routes, error);
+  if (!v4) return false;
+  v4_routes = {};  // give its memory back before the IPv6 build
+  auto v6 = Ipv6Lpm::build(v6_routes, error);
+  if (!v6) return false;
+  v4_ = std::move(*v4);
+  v6_ = std::move(*v6);
+  return true;
 }
 
 Decision RouteTable::forward(std::span<uint8_t> payload, uint64_t up_mask) const noexcept {
@@ -175,7 +185,7 @@ void RouteTable::finish(std::span<uint8_t> payload, const InnerPacket& p, uint32
     d.icmp = IcmpError::kDestinationUnreachable;
     return;
   }
-  d.interface = groups_[group_of_[d.route]].select(p.flow_hash, up_mask);
+  d.interface = routes_->group(d.route).select(p.flow_hash, up_mask);
   if (d.interface == kAllDown) {
     d.verdict = Verdict::kAllNextHopsDown;
     d.icmp = IcmpError::kDestinationUnreachable;
@@ -225,7 +235,7 @@ void RouteTable::forwardBatch(std::span<const std::span<uint8_t>> payloads, uint
   for (size_t j = 0; j < n4; ++j) route[v4_of[j]] = v4_route[j];
   for (size_t j = 0; j < n6; ++j) route[v6_of[j]] = v6_route[j];
   for (size_t i = 0; i < n; ++i)
-    if (route[i] != kNoRoute) __builtin_prefetch(&group_of_[route[i]]);
+    if (route[i] != kNoRoute) routes_->prefetch(route[i]);
   for (size_t i = 0; i < n; ++i) {
     out[i] = Decision{};
     finish(payloads[i], parsed[i], route[i], up_mask, out[i]);

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +22,7 @@
 #include "ferry/route/ip.h"
 #include "ferry/route/lpm.h"
 #include "ferry/route/next_hop.h"
+#include "ferry/route/route_set.h"
 
 namespace ferry::route {
 
@@ -84,6 +86,12 @@ class RouteTable {
                                          const RouteTableOptions& options,
                                          std::vector<RouteIssue>* issues);
 
+  // Builds the tries over routes already checked (a routes file, see
+  // route_set.h), sharing `routes` rather than copying it. Fails (saying why
+  // in `error`) only on a duplicate prefix. Only options.hash_seed applies.
+  static std::optional<RouteTable> build(std::shared_ptr<const RouteSet> routes,
+                                         const RouteTableOptions& options, std::string* error);
+
   // Per packet, in place on the UDP payload: parse and validate the inner
   // packet, look its destination up, choose the next hop among the members
   // that are up in `up_mask`, and — only when forwarding — decrement the TTL.
@@ -106,17 +114,18 @@ class RouteTable {
     return destination.isV4() ? v4_.lookup(destination.v4()) : v6_.lookup(destination.v6());
   }
 
-  size_t size() const noexcept { return prefixes_.size(); }
-  const Prefix& prefix(uint32_t route) const noexcept { return prefixes_[route]; }
-  const NextHopGroup& group(uint32_t route) const noexcept { return groups_[group_of_[route]]; }
+  size_t size() const noexcept { return routes_->size(); }
+  const Prefix& prefix(uint32_t route) const noexcept { return routes_->prefix(route); }
+  const NextHopGroup& group(uint32_t route) const noexcept { return routes_->group(route); }
   uint32_t hashSeed() const noexcept { return seed_; }
+  // The tries and the routes (which a config may share).
   size_t memoryBytes() const noexcept {
-    return v4_.memoryBytes() + v6_.memoryBytes() +
-           hugePageFootprint(group_of_.capacity() * sizeof(uint32_t)) +
-           prefixes_.capacity() * sizeof(Prefix) + groups_.capacity() * sizeof(NextHopGroup);
+    return v4_.memoryBytes() + v6_.memoryBytes() + routes_->memoryBytes();
   }
 
  private:
+  // Builds v4_ and v6_ over routes_.
+  bool buildTries(std::string* error);
   // The rest of forward() once the destination's route is known.
   void finish(std::span<uint8_t> payload, const InnerPacket& p, uint32_t route, uint64_t up_mask,
               Decision& d) const noexcept;
@@ -124,13 +133,7 @@ class RouteTable {
                     Decision* out) const noexcept;
   Ipv4Lpm v4_;
   Ipv6Lpm v6_;
-  // Per route: its next-hop group's index in groups_, read at random per
-  // packet like the tries (so on huge pages, huge_pages.h), and its prefix
-  // (for show routes only). Routes share groups: a table of a million routes
-  // over a few interfaces has a handful of distinct groups, which stay cached.
-  std::vector<uint32_t, HugePageAllocator<uint32_t>> group_of_;
-  std::vector<Prefix> prefixes_;
-  std::vector<NextHopGroup> groups_;
+  std::shared_ptr<const RouteSet> routes_ = std::make_shared<const RouteSet>();
   uint32_t seed_ = 0;
 };
 
