@@ -2,6 +2,7 @@
 //   ferryd run --config FILE       run until SIGINT/SIGTERM
 //   ferryd check-config FILE       validate a config, print a summary or the errors
 //   ferryd bench [OPTIONS]         benchmark mode (see README)
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -52,13 +53,15 @@ int run(const std::string& path) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  ferry::Daemon daemon(*config);
+  const std::string summary = config->summary() + "; ";
+  const std::string control_socket = config->control_socket;
+  ferry::Daemon daemon(std::move(*config));  // not copied: a copy would hold the routes for ever
   if (std::string why = daemon.start(); !why.empty()) {
     ferry::log::error(why);
     return 1;
   }
-  ferry::log::info("running " + config->summary() + "; " + std::to_string(daemon.dataplaneCount()) +
-                   " dataplanes started; control socket " + config->control_socket);
+  ferry::log::info("running " + summary + std::to_string(daemon.dataplaneCount()) +
+                   " dataplanes started; control socket " + control_socket);
   while (true) {
     siginfo_t info{};
     const int sig = sigwaitinfo(&signals, &info);
@@ -80,6 +83,13 @@ int run(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Large blocks (route tables, their build's scratch) always come from mmap
+  // and go back to the kernel when freed. glibc's default raises this
+  // threshold to the size of the largest block freed (up to 32 MiB), after
+  // which a reload's scratch and the old table stay in the heap as resident
+  // memory the daemon never uses again (measured: 145 → 229 MB after one
+  // reload of a 1.2 M-route table).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cerr << kUsage;

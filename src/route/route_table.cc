@@ -148,15 +148,9 @@ std::optional<RouteTable> RouteTable::build(std::shared_ptr<const RouteSet> rout
 }
 
 bool RouteTable::buildTries(std::string* error) {
-  std::vector<Route> v4_routes;
-  std::vector<Route> v6_routes;
-  const auto prefixes = routes_->prefixes();
-  for (size_t r = 0; r < prefixes.size(); ++r)
-    (prefixes[r].isV4() ? v4_routes : v6_routes).push_back({prefixes[r], static_cast<uint32_t>(r)});
-  auto v4 = Ipv4Lpm::build(v4_routes, error);
+  auto v4 = Ipv4Lpm::buildIndexed(routes_->prefixes(), error);
   if (!v4) return false;
-  v4_routes = {};  // give its memory back before the IPv6 build
-  auto v6 = Ipv6Lpm::build(v6_routes, error);
+  auto v6 = Ipv6Lpm::buildIndexed(routes_->prefixes(), error);
   if (!v6) return false;
   v4_ = std::move(*v4);
   v6_ = std::move(*v6);
