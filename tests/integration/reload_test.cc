@@ -78,6 +78,23 @@ TEST(Reload, SighupAndCtlApplyRelayChangesAndBadFilesChangeNothing) {
   EXPECT_EQ(f.terminate(), 0);
 }
 
+// Sends 10 inner packets to each of 10.1.0.1 and 10.2.0.1 into ferryd's
+// interface on port `in`; returns how many reached `sink` (route mode's egress peer).
+int sendToBothNets(uint16_t in, const UdpSocket& sink) {
+  UdpSocket source("127.0.0.1:0");
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
+  for (uint32_t i = 0; i < 10; ++i) {
+    for (uint8_t net : {1, 2}) {
+      const auto p = innerPacket(uint16_t(1000 + i), i, {10, net, 0, 1});
+      source.sendTo(to, p.data(), p.size());
+    }
+  }
+  std::vector<uint8_t> buf(2048);
+  int got = 0;
+  while (sink.recv(buf.data(), buf.size(), 300) > 0) ++got;
+  return got;
+}
+
 TEST(Reload, RoutesChangeAndCountersStartAfresh) {
   const uint16_t in = freeUdpPort(), out_port = freeUdpPort();
   UdpSocket sink("127.0.0.1:0");
@@ -90,21 +107,8 @@ TEST(Reload, RoutesChangeAndCountersStartAfresh) {
   };
   Ferryd f(cfg("  - { prefix: \"10.1.0.0/16\", via: [out] }\n"));
   ASSERT_TRUE(f.started()) << f.process().err();
-  UdpSocket source("127.0.0.1:0");
-  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
-  std::vector<uint8_t> buf(2048);
   // 10 packets to each of 10.1.0.1 and 10.2.0.1; only the first has a route.
-  const auto sendBoth = [&] {
-    for (uint32_t i = 0; i < 10; ++i) {
-      for (uint8_t net : {1, 2}) {
-        const auto p = innerPacket(uint16_t(1000 + i), i, {10, net, 0, 1});
-        source.sendTo(to, p.data(), p.size());
-      }
-    }
-    int got = 0;
-    while (sink.recv(buf.data(), buf.size(), 300) > 0) ++got;
-    return got;
-  };
+  const auto sendBoth = [&] { return sendToBothNets(in, sink); };
   EXPECT_EQ(sendBoth(), 10);
   EXPECT_EQ(f.show("routes")["routes"].size(), 1u);
   EXPECT_EQ(f.show("routes")["routes"][0]["packets"], 10);
@@ -143,21 +147,7 @@ TEST(Reload, ARoutesFileIsReadAtStartAndAtEveryReload) {
            sink.local().toString() + "\" }\n"
            "routes_file: " + file + "\n");
   ASSERT_TRUE(f.started()) << f.process().err();
-  UdpSocket source("127.0.0.1:0");
-  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
-  std::vector<uint8_t> buf(2048);
-  // 10 packets to each of 10.1.0.1 and 10.2.0.1.
-  const auto sendBoth = [&] {
-    for (uint32_t i = 0; i < 10; ++i) {
-      for (uint8_t net : {1, 2}) {
-        const auto p = innerPacket(uint16_t(1000 + i), i, {10, net, 0, 1});
-        source.sendTo(to, p.data(), p.size());
-      }
-    }
-    int got = 0;
-    while (sink.recv(buf.data(), buf.size(), 300) > 0) ++got;
-    return got;
-  };
+  const auto sendBoth = [&] { return sendToBothNets(in, sink); };
   EXPECT_EQ(sendBoth(), 10);
   EXPECT_EQ(f.show("routes")["count"], 1);
   EXPECT_EQ(f.show("routes")["routes"][0]["packets"], 10);
