@@ -120,6 +120,9 @@ struct Tuning {
   // route mode: seed of the ECMP flow hash; unset = random at each start.
   // Fixing it keeps every flow on the same next hop across restarts.
   std::optional<uint32_t> ecmp_seed;
+  // Under systemd with WatchdogSec=: a dataplane stalled longer than this
+  // stops the watchdog pings, so systemd restarts the daemon (notify.h).
+  uint32_t watchdog_stall_ms = 10'000;
   friend bool operator==(const Tuning&, const Tuning&) = default;
 };
 

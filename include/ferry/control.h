@@ -90,7 +90,28 @@ class Control {
   // Control thread only. "" on success.
   std::string reload();
 
+  // Called on the control thread just before a reload starts (done = false)
+  // and once it has ended, applied or not (done = true): systemd's
+  // RELOADING=1 / READY=1 (notify.h). Set before run().
+  void setReloadHook(std::function<void(bool done)> hook) { reload_hook_ = std::move(hook); }
+
+  // Liveness of the daemon's own threads, for the service watchdog: when the
+  // control and BFD threads last made a loop turn (each turns at least once
+  // a second), and since when the longest current dataplane stall lasts.
+  // Monotonic microseconds; any thread.
+  struct Health {
+    uint64_t control_turn_us = 0;
+    uint64_t bfd_turn_us = 0;    // 0: there is no BFD thread
+    uint64_t stalled_since_us = 0;  // 0: no dataplane is stalled
+    uint32_t interfaces_up = 0;     // usable for forwarding (BFD up, or no BFD)
+  };
+  Health health() const noexcept {
+    return {control_turn_us_.load(std::memory_order_relaxed), bfd_turn_us_.load(std::memory_order_relaxed),
+            stalled_since_us_.load(std::memory_order_relaxed), interfaces_up_.load(std::memory_order_relaxed)};
+  }
+
  private:
+  std::string reloadFile();
   // Publishes a forwarding snapshot with the BFD liveness, if it changed.
   // Caller holds bfd_mu_.
   void publishLiveness();
@@ -118,6 +139,11 @@ class Control {
   Fd stop_fd_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> reload_requested_{false};
+  std::function<void(bool)> reload_hook_;
+  std::atomic<uint64_t> control_turn_us_{0};
+  std::atomic<uint64_t> bfd_turn_us_{0};
+  std::atomic<uint64_t> stalled_since_us_{0};
+  std::atomic<uint32_t> interfaces_up_{0};
 };
 
 }  // namespace ferry

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,6 +45,14 @@ class Daemon {
   // The same document as `ferryctl show stats --json`.
   nlohmann::json stats() const;
 
+  // For systemd (notify.h): the threads' liveness, the watchdog's stall
+  // limit (tuning.watchdog_stall_ms), a one-line status, and a hook around
+  // reloads (set before start()).
+  Control::Health health() const noexcept { return control_ ? control_->health() : Control::Health{}; }
+  uint64_t watchdogStallUs() const noexcept { return uint64_t(config_.tuning.watchdog_stall_ms) * 1000; }
+  std::string statusLine() const;
+  void setReloadHook(std::function<void(bool done)> hook) { reload_hook_ = std::move(hook); }
+
  private:
   std::vector<DataplaneView> views() const;
 
@@ -58,6 +67,7 @@ class Daemon {
   std::vector<std::thread> threads_;
   std::unique_ptr<Control> control_;
   std::thread control_thread_;
+  std::function<void(bool)> reload_hook_;
 };
 
 // The CPUs this process may run on (sched_getaffinity), in order.

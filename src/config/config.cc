@@ -413,7 +413,7 @@ void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   const std::string path = "tuning";
   if (!checkMap(node, path,
                 {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue", "ecmp_seed", "gso",
-                 "gro", "gro_buffers"}))
+                 "gro", "gro_buffers", "watchdog_stall_ms"}))
     return;
   if (auto v = node["max_datagram"]) {
     if (auto n = unsignedInt(v, path + ".max_datagram", 64, 65535)) tuning.max_datagram = uint32_t(*n);
@@ -444,6 +444,9 @@ void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   }
   if (auto v = node["socket_buffer"]) {
     if (auto n = unsignedInt(v, path + ".socket_buffer", 4096, 1u << 30)) tuning.socket_buffer = uint32_t(*n);
+  }
+  if (auto v = node["watchdog_stall_ms"]) {
+    if (auto n = unsignedInt(v, path + ".watchdog_stall_ms", 100, 3'600'000)) tuning.watchdog_stall_ms = uint32_t(*n);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
@@ -72,7 +73,8 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
       reader_(unsigned(dataplanes_.size())),
       bfd_wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       stalls_(dataplanes_.size(), kStallAfterUs),
-      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      interfaces_up_(uint32_t(config.interfaces.size())) {
   bool any_bfd = false;
   for (const auto& i : config_.interfaces) any_bfd = any_bfd || (i.bfd && i.peer);
   if (any_bfd) {
@@ -113,6 +115,8 @@ void Control::publishLiveness() {
   next->version = current->version + 1;
   forwarding_.publish(std::move(next));
   published_liveness_ = sessions_->livenessVersion();
+  const auto& up = sessions_->liveness();
+  interfaces_up_.store(uint32_t(std::count(up.begin(), up.end(), uint8_t{1})), std::memory_order_relaxed);
 }
 
 void Control::requestReload() noexcept {
@@ -121,6 +125,13 @@ void Control::requestReload() noexcept {
 }
 
 std::string Control::reload() {
+  if (reload_hook_) reload_hook_(false);
+  std::string why = reloadFile();
+  if (reload_hook_) reload_hook_(true);
+  return why;
+}
+
+std::string Control::reloadFile() {
   ConfigResult result = loadConfigFile(config_.file);
   if (!result.config) {
     std::string why;
@@ -257,6 +268,7 @@ std::string Control::handleMetrics(const std::string& request_line) {
 
 void Control::watchDataplanes() {
   const bfd::Micros now = monotonicMicros();
+  uint64_t longest = 0;  // the longest current stall
   for (size_t d = 0; d < dataplanes_.size(); ++d) {
     const DataplaneView& dp = dataplanes_[d];
     bool waiting = false;
@@ -264,7 +276,9 @@ void Control::watchDataplanes() {
       int bytes = 0;  // UDP: the size of the next datagram, 0 when none waits
       if (fd >= 0 && ioctl(fd, FIONREAD, &bytes) == 0 && bytes > 0) waiting = true;
     }
-    if (!stalls_.update(d, dp.counters->loops.get(), waiting, now)) continue;
+    const bool changed = stalls_.update(d, dp.counters->loops.get(), waiting, now);
+    if (stalls_.stalled(d)) longest = std::max(longest, stalls_.sinceProgress(d, now));
+    if (!changed) continue;
     const std::string who = "dataplane " + std::to_string(dp.id) + " (CPU " + std::to_string(dp.cpu) + ")";
     if (stalls_.stalled(d))
       log::warn(who + " stalled: no loop turn for " + std::to_string(stalls_.sinceProgress(d, now) / 1000) +
@@ -272,6 +286,7 @@ void Control::watchDataplanes() {
     else
       log::info(who + " is making progress again");
   }
+  stalled_since_us_.store(longest > 0 ? now - longest : 0, std::memory_order_relaxed);
 }
 
 void Control::runBfd() noexcept {
@@ -311,6 +326,7 @@ void Control::runBfd() noexcept {
     const timespec timeout{time_t(wait_us / 1'000'000), long(wait_us % 1'000'000) * 1000};
     const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
     if (bfd_ != nullptr) bfd_->awake();
+    bfd_turn_us_.store(monotonicMicros(), std::memory_order_relaxed);
     if (ready < 0) continue;  // EINTR
     const bfd::Micros after = monotonicMicros();
     if (fds[0].revents & POLLIN) clearEventFd(bfd_wake_fd_.get());
@@ -347,6 +363,7 @@ void Control::run() noexcept {
     // At most 1 s between turns: snapshot reclamation.
     const timespec timeout{1, 0};
     const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
+    control_turn_us_.store(monotonicMicros(), std::memory_order_relaxed);
     if (ready < 0) continue;  // EINTR
     if (fds[0].revents & POLLIN) clearEventFd(stop_fd_.get());
     if (reload_requested_.exchange(false, std::memory_order_acq_rel)) {

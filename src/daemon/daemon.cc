@@ -45,6 +45,14 @@ std::vector<DataplaneView> Daemon::views() const {
 
 nlohmann::json Daemon::stats() const { return statsJson(config_, views()); }
 
+std::string Daemon::statusLine() const {
+  const Control::Health h = health();
+  std::string line = std::to_string(h.interfaces_up) + " of " + std::to_string(config_.interfaces.size()) +
+                     " interfaces up, " + std::to_string(count_) + " dataplanes";
+  if (h.stalled_since_us != 0) line += ", a dataplane stalled";
+  return line;
+}
+
 std::string Daemon::start() {
   const std::vector<int> allowed = allowedCpus();
   count_ = config_.dataplaneCount(static_cast<uint32_t>(allowed.size()));
@@ -101,6 +109,7 @@ std::string Daemon::start() {
   // 3. The control socket, before any thread runs.
   control_ = std::make_unique<Control>(config_, views(), *forwarding_, bfd_.get());
   if (std::string why = control_->setup(); !why.empty()) return why;
+  if (reload_hook_) control_->setReloadHook(reload_hook_);
   // The routes are the control module's from here (a reload replaces them
   // there); a copy kept here would hold a full table's RouteSet for ever.
   config_.routes.clear();

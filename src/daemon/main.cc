@@ -15,6 +15,7 @@
 #include "ferry/config.h"
 #include "ferry/daemon.h"
 #include "ferry/log.h"
+#include "ferry/notify.h"
 #include "ferry/render.h"
 
 namespace {
@@ -56,22 +57,42 @@ int run(const std::string& path) {
   const std::string summary = config->summary() + "; ";
   const std::string control_socket = config->control_socket;
   ferry::Daemon daemon(std::move(*config));  // not copied: a copy would hold the routes for ever
+  // systemd (Type=notify): RELOADING=1 / READY=1 around every reload, from
+  // the control thread that runs it (SIGHUP or ferryctl reload alike).
+  const ferry::ServiceNotifier notifier;
+  daemon.setReloadHook([&](bool done) {
+    if (done) notifier.ready(daemon.statusLine());
+    else notifier.reloading();
+  });
   if (std::string why = daemon.start(); !why.empty()) {
     ferry::log::error(why);
     return 1;
   }
   ferry::log::info("running " + summary + std::to_string(daemon.dataplaneCount()) +
                    " dataplanes started; control socket " + control_socket);
+  notifier.ready(daemon.statusLine());
+  // Without systemd this thread only waits for signals. Under systemd it
+  // also wakes every half watchdog period (or every 5 s) to refresh STATUS=
+  // and, while the daemon is healthy, send WATCHDOG=1.
+  const ferry::WatchdogLimits limits{.turn_us = 3'000'000, .stall_us = daemon.watchdogStallUs()};
+  const uint64_t tick_us = notifier.watchdogUs() ? *notifier.watchdogUs() / 2 : 5'000'000;
+  const timespec tick{time_t(tick_us / 1'000'000), long(tick_us % 1'000'000) * 1000};
   while (true) {
     siginfo_t info{};
-    const int sig = sigwaitinfo(&signals, &info);
+    const int sig = notifier.enabled() ? sigtimedwait(&signals, &info, &tick) : sigwaitinfo(&signals, &info);
     if (sig == SIGINT || sig == SIGTERM) {
       ferry::log::info(std::string("received ") + strsignal(sig) + ", stopping");
+      notifier.stopping();
       break;
     }
     if (sig == SIGHUP) {
       ferry::log::info("SIGHUP: reloading " + path);
       daemon.requestReload();
+    }
+    if (notifier.enabled()) {
+      notifier.status(daemon.statusLine());
+      if (notifier.watchdogUs() && ferry::watchdogHealthy(daemon.health(), ferry::monotonicMicros(), limits))
+        notifier.watchdog();
     }
   }
   daemon.stop();

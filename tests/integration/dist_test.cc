@@ -55,8 +55,26 @@ TEST(Dist, MesonInstallPutsEverythingInPlace) {
   const fs::path prefix = fs::path(dest.path()) / fs::path(FERRY_PREFIX).relative_path();
   for (const char* file : {"bin/ferryd", "bin/ferryctl", "bin/ferry-gen", "share/ferry/grafana/ferry.json",
                            "share/doc/ferry/examples/route-failover.yaml",
-                           "share/doc/ferry/examples/route-table-file.routes"}) {
+                           "share/doc/ferry/examples/route-table-file.routes",
+                           "lib/systemd/system/ferryd.service"}) {
     EXPECT_TRUE(fs::is_regular_file(prefix / file)) << file;
+  }
+  // The unit passes systemd-analyze verify without a word: its binaries are
+  // looked up where this install put them, its man: links in its man pages.
+  {
+    std::string unit = slurpFile(prefix / "lib/systemd/system/ferryd.service");
+    const std::string bindir = std::string(FERRY_PREFIX) + "/bin/";
+    ASSERT_NE(unit.find("ExecStart=" + bindir + "ferryd run --config /etc/ferry/ferry.yaml"), std::string::npos)
+        << unit;
+    const std::string installed = (prefix / "bin").string() + "/";
+    for (size_t at = 0; (at = unit.find(bindir, at)) != std::string::npos; at += installed.size())
+      unit.replace(at, bindir.size(), installed);
+    const std::string copy = dest.write("ferryd.service", unit);
+    std::string verify;
+    EXPECT_EQ(sh("MANPATH=" + (prefix / "share/man").string() + " systemd-analyze verify " + copy + " 2>&1",
+                 &verify),
+              0);
+    EXPECT_EQ(verify, "") << "systemd-analyze verify";
   }
   const std::pair<const char*, const char*> pages[] = {{"man8/ferryd.8", "ferryd - multi-core UDP router"},
                                                        {"man8/ferryctl.8", "ferryctl - query and control"},

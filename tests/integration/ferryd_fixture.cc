@@ -58,10 +58,11 @@ ssize_t UdpSocket::recv(void* buf, size_t cap, int timeout_ms, SockAddr* from) c
   return n;
 }
 
-Ferryd::Ferryd(const std::string& yaml, const std::string& netns) : netns_(netns) {
+Ferryd::Ferryd(const std::string& yaml, const std::string& netns, const std::vector<std::string>& env)
+    : netns_(netns) {
   socket_ = dir_.path() + "/ferry.sock";
   config_ = dir_.write("ferry.yaml", "control_socket: " + socket_ + "\n" + yaml);
-  process_ = Process::start({binary("FERRYD"), "run", "--config", config_}, {.netns = netns});
+  process_ = Process::start({binary("FERRYD"), "run", "--config", config_}, {.netns = netns, .env = env});
   // Generous: the wait ends as soon as the daemon says it started or exits.
   // Only the sanitizer builds on a loaded machine start slowly: a config
   // with 100,000 routes (bfd_test) takes about 16 s under TSan on the idle

@@ -42,7 +42,9 @@ class UdpSocket {
 // private path). Killed in the destructor if still running.
 class Ferryd {
  public:
-  explicit Ferryd(const std::string& yaml_without_control_socket, const std::string& netns = "");
+  // `env`: extra NAME=value entries for the daemon's environment.
+  explicit Ferryd(const std::string& yaml_without_control_socket, const std::string& netns = "",
+                  const std::vector<std::string>& env = {});
   bool started() const { return started_; }
   Process& process() { return process_; }
   const std::string& socketPath() const { return socket_; }
