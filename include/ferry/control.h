@@ -24,28 +24,21 @@
 #include "ferry/config.h"
 #include "ferry/counters.h"
 #include "ferry/ctl_server.h"
+#include "ferry/dataplane_watch.h"
 #include "ferry/forwarding.h"
 #include "ferry/published.h"
 #include "ferry/socket.h"
-#include "ferry/stall_watch.h"
 
 namespace ferry {
 
-// What the control thread may see of one dataplane.
-struct DataplaneView {
-  unsigned id = 0;
-  int cpu = -1;
-  const DataplaneCounters* counters = nullptr;
-  std::vector<int> fds;  // per interface: the dataplane's socket
-};
-
 // Stats documents (also used for the final counters at exit). Pure functions
 // of their arguments; the key sets are documented in the README.
-// `stalls`: the control thread's stall watch (null: reported as not stalled).
+// `health`: the dataplane watch's view, per dataplane (null: reported as
+// healthy and never moved).
 nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
-                         const StallWatch* stalls = nullptr);
+                         const std::vector<DataplaneHealth>* health = nullptr);
 nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
-                              const StallWatch* stalls = nullptr);
+                              const std::vector<DataplaneHealth>* health = nullptr);
 nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
                               const ForwardingState* state);
 nlohmann::json routesJson(const Config& config,
@@ -53,10 +46,6 @@ nlohmann::json routesJson(const Config& config,
 
 class Control {
  public:
-  // A dataplane that makes no loop turn while datagrams wait on its sockets
-  // for this long is reported stalled (StallWatch).
-  static constexpr uint64_t kStallAfterUs = 2'000'000;
-
   // `forwarding` must have a reader slot more than there are dataplanes: the
   // last one (index dataplanes.size()) is the control thread's.
   Control(const Config& config, std::vector<DataplaneView> dataplanes,
@@ -94,8 +83,6 @@ class Control {
   // The BFD thread's loop.
   void runBfd() noexcept;
   void wakeBfd() noexcept;
-  // Samples every dataplane for the stall watch and logs changes.
-  void watchDataplanes();
 
   Config config_;  // the running config (a reload replaces relay, routes, icmp)
   std::vector<DataplaneView> dataplanes_;
@@ -108,7 +95,7 @@ class Control {
   std::mutex publish_mu_;  // read current() → publish, by either thread
   unsigned reader_;        // the control thread's slot in forwarding_
   Fd bfd_wake_fd_;         // wakes the BFD thread (stop, set bfd)
-  StallWatch stalls_;      // control thread only
+  DataplaneWatch watch_;   // its own thread (run() starts it): stalls and re-steering
   CtlServer ctl_;
   CtlServer metrics_;  // listening only with metrics.listen in the config
   bool metrics_on_ = false;

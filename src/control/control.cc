@@ -71,7 +71,7 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
       bfd_(bfd),
       reader_(unsigned(dataplanes_.size())),
       bfd_wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      stalls_(dataplanes_.size(), kStallAfterUs),
+      watch_(config_.steering, dataplanes_),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   bool any_bfd = false;
   for (const auto& i : config_.interfaces) any_bfd = any_bfd || (i.bfd && i.peer);
@@ -222,8 +222,14 @@ std::string Control::handleRequest(const std::string& request) {
     return nlohmann::json{{"ok", true}, {"summary", config_.summary()}}.dump();
   }
   if (verb == "show" && extra.empty()) {
-    if (what == "stats") return statsJson(config_, dataplanes_, &stalls_).dump();
-    if (what == "dataplanes") return dataplanesJson(config_, dataplanes_, &stalls_).dump();
+    if (what == "stats") {
+      const auto health = watch_.health();
+      return statsJson(config_, dataplanes_, &health).dump();
+    }
+    if (what == "dataplanes") {
+      const auto health = watch_.health();
+      return dataplanesJson(config_, dataplanes_, &health).dump();
+    }
     if (what == "interfaces") {
       const Reading state(forwarding_, reader_);
       return interfacesJson(config_, dataplanes_, state.get()).dump();
@@ -245,31 +251,13 @@ std::string Control::handleMetrics(const std::string& request_line) {
     std::lock_guard lock(bfd_mu_);
     bfd = sessions_->showJson(monotonicMicros());
   }
+  const auto health = watch_.health();
   const Reading state(forwarding_, reader_);
   const nlohmann::json routes =
       config_.mode == Mode::Route ? routesJson(config_, state.get()) : nlohmann::json();
   return httpResponse(request_line,
-                      prometheusText(statsJson(config_, dataplanes_, &stalls_),
+                      prometheusText(statsJson(config_, dataplanes_, &health),
                                      interfacesJson(config_, dataplanes_, state.get()), bfd, routes));
-}
-
-void Control::watchDataplanes() {
-  const bfd::Micros now = monotonicMicros();
-  for (size_t d = 0; d < dataplanes_.size(); ++d) {
-    const DataplaneView& dp = dataplanes_[d];
-    bool waiting = false;
-    for (int fd : dp.fds) {
-      int bytes = 0;  // UDP: the size of the next datagram, 0 when none waits
-      if (fd >= 0 && ioctl(fd, FIONREAD, &bytes) == 0 && bytes > 0) waiting = true;
-    }
-    if (!stalls_.update(d, dp.counters->loops.get(), waiting, now)) continue;
-    const std::string who = "dataplane " + std::to_string(dp.id) + " (CPU " + std::to_string(dp.cpu) + ")";
-    if (stalls_.stalled(d))
-      log::warn(who + " stalled: no loop turn for " + std::to_string(stalls_.sinceProgress(d, now) / 1000) +
-                " ms while datagrams wait on its sockets; what the kernel hashes to them is not forwarded");
-    else
-      log::info(who + " is making progress again");
-  }
 }
 
 void Control::runBfd() noexcept {
@@ -334,6 +322,7 @@ void Control::run() noexcept {
   };
   std::thread bfd_thread;
   if (sessions_ || bfd_ != nullptr) bfd_thread = std::thread([this] { runBfd(); });
+  std::thread watch_thread([this] { watch_.run(); });
   std::vector<pollfd> fds;
   while (!stop_requested_.load(std::memory_order_acquire)) {
     fds.clear();
@@ -360,9 +349,10 @@ void Control::run() noexcept {
                           return httpResponse(line, std::string("# error: ") + e.what() + "\n");
                         }
                       });
-    watchDataplanes();
     forwarding_.reclaim();
   }
+  watch_.stop();
+  watch_thread.join();
   if (bfd_thread.joinable()) bfd_thread.join();
 }
 
