@@ -84,11 +84,14 @@ void sleepUntil(uint64_t ns) {
   while (gen::monotonicNs() < ns) std::this_thread::sleep_for(5ms);
 }
 
-void stallOneDataplane(const std::string& steering) {
+// `small_queue`: socket buffers of 256 KiB, so that the stopped dataplane's
+// queue overflows before its share moves (the loss is then that overflow).
+void stallOneDataplane(const std::string& steering, bool small_queue = false) {
   const bool route = steering == "inner-flow";
   Recorder sink(route);
   const uint16_t in = freeUdpPort(), out = freeUdpPort();
   Ferryd f("dataplanes: 2\nsteering: " + steering + (route ? "\nmode: route" : "") +
+           (small_queue ? "\ntuning: { socket_buffer: 262144 }" : "") +
            "\ninterfaces:\n"
            "  - { name: in, bind: \"127.0.0.1:" + std::to_string(in) + "\" }\n"
            "  - { name: out, bind: \"127.0.0.1:" + std::to_string(out) + "\", peer: \"" +
@@ -165,6 +168,7 @@ void stallOneDataplane(const std::string& steering) {
   EXPECT_EQ(after[other]["resteers"], 0);
   EXPECT_EQ(after[other]["stalls"], 0);
   const uint64_t overflow = after[victim]["rx_queue_overflow"];
+  const uint64_t overflow_all = overflow + after[other]["rx_queue_overflow"].get<uint64_t>();
 
   ASSERT_EQ(sender.wait(20s), 0) << sender.err();
   const auto sent = nlohmann::json::parse(sender.out(), nullptr, false);
@@ -212,7 +216,7 @@ void stallOneDataplane(const std::string& steering) {
     }
   }
   const uint64_t bound = uint64_t(victim_pps);  // 1 s of the stalled share
-  std::cout << "resteer (" << steering << "): dataplane " << victim << " stopped for "
+  std::cout << "resteer (" << steering << (small_queue ? ", 256 KiB socket buffers" : "") << "): dataplane " << victim << " stopped for "
             << released_after / 1'000'000 << " ms with " << uint64_t(victim_pps) << " of "
             << uint64_t(total_pps) << " pps; its share moved after " << moved_after / 1'000'000
             << " ms (seen by polling ferryctl), back " << (t_back - t_release) / 1'000'000
@@ -224,6 +228,11 @@ void stallOneDataplane(const std::string& steering) {
                            << first_late_loss_ms << " ms)";
   EXPECT_EQ(slow, 0u) << "datagrams sent more than 1 s after the stall began waited for the stopped dataplane";
   EXPECT_LE(lost, bound);
+  // Every loss is a datagram the kernel dropped at a full socket queue.
+  EXPECT_EQ(lost, overflow_all);
+  if (small_queue) {
+    EXPECT_GT(lost, 0u) << "the stopped dataplane's queue did not overflow";
+  }
   EXPECT_EQ(received + lost, sent["packets"].get<uint64_t>());
   EXPECT_EQ(duplicates, 0u);
   EXPECT_EQ(sent["send_errors"], 0);
@@ -240,6 +249,8 @@ void stallOneDataplane(const std::string& steering) {
 TEST(Resteer, KernelSteeringMovesAStalledDataplanesShareAndBack) { stallOneDataplane("kernel"); }
 
 TEST(Resteer, InnerFlowSteeringMovesAStalledDataplanesShareAndBack) { stallOneDataplane("inner-flow"); }
+
+TEST(Resteer, WhatOverflowsTheStalledQueueBeforeTheMoveIsTheLoss) { stallOneDataplane("kernel", true); }
 
 }  // namespace
 }  // namespace ferry::test
