@@ -1,9 +1,11 @@
 // Control: exactly one per daemon. It owns the control socket (ferryctl), the
 // metrics endpoint, reloads, the BFD sessions and the forwarding snapshots,
 // and reads the dataplanes' counters for stats. It never touches a
-// dataplane's ring. Two threads:
+// dataplane's ring. Three threads:
 //   - the BFD thread (SCHED_FIFO when allowed): BFD packets, timers and
 //     liveness snapshots, nothing else, so no request can delay a BFD timer;
+//   - the watch thread (DataplaneWatch, SCHED_FIFO when allowed): stalled
+//     dataplanes and re-steering their share of traffic;
 //   - the control thread (run()): ferryctl and metrics requests and reloads,
 //     which may take seconds with a large route table.
 // They share the BFD sessions under bfd_mu_ (held for microseconds on the

@@ -69,6 +69,7 @@ class DataplaneWatch {
   StallWatch stalls_;
   Resteer resteer_;
   std::vector<bool> applied_;  // the away set the attached programs implement
+  std::vector<bool> unbuildable_;  // an away set whose program was too long
   bool all_stalled_logged_ = false;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -50,6 +50,10 @@ SteeringPlan planSteering(unsigned sockets, const std::vector<bool>& away);
 // The program for `steering` over `sockets` sockets (never empty).
 // `cpus[i]` is the CPU dataplane i is pinned to (for Steering::Cpu).
 // `away`: see planSteering(); empty = every dataplane keeps its share.
+// About 2 instructions per dataplane and mode, 4 for cpu with some away: a
+// program past BPF_MAXINSNS (4096; cpu steering with about 1000 dataplanes,
+// some away) throws std::length_error. Without `away` it always fits the
+// 1024 dataplanes the config allows.
 std::vector<sock_filter> steeringProgram(Steering steering, unsigned sockets,
                                          const std::vector<int>& cpus,
                                          const std::vector<bool>& away = {});

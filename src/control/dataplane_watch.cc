@@ -27,7 +27,15 @@ std::string DataplaneWatch::who(std::size_t d) const {
 
 bool DataplaneWatch::attach(const std::vector<bool>& away) {
   if (dataplanes_.empty()) return true;
-  const auto program = steeringProgram(steering_, unsigned(dataplanes_.size()), cpus_, away);
+  std::vector<sock_filter> program;
+  try {
+    program = steeringProgram(steering_, unsigned(dataplanes_.size()), cpus_, away);
+  } catch (const std::exception& e) {
+    // Not retried: the same set would fail the same way.
+    log::error(std::string("cannot re-steer: ") + e.what());
+    unbuildable_ = away;
+    return false;
+  }
   bool ok = true;
   for (std::size_t i = 0; i < dataplanes_[0].fds.size(); ++i) {
     const std::string why = attachSteering(dataplanes_[0].fds[i], program);
@@ -70,7 +78,7 @@ void DataplaneWatch::sample(uint64_t now) {
   if (all_stalled && !all_stalled_logged_)
     log::warn("every dataplane is stalled: there is nowhere to move a share to, the steering stays as it is");
   all_stalled_logged_ = all_stalled;
-  if (resteer_.away() == applied_) return;
+  if (resteer_.away() == applied_ || resteer_.away() == unbuildable_) return;
   if (!attach(resteer_.away())) return;
   applied_ = resteer_.away();
   std::string healthy;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 namespace ferry {
 namespace {
@@ -48,7 +49,9 @@ struct Builder {
       if (labels[l] == SIZE_MAX || labels[l] <= at) throw std::logic_error("steering: bad jump");
       code[at].k = uint32_t(labels[l] - at - 1);
     }
-    if (code.size() > BPF_MAXINSNS) throw std::logic_error("steering: program too long");
+    if (code.size() > BPF_MAXINSNS)
+      throw std::length_error("steering program of " + std::to_string(code.size()) +
+                              " instructions, more than classic BPF's " + std::to_string(BPF_MAXINSNS));
     return code;
   }
   // A ^= the 32-bit word at `offset` (X is clobbered).

@@ -8,6 +8,8 @@
 // Once with `steering: kernel` (relay mode) and once with `inner-flow`
 // (route mode, IP-in-UDP). The sink is this test: it records every
 // datagram's flow, sequence number, send and receive time.
+#include <sched.h>
+
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -251,6 +253,91 @@ TEST(Resteer, KernelSteeringMovesAStalledDataplanesShareAndBack) { stallOneDatap
 TEST(Resteer, InnerFlowSteeringMovesAStalledDataplanesShareAndBack) { stallOneDataplane("inner-flow"); }
 
 TEST(Resteer, WhatOverflowsTheStalledQueueBeforeTheMoveIsTheLoss) { stallOneDataplane("kernel", true); }
+
+// cpu steering: the datagrams the stalled dataplane's CPU receives go to
+// the other dataplane while it is stopped, and to it again afterwards. On
+// loopback the sending CPU also receives (softirq), so the test pins itself
+// to the stalled dataplane's CPU and sends from there.
+TEST(Resteer, CpuSteeringMovesWhatTheStalledDataplanesCpuReceives) {
+  if (allowedCpuCount() < 2) GTEST_SKIP() << "needs 2 CPUs";
+  UdpSocket sink("127.0.0.1:0");
+  const uint16_t in = freeUdpPort(), out = freeUdpPort();
+  Ferryd f("dataplanes: 2\nsteering: cpu\ninterfaces:\n"
+           "  - { name: in, bind: \"127.0.0.1:" + std::to_string(in) + "\" }\n"
+           "  - { name: out, bind: \"127.0.0.1:" + std::to_string(out) + "\", peer: \"" +
+           sink.local().toString() + "\" }\n"
+           "relay: [ { from: in, to: out } ]\n");
+  ASSERT_TRUE(f.started()) << f.process().err();
+  const int cpu = f.show("dataplanes")[1]["cpu"].get<int>();
+  cpu_set_t set, all;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(set), &set), 0);
+  struct Restore {
+    cpu_set_t* all;
+    ~Restore() { sched_setaffinity(0, sizeof(*all), all); }
+  } restore{&all};
+
+  std::vector<std::unique_ptr<UdpSocket>> sources;
+  for (int i = 0; i < 16; ++i) sources.push_back(std::make_unique<UdpSocket>("127.0.0.1:0"));
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
+  constexpr uint32_t kBurst = 64;
+  std::vector<int> seen(4 * kBurst, 0);
+  uint32_t next = 0;
+  std::vector<uint8_t> payload;
+  auto burst = [&] {
+    for (uint32_t i = 0; i < kBurst; ++i, ++next) {
+      fillPayload(next, payload);
+      ASSERT_TRUE(sources[i % sources.size()]->sendTo(to, payload.data(), payload.size()));
+    }
+  };
+  // Receives until `count` distinct datagrams have arrived in all, or none
+  // came for `timeout_ms`; returns how many have.
+  auto drain = [&](uint32_t count, int timeout_ms) {
+    uint8_t buf[4096];
+    uint32_t got = 0;
+    for (int s : seen) got += s != 0;
+    while (got < count) {
+      const ssize_t n = sink.recv(buf, sizeof(buf), timeout_ms);
+      if (n < 0) return got;
+      const int64_t seq = checkPayload(buf, size_t(n));
+      if (seq < 0 || seq >= int64_t(seen.size())) continue;
+      got += seen[size_t(seq)]++ == 0;
+    }
+    return got;
+  };
+  auto rx = [&](unsigned d) { return f.show("dataplanes")[d]["rx_packets"].get<uint64_t>(); };
+
+  burst();  // all on the pinned CPU's dataplane
+  EXPECT_EQ(drain(kBurst, 1000), kBurst);
+  EXPECT_EQ(rx(1), kBurst);
+  EXPECT_EQ(rx(0), 0u);
+  const pid_t tid = threadNamed(f.process().pid(), "ferry-dp1");
+  ASSERT_GT(tid, 0);
+  {
+    ThreadStop stop(tid);
+    ASSERT_TRUE(stop.stopped());
+    burst();  // waits on the stopped dataplane's socket
+    ASSERT_TRUE(eventually([&] { return f.show("dataplanes")[1]["steered_away"].get<bool>(); }, 3s))
+        << f.show("dataplanes").dump(2);
+    burst();  // sent from the same CPU: now through dataplane 0, at once
+    EXPECT_EQ(drain(2 * kBurst, 1000), 2 * kBurst);
+    EXPECT_EQ(rx(0), kBurst);
+    EXPECT_EQ(rx(1), kBurst);
+  }
+  ASSERT_TRUE(eventually([&] { return !f.show("dataplanes")[1]["steered_away"].get<bool>(); }, 2s));
+  EXPECT_EQ(drain(3 * kBurst, 1000), 3 * kBurst);  // what waited
+  burst();  // its CPU's traffic is its own again
+  EXPECT_EQ(drain(4 * kBurst, 1000), 4 * kBurst);
+  EXPECT_EQ(rx(1), 3 * kBurst);
+  EXPECT_EQ(rx(0), kBurst);
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], 1) << "datagram " << i;
+  const auto dps = f.show("dataplanes");
+  EXPECT_EQ(dps[1]["resteers"], 1);
+  EXPECT_EQ(dps[0]["resteers"], 0);
+  EXPECT_EQ(f.terminate(), 0);
+}
 
 }  // namespace
 }  // namespace ferry::test

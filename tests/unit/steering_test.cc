@@ -262,6 +262,22 @@ INSTANTIATE_TEST_SUITE_P(Steering, EveryMode,
                            return name;
                          });
 
+TEST(SteeringSize, TheLargestConfigsFitOrSaySo) {
+  const unsigned n = 1024;  // the config's limit
+  std::vector<bool> one(n, false), half(n, false);
+  one[7] = true;
+  for (unsigned d = 0; d < n; d += 2) half[d] = true;
+  for (Steering mode : {Steering::Kernel, Steering::InnerFlow, Steering::Cpu}) {
+    EXPECT_EQ(checkCbpf(steeringProgram(mode, n, cpusFor(n))), "") << toString(mode);
+    if (mode == Steering::Cpu) {
+      EXPECT_THROW(steeringProgram(mode, n, cpusFor(n), half), std::length_error);
+    } else {
+      EXPECT_EQ(checkCbpf(steeringProgram(mode, n, cpusFor(n), one)), "") << toString(mode);
+      EXPECT_EQ(checkCbpf(steeringProgram(mode, n, cpusFor(n), half)), "") << toString(mode);
+    }
+  }
+}
+
 // ---- what each mode steers by ---------------------------------------------
 
 TEST(SteeringKernel, OneUnderlayFlowIsOneDataplaneWhateverItCarries) {
