@@ -68,7 +68,7 @@ class DataplaneWatch {
   mutable std::mutex mu_;  // the state below; sample() holds it for microseconds
   StallWatch stalls_;
   Resteer resteer_;
-  std::vector<bool> applied_;  // the away set the attached programs implement
+  std::vector<bool> applied_;      // the away set the attached programs implement
   std::vector<bool> unbuildable_;  // an away set whose program was too long
   bool all_stalled_logged_ = false;
   std::mutex stop_mu_;

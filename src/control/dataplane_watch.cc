@@ -22,7 +22,8 @@ DataplaneWatch::DataplaneWatch(Steering steering, std::vector<DataplaneView> dat
 }
 
 std::string DataplaneWatch::who(std::size_t d) const {
-  return "dataplane " + std::to_string(dataplanes_[d].id) + " (CPU " + std::to_string(dataplanes_[d].cpu) + ")";
+  return "dataplane " + std::to_string(dataplanes_[d].id) + " (CPU " +
+         std::to_string(dataplanes_[d].cpu) + ")";
 }
 
 bool DataplaneWatch::attach(const std::vector<bool>& away) {
@@ -66,7 +67,8 @@ void DataplaneWatch::sample(uint64_t now) {
     stalled[d] = stalls_.stalled(d);
     if (!changed) continue;
     if (stalled[d])
-      log::warn(who(d) + " stalled: no loop turn for " + std::to_string(stalls_.sinceProgress(d, now) / 1000) +
+      log::warn(who(d) + " stalled: no loop turn for " +
+                std::to_string(stalls_.sinceProgress(d, now) / 1000) +
                 " ms while datagrams wait on its sockets");
     else
       log::info(who(d) + " is making progress again");
@@ -76,7 +78,9 @@ void DataplaneWatch::sample(uint64_t now) {
   bool all_stalled = !stalled.empty();
   for (bool s : stalled) all_stalled = all_stalled && s;
   if (all_stalled && !all_stalled_logged_)
-    log::warn("every dataplane is stalled: there is nowhere to move a share to, the steering stays as it is");
+    log::warn(
+        "every dataplane is stalled: there is nowhere to move a share to, the steering stays as it "
+        "is");
   all_stalled_logged_ = all_stalled;
   if (resteer_.away() == applied_ || resteer_.away() == unbuildable_) return;
   if (!attach(resteer_.away())) return;
@@ -86,9 +90,9 @@ void DataplaneWatch::sample(uint64_t now) {
     if (!applied_[d]) healthy += (healthy.empty() ? "" : ", ") + std::to_string(dataplanes_[d].id);
   for (std::size_t d = 0; d < applied_.size(); ++d) {
     if (applied_[d] && !before[d])
-      log::warn(who(d) + ": its share of new datagrams moved to dataplane(s) " + healthy + ", " +
-                std::to_string(stalls_.sinceProgress(d, now) / 1000) +
-                " ms after its last loop turn; what waits on its sockets is forwarded when it runs again");
+      log::warn(who(d) + ": its share of new datagrams moved to dataplane(s) " + healthy +
+                " (no loop turn seen for " + std::to_string(stalls_.sinceProgress(d, now) / 1000) +
+                " ms); what waits on its sockets is forwarded when it runs again");
     else if (!applied_[d] && before[d])
       log::info(who(d) + ": its share of new datagrams moved back to it");
   }

@@ -51,7 +51,8 @@ struct Builder {
     }
     if (code.size() > BPF_MAXINSNS)
       throw std::length_error("steering program of " + std::to_string(code.size()) +
-                              " instructions, more than classic BPF's " + std::to_string(BPF_MAXINSNS));
+                              " instructions, more than classic BPF's " +
+                              std::to_string(BPF_MAXINSNS));
     return code;
   }
   // A ^= the 32-bit word at `offset` (X is clobbered).
@@ -84,9 +85,9 @@ void innerFlow(Builder& b, size_t tuple, size_t mix) {
   b.emit(BPF_ST, kAddr);
   b.emit(BPF_LDX | BPF_B | BPF_MSH, 0);  // X = 4 * IHL
   b.emit(BPF_LD | BPF_W | BPF_LEN);
-  b.emit(BPF_ALU | BPF_SUB | BPF_K, 4);   // no wrap: len >= 24
+  b.emit(BPF_ALU | BPF_SUB | BPF_K, 4);     // no wrap: len >= 24
   b.jumpUnless(BPF_JGE | BPF_X, 0, tuple);  // len - 4 >= 4 * IHL
-  b.emit(BPF_LD | BPF_W | BPF_IND, 0);   // the ports
+  b.emit(BPF_LD | BPF_W | BPF_IND, 0);      // the ports
   b.emit(BPF_MISC | BPF_TAX);
   b.emit(BPF_LD | BPF_MEM, kAddr);
   b.emit(BPF_ALU | BPF_XOR | BPF_X);
@@ -212,8 +213,11 @@ std::vector<sock_filter> steeringProgram(Steering steering, unsigned sockets,
   Builder b;
   const size_t tuple = b.label(), mix = b.label();
   switch (steering) {
-    case Steering::Kernel: break;
-    case Steering::InnerFlow: innerFlow(b, tuple, mix); break;
+    case Steering::Kernel:
+      break;
+    case Steering::InnerFlow:
+      innerFlow(b, tuple, mix);
+      break;
     case Steering::Cpu:
       b.emit(BPF_LD | BPF_W | BPF_ABS, uint32_t(SKF_AD_OFF + SKF_AD_CPU));
       // One compare per dataplane: "if A == cpu_i return i"; the first match
@@ -221,8 +225,10 @@ std::vector<sock_filter> steeringProgram(Steering steering, unsigned sockets,
       // sends its CPU's packets to the 4-tuple hash, which avoids it.
       for (unsigned d = 0; d < sockets && d < cpus.size(); ++d) {
         b.code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, uint32_t(cpus[d]), 0, 1));
-        if (plan.away[d]) b.jump(tuple);
-        else b.emit(BPF_RET | BPF_K, d);
+        if (plan.away[d])
+          b.jump(tuple);
+        else
+          b.emit(BPF_RET | BPF_K, d);
       }
       break;
   }

@@ -40,7 +40,8 @@ inline std::string checkCbpf(const std::vector<sock_filter>& program) {
         (BPF_OP(f.code) == BPF_DIV || BPF_OP(f.code) == BPF_MOD) && f.k == 0)
       return "division by 0 at " + std::to_string(pc);
     if ((f.code == (BPF_LD | BPF_MEM) || f.code == (BPF_LDX | BPF_MEM) || f.code == BPF_ST ||
-         f.code == BPF_STX) && f.k >= BPF_MEMWORDS)
+         f.code == BPF_STX) &&
+        f.k >= BPF_MEMWORDS)
       return "bad scratch slot at " + std::to_string(pc);
   }
   if (BPF_CLASS(program.back().code) != BPF_RET) return "last instruction is not a return";
@@ -54,9 +55,12 @@ inline CbpfResult runCbpf(const std::vector<sock_filter>& program, const CbpfPac
   // The bytes at `k` (data offset, or SKF_NET_OFF + header offset); false when outside.
   auto load = [&](int64_t k, unsigned size, uint32_t* out) {
     int64_t at;
-    if (k >= 0) at = int64_t(p.payload_at) + k;
-    else if (k >= SKF_NET_OFF && k < SKF_AD_OFF) at = k - SKF_NET_OFF;
-    else return false;
+    if (k >= 0)
+      at = int64_t(p.payload_at) + k;
+    else if (k >= SKF_NET_OFF && k < SKF_AD_OFF)
+      at = k - SKF_NET_OFF;
+    else
+      return false;
     if (at < 0 || at + size > int64_t(p.bytes.size())) return false;
     uint32_t v = 0;
     for (unsigned i = 0; i < size; ++i) v = v << 8 | p.bytes[size_t(at) + i];
@@ -75,10 +79,13 @@ inline CbpfResult runCbpf(const std::vector<sock_filter>& program, const CbpfPac
         const uint16_t mode = BPF_MODE(f.code);
         const unsigned size = BPF_SIZE(f.code) == BPF_W ? 4 : BPF_SIZE(f.code) == BPF_H ? 2 : 1;
         uint32_t v = 0;
-        if (mode == BPF_IMM) v = f.k;
-        else if (mode == BPF_LEN) v = uint32_t(payload_len);
+        if (mode == BPF_IMM)
+          v = f.k;
+        else if (mode == BPF_LEN)
+          v = uint32_t(payload_len);
         else if (mode == BPF_MEM) {
-          if (!(written >> f.k & 1)) return {0, "scratch slot read before written at " + std::to_string(pc - 1)};
+          if (!(written >> f.k & 1))
+            return {0, "scratch slot read before written at " + std::to_string(pc - 1)};
           v = mem[f.k];
         } else if (mode == BPF_MSH) {
           if (!load(int32_t(f.k), 1, &v)) return {0, {}};
@@ -101,9 +108,15 @@ inline CbpfResult runCbpf(const std::vector<sock_filter>& program, const CbpfPac
         break;
       case BPF_ALU:
         switch (BPF_OP(f.code)) {
-          case BPF_ADD: a += src; break;
-          case BPF_SUB: a -= src; break;
-          case BPF_MUL: a *= src; break;
+          case BPF_ADD:
+            a += src;
+            break;
+          case BPF_SUB:
+            a -= src;
+            break;
+          case BPF_MUL:
+            a *= src;
+            break;
           case BPF_DIV:
             if (src == 0) return {0, {}};
             a /= src;
@@ -112,34 +125,62 @@ inline CbpfResult runCbpf(const std::vector<sock_filter>& program, const CbpfPac
             if (src == 0) return {0, {}};
             a %= src;
             break;
-          case BPF_AND: a &= src; break;
-          case BPF_OR: a |= src; break;
-          case BPF_XOR: a ^= src; break;
-          case BPF_LSH: a = src >= 32 ? 0 : a << src; break;
-          case BPF_RSH: a = src >= 32 ? 0 : a >> src; break;
-          case BPF_NEG: a = uint32_t(-int64_t(a)); break;
-          default: return {0, "unsupported ALU at " + std::to_string(pc - 1)};
+          case BPF_AND:
+            a &= src;
+            break;
+          case BPF_OR:
+            a |= src;
+            break;
+          case BPF_XOR:
+            a ^= src;
+            break;
+          case BPF_LSH:
+            a = src >= 32 ? 0 : a << src;
+            break;
+          case BPF_RSH:
+            a = src >= 32 ? 0 : a >> src;
+            break;
+          case BPF_NEG:
+            a = uint32_t(-int64_t(a));
+            break;
+          default:
+            return {0, "unsupported ALU at " + std::to_string(pc - 1)};
         }
         break;
       case BPF_JMP: {
         bool taken = false;
         switch (BPF_OP(f.code)) {
-          case BPF_JA: pc += f.k; continue;
-          case BPF_JEQ: taken = a == src; break;
-          case BPF_JGT: taken = a > src; break;
-          case BPF_JGE: taken = a >= src; break;
-          case BPF_JSET: taken = (a & src) != 0; break;
-          default: return {0, "unsupported jump at " + std::to_string(pc - 1)};
+          case BPF_JA:
+            pc += f.k;
+            continue;
+          case BPF_JEQ:
+            taken = a == src;
+            break;
+          case BPF_JGT:
+            taken = a > src;
+            break;
+          case BPF_JGE:
+            taken = a >= src;
+            break;
+          case BPF_JSET:
+            taken = (a & src) != 0;
+            break;
+          default:
+            return {0, "unsupported jump at " + std::to_string(pc - 1)};
         }
         pc += taken ? f.jt : f.jf;
         break;
       }
-      case BPF_RET: return {BPF_RVAL(f.code) == BPF_A ? a : f.k, {}};
+      case BPF_RET:
+        return {BPF_RVAL(f.code) == BPF_A ? a : f.k, {}};
       case BPF_MISC:
-        if (BPF_MISCOP(f.code) == BPF_TAX) x = a;
-        else a = x;
+        if (BPF_MISCOP(f.code) == BPF_TAX)
+          x = a;
+        else
+          a = x;
         break;
-      default: return {0, "unsupported class at " + std::to_string(pc - 1)};
+      default:
+        return {0, "unsupported class at " + std::to_string(pc - 1)};
     }
   }
   return {0, "did not end"};

@@ -15,21 +15,24 @@ struct Step {
   std::vector<bool> away;
 };
 
-void run(std::size_t dataplanes, const std::vector<Step>& steps, const std::vector<uint64_t>& resteers) {
+void run(std::size_t dataplanes, const std::vector<Step>& steps,
+         const std::vector<uint64_t>& resteers) {
   Resteer r(dataplanes);
   for (std::size_t i = 0; i < steps.size(); ++i) {
     EXPECT_EQ(r.update(steps[i].stalled), steps[i].changed) << "step " << i;
     EXPECT_EQ(r.away(), steps[i].away) << "step " << i;
   }
-  for (std::size_t d = 0; d < dataplanes; ++d) EXPECT_EQ(r.resteers(d), resteers[d]) << "dataplane " << d;
+  for (std::size_t d = 0; d < dataplanes; ++d)
+    EXPECT_EQ(r.resteers(d), resteers[d]) << "dataplane " << d;
 }
 
 TEST(Resteer, AStalledDataplaneIsMovedAwayAndBack) {
-  run(2, {{{false, false}, false, {false, false}},
-          {{false, true}, true, {false, true}},
-          {{false, true}, false, {false, true}},   // still stalled: no new change
-          {{false, false}, true, {false, false}},  // runs again: back
-          {{false, true}, true, {false, true}}},   // and again
+  run(2,
+      {{{false, false}, false, {false, false}},
+       {{false, true}, true, {false, true}},
+       {{false, true}, false, {false, true}},   // still stalled: no new change
+       {{false, false}, true, {false, false}},  // runs again: back
+       {{false, true}, true, {false, true}}},   // and again
       {0, 2});
 }
 
@@ -38,18 +41,20 @@ TEST(Resteer, EveryDataplaneStalledMovesNothing) {
   run(2, {{{true, true}, false, {false, false}}, {{false, true}, true, {false, true}}}, {0, 1});
   // One is away, then the other stalls too: the first stays away (its
   // program is still the best there is) until one of them runs again.
-  run(2, {{{false, true}, true, {false, true}},
-          {{true, true}, false, {false, true}},
-          {{true, false}, true, {true, false}},
-          {{false, false}, true, {false, false}}},
+  run(2,
+      {{{false, true}, true, {false, true}},
+       {{true, true}, false, {false, true}},
+       {{true, false}, true, {true, false}},
+       {{false, false}, true, {false, false}}},
       {1, 1});
 }
 
 TEST(Resteer, SeveralAwayAtOnce) {
-  run(3, {{{true, false, true}, true, {true, false, true}},
-          {{true, false, false}, true, {true, false, false}},
-          {{true, true, true}, false, {true, false, false}},
-          {{false, false, false}, true, {false, false, false}}},
+  run(3,
+      {{{true, false, true}, true, {true, false, true}},
+       {{true, false, false}, true, {true, false, false}},
+       {{true, true, true}, false, {true, false, false}},
+       {{false, false, false}, true, {false, false, false}}},
       {1, 0, 1});
 }
 

@@ -29,8 +29,8 @@ void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
 }
 
 // An IPv4 header (with `options` 4-byte words) + UDP header + `payload`.
-CbpfPacket underlay4(uint32_t src, uint16_t sport, const std::vector<uint8_t>& payload, uint32_t cpu = 0,
-                     unsigned options = 0) {
+CbpfPacket underlay4(uint32_t src, uint16_t sport, const std::vector<uint8_t>& payload,
+                     uint32_t cpu = 0, unsigned options = 0) {
   const size_t ip = 20 + 4 * options;
   CbpfPacket p;
   p.bytes.assign(ip + 8, 0);
@@ -100,15 +100,20 @@ std::vector<CbpfPacket> packetsFor(Steering steering, unsigned cpus) {
         if (f % 4 == 0) out.push_back(underlay6(f, uint16_t(30000 + f), {1, 2, 3}));
         break;
       case Steering::InnerFlow:
-        out.push_back(underlay4(0xc0000202, 50000, inner4(0x0a000001 + f, 0x0a020001 + f % 5, uint16_t(1000 + f))));
+        out.push_back(underlay4(0xc0000202, 50000,
+                                inner4(0x0a000001 + f, 0x0a020001 + f % 5, uint16_t(1000 + f))));
         if (f % 4 == 0) out.push_back(underlay4(0xc0000202, 50000, inner6(f, f * 7, uint16_t(f))));
-        if (f % 10 == 0) out.push_back(underlay4(0xc0000202, uint16_t(40000 + f), {0x12, 0x34, 0x56}));  // opaque
-        if (f % 10 == 1) out.push_back(underlay4(0xc0000202, uint16_t(40000 + f), {0x45, 0, 0}));  // short "IPv4"
-        if (f % 10 == 2) out.push_back(underlay6(f, uint16_t(40000 + f), {0x60, 0, 0, 0, 0}));  // short "IPv6"
+        if (f % 10 == 0)
+          out.push_back(underlay4(0xc0000202, uint16_t(40000 + f), {0x12, 0x34, 0x56}));  // opaque
+        if (f % 10 == 1)
+          out.push_back(underlay4(0xc0000202, uint16_t(40000 + f), {0x45, 0, 0}));  // short "IPv4"
+        if (f % 10 == 2)
+          out.push_back(underlay6(f, uint16_t(40000 + f), {0x60, 0, 0, 0, 0}));  // short "IPv6"
         break;
       case Steering::Cpu:
         out.push_back(underlay4(0xc0000202, uint16_t(40000 + f), {1, 2, 3}, cpu));
-        if (f % 8 == 0) out.push_back(underlay4(0xc0000202, uint16_t(41000 + f), {1, 2, 3}, cpu, /*options=*/2));
+        if (f % 8 == 0)
+          out.push_back(underlay4(0xc0000202, uint16_t(41000 + f), {1, 2, 3}, cpu, /*options=*/2));
         break;
     }
   }
@@ -142,12 +147,15 @@ TEST(SteeringPlan, Table) {
       {1, {true}, {0}, {false}},  // the only one: nowhere to go
       {2, {}, {0, 1}, {false, false}},
       {2, {false, true}, {0}, {false, true}},
-      {2, {true}, {1}, {true, false}},  // shorter: the rest are not away
+      {2, {true}, {1}, {true, false}},            // shorter: the rest are not away
       {2, {true, true}, {0, 1}, {false, false}},  // all: nothing moves
       {4, {false, true, false, true}, {0, 2}, {false, true, false, true}},
       {4, {true, true, true, false}, {3}, {true, true, true, false}},
       {4, {true, true, true, true}, {0, 1, 2, 3}, {false, false, false, false}},
-      {3, {false, false, false, false, true}, {0, 1, 2}, {false, false, false}},  // longer: ignored beyond
+      {3,
+       {false, false, false, false, true},
+       {0, 1, 2},
+       {false, false, false}},  // longer: ignored beyond
   };
   for (const auto& c : cases) {
     const SteeringPlan plan = planSteering(c.sockets, c.away);
@@ -219,8 +227,8 @@ TEST_P(EveryMode, HealthyFlowsStayAndMovedOnesSpreadOverTheHealthy) {
       const size_t healthy = plan.healthy.size();
       if (plan.moves() && moved >= 60 * healthy) {
         for (unsigned h : plan.healthy)
-          EXPECT_GE(moved_to[h] * 3 * healthy, moved) << "n=" << n << " healthy " << h << " took "
-                                                      << moved_to[h] << " of " << moved;
+          EXPECT_GE(moved_to[h] * 3 * healthy, moved)
+              << "n=" << n << " healthy " << h << " took " << moved_to[h] << " of " << moved;
       }
     }
   }
@@ -249,7 +257,8 @@ TEST_P(EveryMode, EveryDataplaneGetsAShareWhenAllAreHealthy) {
       ++per[run(program, p)];
       ++total;
     }
-    for (unsigned d = 0; d < n; ++d) EXPECT_GE(per[d] * 3 * n, total) << "n=" << n << " dataplane " << d;
+    for (unsigned d = 0; d < n; ++d)
+      EXPECT_GE(per[d] * 3 * n, total) << "n=" << n << " dataplane " << d;
   }
 }
 
