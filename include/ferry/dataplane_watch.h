@@ -6,8 +6,9 @@
 // datagrams moved to the healthy dataplanes (Resteer) by replacing the
 // steering program of every interface's reuseport group, and gets it back at
 // its next loop turn. Worst case from the moment a dataplane stops turning
-// while datagrams wait to the new program: kSampleUs + kStallAfterUs plus
-// scheduling delay (the thread asks for SCHED_FIFO, as the BFD thread does).
+// while datagrams wait to the new program: a sample to see them wait, the
+// threshold rounded up to a sample, 2 * kSampleUs + kStallAfterUs = 600 ms,
+// plus scheduling delay (the thread asks for SCHED_FIFO, as BFD's does).
 #pragma once
 
 #include <condition_variable>

@@ -24,7 +24,7 @@ void dropLines(std::ostringstream& out, const std::string& label, const nlohmann
 
 // "ok"; "STALLED, steered away" while its share goes to the others;
 // "STALLED" while it keeps its share (every dataplane stalled); "ok, steered
-// away" for the moment between its next loop turn and the next sample.
+// away" only while a failed replacement of the programs is retried.
 std::string dataplaneState(const nlohmann::json& d) {
   const bool stalled = d.value("stalled", false), away = d.value("steered_away", false);
   std::string state = stalled ? "STALLED" : "ok";
