@@ -1,9 +1,11 @@
 // Control: exactly one per daemon. It owns the control socket (ferryctl), the
 // metrics endpoint, reloads, the BFD sessions and the forwarding snapshots,
 // and reads the dataplanes' counters for stats. It never touches a
-// dataplane's ring. Two threads:
+// dataplane's ring. Three threads:
 //   - the BFD thread (SCHED_FIFO when allowed): BFD packets, timers and
 //     liveness snapshots, nothing else, so no request can delay a BFD timer;
+//   - the watch thread (DataplaneWatch, SCHED_FIFO when allowed): stalled
+//     dataplanes and re-steering their share of traffic;
 //   - the control thread (run()): ferryctl and metrics requests and reloads,
 //     which may take seconds with a large route table.
 // They share the BFD sessions under bfd_mu_ (held for microseconds on the
@@ -24,28 +26,21 @@
 #include "ferry/config.h"
 #include "ferry/counters.h"
 #include "ferry/ctl_server.h"
+#include "ferry/dataplane_watch.h"
 #include "ferry/forwarding.h"
 #include "ferry/published.h"
 #include "ferry/socket.h"
-#include "ferry/stall_watch.h"
 
 namespace ferry {
 
-// What the control thread may see of one dataplane.
-struct DataplaneView {
-  unsigned id = 0;
-  int cpu = -1;
-  const DataplaneCounters* counters = nullptr;
-  std::vector<int> fds;  // per interface: the dataplane's socket
-};
-
 // Stats documents (also used for the final counters at exit). Pure functions
 // of their arguments; the key sets are documented in the README.
-// `stalls`: the control thread's stall watch (null: reported as not stalled).
+// `health`: the dataplane watch's view, per dataplane (null: reported as
+// healthy and never moved).
 nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
-                         const StallWatch* stalls = nullptr);
+                         const std::vector<DataplaneHealth>* health = nullptr);
 nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
-                              const StallWatch* stalls = nullptr);
+                              const std::vector<DataplaneHealth>* health = nullptr);
 nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
                               const ForwardingState* state);
 // The first kRoutesListed routes in table order (a full table has a
@@ -56,10 +51,6 @@ nlohmann::json routesJson(const Config& config,
 
 class Control {
  public:
-  // A dataplane that makes no loop turn while datagrams wait on its sockets
-  // for this long is reported stalled (StallWatch).
-  static constexpr uint64_t kStallAfterUs = 2'000'000;
-
   // `forwarding` must have a reader slot more than there are dataplanes: the
   // last one (index dataplanes.size()) is the control thread's.
   Control(const Config& config, std::vector<DataplaneView> dataplanes,
@@ -105,10 +96,7 @@ class Control {
     uint64_t stalled_since_us = 0;  // 0: no dataplane is stalled
     uint32_t interfaces_up = 0;     // usable for forwarding (BFD up, or no BFD)
   };
-  Health health() const noexcept {
-    return {control_turn_us_.load(std::memory_order_relaxed), bfd_turn_us_.load(std::memory_order_relaxed),
-            stalled_since_us_.load(std::memory_order_relaxed), interfaces_up_.load(std::memory_order_relaxed)};
-  }
+  Health health() const noexcept;
 
  private:
   std::string reloadFile();
@@ -118,8 +106,6 @@ class Control {
   // The BFD thread's loop.
   void runBfd() noexcept;
   void wakeBfd() noexcept;
-  // Samples every dataplane for the stall watch and logs changes.
-  void watchDataplanes();
 
   Config config_;  // the running config (a reload replaces relay, routes, icmp)
   std::vector<DataplaneView> dataplanes_;
@@ -132,7 +118,7 @@ class Control {
   std::mutex publish_mu_;  // read current() → publish, by either thread
   unsigned reader_;        // the control thread's slot in forwarding_
   Fd bfd_wake_fd_;         // wakes the BFD thread (stop, set bfd)
-  StallWatch stalls_;      // control thread only
+  DataplaneWatch watch_;   // its own thread (run() starts it): stalls and re-steering
   CtlServer ctl_;
   CtlServer metrics_;  // listening only with metrics.listen in the config
   bool metrics_on_ = false;
@@ -142,7 +128,6 @@ class Control {
   std::function<void(bool)> reload_hook_;
   std::atomic<uint64_t> control_turn_us_{0};
   std::atomic<uint64_t> bfd_turn_us_{0};
-  std::atomic<uint64_t> stalled_since_us_{0};
   std::atomic<uint32_t> interfaces_up_{0};
 };
 

@@ -72,7 +72,7 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
       bfd_(bfd),
       reader_(unsigned(dataplanes_.size())),
       bfd_wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      stalls_(dataplanes_.size(), kStallAfterUs),
+      watch_(config_.steering, dataplanes_),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       interfaces_up_(uint32_t(config.interfaces.size())) {
   bool any_bfd = false;
@@ -235,8 +235,14 @@ std::string Control::handleRequest(const std::string& request) {
     return nlohmann::json{{"ok", true}, {"summary", config_.summary()}}.dump();
   }
   if (verb == "show" && extra.empty()) {
-    if (what == "stats") return statsJson(config_, dataplanes_, &stalls_).dump();
-    if (what == "dataplanes") return dataplanesJson(config_, dataplanes_, &stalls_).dump();
+    if (what == "stats") {
+      const auto health = watch_.health();
+      return statsJson(config_, dataplanes_, &health).dump();
+    }
+    if (what == "dataplanes") {
+      const auto health = watch_.health();
+      return dataplanesJson(config_, dataplanes_, &health).dump();
+    }
     if (what == "interfaces") {
       const Reading state(forwarding_, reader_);
       return interfacesJson(config_, dataplanes_, state.get()).dump();
@@ -258,35 +264,20 @@ std::string Control::handleMetrics(const std::string& request_line) {
     std::lock_guard lock(bfd_mu_);
     bfd = sessions_->showJson(monotonicMicros());
   }
+  const auto health = watch_.health();
   const Reading state(forwarding_, reader_);
   const nlohmann::json routes =
       config_.mode == Mode::Route ? routesJson(config_, state.get()) : nlohmann::json();
   return httpResponse(request_line,
-                      prometheusText(statsJson(config_, dataplanes_, &stalls_),
+                      prometheusText(statsJson(config_, dataplanes_, &health),
                                      interfacesJson(config_, dataplanes_, state.get()), bfd, routes));
 }
 
-void Control::watchDataplanes() {
-  const bfd::Micros now = monotonicMicros();
-  uint64_t longest = 0;  // the longest current stall
-  for (size_t d = 0; d < dataplanes_.size(); ++d) {
-    const DataplaneView& dp = dataplanes_[d];
-    bool waiting = false;
-    for (int fd : dp.fds) {
-      int bytes = 0;  // UDP: the size of the next datagram, 0 when none waits
-      if (fd >= 0 && ioctl(fd, FIONREAD, &bytes) == 0 && bytes > 0) waiting = true;
-    }
-    const bool changed = stalls_.update(d, dp.counters->loops.get(), waiting, now);
-    if (stalls_.stalled(d)) longest = std::max(longest, stalls_.sinceProgress(d, now));
-    if (!changed) continue;
-    const std::string who = "dataplane " + std::to_string(dp.id) + " (CPU " + std::to_string(dp.cpu) + ")";
-    if (stalls_.stalled(d))
-      log::warn(who + " stalled: no loop turn for " + std::to_string(stalls_.sinceProgress(d, now) / 1000) +
-                " ms while datagrams wait on its sockets; what the kernel hashes to them is not forwarded");
-    else
-      log::info(who + " is making progress again");
-  }
-  stalled_since_us_.store(longest > 0 ? now - longest : 0, std::memory_order_relaxed);
+Control::Health Control::health() const noexcept {
+  const uint64_t now = monotonicMicros();
+  const uint64_t stalled_for = watch_.longestStallUs(now);
+  return {control_turn_us_.load(std::memory_order_relaxed), bfd_turn_us_.load(std::memory_order_relaxed),
+          stalled_for > 0 ? now - stalled_for : 0, interfaces_up_.load(std::memory_order_relaxed)};
 }
 
 void Control::runBfd() noexcept {
@@ -352,6 +343,7 @@ void Control::run() noexcept {
   };
   std::thread bfd_thread;
   if (sessions_ || bfd_ != nullptr) bfd_thread = std::thread([this] { runBfd(); });
+  std::thread watch_thread([this] { watch_.run(); });
   std::vector<pollfd> fds;
   while (!stop_requested_.load(std::memory_order_acquire)) {
     fds.clear();
@@ -379,9 +371,10 @@ void Control::run() noexcept {
                           return httpResponse(line, std::string("# error: ") + e.what() + "\n");
                         }
                       });
-    watchDataplanes();
     forwarding_.reclaim();
   }
+  watch_.stop();
+  watch_thread.join();
   if (bfd_thread.joinable()) bfd_thread.join();
 }
 

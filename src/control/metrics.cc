@@ -96,6 +96,20 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_stalled", "dataplane=\"" + std::to_string(field(d, "id")) + "\"",
              flag(d, "stalled"));
+  w.family("ferry_dataplane_stalls_total", "counter", "Times the dataplane became stalled.");
+  for (const auto& d : stats["dataplanes"])
+    w.sample("ferry_dataplane_stalls_total", "dataplane=\"" + std::to_string(field(d, "id")) + "\"",
+             field(d, "stalls"));
+  w.family("ferry_dataplane_steered_away", "gauge",
+           "1 while the dataplane's share of new datagrams is steered to the other dataplanes.");
+  for (const auto& d : stats["dataplanes"])
+    w.sample("ferry_dataplane_steered_away", "dataplane=\"" + std::to_string(field(d, "id")) + "\"",
+             flag(d, "steered_away"));
+  w.family("ferry_dataplane_resteers_total", "counter",
+           "Times the dataplane's share was moved to the other dataplanes (re-steered away).");
+  for (const auto& d : stats["dataplanes"])
+    w.sample("ferry_dataplane_resteers_total", "dataplane=\"" + std::to_string(field(d, "id")) + "\"",
+             field(d, "resteers"));
   w.family("ferry_dataplane_tx_packets_total", "counter", "Datagrams sent per dataplane.");
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_tx_packets_total",

@@ -22,6 +22,16 @@ void dropLines(std::ostringstream& out, const std::string& label, const nlohmann
   if (!line.empty()) out << "  " << label << ":" << line << "\n";
 }
 
+// "ok"; "STALLED, steered away" while its share goes to the others;
+// "STALLED" while it keeps its share (every dataplane stalled); "ok, steered
+// away" only while a failed replacement of the programs is retried.
+std::string dataplaneState(const nlohmann::json& d) {
+  const bool stalled = d.value("stalled", false), away = d.value("steered_away", false);
+  std::string state = stalled ? "STALLED" : "ok";
+  if (away) state += ", steered away";
+  return state;
+}
+
 }  // namespace
 
 std::string renderTable(const std::vector<std::string>& header,
@@ -50,9 +60,9 @@ std::string renderDataplanes(const nlohmann::json& dataplanes) {
     rows.push_back({text(d["id"]), text(d["cpu"]), text(d["rx_packets"]), text(d["rx_bytes"]),
                     text(d["tx_packets"]), text(d["tx_bytes"]), text(d["dropped"]),
                     text(d["bfd_rx"]), text(d["rx_queue_overflow"]), text(d["loops"]),
-                    d.value("stalled", false) ? "STALLED" : "ok"});
+                    text(d.value("resteers", nlohmann::json(0))), dataplaneState(d)});
   return renderTable({"DATAPLANE", "CPU", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "DROPPED",
-                      "BFD_RX", "RXQ_OVFL", "LOOPS", "STATE"},
+                      "BFD_RX", "RXQ_OVFL", "LOOPS", "RESTEERS", "STATE"},
                      rows);
 }
 

@@ -38,7 +38,7 @@ uint64_t overflow(int fd) { return fd >= 0 ? socketDrops(fd) : 0; }
 }  // namespace
 
 nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
-                              const StallWatch* stalls) {
+                              const std::vector<DataplaneHealth>* health) {
   nlohmann::json list = nlohmann::json::array();
   for (size_t d = 0; d < dataplanes.size(); ++d) {
     const DataplaneView& dp = dataplanes[d];
@@ -56,18 +56,20 @@ nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneV
     j["loops"] = dp.counters->loops.get();
     j["cqes"] = dp.counters->cqes.get();
     j["ring_errors"] = dp.counters->ring_errors.get();
-    const bool known = stalls != nullptr && d < stalls->size();
-    j["stalled"] = known && stalls->stalled(d);
-    j["stalls"] = known ? stalls->stalls(d) : 0;
+    const DataplaneHealth h = health != nullptr && d < health->size() ? (*health)[d] : DataplaneHealth{};
+    j["stalled"] = h.stalled;
+    j["stalls"] = h.stalls;
+    j["steered_away"] = h.steered_away;
+    j["resteers"] = h.resteers;
     list.push_back(std::move(j));
   }
   return list;
 }
 
 nlohmann::json statsJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
-                         const StallWatch* stalls) {
+                         const std::vector<DataplaneHealth>* health) {
   nlohmann::json out;
-  out["dataplanes"] = dataplanesJson(config, dataplanes, stalls);
+  out["dataplanes"] = dataplanesJson(config, dataplanes, health);
   nlohmann::json interfaces = nlohmann::json::array();
   CounterTotals all;
   uint64_t all_overflow = 0;

@@ -1,8 +1,12 @@
 // Steering over the SO_REUSEPORT group: with the kernel's 4-tuple hash one
 // underlay flow lands on one dataplane; `inner-flow` spreads it by the inner
 // IP flow; `cpu` keeps a packet on the dataplane of the CPU that received it.
+#include <poll.h>
 #include <sched.h>
 
+#include "cbpf.h"
+#include "ferry/socket.h"
+#include "ferry/steering.h"
 #include "ferryd_fixture.h"
 
 namespace ferry::test {
@@ -93,6 +97,71 @@ TEST(Steering, CpuKeepsPacketsOnTheReceivingCpusDataplane) {
   for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
   sched_setaffinity(0, sizeof(all), &all);
   EXPECT_EQ(f.terminate(), 0);
+}
+
+// The kernel runs the programs as the unit tests' interpreter does: a
+// reuseport group of 4 sockets, the 4-tuple program with dataplane 1 away,
+// 64 source ports over IPv4 and IPv6; each datagram must reach the socket
+// the interpreter picks for the same IP and UDP headers.
+TEST(Steering, TheKernelAgreesWithTheInterpreter) {
+  for (const std::string host : {"127.0.0.1", "::1"}) {
+    const bool v6 = host == "::1";
+    const std::string bracketed = v6 ? "[::1]" : host;
+    const uint16_t port = freeUdpPort(host);
+    const auto bind = *SockAddr::parse(bracketed + ":" + std::to_string(port));
+    std::vector<Fd> group;
+    for (int i = 0; i < 4; ++i) {
+      std::string why;
+      group.push_back(openUdpSocket(bind, UdpSocketOptions{}, &why));
+      ASSERT_TRUE(group.back()) << why;
+    }
+    const std::vector<bool> away = {false, true, false, false};
+    const auto program = steeringProgram(Steering::Kernel, 4, {0, 1, 2, 3}, away);
+    ASSERT_EQ(attachSteering(group[0].get(), program), "");
+    std::vector<int> per_socket(4, 0);
+    for (uint16_t i = 0; i < 64; ++i) {
+      UdpSocket from(bracketed + ":0");
+      const uint16_t sport = from.local().port();
+      ASSERT_TRUE(from.sendTo(bind, "x", 1));
+      // The headers the kernel's program sees.
+      CbpfPacket p;
+      const size_t ip = v6 ? 40 : 20;
+      p.bytes.assign(ip + 8, 0);
+      if (v6) {
+        p.bytes[0] = 0x60;
+        p.bytes[6] = 17;
+        p.bytes[23] = 1;  // source ::1
+        p.bytes[39] = 1;  // destination ::1
+      } else {
+        p.bytes[0] = 0x45;
+        p.bytes[9] = 17;
+        p.bytes[12] = p.bytes[16] = 127;
+        p.bytes[15] = p.bytes[19] = 1;
+      }
+      p.bytes[ip] = uint8_t(sport >> 8);
+      p.bytes[ip + 1] = uint8_t(sport);
+      p.bytes[ip + 2] = uint8_t(port >> 8);
+      p.bytes[ip + 3] = uint8_t(port);
+      p.payload_at = p.bytes.size();
+      p.bytes.push_back('x');
+      const auto expected = runCbpf(program, p);
+      ASSERT_EQ(expected.error, "");
+      EXPECT_NE(expected.value, 1u);
+      std::vector<pollfd> fds;
+      for (const auto& fd : group) fds.push_back({fd.get(), POLLIN, 0});
+      ASSERT_EQ(poll(fds.data(), fds.size(), 1000), 1) << host << " source port " << sport;
+      for (size_t s = 0; s < fds.size(); ++s) {
+        if (!(fds[s].revents & POLLIN)) continue;
+        EXPECT_EQ(s, expected.value) << host << " source port " << sport;
+        ++per_socket[s];
+        char buf[8];
+        ASSERT_EQ(recv(fds[s].fd, buf, sizeof(buf), 0), 1);
+      }
+    }
+    // 64 flows: each healthy socket gets some, the away one none.
+    EXPECT_EQ(per_socket[1], 0) << host;
+    for (int s : {0, 2, 3}) EXPECT_GE(per_socket[size_t(s)], 8) << host << " socket " << s;
+  }
 }
 
 }  // namespace

@@ -7,7 +7,8 @@ namespace {
 
 TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
   const auto stats = nlohmann::json::parse(R"({
-    "dataplanes": [{"id": 0, "rx_packets": 7, "tx_packets": 5, "rx_gro_trains": 3, "stalled": true}],
+    "dataplanes": [{"id": 0, "rx_packets": 7, "tx_packets": 5, "rx_gro_trains": 3, "stalled": true,
+                     "stalls": 2, "steered_away": true, "resteers": 2}],
     "interfaces": [{"name": "we\"st", "rx_packets": 7, "rx_bytes": 700, "tx_packets": 0, "tx_bytes": 0,
                     "bfd_rx": 2, "icmp_tx": 0, "icmp_rate_limited": 0, "rx_queue_overflow": 1,
                     "rx_gro_trains": 3, "rx_gro_cut": 0,
@@ -28,6 +29,9 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
            "ferry_drops_total{interface=\"we\\\"st\",reason=\"bad_source\"} 0\n",
            "ferry_dataplane_rx_packets_total{dataplane=\"0\"} 7\n",
            "ferry_dataplane_stalled{dataplane=\"0\"} 1\n",
+           "ferry_dataplane_stalls_total{dataplane=\"0\"} 2\n",
+           "ferry_dataplane_steered_away{dataplane=\"0\"} 1\n",
+           "ferry_dataplane_resteers_total{dataplane=\"0\"} 2\n",
            "ferry_rx_gro_trains_total{interface=\"we\\\"st\"} 3\n",
            "ferry_rx_gro_cut_total{interface=\"we\\\"st\"} 0\n",
            "ferry_dataplane_rx_gro_trains_total{dataplane=\"0\"} 3\n",

@@ -1,0 +1,151 @@
+#include "ferry/dataplane_watch.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "ferry/bfd_controller.h"
+#include "ferry/log.h"
+#include "ferry/steering.h"
+
+namespace ferry {
+
+DataplaneWatch::DataplaneWatch(Steering steering, std::vector<DataplaneView> dataplanes)
+    : steering_(steering),
+      dataplanes_(std::move(dataplanes)),
+      stalls_(dataplanes_.size(), kStallAfterUs),
+      resteer_(dataplanes_.size()),
+      applied_(dataplanes_.size(), false) {
+  for (const auto& dp : dataplanes_) cpus_.push_back(dp.cpu);
+}
+
+std::string DataplaneWatch::who(std::size_t d) const {
+  return "dataplane " + std::to_string(dataplanes_[d].id) + " (CPU " +
+         std::to_string(dataplanes_[d].cpu) + ")";
+}
+
+bool DataplaneWatch::attach(const std::vector<bool>& away) {
+  if (dataplanes_.empty()) return true;
+  std::vector<sock_filter> program;
+  try {
+    program = steeringProgram(steering_, unsigned(dataplanes_.size()), cpus_, away);
+  } catch (const std::exception& e) {
+    // Not retried: the same set would fail the same way.
+    log::error(std::string("cannot re-steer: ") + e.what());
+    unbuildable_ = away;
+    return false;
+  }
+  bool ok = true;
+  for (std::size_t i = 0; i < dataplanes_[0].fds.size(); ++i) {
+    const std::string why = attachSteering(dataplanes_[0].fds[i], program);
+    if (!why.empty()) {
+      log::error("re-steering interface " + std::to_string(i) + ": " + why + " (retried in " +
+                 std::to_string(kSampleUs / 1000) + " ms)");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+void DataplaneWatch::sample(uint64_t now) {
+  // The kernel's view first, without the lock.
+  std::vector<uint64_t> loops(dataplanes_.size());
+  std::vector<bool> waiting(dataplanes_.size(), false);
+  for (std::size_t d = 0; d < dataplanes_.size(); ++d) {
+    loops[d] = dataplanes_[d].counters->loops.get();
+    for (int fd : dataplanes_[d].fds) {
+      int bytes = 0;  // UDP: the size of the next datagram, 0 when none waits
+      if (fd >= 0 && ioctl(fd, FIONREAD, &bytes) == 0 && bytes > 0) waiting[d] = true;
+    }
+  }
+  std::lock_guard lock(mu_);
+  std::vector<bool> stalled(dataplanes_.size());
+  for (std::size_t d = 0; d < dataplanes_.size(); ++d) {
+    const bool changed = stalls_.update(d, loops[d], waiting[d], now);
+    stalled[d] = stalls_.stalled(d);
+    if (!changed) continue;
+    if (stalled[d])
+      log::warn(who(d) + " stalled: no loop turn for " +
+                std::to_string(stalls_.sinceProgress(d, now) / 1000) +
+                " ms while datagrams wait on its sockets");
+    else
+      log::info(who(d) + " is making progress again");
+  }
+  const std::vector<bool> before = resteer_.away();
+  resteer_.update(stalled);
+  bool all_stalled = !stalled.empty();
+  for (bool s : stalled) all_stalled = all_stalled && s;
+  if (all_stalled && !all_stalled_logged_)
+    log::warn(
+        "every dataplane is stalled: there is nowhere to move a share to, the steering stays as it "
+        "is");
+  all_stalled_logged_ = all_stalled;
+  if (resteer_.away() == applied_ || resteer_.away() == unbuildable_) return;
+  if (!attach(resteer_.away())) return;
+  applied_ = resteer_.away();
+  std::string healthy;
+  for (std::size_t d = 0; d < applied_.size(); ++d)
+    if (!applied_[d]) healthy += (healthy.empty() ? "" : ", ") + std::to_string(dataplanes_[d].id);
+  for (std::size_t d = 0; d < applied_.size(); ++d) {
+    if (applied_[d] && !before[d])
+      log::warn(who(d) + ": its share of new datagrams moved to dataplane(s) " + healthy +
+                " (no loop turn seen for " + std::to_string(stalls_.sinceProgress(d, now) / 1000) +
+                " ms); what waits on its sockets is forwarded when it runs again");
+    else if (!applied_[d] && before[d])
+      log::info(who(d) + ": its share of new datagrams moved back to it");
+  }
+}
+
+void DataplaneWatch::run() noexcept {
+  pthread_setname_np(pthread_self(), "ferry-watch");
+  // Like the BFD thread: a low real-time priority so that busy dataplanes
+  // and other processes cannot hold the decision back; it sleeps between
+  // samples. Without the privilege it runs as an ordinary thread.
+  sched_param param{};
+  param.sched_priority = 5;
+  pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+  std::unique_lock lock(stop_mu_);
+  auto next = std::chrono::steady_clock::now();
+  while (!stop_) {
+    lock.unlock();
+    sample(monotonicMicros());
+    lock.lock();
+    next += std::chrono::microseconds(kSampleUs);
+    const auto now = std::chrono::steady_clock::now();
+    if (next < now) next = now;  // fell behind: no burst of samples to catch up
+    stop_cv_.wait_until(lock, next, [this] { return stop_; });
+  }
+}
+
+void DataplaneWatch::stop() noexcept {
+  {
+    std::lock_guard lock(stop_mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
+std::vector<DataplaneHealth> DataplaneWatch::health() const {
+  std::lock_guard lock(mu_);
+  std::vector<DataplaneHealth> out(dataplanes_.size());
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    out[d].stalled = stalls_.stalled(d);
+    out[d].stalls = stalls_.stalls(d);
+    out[d].steered_away = applied_[d];
+    out[d].resteers = resteer_.resteers(d);
+  }
+  return out;
+}
+
+uint64_t DataplaneWatch::longestStallUs(uint64_t now_us) const {
+  std::lock_guard lock(mu_);
+  uint64_t longest = 0;
+  for (std::size_t d = 0; d < dataplanes_.size(); ++d)
+    if (stalls_.stalled(d)) longest = std::max<uint64_t>(longest, stalls_.sinceProgress(d, now_us));
+  return longest;
+}
+
+}  // namespace ferry
