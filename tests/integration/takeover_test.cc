@@ -98,15 +98,26 @@ std::optional<int> waitAdopted(pid_t pid, std::chrono::milliseconds timeout) {
 // The peer's view of the sessions: (interface → transitions), all up.
 std::map<std::string, uint64_t> transitions(const Ferryd& f) {
   std::map<std::string, uint64_t> t;
-  for (const auto& s : f.show("bfd")["sessions"]) t[s["interface"]] = s["transitions"].get<uint64_t>();
+  const json bfd = f.show("bfd");  // kept: the loop below borrows from it
+  for (const auto& s : bfd["sessions"]) t[s["interface"].get<std::string>()] = s["transitions"].get<uint64_t>();
+  EXPECT_EQ(t.size(), 2u) << bfd.dump(2);
   return t;
 }
 
 std::map<std::string, uint64_t> discriminators(const json& bfd) {
   std::map<std::string, uint64_t> d;
-  for (const auto& s : bfd["sessions"]) d[s["interface"]] = s["local_discriminator"].get<uint64_t>();
+  for (const auto& s : bfd["sessions"]) d[s["interface"].get<std::string>()] = s["local_discriminator"].get<uint64_t>();
   return d;
 }
+
+// A process reparented to us (PR_SET_CHILD_SUBREAPER): killed and reaped at
+// scope exit unless waited for, so a failing test leaves nothing running.
+struct Adopted {
+  pid_t pid = -1;
+  ~Adopted() {
+    if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+  }
+};
 
 uint32_t rate() {
   const char* r = getenv("FERRY_TAKEOVER_RATE");  // slower machines and sanitizer builds
@@ -147,6 +158,7 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   const std::string err = second.err();
   ASSERT_TRUE(std::regex_search(err, m, std::regex("--takeover as pid ([0-9]+)")));
   const pid_t third = pid_t(std::stol(m[1]));
+  Adopted third_guard{third};
   EXPECT_EQ(second.wait(15s), 0) << second.err();
   EXPECT_NE(second.err().find("took over from pid " + std::to_string(second.pid())), std::string::npos)
       << "the re-executed ferryd logs to the same stderr\n" << second.err();
@@ -159,7 +171,8 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   EXPECT_EQ(got["packets"], sent["packets"]) << got.dump();
   EXPECT_EQ(got["lost"], 0) << got.dump();
   std::cout << "sent " << sent["packets"] << ", received " << got["packets"] << ", lost " << got["lost"]
-            << "\n--- first ferryd\n" << r.process().err() << "--- second and third\n" << second.err();
+            << "\n--- first ferryd\n" << r.process().err() << "--- second and third\n" << second.err()
+            << "--- peer\n" << p.process().err();
 
   // The peer saw nothing: no transition on either session, still up, and
   // the final process is the one answering, with the same discriminators.
@@ -173,6 +186,7 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
 
   ASSERT_EQ(kill(third, SIGTERM), 0);
   EXPECT_EQ(waitAdopted(third, 15s), 0);
+  third_guard.pid = -1;
   EXPECT_EQ(p.terminate(), 0);
 }
 
