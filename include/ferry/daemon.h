@@ -80,6 +80,7 @@ class Daemon {
   Config config_;
   unsigned count_ = 0;
   std::vector<int> cpus_;
+  uint32_t hash_seed_ = 0;  // route mode's ECMP seed (never changes after start)
   std::vector<std::vector<Fd>> sockets_;  // [dataplane][interface]
   std::vector<std::unique_ptr<DataplaneCounters>> counters_;
   std::unique_ptr<Published<ForwardingState>> forwarding_;

@@ -62,9 +62,10 @@ class TakeoverClient {
 
   // Ready → BfdState. "" or why.
   std::string exchangeBfd(takeover::BfdState& state);
-  // Taken: the old process stops. "" or why (then it may still be running).
+  // Taken: the old process stops. Closes the descriptors not taken. "" or
+  // why (then the old process may still be running).
   std::string finish();
-  // Tells the old process to carry on.
+  // Tells the old process to carry on; closes every descriptor received.
   void abort(const std::string& why);
 
  private:

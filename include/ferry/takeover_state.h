@@ -50,6 +50,8 @@ struct Manifest {
   };
   uint32_t pid = 0;  // the old process
   uint32_t dataplanes = 0;
+  // route mode's ECMP hash seed: kept, so no flow moves to another next hop.
+  uint32_t hash_seed = 0;
   std::vector<Interface> interfaces;
   std::vector<std::string> bfd_rx;  // RFC 5881 receive sockets: local ip:3784
   std::vector<BfdTx> bfd_tx;

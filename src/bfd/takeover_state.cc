@@ -248,6 +248,7 @@ std::vector<uint8_t> encode(const Manifest& m) {
   Writer w(Kind::kManifest);
   w.u32(m.pid);
   w.u32(m.dataplanes);
+  w.u32(m.hash_seed);
   w.u32(uint32_t(m.interfaces.size()));
   for (const auto& i : m.interfaces) {
     w.str(i.name);
@@ -316,6 +317,7 @@ std::string decode(std::span<const uint8_t> message, Manifest& out) {
   m.dataplanes = r.u32();
   if (r.ok() && (m.dataplanes == 0 || m.dataplanes > 4096))
     r.fail("dataplane count " + std::to_string(m.dataplanes));
+  m.hash_seed = r.u32();
   const uint32_t interfaces = r.count();
   for (uint32_t i = 0; i < interfaces && r.ok(); ++i) {
     Manifest::Interface iface;

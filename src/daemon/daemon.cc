@@ -50,6 +50,7 @@ takeover::Manifest Daemon::handoverManifest(std::vector<int>& fds, int handover_
   takeover::Manifest m;
   m.pid = uint32_t(getpid());
   m.dataplanes = count_;
+  m.hash_seed = hash_seed_;
   for (const auto& iface : config_.interfaces) m.interfaces.push_back({iface.name, iface.bind.toString()});
   fds.clear();
   for (unsigned d = 0; d < count_; ++d)
@@ -147,7 +148,9 @@ std::string Daemon::start(TakeoverClient* from) {
   // dataplane receives it. Random per start, so paths are not predictable.
   uint32_t seed = 0;
   if (config_.tuning.ecmp_seed) seed = *config_.tuning.ecmp_seed;
+  else if (from != nullptr) seed = from->manifest().hash_seed;  // flows keep their next hops
   else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint32_t(time(nullptr));
+  hash_seed_ = seed;
   try {
     forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_, count_, seed)));
   } catch (const std::exception& e) {

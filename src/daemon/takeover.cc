@@ -180,13 +180,21 @@ std::string TakeoverClient::exchangeBfd(takeover::BfdState& state) {
 
 std::string TakeoverClient::finish() {
   done_ = true;
-  return sendMessage(fd_.get(), takeover::encodeSimple(Kind::kTaken));
+  // What this process did not take (interfaces removed or moved, listeners
+  // it opened afresh) closes now; the kernel closes each socket when the
+  // old process exits too.
+  fds_.clear();
+  std::string why = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kTaken));
+  fd_.reset();
+  return why;
 }
 
 void TakeoverClient::abort(const std::string& why) {
+  fds_.clear();
   if (!fd_ || done_) return;
   done_ = true;
   sendMessage(fd_.get(), takeover::encodeSimple(Kind::kAbort, why));
+  fd_.reset();
 }
 
 // ---------------------------------------------------------------- old side

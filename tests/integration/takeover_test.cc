@@ -190,6 +190,84 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   EXPECT_EQ(p.terminate(), 0);
 }
 
+// A config change at takeover is a restart with that config: the rewritten
+// file has a new interface z with a relay rule z → x and a slower in-band
+// BFD interval on x. USR2 re-executes with it: no datagram lost, the new
+// rule forwards, x's session moves to 200 ms by a Poll Sequence, and the
+// peer records no transition.
+TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  const Topology t;
+  Ferryd p(t.peer());
+  ASSERT_TRUE(p.started()) << p.process().err();
+  Ferryd r(t.relay());
+  ASSERT_TRUE(r.started()) << r.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(r) && allUp(p); }, 5s));
+  const auto peer_before = transitions(p);
+  const auto discs = discriminators(r.show("bfd"));
+
+  Process sink = Process::start({binary("FERRY_GEN"), "sink", "--json", "--listen",
+                                 "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen", "--duration", "60"});
+  ASSERT_TRUE(sink.waitForOutput("listening on", 10s)) << sink.err();
+  Process sender = Process::start({binary("FERRY_GEN"), "send", "--json", "--to", kR + ":" + std::to_string(t.r_in),
+                                   "--rate", std::to_string(rate()), "--duration", "6"});
+  std::this_thread::sleep_for(2s);
+  std::ofstream(r.configPath()) << "control_socket: " << r.socketPath() << "\n" << t.relay(200, true);
+  r.process().signal(SIGUSR2);
+  ASSERT_TRUE(r.process().waitForOutput("--takeover as pid ", 10s)) << r.process().err();
+  std::smatch m;
+  const std::string err = r.process().err();
+  ASSERT_TRUE(std::regex_search(err, m, std::regex("--takeover as pid ([0-9]+)")));
+  const pid_t next = pid_t(std::stol(m[1]));
+  Adopted next_guard{next};
+  EXPECT_EQ(r.process().wait(15s), 0) << r.process().err();
+  ASSERT_NE(r.process().err().find("took over from pid " + std::to_string(r.process().pid())), std::string::npos)
+      << r.process().err();
+
+  // The new rule: 100 datagrams into z leave through x, beside the flow.
+  UdpSocket source(kR + ":0");
+  const auto z = *SockAddr::parse(kR + ":" + std::to_string(t.r_z));
+  std::vector<uint8_t> payload;
+  for (uint32_t seq = 0; seq < 100; ++seq) {
+    fillPayload(seq, payload);
+    ASSERT_TRUE(source.sendTo(z, payload.data(), payload.size()));
+  }
+
+  ASSERT_EQ(sender.wait(30s), 0) << sender.err();
+  ASSERT_EQ(sink.wait(30s), 0) << sink.err();
+  const json sent = lastJson(sender), got = lastJson(sink);
+  EXPECT_GT(sent["packets"].get<uint64_t>(), uint64_t(rate()) * 5);
+  EXPECT_EQ(got["packets"], sent["packets"]) << got.dump();
+  EXPECT_EQ(got["lost"], 0) << got.dump();
+  EXPECT_EQ(got["invalid"], 100) << "the datagrams relayed by the new rule reach the sink too: " << got.dump();
+
+  const json interfaces = showAt(r.socketPath(), "interfaces");
+  ASSERT_EQ(interfaces.size(), 4u) << interfaces.dump(2);
+  EXPECT_EQ(interfaces[3]["name"], "z");
+  EXPECT_EQ(interfaces[3]["relay_to"], "x");
+  EXPECT_EQ(interfaces[3]["rx_packets"], 100) << interfaces.dump(2);
+
+  // x now asks for 200 ms: negotiated by a Poll, the same session, no flap.
+  ASSERT_TRUE(eventually([&] {
+    const json b = showAt(r.socketPath(), "bfd");
+    return b["sessions"][0]["desired_min_tx_us"] == 200000 && b["sessions"][0]["poll_active"] == false &&
+           b["sessions"][0]["tx_interval_us"] == 200000;
+  }, 3s)) << showAt(r.socketPath(), "bfd").dump(2);
+  const json after = showAt(r.socketPath(), "bfd");
+  EXPECT_EQ(discriminators(after), discs);
+  EXPECT_GE(after["sessions"][0]["polls_completed"].get<uint64_t>(), 1u);
+  EXPECT_EQ(after["sessions"][1]["desired_min_tx_us"], 100000) << "y's settings did not change";
+  EXPECT_EQ(p.show("bfd")["sessions"][0]["detection_time_us"], 600000)
+      << "3 x max(P's 100 ms RequiredMinRx, R's new 200 ms DesiredMinTx)";
+  EXPECT_EQ(transitions(p), peer_before) << p.show("bfd").dump(2);
+  EXPECT_TRUE(allUp(p));
+
+  ASSERT_EQ(kill(next, SIGTERM), 0);
+  EXPECT_EQ(waitAdopted(next, 15s), 0);
+  next_guard.pid = -1;
+  EXPECT_EQ(p.terminate(), 0);
+}
+
 TEST(Takeover, RefusedWithoutARunningDaemon) {
   TempDir dir;
   const std::string config = dir.write("ferry.yaml", "control_socket: " + dir.path() + "/ferry.sock\n"

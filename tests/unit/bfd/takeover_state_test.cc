@@ -16,6 +16,7 @@ Manifest sampleManifest() {
   Manifest m;
   m.pid = 4242;
   m.dataplanes = 2;
+  m.hash_seed = 0x12345678;
   m.interfaces = {{"west", "127.0.0.1:5000"}, {"east", "[::1]:5001"}};
   m.bfd_rx = {"127.0.0.1:3784"};
   m.bfd_tx = {{"east", "[::1]:50123"}};
