@@ -96,7 +96,8 @@ std::vector<uint8_t> encodeFds(uint32_t count);
 std::string readKind(std::span<const uint8_t> message, Kind& kind);
 // Decoders: "" or why (as readKind, plus "expected a manifest", "trailing
 // bytes", out-of-range enum values). The output is untouched on failure.
-std::string decodeSimple(std::span<const uint8_t> message, Kind expected, std::string* text = nullptr);
+std::string decodeSimple(std::span<const uint8_t> message, Kind expected,
+                         std::string* text = nullptr);
 std::string decode(std::span<const uint8_t> message, Manifest& manifest);
 std::string decode(std::span<const uint8_t> message, BfdState& state);
 std::string decodeFds(std::span<const uint8_t> message, uint32_t& count);

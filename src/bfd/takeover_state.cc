@@ -111,7 +111,8 @@ std::string expect(Reader& r, Kind expected) {
   Kind kind{};
   if (std::string why = header(r, &kind); !why.empty()) return why;
   if (kind != expected)
-    return "expected message kind " + std::to_string(int(expected)) + ", got " + std::to_string(int(kind));
+    return "expected message kind " + std::to_string(int(expected)) + ", got " +
+           std::to_string(int(kind));
   return {};
 }
 

@@ -61,7 +61,8 @@ std::string sendMessage(int fd, const std::vector<uint8_t>& bytes, std::span<con
 std::string receiveMessage(int fd, std::vector<uint8_t>& bytes, std::vector<Fd>* fds = nullptr) {
   pollfd p{fd, POLLIN, 0};
   const int ready = ::poll(&p, 1, int(std::chrono::milliseconds(TakeoverClient::kTimeout).count()));
-  if (ready == 0) return "handover: no answer within " + std::to_string(TakeoverClient::kTimeout.count()) + " s";
+  if (ready == 0)
+    return "handover: no answer within " + std::to_string(TakeoverClient::kTimeout.count()) + " s";
   if (ready < 0) return std::string("handover: poll: ") + std::strerror(errno);
   bytes.assign(kMaxMessage, 0);
   iovec iov{bytes.data(), bytes.size()};
@@ -79,8 +80,10 @@ std::string receiveMessage(int fd, std::vector<uint8_t>& bytes, std::vector<Fd>*
     for (size_t i = 0; i < count; ++i) {
       int received;
       std::memcpy(&received, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-      if (fds) fds->emplace_back(received);
-      else ::close(received);
+      if (fds)
+        fds->emplace_back(received);
+      else
+        ::close(received);
     }
   }
   if (n == 0) return "handover: the other ferryd closed the connection";
@@ -130,7 +133,8 @@ std::string TakeoverClient::connect(const std::string& control_socket) {
   if (::stat(control_socket.c_str(), &st) != 0)
     return "no ferryd is running with control socket " + control_socket + " (nothing to take over)";
   if (::stat(path.c_str(), &st) != 0)
-    return "handover socket " + path + " is absent: the running ferryd cannot hand over (too old, or "
+    return "handover socket " + path +
+           " is absent: the running ferryd cannot hand over (too old, or "
            "not started by ferryd run)";
   sockaddr_un addr;
   if (!makeAddress(path, addr)) return "handover socket path '" + path + "' is too long";
@@ -139,10 +143,12 @@ std::string TakeoverClient::connect(const std::string& control_socket) {
   if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     const int err = errno;
     fd_.reset();
-    if (err == ECONNREFUSED) return "no ferryd is running behind " + path + " (a stale socket file)";
+    if (err == ECONNREFUSED)
+      return "no ferryd is running behind " + path + " (a stale socket file)";
     return "handover: connect " + path + ": " + std::strerror(err);
   }
-  if (std::string why = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kHello)); !why.empty()) return why;
+  if (std::string why = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kHello)); !why.empty())
+    return why;
   std::vector<uint8_t> bytes;
   if (std::string why = receiveMessage(fd_.get(), bytes); !why.empty()) return why;
   if (std::string why = takeover::decode(bytes, manifest_); !why.empty()) {
@@ -155,7 +161,8 @@ std::string TakeoverClient::connect(const std::string& control_socket) {
     std::vector<Fd> batch;
     if (std::string why = receiveMessage(fd_.get(), bytes, &batch); !why.empty()) return why;
     uint32_t count = 0;
-    if (std::string why = takeover::decodeFds(bytes, count); !why.empty()) return unexpected(bytes, why);
+    if (std::string why = takeover::decodeFds(bytes, count); !why.empty())
+      return unexpected(bytes, why);
     if (count != batch.size() || fds_.size() + batch.size() > expected) {
       abort("descriptor batch mismatch");
       return "handover: expected " + std::to_string(count) + " descriptors, received " +
@@ -167,7 +174,8 @@ std::string TakeoverClient::connect(const std::string& control_socket) {
 }
 
 std::string TakeoverClient::exchangeBfd(takeover::BfdState& state) {
-  if (std::string why = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kReady)); !why.empty()) return why;
+  if (std::string why = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kReady)); !why.empty())
+    return why;
   std::vector<uint8_t> bytes;
   if (std::string why = receiveMessage(fd_.get(), bytes); !why.empty()) return why;
   if (std::string why = takeover::decode(bytes, state); !why.empty()) {
@@ -214,8 +222,10 @@ std::string HandoverServer::listen(const std::string& path) {
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
     return "handover socket: bind " + path + ": " + std::strerror(errno);
   // Same access as the control socket: whoever may reconfigure may upgrade.
-  if (::chmod(path.c_str(), 0660) != 0) return "handover socket: chmod " + path + ": " + std::strerror(errno);
-  if (::listen(fd.get(), 4) != 0) return std::string("handover socket: listen: ") + std::strerror(errno);
+  if (::chmod(path.c_str(), 0660) != 0)
+    return "handover socket: chmod " + path + ": " + std::strerror(errno);
+  if (::listen(fd.get(), 4) != 0)
+    return std::string("handover socket: listen: ") + std::strerror(errno);
   listen_fd_ = std::move(fd);
   path_ = path;
   owns_path_ = true;
@@ -238,7 +248,8 @@ bool HandoverServer::serve(Daemon& daemon, std::string& why) {
   if ((why = receiveMessage(conn.get(), bytes)); !why.empty()) return false;
   if (std::string bad = takeover::decodeSimple(bytes, Kind::kHello); !bad.empty()) {
     why = "refused a takeover: " + bad;
-    sendMessage(conn.get(), takeover::encodeSimple(Kind::kAbort, "the running ferryd refused: " + bad));
+    sendMessage(conn.get(),
+                takeover::encodeSimple(Kind::kAbort, "the running ferryd refused: " + bad));
     return false;
   }
   std::vector<int> fds;
@@ -246,7 +257,8 @@ bool HandoverServer::serve(Daemon& daemon, std::string& why) {
   if ((why = sendMessage(conn.get(), takeover::encode(manifest))); !why.empty()) return false;
   for (size_t at = 0; at < fds.size(); at += kFdsPerMessage) {
     const size_t n = std::min(kFdsPerMessage, fds.size() - at);
-    if ((why = sendMessage(conn.get(), takeover::encodeFds(uint32_t(n)), std::span(fds.data() + at, n)));
+    if ((why = sendMessage(conn.get(), takeover::encodeFds(uint32_t(n)),
+                           std::span(fds.data() + at, n)));
         !why.empty())
       return false;
   }
@@ -264,8 +276,10 @@ bool HandoverServer::serve(Daemon& daemon, std::string& why) {
     return false;
   }
   if ((why = receiveMessage(conn.get(), bytes)).empty()) {
-    if (std::string bad = takeover::decodeSimple(bytes, Kind::kTaken); bad.empty()) return true;
-    else why = "takeover abandoned: " + unexpected(bytes, bad);
+    if (std::string bad = takeover::decodeSimple(bytes, Kind::kTaken); bad.empty())
+      return true;
+    else
+      why = "takeover abandoned: " + unexpected(bytes, bad);
   }
   daemon.thawBfd();
   return false;

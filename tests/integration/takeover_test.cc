@@ -8,6 +8,7 @@
 // R is replaced twice; P is the peer whose BFD sessions must not notice.
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -25,21 +26,30 @@ using json = nlohmann::json;
 const std::string kR = "127.0.13.1";
 const std::string kP = "127.0.13.2";
 
-std::string ep(const std::string& host, uint16_t port) { return "\"" + host + ":" + std::to_string(port) + "\""; }
+std::string ep(const std::string& host, uint16_t port) {
+  return "\"" + host + ":" + std::to_string(port) + "\"";
+}
 
 struct Topology {
-  uint16_t r_in = freeUdpPort(kR), r_x = freeUdpPort(kR), r_y = freeUdpPort(kR), r_z = freeUdpPort(kR);
-  uint16_t p_x = freeUdpPort(kP), p_y = freeUdpPort(kP), p_out = freeUdpPort(kP), p_z = freeUdpPort(kP);
+  uint16_t r_in = freeUdpPort(kR), r_x = freeUdpPort(kR), r_y = freeUdpPort(kR),
+           r_z = freeUdpPort(kR);
+  uint16_t p_x = freeUdpPort(kP), p_y = freeUdpPort(kP), p_out = freeUdpPort(kP),
+           p_z = freeUdpPort(kP);
   uint16_t sink = freeUdpPort("127.0.0.1");
 
   // `interval_ms` of R's in-band session; `extra_rule`: R also relays z → x.
   std::string relay(int interval_ms = 100, bool extra_rule = false) const {
     return "dataplanes: 2\n"
            "interfaces:\n"
-           "  - { name: in, bind: " + ep(kR, r_in) + " }\n"
-           "  - { name: x, bind: " + ep(kR, r_x) + ", peer: " + ep(kP, p_x) +
-           ", bfd: { interval_ms: " + std::to_string(interval_ms) + ", detect_mult: 3 } }\n"
-           "  - { name: y, bind: " + ep(kR, r_y) + ", peer: " + ep(kP, p_y) +
+           "  - { name: in, bind: " +
+           ep(kR, r_in) +
+           " }\n"
+           "  - { name: x, bind: " +
+           ep(kR, r_x) + ", peer: " + ep(kP, p_x) +
+           ", bfd: { interval_ms: " + std::to_string(interval_ms) +
+           ", detect_mult: 3 } }\n"
+           "  - { name: y, bind: " +
+           ep(kR, r_y) + ", peer: " + ep(kP, p_y) +
            ", bfd: { interval_ms: 100, detect_mult: 3, mode: rfc5881 } }\n" +
            (extra_rule ? "  - { name: z, bind: " + ep(kR, r_z) + " }\n" : "") +
            "relay:\n  - { from: in, to: x }\n" + (extra_rule ? "  - { from: z, to: x }\n" : "");
@@ -47,11 +57,15 @@ struct Topology {
   std::string peer() const {
     return "dataplanes: 1\n"
            "interfaces:\n"
-           "  - { name: x, bind: " + ep(kP, p_x) + ", peer: " + ep(kR, r_x) +
+           "  - { name: x, bind: " +
+           ep(kP, p_x) + ", peer: " + ep(kR, r_x) +
            ", bfd: { interval_ms: 100, detect_mult: 3 } }\n"
-           "  - { name: y, bind: " + ep(kP, p_y) + ", peer: " + ep(kR, r_y) +
+           "  - { name: y, bind: " +
+           ep(kP, p_y) + ", peer: " + ep(kR, r_y) +
            ", bfd: { interval_ms: 100, detect_mult: 3, mode: rfc5881 } }\n"
-           "  - { name: out, bind: " + ep(kP, p_out) + ", peer: \"127.0.0.1:" + std::to_string(sink) + "\" }\n"
+           "  - { name: out, bind: " +
+           ep(kP, p_out) + ", peer: \"127.0.0.1:" + std::to_string(sink) +
+           "\" }\n"
            "relay: [ { from: x, to: out } ]\n";
   }
 };
@@ -66,7 +80,10 @@ bool allUp(const Ferryd& f) {
 
 json showAt(const std::string& socket, const std::string& what) {
   std::string out;
-  EXPECT_EQ(sh(binary("FERRYCTL") + " --socket " + socket + " show " + what + " --json 2>/dev/null", &out), 0) << out;
+  EXPECT_EQ(sh(binary("FERRYCTL") + " --socket " + socket + " show " + what + " --json 2>/dev/null",
+               &out),
+            0)
+      << out;
   auto doc = json::parse(out, nullptr, false);
   EXPECT_FALSE(doc.is_discarded()) << out;
   return doc;
@@ -76,7 +93,8 @@ json lastJson(const Process& p) {
   const std::string out = p.out();
   const auto end = out.find_last_not_of('\n');
   const auto start = out.rfind('\n', end);
-  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1), nullptr, false);
+  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1), nullptr,
+                     false);
 }
 
 Process takeoverProcess(const Ferryd& f) {
@@ -86,12 +104,14 @@ Process takeoverProcess(const Ferryd& f) {
 // Waits for a process that is not our child (reparented to us as subreaper).
 std::optional<int> waitAdopted(pid_t pid, std::chrono::milliseconds timeout) {
   std::optional<int> result;
-  eventually([&] {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) != pid) return false;
-    result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return true;
-  }, timeout);
+  eventually(
+      [&] {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) != pid) return false;
+        result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return true;
+      },
+      timeout);
   return result;
 }
 
@@ -99,14 +119,16 @@ std::optional<int> waitAdopted(pid_t pid, std::chrono::milliseconds timeout) {
 std::map<std::string, uint64_t> transitions(const Ferryd& f) {
   std::map<std::string, uint64_t> t;
   const json bfd = f.show("bfd");  // kept: the loop below borrows from it
-  for (const auto& s : bfd["sessions"]) t[s["interface"].get<std::string>()] = s["transitions"].get<uint64_t>();
+  for (const auto& s : bfd["sessions"])
+    t[s["interface"].get<std::string>()] = s["transitions"].get<uint64_t>();
   EXPECT_EQ(t.size(), 2u) << bfd.dump(2);
   return t;
 }
 
 std::map<std::string, uint64_t> discriminators(const json& bfd) {
   std::map<std::string, uint64_t> d;
-  for (const auto& s : bfd["sessions"]) d[s["interface"].get<std::string>()] = s["local_discriminator"].get<uint64_t>();
+  for (const auto& s : bfd["sessions"])
+    d[s["interface"].get<std::string>()] = s["local_discriminator"].get<uint64_t>();
   return d;
 }
 
@@ -118,6 +140,11 @@ struct Adopted {
     if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
   }
 };
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
 
 uint32_t rate() {
   const char* r = getenv("FERRY_TAKEOVER_RATE");  // slower machines and sanitizer builds
@@ -131,24 +158,32 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   ASSERT_TRUE(p.started()) << p.process().err();
   Ferryd r(t.relay());
   ASSERT_TRUE(r.started()) << r.process().err();
-  ASSERT_TRUE(eventually([&] { return allUp(r) && allUp(p); }, 5s)) << r.show("bfd").dump(2) << p.show("bfd").dump(2);
+  ASSERT_TRUE(eventually([&] { return allUp(r) && allUp(p); }, 5s))
+      << r.show("bfd").dump(2) << p.show("bfd").dump(2);
   const auto peer_before = transitions(p);
   const auto discs = discriminators(r.show("bfd"));
 
   Process sink = Process::start({binary("FERRY_GEN"), "sink", "--json", "--listen",
-                                 "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen", "--duration", "60"});
+                                 "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen",
+                                 "--duration", "60"});
   ASSERT_TRUE(sink.waitForOutput("listening on", 10s)) << sink.err();
-  Process sender = Process::start({binary("FERRY_GEN"), "send", "--json", "--to", kR + ":" + std::to_string(t.r_in),
-                                   "--rate", std::to_string(rate()), "--duration", "8"});
+  Process sender = Process::start({binary("FERRY_GEN"), "send", "--json", "--to",
+                                   kR + ":" + std::to_string(t.r_in), "--rate",
+                                   std::to_string(rate()), "--duration", "8"});
 
   // After 2 s: a --takeover process replaces R.
   std::this_thread::sleep_for(2s);
   Process second = takeoverProcess(r);
   ASSERT_TRUE(second.waitForOutput("dataplanes started", 30s)) << second.err();
-  EXPECT_NE(second.err().find("took over from pid " + std::to_string(r.process().pid())), std::string::npos)
+  EXPECT_NE(second.err().find("took over from pid " + std::to_string(r.process().pid())),
+            std::string::npos)
       << second.err();
   EXPECT_EQ(r.process().wait(15s), 0) << r.process().err();
-  EXPECT_NE(r.process().err().find("taken over by a new ferryd"), std::string::npos) << r.process().err();
+  EXPECT_NE(r.process().err().find("taken over by a new ferryd"), std::string::npos)
+      << r.process().err();
+  // The old process left the socket files to the new one.
+  EXPECT_TRUE(exists(r.socketPath()));
+  EXPECT_TRUE(exists(r.socketPath() + ".takeover"));
 
   // Then USR2 replaces that one with the binary at its path.
   std::this_thread::sleep_for(2s);
@@ -160,8 +195,10 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   const pid_t third = pid_t(std::stol(m[1]));
   Adopted third_guard{third};
   EXPECT_EQ(second.wait(15s), 0) << second.err();
-  EXPECT_NE(second.err().find("took over from pid " + std::to_string(second.pid())), std::string::npos)
-      << "the re-executed ferryd logs to the same stderr\n" << second.err();
+  EXPECT_NE(second.err().find("took over from pid " + std::to_string(second.pid())),
+            std::string::npos)
+      << "the re-executed ferryd logs to the same stderr\n"
+      << second.err();
 
   const auto sent_status = sender.wait(30s);
   ASSERT_EQ(sent_status, 0) << sender.err();
@@ -170,9 +207,8 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   EXPECT_GT(sent["packets"].get<uint64_t>(), uint64_t(rate()) * 7);
   EXPECT_EQ(got["packets"], sent["packets"]) << got.dump();
   EXPECT_EQ(got["lost"], 0) << got.dump();
-  std::cout << "sent " << sent["packets"] << ", received " << got["packets"] << ", lost " << got["lost"]
-            << "\n--- first ferryd\n" << r.process().err() << "--- second and third\n" << second.err()
-            << "--- peer\n" << p.process().err();
+  std::cout << "sent " << sent["packets"] << ", received " << got["packets"] << ", lost "
+            << got["lost"] << "\n";
 
   // The peer saw nothing: no transition on either session, still up, and
   // the final process is the one answering, with the same discriminators.
@@ -187,7 +223,14 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   ASSERT_EQ(kill(third, SIGTERM), 0);
   EXPECT_EQ(waitAdopted(third, 15s), 0);
   third_guard.pid = -1;
+  EXPECT_FALSE(exists(r.socketPath())) << "the last process removes its socket files";
+  EXPECT_FALSE(exists(r.socketPath() + ".takeover"));
   EXPECT_EQ(p.terminate(), 0);
+  if (HasFailure())
+    std::cout << "--- first ferryd\n"
+              << r.process().err() << "--- second and third\n"
+              << second.err() << "--- peer\n"
+              << p.process().err();
 }
 
 // A config change at takeover is a restart with that config: the rewritten
@@ -207,12 +250,15 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   const auto discs = discriminators(r.show("bfd"));
 
   Process sink = Process::start({binary("FERRY_GEN"), "sink", "--json", "--listen",
-                                 "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen", "--duration", "60"});
+                                 "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen",
+                                 "--duration", "60"});
   ASSERT_TRUE(sink.waitForOutput("listening on", 10s)) << sink.err();
-  Process sender = Process::start({binary("FERRY_GEN"), "send", "--json", "--to", kR + ":" + std::to_string(t.r_in),
-                                   "--rate", std::to_string(rate()), "--duration", "6"});
+  Process sender = Process::start({binary("FERRY_GEN"), "send", "--json", "--to",
+                                   kR + ":" + std::to_string(t.r_in), "--rate",
+                                   std::to_string(rate()), "--duration", "6"});
   std::this_thread::sleep_for(2s);
-  std::ofstream(r.configPath()) << "control_socket: " << r.socketPath() << "\n" << t.relay(200, true);
+  std::ofstream(r.configPath()) << "control_socket: " << r.socketPath() << "\n"
+                                << t.relay(200, true);
   r.process().signal(SIGUSR2);
   ASSERT_TRUE(r.process().waitForOutput("--takeover as pid ", 10s)) << r.process().err();
   std::smatch m;
@@ -221,7 +267,8 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   const pid_t next = pid_t(std::stol(m[1]));
   Adopted next_guard{next};
   EXPECT_EQ(r.process().wait(15s), 0) << r.process().err();
-  ASSERT_NE(r.process().err().find("took over from pid " + std::to_string(r.process().pid())), std::string::npos)
+  ASSERT_NE(r.process().err().find("took over from pid " + std::to_string(r.process().pid())),
+            std::string::npos)
       << r.process().err();
 
   // The new rule: 100 datagrams into z leave through x, beside the flow.
@@ -239,7 +286,8 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   EXPECT_GT(sent["packets"].get<uint64_t>(), uint64_t(rate()) * 5);
   EXPECT_EQ(got["packets"], sent["packets"]) << got.dump();
   EXPECT_EQ(got["lost"], 0) << got.dump();
-  EXPECT_EQ(got["invalid"], 100) << "the datagrams relayed by the new rule reach the sink too: " << got.dump();
+  EXPECT_EQ(got["invalid"], 100) << "the datagrams relayed by the new rule reach the sink too: "
+                                 << got.dump();
 
   const json interfaces = showAt(r.socketPath(), "interfaces");
   ASSERT_EQ(interfaces.size(), 4u) << interfaces.dump(2);
@@ -248,11 +296,15 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   EXPECT_EQ(interfaces[3]["rx_packets"], 100) << interfaces.dump(2);
 
   // x now asks for 200 ms: negotiated by a Poll, the same session, no flap.
-  ASSERT_TRUE(eventually([&] {
-    const json b = showAt(r.socketPath(), "bfd");
-    return b["sessions"][0]["desired_min_tx_us"] == 200000 && b["sessions"][0]["poll_active"] == false &&
-           b["sessions"][0]["tx_interval_us"] == 200000;
-  }, 3s)) << showAt(r.socketPath(), "bfd").dump(2);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const json b = showAt(r.socketPath(), "bfd");
+        return b["sessions"][0]["desired_min_tx_us"] == 200000 &&
+               b["sessions"][0]["poll_active"] == false &&
+               b["sessions"][0]["tx_interval_us"] == 200000;
+      },
+      3s))
+      << showAt(r.socketPath(), "bfd").dump(2);
   const json after = showAt(r.socketPath(), "bfd");
   EXPECT_EQ(discriminators(after), discs);
   EXPECT_GE(after["sessions"][0]["polls_completed"].get<uint64_t>(), 1u);
@@ -270,17 +322,22 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
 
 TEST(Takeover, RefusedWithoutARunningDaemon) {
   TempDir dir;
-  const std::string config = dir.write("ferry.yaml", "control_socket: " + dir.path() + "/ferry.sock\n"
-                                       "dataplanes: 1\ninterfaces:\n  - { name: a, bind: " +
-                                       ep("127.0.0.1", freeUdpPort()) + " }\nrelay: []\n");
+  const std::string config =
+      dir.write("ferry.yaml", "control_socket: " + dir.path() +
+                                  "/ferry.sock\n"
+                                  "dataplanes: 1\ninterfaces:\n  - { name: a, bind: " +
+                                  ep("127.0.0.1", freeUdpPort()) + " }\nrelay: []\n");
   Process p = Process::start({binary("FERRYD"), "run", "--config", config, "--takeover"});
   EXPECT_EQ(p.wait(10s), 1);
-  EXPECT_NE(p.err().find("takeover refused: no ferryd is running with control socket " + dir.path() +
-                         "/ferry.sock"), std::string::npos) << p.err();
+  EXPECT_NE(p.err().find("takeover refused: no ferryd is running with control socket " +
+                         dir.path() + "/ferry.sock"),
+            std::string::npos)
+      << p.err();
 }
 
 // The relay still forwards and its sessions never left Up.
-void expectUntouched(const Topology& t, Ferryd& r, const Ferryd& p, const std::map<std::string, uint64_t>& before) {
+void expectUntouched(const Topology& t, Ferryd& r, const Ferryd& p,
+                     const std::map<std::string, uint64_t>& before) {
   EXPECT_TRUE(r.process().running());
   UdpSocket source(kR + ":0"), sink("127.0.0.1:" + std::to_string(t.sink));
   const auto to = *SockAddr::parse(kR + ":" + std::to_string(t.r_in));
@@ -303,12 +360,15 @@ TEST(Takeover, RefusalsLeaveTheRunningDaemonUntouched) {
   std::string yaml = t.relay();
   yaml.replace(yaml.find("dataplanes: 2"), 13, "dataplanes: 3");
   TempDir dir;
-  const std::string three = dir.write("three.yaml", "control_socket: " + r.socketPath() + "\n" + yaml);
+  const std::string three =
+      dir.write("three.yaml", "control_socket: " + r.socketPath() + "\n" + yaml);
   Process bad = Process::start({binary("FERRYD"), "run", "--config", three, "--takeover"});
   EXPECT_EQ(bad.wait(20s), 1);
-  EXPECT_NE(bad.err().find("takeover refused: this config starts 3 dataplanes, but the running ferryd (pid " +
-                           std::to_string(r.process().pid()) + ") hands over 2 sockets per interface"),
-            std::string::npos) << bad.err();
+  EXPECT_NE(bad.err().find(
+                "takeover refused: this config starts 3 dataplanes, but the running ferryd (pid " +
+                std::to_string(r.process().pid()) + ") hands over 2 sockets per interface"),
+            std::string::npos)
+      << bad.err();
   EXPECT_NE(r.process().err().find("carrying on"), std::string::npos) << r.process().err();
   expectUntouched(t, r, p, before);
 
@@ -317,7 +377,8 @@ TEST(Takeover, RefusalsLeaveTheRunningDaemonUntouched) {
   ASSERT_EQ(::unlink(handover.c_str()), 0);
   Process absent = takeoverProcess(r);
   EXPECT_EQ(absent.wait(10s), 1);
-  EXPECT_NE(absent.err().find("takeover refused: handover socket " + handover + " is absent"), std::string::npos)
+  EXPECT_NE(absent.err().find("takeover refused: handover socket " + handover + " is absent"),
+            std::string::npos)
       << absent.err();
   expectUntouched(t, r, p, before);
   EXPECT_EQ(r.terminate(), 0);

@@ -75,7 +75,9 @@ TEST(TakeoverState, BfdStateRoundTrips) {
 
 TEST(TakeoverState, SimpleMessagesRoundTrip) {
   std::string text;
-  ASSERT_EQ(decodeSimple(encodeSimple(Kind::kAbort, "config asks for 3 dataplanes"), Kind::kAbort, &text), "");
+  ASSERT_EQ(
+      decodeSimple(encodeSimple(Kind::kAbort, "config asks for 3 dataplanes"), Kind::kAbort, &text),
+      "");
   EXPECT_EQ(text, "config asks for 3 dataplanes");
   uint32_t count = 0;
   ASSERT_EQ(decodeFds(encodeFds(250), count), "");
