@@ -6,9 +6,11 @@
 //                             R.y ══ BFD RFC 5881 ═ P.y
 //
 // R is replaced twice; P is the peer whose BFD sessions must not notice.
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -320,6 +322,66 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   EXPECT_EQ(p.terminate(), 0);
 }
 
+// A successor that speaks the handover protocol by hand (takeover_state.h):
+// header = magic "FRYT", u16 version, u16 kind, then an empty string.
+class FakeSuccessor {
+ public:
+  explicit FakeSuccessor(const std::string& path) {
+    fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~FakeSuccessor() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  bool send(uint16_t version, uint16_t kind) const {
+    const uint8_t m[] = {'F',
+                         'R',
+                         'Y',
+                         'T',
+                         uint8_t(version),
+                         uint8_t(version >> 8),
+                         uint8_t(kind),
+                         uint8_t(kind >> 8),
+                         0,
+                         0,
+                         0,
+                         0};
+    return ::send(fd_, m, sizeof(m), MSG_NOSIGNAL) == ssize_t(sizeof(m));
+  }
+  // One message as text (descriptors that came with it are closed); "" when
+  // none came within 5 s.
+  std::string receive(size_t* fds = nullptr) const {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return "";
+    std::vector<char> buf(1 << 20);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 256)];
+    iovec iov{buf.data(), buf.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    const ssize_t n = ::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+    if (n <= 0) return "";
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+      const size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int received;
+        std::memcpy(&received, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+        ::close(received);
+      }
+      if (fds) *fds += count;
+    }
+    return std::string(buf.data(), size_t(n));
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
 TEST(Takeover, RefusedWithoutARunningDaemon) {
   TempDir dir;
   const std::string config =
@@ -370,6 +432,38 @@ TEST(Takeover, RefusalsLeaveTheRunningDaemonUntouched) {
             std::string::npos)
       << bad.err();
   EXPECT_NE(r.process().err().find("carrying on"), std::string::npos) << r.process().err();
+  expectUntouched(t, r, p, before);
+
+  // A successor that speaks another format version: refused by name.
+  {
+    FakeSuccessor other(r.socketPath() + ".takeover");
+    ASSERT_TRUE(other.connected());
+    ASSERT_TRUE(other.send(2, 1));  // Hello, version 2
+    const std::string reply = other.receive();
+    EXPECT_NE(reply.find("the running ferryd refused: takeover format version 2; this ferryd "
+                         "reads version 1"),
+              std::string::npos)
+        << reply;
+  }
+  expectUntouched(t, r, p, before);
+
+  // A successor that vanishes after the BFD sessions were frozen for it
+  // (a crash mid-takeover): the running ferryd thaws them and carries on.
+  {
+    FakeSuccessor gone(r.socketPath() + ".takeover");
+    ASSERT_TRUE(gone.connected());
+    ASSERT_TRUE(gone.send(1, 1));  // Hello
+    size_t fds = 0;
+    std::string manifest = gone.receive(&fds);
+    ASSERT_FALSE(manifest.empty());
+    // 2 dataplanes x 3 interfaces, the RFC 5881 receive and transmit
+    // sockets, the control and handover listeners.
+    while (fds < 2 * 3 + 2 + 2) ASSERT_FALSE(gone.receive(&fds).empty()) << fds;
+    ASSERT_TRUE(gone.send(1, 4));          // Ready
+    ASSERT_FALSE(gone.receive().empty());  // the BFD state
+  }
+  ASSERT_TRUE(r.process().waitForOutput("the other ferryd closed the connection; carrying on", 5s)) << r.process().err();
+  std::this_thread::sleep_for(1s);  // > 3 detection times
   expectUntouched(t, r, p, before);
 
   // The handover socket absent (a ferryd that cannot hand over).
