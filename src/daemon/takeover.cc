@@ -244,6 +244,11 @@ bool HandoverServer::serve(Daemon& daemon, std::string& why) {
     why = errno == EAGAIN ? "" : std::string("handover: accept: ") + std::strerror(errno);
     return false;
   }
+  // A SOCK_SEQPACKET message must fit the sender's buffer whole; the BFD
+  // state is ~300 bytes a session, past the default 208 KiB at ~700 sessions.
+  const int buffer = int(kMaxMessage);
+  if (::setsockopt(conn.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof(buffer)) != 0)
+    ::setsockopt(conn.get(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
   std::vector<uint8_t> bytes;
   if ((why = receiveMessage(conn.get(), bytes)); !why.empty()) return false;
   if (std::string bad = takeover::decodeSimple(bytes, Kind::kHello); !bad.empty()) {
