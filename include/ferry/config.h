@@ -7,12 +7,14 @@
 //   mode: relay | route             control_socket: PATH
 //   interfaces: [{name, bind, peer, bfd: {interval_ms, detect_mult, mode, admin_down}}]
 //   relay: [{from, to}]             routes: [{prefix, via: [..], ecmp}]
+//   routes_file: PATH               (route mode: a large table, route_set.h)
 //   icmp: {source_v4, source_v6, rate, burst}
 //   metrics: {listen}
 //   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue, ecmp_seed, gso}
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +22,7 @@
 
 #include "ferry/address.h"
 #include "ferry/bfd_packet.h"
+#include "ferry/route/route_set.h"
 
 namespace ferry {
 
@@ -133,6 +136,11 @@ struct Config {
   std::vector<InterfaceConfig> interfaces;
   std::vector<RelayRule> relay;
   std::vector<RouteConfig> routes;
+  // route mode: `routes_file:` (resolved against the config file's
+  // directory) and its routes, read and checked when the config is. Shared:
+  // copies of the config and the forwarding table hold one RouteSet.
+  std::string routes_file;
+  std::shared_ptr<const route::RouteSet> file_routes;
   std::optional<IcmpConfig> icmp;
   std::optional<SockAddr> metrics_listen;
   std::string control_socket = "/run/ferry/ferry.sock";
@@ -143,6 +151,10 @@ struct Config {
   // The number of dataplanes to start: `dataplanes`, or `online_cpus` for auto.
   uint32_t dataplaneCount(uint32_t online_cpus) const noexcept {
     return dataplanes != 0 ? dataplanes : online_cpus;
+  }
+  // Routes in `routes` and in the routes file.
+  size_t routeCount() const noexcept {
+    return routes.size() + (file_routes ? file_routes->size() : 0);
   }
   // One line for `ferryd check-config`: "2 interfaces, relay mode, 2 relay rules, ...".
   std::string summary() const;
@@ -175,6 +187,8 @@ inline constexpr size_t kMaxInterfaceName = 32;
 
 // The largest config file loadConfigFile reads (64 MiB).
 inline constexpr uint64_t kMaxConfigBytes = uint64_t(64) << 20;
+// The largest routes file (1 GiB: ~25 M routes).
+inline constexpr uint64_t kMaxRoutesFileBytes = uint64_t(1) << 30;
 
 // Reads `path` and parses it; a file that cannot be read (missing, not a
 // regular file, larger than kMaxConfigBytes) is one error. Never blocks on

@@ -48,6 +48,9 @@ nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneV
                               const StallWatch* stalls = nullptr);
 nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneView>& dataplanes,
                               const ForwardingState* state);
+// The first kRoutesListed routes in table order (a full table has a
+// million; show routes and the metrics list no more), and "count": all.
+inline constexpr size_t kRoutesListed = 1000;
 nlohmann::json routesJson(const Config& config,
                           const ForwardingState* state);
 

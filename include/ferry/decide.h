@@ -78,4 +78,13 @@ bool looksLikeBfd(std::span<const uint8_t> datagram) noexcept;
 Action decide(const Ingress& ingress, std::span<uint8_t> datagram, uint32_t max_datagram,
               const ForwardingState& state) noexcept;
 
+// decide() for every datagram of one receive (the segments of a GRO train):
+// actions[i] is what decide(ingress, datagrams[i], ...) returns, with the
+// same writes. In route mode the inner packets' destinations are looked up in
+// one batch per family (RouteTable::forward over a span), which is what makes
+// a train's IPv6 lookups cheaper than one at a time. `actions` must be at
+// least as long as `datagrams`.
+void decide(const Ingress& ingress, std::span<const std::span<uint8_t>> datagrams,
+            uint32_t max_datagram, const ForwardingState& state, std::span<Action> actions) noexcept;
+
 }  // namespace ferry

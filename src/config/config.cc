@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -66,7 +67,7 @@ std::string Config::summary() const {
   if (mode == Mode::Relay)
     out << relay.size() << (relay.size() == 1 ? " relay rule" : " relay rules");
   else
-    out << routes.size() << (routes.size() == 1 ? " route" : " routes");
+    out << routeCount() << (routeCount() == 1 ? " route" : " routes");
   size_t bfd = 0;
   for (const auto& i : interfaces) bfd += i.bfd.has_value();
   out << ", " << bfd << " with BFD, dataplanes ";
@@ -102,6 +103,8 @@ std::string printable(std::string_view text) {
 
 std::string ConfigError::format() const {
   if (line <= 0) return printable(file) + ": " + printable(message);
+  // A routes file's errors have a line and no column.
+  if (column <= 0) return printable(file) + ":" + std::to_string(line) + ": " + printable(message);
   return printable(file) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
          printable(message);
 }
@@ -282,6 +285,7 @@ class Parser {
   void parseIcmp(const YAML::Node& node, IcmpConfig& icmp);
   void validate(const YAML::Node& root, Config& config);
   void checkRoutes(Config& config);
+  void readRoutesFile(const YAML::Node& at, const std::string& written, Config& config);
 
   std::string file_;
   std::vector<ConfigError>& errors_;
@@ -480,8 +484,8 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
     return;
   }
   if (!checkMap(root, "config",
-                {"dataplanes", "steering", "mode", "interfaces", "relay", "routes", "icmp",
-                 "metrics", "control_socket", "tuning"}))
+                {"dataplanes", "steering", "mode", "interfaces", "relay", "routes", "routes_file",
+                 "icmp", "metrics", "control_socket", "tuning"}))
     return;
 
   if (auto v = root["dataplanes"]) {
@@ -629,7 +633,61 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
       checkRoutes(config);
     }
   }
+  if (auto file = root["routes_file"]; file && config.mode == Mode::Route) {
+    if (auto path = scalar(file, "routes_file")) readRoutesFile(file, *path, config);
+  }
   validate(root, config);
+}
+
+// `routes_file:` read streaming (route_set.h); its errors name that file and
+// line. Then, as for `routes:`, every next hop needs a peer to send to.
+void Parser::readRoutesFile(const YAML::Node& at, const std::string& written, Config& config) {
+  if (written.empty()) {
+    error(at, "routes_file: expected a file name");
+    return;
+  }
+  std::string path = written;
+  const size_t slash = file_.rfind('/');
+  if (path.front() != '/' && slash != std::string::npos) path = file_.substr(0, slash + 1) + path;
+  config.routes_file = path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    error(at, "routes_file: cannot read '" + path + "': " + std::strerror(errno));
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    error(at, "routes_file: '" + path + "' is not a regular file");
+    return;
+  }
+  if (uint64_t(st.st_size) > kMaxRoutesFileBytes) {
+    error(at, "routes_file: '" + path + "' is " + std::to_string(st.st_size) +
+                  " bytes; at most " + std::to_string(kMaxRoutesFileBytes) + " are read");
+    return;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    error(at, "routes_file: cannot read '" + path + "': " + std::strerror(errno));
+    return;
+  }
+  std::vector<std::string> names;
+  for (const auto& i : config.interfaces) names.push_back(i.name);
+  auto result = route::readRoutesFile(in, names);
+  for (auto& e : result.errors) errors_.push_back({path, int(e.line), 0, std::move(e.message)});
+  if (result.more_errors)
+    errors_.push_back({path, 0, 0, "more errors left out (the first " +
+                                       std::to_string(route::kMaxRoutesFileErrors) + " are listed)"});
+  if (!result.routes) return;
+  const route::RouteSet& set = *result.routes;
+  std::vector<uint8_t> reported(config.interfaces.size(), 0);
+  for (uint32_t r = 0; r < set.size(); ++r) {
+    for (const uint8_t m : set.group(r).members()) {
+      if (config.interfaces[m].peer || reported[m]) continue;
+      reported[m] = 1;
+      errors_.push_back({path, 0, 0, "routes via interface '" + config.interfaces[m].name +
+                                         "': it has no 'peer' to send to"});
+    }
+  }
+  config.file_routes = std::make_shared<const route::RouteSet>(std::move(*result.routes));
 }
 
 // Route rules live in the route module (one implementation for check-config,
@@ -675,10 +733,14 @@ void Parser::validate(const YAML::Node& root, Config& config) {
   if (!mode_known_) return;  // already reported; the mode rules would only add noise
   if (config.mode == Mode::Relay && root["routes"])
     error(root["routes"], "routes: only used in route mode (set 'mode: route')");
+  if (config.mode == Mode::Relay && root["routes_file"])
+    error(root["routes_file"], "routes_file: only used in route mode (set 'mode: route')");
+  if (root["routes"] && root["routes_file"])
+    error(root["routes_file"], "routes_file: use either 'routes' or 'routes_file', not both");
   if (config.mode == Mode::Route && root["relay"])
     error(root["relay"], "relay: only used in relay mode (mode is 'route')");
-  if (config.mode == Mode::Route && root["interfaces"] && !root["routes"])
-    error(root, "config: route mode needs a 'routes' list");
+  if (config.mode == Mode::Route && root["interfaces"] && !root["routes"] && !root["routes_file"])
+    error(root, "config: route mode needs a 'routes' list or a 'routes_file'");
   if (config.mode == Mode::Relay && root["interfaces"] && !root["relay"])
     error(root, "config: relay mode needs a 'relay' list");
 }
@@ -740,8 +802,12 @@ ConfigResult parseConfig(std::string_view yaml, std::string_view file) {
   } catch (const std::exception& e) {
     result.errors.push_back({std::string(file), 0, 0, std::string("cannot parse the file: ") + e.what()});
   }
-  // In file order, as a compiler would list them; whole-file errors first.
-  std::stable_sort(result.errors.begin(), result.errors.end(), [](const auto& a, const auto& b) {
+  // In file order, as a compiler would list them; whole-file errors first;
+  // the config file's before those of the routes file it names.
+  const std::string config_file(file);
+  std::stable_sort(result.errors.begin(), result.errors.end(), [&](const auto& a, const auto& b) {
+    const bool a_other = a.file != config_file, b_other = b.file != config_file;
+    if (a_other != b_other) return b_other;
     return a.line != b.line ? a.line < b.line : a.column < b.column;
   });
   if (result.errors.empty()) result.config = std::move(config);

@@ -1,5 +1,6 @@
 #include "ferry/bfd_controller.h"
 
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -20,6 +21,22 @@ bfd::Micros monotonicMicros() noexcept {
 }
 
 namespace {
+
+// Accepts only datagrams whose IP TTL (IPv4) or hop limit (IPv6) is 255: a
+// classic BPF socket filter reading the network header (SKF_NET_OFF). Not
+// IP_MINTTL / IPV6_MINHOPCOUNT: Linux accepts them on UDP sockets but
+// enforces them only for TCP (checked on 6.18: a TTL 64 datagram still
+// arrives).
+bool attachTtlFilter(int fd, bool v4) {
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, uint32_t(SKF_NET_OFF + (v4 ? 8 : 7))),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 255, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffff),  // the whole datagram
+      BPF_STMT(BPF_RET | BPF_K, 0),           // dropped
+  };
+  const sock_fprog program{static_cast<unsigned short>(std::size(code)), code};
+  return ::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) == 0;
+}
 
 bfd::SessionConfig sessionConfig(const BfdConfig& c) {
   bfd::SessionConfig s;
@@ -152,6 +169,13 @@ std::string BfdController::setup(bool start) {
       if (local.isV4() ? setInt(fd.get(), IPPROTO_IP, IP_RECVTTL, 1)
                        : setInt(fd.get(), IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1))
         return "interface '" + e.name + "': IP_RECVTTL: " + std::strerror(errno);
+      // GTSM in the kernel (RFC 5082): a packet with TTL / hop limit below
+      // 255 is dropped before it is queued, so a flood from afar never
+      // fills the BFD socket. Without the filter the check in receive()
+      // still discards it (and counts bad_ttl).
+      if (!attachTtlFilter(fd.get(), local.isV4()))
+        log::warn("interface '" + e.name + "': BFD TTL socket filter not attached (" +
+                  std::strerror(errno) + "): off-link BFD packets are dropped in ferry");
       rx_sockets_.push_back({local, std::move(fd)});
     }
     // A takeover keeps the session's socket, and so its source port.

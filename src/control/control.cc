@@ -192,6 +192,8 @@ std::string Control::reload() {
   }
   config_.relay = std::move(result.config->relay);
   config_.routes = std::move(result.config->routes);
+  config_.routes_file = std::move(result.config->routes_file);
+  config_.file_routes = std::move(result.config->file_routes);
   config_.icmp = std::move(result.config->icmp);
   log::info("reloaded " + config_.file + ": " + config_.summary());
   return {};

@@ -108,7 +108,11 @@ std::string renderRoutes(const nlohmann::json& routes) {
     rows.push_back({text(r["prefix"]), via, text(r["ecmp"]), active.empty() ? "-" : active,
                     text(r["packets"])});
   }
-  return renderTable({"PREFIX", "VIA", "ECMP", "ACTIVE", "PACKETS"}, rows);
+  std::string out = renderTable({"PREFIX", "VIA", "ECMP", "ACTIVE", "PACKETS"}, rows);
+  const size_t count = routes.value("count", size_t{0});
+  if (count > rows.size())
+    out += "(the first " + std::to_string(rows.size()) + " of " + std::to_string(count) + " routes)\n";
+  return out;
 }
 
 std::string renderGeneric(const nlohmann::json& reply) { return reply.dump(2) + "\n"; }

@@ -1,6 +1,9 @@
 // JSON views of the counters. Every drop reason is always present (0 when
 // nothing was dropped for it), so scripts can rely on the keys.
 #include "ferry/control.h"
+
+#include <algorithm>
+
 #include "ferry/socket.h"
 
 namespace ferry {
@@ -123,7 +126,8 @@ nlohmann::json routesJson(const Config& config,
   nlohmann::json list = nlohmann::json::array();
   if (state == nullptr || !state->routes) return nlohmann::json{{"routes", list}};
   const route::RouteTable& table = *state->routes;
-  for (uint32_t r = 0; r < table.size(); ++r) {
+  const uint32_t listed = static_cast<uint32_t>(std::min<size_t>(table.size(), kRoutesListed));
+  for (uint32_t r = 0; r < listed; ++r) {
     const route::NextHopGroup& group = table.group(r);
     const uint64_t active = group.activeMask(state->up_mask);
     nlohmann::json via = nlohmann::json::array();
@@ -138,12 +142,14 @@ nlohmann::json routesJson(const Config& config,
     nlohmann::json j;
     j["prefix"] = table.prefix(r).toString();
     j["via"] = std::move(via);
-    j["ecmp"] = r < config.routes.size() && config.routes[r].ecmp;
+    j["ecmp"] = group.mode() == route::GroupMode::kEcmp;
     j["active"] = std::move(in_use);
     j["packets"] = packets;
     list.push_back(std::move(j));
   }
-  return nlohmann::json{{"routes", list}, {"memory_bytes", table.memoryBytes()}};
+  return nlohmann::json{{"routes", list},
+                        {"count", table.size()},
+                        {"memory_bytes", table.memoryBytes()}};
 }
 
 }  // namespace ferry

@@ -176,6 +176,10 @@ std::string Daemon::start(TakeoverClient* from) {
     control_->adopt(std::move(ctl), std::move(metrics), std::move(rx), std::move(tx));
   }
   if (std::string why = control_->setup(); !why.empty()) return why;
+  // The routes are the control module's from here (a reload replaces them
+  // there); a copy kept here would hold a full table's RouteSet for ever.
+  config_.routes.clear();
+  config_.file_routes.reset();
 
   // 4. Dataplanes: each sets up its own ring on its own thread (the ring is
   // single-issuer) and reports back before the daemon counts as started.

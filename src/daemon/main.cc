@@ -6,6 +6,7 @@
 //                                  sessions over (see takeover.h, README)
 //   ferryd check-config FILE       validate a config, print a summary or the errors
 //   ferryd bench [OPTIONS]         benchmark mode (see README)
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -121,15 +122,17 @@ int run(const std::string& path, bool takeover) {
       return 1;
     }
   }
-  ferry::Daemon daemon(*config);
+  const std::string summary = config->summary() + "; ";
+  const std::string control_socket = config->control_socket;
+  ferry::Daemon daemon(std::move(*config));  // not copied: a copy would hold the routes for ever
   if (std::string why = daemon.start(takeover ? &client : nullptr); !why.empty()) {
     if (takeover) client.abort(why);
     ferry::log::error(why + (takeover ? "; the running ferryd carries on" : ""));
     return 1;
   }
   ferry::HandoverServer handover;
-  const std::string handover_path = ferry::handoverPath(config->control_socket);
-  if (takeover && client.handoverIndex() >= 0 && client.manifest().control_socket == config->control_socket) {
+  const std::string handover_path = ferry::handoverPath(control_socket);
+  if (takeover && client.handoverIndex() >= 0 && client.manifest().control_socket == control_socket) {
     handover.adopt(client.take(size_t(client.handoverIndex())), handover_path);
   } else if (std::string why = handover.listen(handover_path); !why.empty()) {
     ferry::log::warn(why + "; this ferryd cannot be taken over");
@@ -142,9 +145,9 @@ int run(const std::string& path, bool takeover) {
     handover.ownPath(true);
     took_over = "took over from pid " + std::to_string(client.manifest().pid) + "; ";
   }
-  ferry::log::info(took_over + "pid " + std::to_string(getpid()) + " running " + config->summary() + "; " +
+  ferry::log::info(took_over + "pid " + std::to_string(getpid()) + " running " + summary +
                    std::to_string(daemon.dataplaneCount()) + " dataplanes started; control socket " +
-                   config->control_socket);
+                   control_socket);
   bool taken = false;
   while (!taken) {
     pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {handover.fd(), POLLIN, 0}};
@@ -201,6 +204,13 @@ int run(const std::string& path, bool takeover) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Large blocks (route tables, their build's scratch) always come from mmap
+  // and go back to the kernel when freed. glibc's default raises this
+  // threshold to the size of the largest block freed (up to 32 MiB), after
+  // which a reload's scratch and the old table stay in the heap as resident
+  // memory the daemon never uses again (measured: 145 → 229 MB after one
+  // reload of a 1.2 M-route table).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cerr << kUsage;

@@ -354,12 +354,27 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &recv_msg_));
   const Ingress ingress{interface, in.bfd_inband, in.peer.has_value()};
   hold(id);  // the loop's own reference while it decides: no send can return it early
-  uint32_t offset = 0;
-  for (uint32_t i = 0; i < segments; ++i, offset += segment) {
-    const uint32_t length = std::min(segment, total - offset);
-    uint8_t* datagram = payload + offset;
-    const Action action = decide(ingress, {datagram, length}, settings_.tuning.max_datagram, state);
-    act(action, interface, id, datagram, length, name, name_len, state);
+  if (segments == 1) {
+    const Action action = decide(ingress, {payload, total}, settings_.tuning.max_datagram, state);
+    act(action, interface, id, payload, total, name, name_len, state);
+  } else {
+    // A train is decided kMaxTrainSegments (the kernel's GRO limit) at a
+    // time, so route mode looks its destinations up in one batch, and then
+    // carried out segment by segment in order.
+    std::span<uint8_t> datagrams[kMaxTrainSegments];
+    Action actions[kMaxTrainSegments];
+    for (uint32_t first = 0; first < segments; first += kMaxTrainSegments) {
+      const uint32_t n = std::min(segments - first, kMaxTrainSegments);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t offset = (first + i) * segment;
+        datagrams[i] = {payload + offset, std::min(segment, total - offset)};
+      }
+      decide(ingress, std::span<const std::span<uint8_t>>(datagrams, n),
+             settings_.tuning.max_datagram, state, std::span<Action>(actions, n));
+      for (uint32_t i = 0; i < n; ++i)
+        act(actions[i], interface, id, datagrams[i].data(), uint32_t(datagrams[i].size()), name,
+            name_len, state);
+    }
   }
   release(id);
 }

@@ -1,6 +1,9 @@
 #include "ferry/decide.h"
 
+#include <optional>
+
 #include "ferry/bfd_handoff.h"
+#include "ferry/route/route_table.h"
 
 namespace ferry {
 namespace {
@@ -17,8 +20,7 @@ Drop dropFor(route::Verdict verdict) noexcept {
   return Drop::BadInnerHeader;
 }
 
-Action routeDecision(std::span<uint8_t> datagram, const ForwardingState& state) noexcept {
-  const route::Decision d = state.routes->forward(datagram, state.up_mask);
+Action actionFor(const route::Decision& d, const ForwardingState& state) noexcept {
   if (d.verdict == route::Verdict::kForward)
     return Action::forward(uint16_t(d.interface), d.length, d.route);
   Action a = Action::dropped(dropFor(d.verdict));
@@ -31,6 +33,16 @@ Action routeDecision(std::span<uint8_t> datagram, const ForwardingState& state) 
   return a;
 }
 
+// What holds before the mode's own decision: the size limit and in-band BFD.
+std::optional<Action> screen(const Ingress& ingress, std::span<const uint8_t> datagram,
+                             uint32_t max_datagram) noexcept {
+  if (datagram.size() > max_datagram) return Action::dropped(Drop::Truncated);
+  if (ingress.bfd_inband && looksLikeBfd(datagram)) {
+    return ingress.has_peer ? Action::toBfd() : Action::dropped(Drop::BadBfd);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool looksLikeBfd(std::span<const uint8_t> datagram) noexcept {
@@ -41,19 +53,48 @@ bool looksLikeBfd(std::span<const uint8_t> datagram) noexcept {
 
 Action decide(const Ingress& ingress, std::span<uint8_t> datagram, uint32_t max_datagram,
               const ForwardingState& state) noexcept {
-  if (datagram.size() > max_datagram) return Action::dropped(Drop::Truncated);
-  if (ingress.bfd_inband && looksLikeBfd(datagram)) {
-    return ingress.has_peer ? Action::toBfd() : Action::dropped(Drop::BadBfd);
-  }
+  if (const auto screened = screen(ingress, datagram, max_datagram)) return *screened;
   if (state.mode == Mode::Route) {
     if (!state.routes) return Action::dropped(Drop::NoRoute);
-    return routeDecision(datagram, state);
+    return actionFor(state.routes->forward(datagram, state.up_mask), state);
   }
   const uint16_t egress =
       ingress.index < state.relay_to.size() ? state.relay_to[ingress.index] : ForwardingState::kNoInterface;
   if (egress == ForwardingState::kNoInterface) return Action::dropped(Drop::NoRoute);
   if (egress >= state.up.size() || !state.up[egress]) return Action::dropped(Drop::EgressDown);
   return Action::forward(egress, uint32_t(datagram.size()));
+}
+
+void decide(const Ingress& ingress, std::span<const std::span<uint8_t>> datagrams,
+            uint32_t max_datagram, const ForwardingState& state, std::span<Action> actions) noexcept {
+  if (state.mode != Mode::Route || !state.routes) {
+    for (size_t i = 0; i < datagrams.size(); ++i)
+      actions[i] = decide(ingress, datagrams[i], max_datagram, state);
+    return;
+  }
+  // Route mode: screen each datagram; the inner packets among them go to the
+  // route table kMaxBatch at a time.
+  constexpr size_t kBatch = route::RouteTable::kMaxBatch;
+  std::span<uint8_t> inner[kBatch];
+  size_t inner_of[kBatch];  // inner[j] is datagrams[inner_of[j]]
+  route::Decision decisions[kBatch];
+  size_t count = 0;
+  auto flush = [&] {
+    state.routes->forward(std::span<const std::span<uint8_t>>(inner, count), state.up_mask,
+                          std::span<route::Decision>(decisions, count));
+    for (size_t j = 0; j < count; ++j) actions[inner_of[j]] = actionFor(decisions[j], state);
+    count = 0;
+  };
+  for (size_t i = 0; i < datagrams.size(); ++i) {
+    if (const auto screened = screen(ingress, datagrams[i], max_datagram)) {
+      actions[i] = *screened;
+      continue;
+    }
+    inner[count] = datagrams[i];
+    inner_of[count++] = i;
+    if (count == kBatch) flush();
+  }
+  if (count > 0) flush();
 }
 
 }  // namespace ferry

@@ -135,12 +135,30 @@ LpmTable<Traits>::LpmTable() : direct_(size_t{1} << Traits::kDirectBits, kNoRout
 template <class Traits>
 std::optional<LpmTable<Traits>> LpmTable<Traits>::build(std::span<const Route> routes,
                                                         std::string* error) {
+  return buildFrom(routes.size(), [&](size_t i) { return routes[i]; }, false, error);
+}
+
+template <class Traits>
+std::optional<LpmTable<Traits>> LpmTable<Traits>::buildIndexed(std::span<const Prefix> prefixes,
+                                                               std::string* error) {
+  return buildFrom(
+      prefixes.size(), [&](size_t i) { return Route{prefixes[i], static_cast<uint32_t>(i)}; }, true,
+      error);
+}
+
+template <class Traits>
+template <class Source>
+std::optional<LpmTable<Traits>> LpmTable<Traits>::buildFrom(size_t count, const Source& routes,
+                                                            bool other_families, std::string* error) {
   constexpr Family family = Traits::kWidth == 32 ? Family::kIpv4 : Family::kIpv6;
   const char* const family_name = family == Family::kIpv4 ? "IPv4" : "IPv6";
   std::vector<Item> items;
-  items.reserve(routes.size());
-  for (size_t i = 0; i < routes.size(); ++i) {
-    const Route& route = routes[i];
+  size_t route_count = 0;
+  for (size_t i = 0; i < count; ++i) route_count += routes(i).prefix.family() == family;
+  items.reserve(route_count);
+  for (size_t i = 0; i < count; ++i) {
+    const Route route = routes(i);
+    if (other_families && route.prefix.family() != family) continue;
     if (route.prefix.family() != family) {
       setError(error, cat({"route ", std::to_string(i), ": ", route.prefix.toString(),
                            " is not an ", family_name, " prefix"}));
@@ -168,7 +186,7 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::build(std::span<const Route> r
     if (a.key.hi == b.key.hi && a.key.lo == b.key.lo && a.length == b.length) {
       const auto [first, second] = std::minmax(a.index, b.index);
       setError(error,
-               cat({"duplicate prefix ", routes[first].prefix.masked().toString(), " (routes ",
+               cat({"duplicate prefix ", routes(first).prefix.masked().toString(), " (routes ",
                     std::to_string(first), " and ", std::to_string(second), ")"}));
       return std::nullopt;
     }
@@ -184,7 +202,7 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::build(std::span<const Route> r
   }
   table.nodes_.shrink_to_fit();
   table.leaves_.shrink_to_fit();
-  table.route_count_ = routes.size();
+  table.route_count_ = items.size();
   return table;
 }
 

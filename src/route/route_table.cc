@@ -1,5 +1,6 @@
 #include "ferry/route/route_table.h"
 
+#include <algorithm>
 #include <map>
 
 #include "text.h"
@@ -48,9 +49,9 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
 
   RouteTable table;
   table.seed_ = options.hash_seed;
-  std::vector<Route> v4_routes;
-  std::vector<Route> v6_routes;
   std::map<Prefix, size_t> first_with_prefix;
+  auto set = std::make_shared<RouteSet>();
+  set->reserve(routes.size());
   for (size_t r = 0; r < routes.size(); ++r) {
     const RouteSpec& spec = routes[r];
     std::string error;
@@ -123,53 +124,116 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
       report(r, Field::kVia, 0, kError, group_error);
       continue;
     }
-    const auto index = static_cast<uint32_t>(table.routes_.size());
-    table.routes_.push_back({*prefix, *group});
-    (prefix->isV4() ? v4_routes : v6_routes).push_back({*prefix, index});
+    set->add(*prefix, *group);
   }
 
   if (!failed) {
     // The checks above already exclude every reason a build can fail.
+    table.routes_ = std::move(set);
     std::string error;
-    auto v4 = Ipv4Lpm::build(v4_routes, &error);
-    auto v6 = v4 ? Ipv6Lpm::build(v6_routes, &error) : std::nullopt;
-    if (!v4 || !v6) {
-      report(0, Field::kPrefix, 0, kError, error);
-    } else {
-      table.v4_ = std::move(*v4);
-      table.v6_ = std::move(*v6);
-    }
+    if (!table.buildTries(&error)) report(0, Field::kPrefix, 0, kError, error);
   }
   if (issues) *issues = std::move(found);
   if (failed) return std::nullopt;
   return table;
 }
 
+std::optional<RouteTable> RouteTable::build(std::shared_ptr<const RouteSet> routes,
+                                            const RouteTableOptions& options, std::string* error) {
+  RouteTable table;
+  table.seed_ = options.hash_seed;
+  table.routes_ = std::move(routes);
+  if (!table.buildTries(error)) return std::nullopt;
+  return table;
+}
+
+bool RouteTable::buildTries(std::string* error) {
+  auto v4 = Ipv4Lpm::buildIndexed(routes_->prefixes(), error);
+  if (!v4) return false;
+  auto v6 = Ipv6Lpm::buildIndexed(routes_->prefixes(), error);
+  if (!v6) return false;
+  v4_ = std::move(*v4);
+  v6_ = std::move(*v6);
+  return true;
+}
+
 Decision RouteTable::forward(std::span<uint8_t> payload, uint64_t up_mask) const noexcept {
   Decision d;
   const InnerPacket p = parseInner(payload, seed_);
+  finish(payload, p, p.verdict == Verdict::kForward ? lookup(p.destination) : kNoRoute, up_mask, d);
+  return d;
+}
+
+void RouteTable::finish(std::span<uint8_t> payload, const InnerPacket& p, uint32_t route,
+                        uint64_t up_mask, Decision& d) const noexcept {
   d.verdict = p.verdict;
   d.family = p.family;
   if (p.verdict == Verdict::kTtlExceeded) {
     d.icmp = IcmpError::kTimeExceeded;
-    return d;
+    return;
   }
-  if (p.verdict != Verdict::kForward) return d;
-  d.route = lookup(p.destination);
+  if (p.verdict != Verdict::kForward) return;
+  d.route = route;
   if (d.route == kNoRoute) {
     d.verdict = Verdict::kNoRoute;
     d.icmp = IcmpError::kDestinationUnreachable;
-    return d;
+    return;
   }
-  d.interface = routes_[d.route].group.select(p.flow_hash, up_mask);
+  d.interface = routes_->group(d.route).select(p.flow_hash, up_mask);
   if (d.interface == kAllDown) {
     d.verdict = Verdict::kAllNextHopsDown;
     d.icmp = IcmpError::kDestinationUnreachable;
-    return d;
+    return;
   }
   decrementTtl(payload, p);
   d.length = p.length;
-  return d;
+}
+
+void RouteTable::forward(std::span<const std::span<uint8_t>> payloads, uint64_t up_mask,
+                         std::span<Decision> out) const noexcept {
+  for (size_t base = 0; base < payloads.size(); base += kMaxBatch) {
+    const size_t n = std::min(kMaxBatch, payloads.size() - base);
+    forwardBatch(payloads.subspan(base, n), up_mask, &out[base]);
+  }
+}
+
+void RouteTable::forwardBatch(std::span<const std::span<uint8_t>> payloads, uint64_t up_mask,
+                              Decision* out) const noexcept {
+  // Parse every packet, then look up the forwardable ones' destinations per
+  // family in one batch each, then finish each decision in order.
+  InnerPacket parsed[kMaxBatch];
+  Ipv4 v4[kMaxBatch];
+  Ipv6 v6[kMaxBatch];
+  uint8_t v4_of[kMaxBatch];  // v4[j] is the destination of packet v4_of[j]
+  uint8_t v6_of[kMaxBatch];
+  uint32_t v4_route[kMaxBatch];
+  uint32_t v6_route[kMaxBatch];
+  uint32_t route[kMaxBatch];
+  size_t n4 = 0;
+  size_t n6 = 0;
+  const size_t n = payloads.size();
+  for (size_t i = 0; i < n; ++i) {
+    parsed[i] = parseInner(payloads[i], seed_);
+    route[i] = kNoRoute;
+    if (parsed[i].verdict != Verdict::kForward) continue;
+    if (parsed[i].destination.isV4()) {
+      v4_of[n4] = static_cast<uint8_t>(i);
+      v4[n4++] = parsed[i].destination.v4();
+    } else {
+      v6_of[n6] = static_cast<uint8_t>(i);
+      v6[n6++] = parsed[i].destination.v6();
+    }
+  }
+  if (n4 > 0) v4_.lookup(std::span<const Ipv4>(v4, n4), std::span<uint32_t>(v4_route, n4));
+  if (n6 > 0) v6_.lookup(std::span<const Ipv6>(v6, n6), std::span<uint32_t>(v6_route, n6));
+  for (size_t j = 0; j < n4; ++j) route[v4_of[j]] = v4_route[j];
+  for (size_t j = 0; j < n6; ++j) route[v6_of[j]] = v6_route[j];
+  for (size_t i = 0; i < n; ++i)
+    if (route[i] != kNoRoute) routes_->prefetch(route[i]);
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = Decision{};
+    finish(payloads[i], parsed[i], route[i], up_mask, out[i]);
+  }
 }
 
 }  // namespace ferry::route

@@ -141,5 +141,33 @@ TEST_F(FrrInterop, UpBothWaysIntervalChangesConvergeAndStopIsDetected) {
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
+// RFC 5881 sockets drop off-link packets in the kernel (IP_MINTTL 255): a
+// flood of BFD-looking packets sent with TTL 64 from the peer's namespace —
+// what a sender hops away looks like — never reaches ferry (no bad_ttl
+// discards counted), and the session with bfdd stays up through it.
+TEST_F(FrrInterop, AFloodFromAfarNeverReachesTheBfdQueue) {
+  ASSERT_TRUE(eventually([&] {
+    return frrPeer().value("status", "") == "up" && ferrySession()["state"] == "up";
+  }, 10s)) << frr("show bfd peers json").dump(2) << ferryd_->show("bfd").dump(2);
+  const uint64_t transitions = ferrySession()["transitions"];
+  // A well-formed Down packet (version 1, length 24) with discriminators 0:
+  // were it read, GTSM in user space would count it under bad_ttl.
+  std::string bytes = "\\x20\\x40\\x03\\x18";
+  for (int i = 0; i < 20; ++i) bytes += "\\x00";
+  std::string out;
+  ASSERT_EQ(sh("ip netns exec " + b_->name() + " bash -c 'for i in $(seq 3000); do printf \"" + bytes +
+                   "\" > /dev/udp/10.99.0.1/3784; done' 2>&1",
+               &out),
+            0)
+      << out;
+  std::this_thread::sleep_for(500ms);
+  const auto bfd = ferryd_->show("bfd");
+  EXPECT_EQ(bfd["unmatched"]["bad_ttl"], 0) << bfd["unmatched"].dump();
+  EXPECT_EQ(bfd["sessions"][0]["state"], "up");
+  EXPECT_EQ(bfd["sessions"][0]["transitions"].get<uint64_t>(), transitions);
+  EXPECT_EQ(frrPeer()["status"], "up");
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
 }  // namespace
 }  // namespace ferry::test

@@ -78,6 +78,23 @@ TEST(Reload, SighupAndCtlApplyRelayChangesAndBadFilesChangeNothing) {
   EXPECT_EQ(f.terminate(), 0);
 }
 
+// Sends 10 inner packets to each of 10.1.0.1 and 10.2.0.1 into ferryd's
+// interface on port `in`; returns how many reached `sink` (route mode's egress peer).
+int sendToBothNets(uint16_t in, const UdpSocket& sink) {
+  UdpSocket source("127.0.0.1:0");
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
+  for (uint32_t i = 0; i < 10; ++i) {
+    for (uint8_t net : {1, 2}) {
+      const auto p = innerPacket(uint16_t(1000 + i), i, {10, net, 0, 1});
+      source.sendTo(to, p.data(), p.size());
+    }
+  }
+  std::vector<uint8_t> buf(2048);
+  int got = 0;
+  while (sink.recv(buf.data(), buf.size(), 300) > 0) ++got;
+  return got;
+}
+
 TEST(Reload, RoutesChangeAndCountersStartAfresh) {
   const uint16_t in = freeUdpPort(), out_port = freeUdpPort();
   UdpSocket sink("127.0.0.1:0");
@@ -90,21 +107,8 @@ TEST(Reload, RoutesChangeAndCountersStartAfresh) {
   };
   Ferryd f(cfg("  - { prefix: \"10.1.0.0/16\", via: [out] }\n"));
   ASSERT_TRUE(f.started()) << f.process().err();
-  UdpSocket source("127.0.0.1:0");
-  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
-  std::vector<uint8_t> buf(2048);
   // 10 packets to each of 10.1.0.1 and 10.2.0.1; only the first has a route.
-  const auto sendBoth = [&] {
-    for (uint32_t i = 0; i < 10; ++i) {
-      for (uint8_t net : {1, 2}) {
-        const auto p = innerPacket(uint16_t(1000 + i), i, {10, net, 0, 1});
-        source.sendTo(to, p.data(), p.size());
-      }
-    }
-    int got = 0;
-    while (sink.recv(buf.data(), buf.size(), 300) > 0) ++got;
-    return got;
-  };
+  const auto sendBoth = [&] { return sendToBothNets(in, sink); };
   EXPECT_EQ(sendBoth(), 10);
   EXPECT_EQ(f.show("routes")["routes"].size(), 1u);
   EXPECT_EQ(f.show("routes")["routes"][0]["packets"], 10);
@@ -126,6 +130,48 @@ TEST(Reload, RoutesChangeAndCountersStartAfresh) {
   EXPECT_EQ(after[0]["packets"], 10);
   EXPECT_EQ(after[1]["packets"], 10);
   EXPECT_EQ(f.show("stats")["interfaces"][0]["drops"]["no_route"], 10) << "no drop after the reload";
+  EXPECT_EQ(f.terminate(), 0);
+}
+
+// A routes_file is read at start and again at every reload: the new routes
+// apply under traffic, and a file with an error (named by file and line) is
+// refused while the running table stays.
+TEST(Reload, ARoutesFileIsReadAtStartAndAtEveryReload) {
+  const uint16_t in = freeUdpPort(), out_port = freeUdpPort();
+  UdpSocket sink("127.0.0.1:0");
+  TempDir tables;
+  const std::string file = tables.write("routes.txt", "# one route\n10.1.0.0/16 out\n");
+  Ferryd f("dataplanes: 2\nmode: route\ninterfaces:\n"
+           "  - { name: in, bind: \"127.0.0.1:" + std::to_string(in) + "\" }\n"
+           "  - { name: out, bind: \"127.0.0.1:" + std::to_string(out_port) + "\", peer: \"" +
+           sink.local().toString() + "\" }\n"
+           "routes_file: " + file + "\n");
+  ASSERT_TRUE(f.started()) << f.process().err();
+  const auto sendBoth = [&] { return sendToBothNets(in, sink); };
+  EXPECT_EQ(sendBoth(), 10);
+  EXPECT_EQ(f.show("routes")["count"], 1);
+  EXPECT_EQ(f.show("routes")["routes"][0]["packets"], 10);
+  EXPECT_EQ(f.show("stats")["interfaces"][0]["drops"]["no_route"], 10);
+
+  tables.write("routes.txt", "10.1.0.0/16 out\n10.2.0.0/16 out\n2001:db8::/32 out\n");
+  int status = 0;
+  std::string out = ctl(f, "reload", &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto routes = f.show("routes");
+  ASSERT_EQ(routes["count"], 3);
+  ASSERT_EQ(routes["routes"].size(), 3u);
+  EXPECT_EQ(routes["routes"][1]["prefix"], "10.2.0.0/16");
+  EXPECT_EQ(routes["routes"][2]["prefix"], "2001:db8::/32");
+  EXPECT_EQ(sendBoth(), 20);
+  EXPECT_EQ(f.show("stats")["interfaces"][0]["drops"]["no_route"], 10) << "no drop after the reload";
+
+  tables.write("routes.txt", "10.1.0.0/16 out\n10.3.0.0/16 nowhere\n");
+  out = ctl(f, "reload", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(out.find(file + ":2: unknown interface 'nowhere' (interfaces: in, out)"), std::string::npos)
+      << out;
+  EXPECT_EQ(f.show("routes")["count"], 3) << "the running table stays";
+  EXPECT_EQ(sendBoth(), 20);
   EXPECT_EQ(f.terminate(), 0);
 }
 

@@ -1,6 +1,7 @@
 #include "ferry/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -223,6 +224,89 @@ relay: []
   EXPECT_EQ(reloadBlocker(running, parsed("icmp: { source_v4: 10.0.0.1, rate: 5 }\n" + base + "relay: []\n")),
             "icmp rate or burst changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
   EXPECT_EQ(reloadBlocker(running, parsed("icmp: { source_v4: 10.0.0.1 }\n" + base + "relay: []\n")), "");
+}
+
+// `routes_file:` (route mode): read with the config, relative to the config
+// file's directory; its errors name the routes file and line.
+class RoutesFileConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("ferry-routes-file-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+  std::vector<std::string> errors(const ConfigResult& r) {
+    std::vector<std::string> out;
+    for (const auto& e : r.errors) out.push_back(e.format());
+    return out;
+  }
+  static std::string config(const std::string& extra) {
+    return "mode: route\n"
+           "interfaces:\n"
+           "  - { name: a, bind: \"127.0.0.1:5000\", peer: \"127.0.0.1:6000\" }\n"
+           "  - { name: b, bind: \"127.0.0.1:5001\", peer: \"127.0.0.1:6001\" }\n"
+           "  - { name: c, bind: \"127.0.0.1:5002\" }\n" +
+           extra;
+  }
+  fs::path dir_;
+};
+
+TEST_F(RoutesFileConfig, RelativeToTheConfigsDirectory) {
+  write("table.txt", "10.1.0.0/16 a\n10.2.0.0/16 a,b ecmp\n2001:db8::/32 b,a\n");
+  const auto result = loadConfigFile(write("ferry.yaml", config("routes_file: table.txt\n")));
+  ASSERT_TRUE(result.config) << errors(result)[0];
+  EXPECT_EQ(result.config->routes_file, (dir_ / "table.txt").string());
+  ASSERT_TRUE(result.config->file_routes);
+  EXPECT_EQ(result.config->file_routes->size(), 3u);
+  EXPECT_EQ(result.config->routeCount(), 3u);
+  EXPECT_NE(result.config->summary().find("3 routes"), std::string::npos) << result.config->summary();
+}
+
+TEST_F(RoutesFileConfig, ErrorsNameTheRoutesFileAndLine) {
+  const std::string table = write("table.txt", "10.1.0.0/16 a\n10.1.0.1/16 b\n10.3.0.0/16 z\n");
+  const auto result = loadConfigFile(write("ferry.yaml", config("routes_file: table.txt\ndataplanes: 0\n")));
+  EXPECT_EQ(errors(result),
+            (std::vector<std::string>{
+                (dir_ / "ferry.yaml").string() + ":7:13: dataplanes: must be at least 1, got 0",
+                table + ":2: '10.1.0.1/16' has host bits set beyond /16 (did you mean 10.1.0.0/16?)",
+                table + ":3: unknown interface 'z' (interfaces: a, b, c)"}));
+}
+
+TEST_F(RoutesFileConfig, EveryFileProblemIsAConfigError) {
+  const std::string yaml_path = (dir_ / "ferry.yaml").string();
+  auto only = [&](const std::string& extra) {
+    return errors(loadConfigFile(write("ferry.yaml", config(extra))));
+  };
+  EXPECT_EQ(only("routes_file: missing.txt\n"),
+            std::vector<std::string>{yaml_path + ":6:14: routes_file: cannot read '" +
+                                     (dir_ / "missing.txt").string() + "': No such file or directory"});
+  fs::create_directories(dir_ / "sub");
+  EXPECT_EQ(only("routes_file: sub\n"),
+            std::vector<std::string>{yaml_path + ":6:14: routes_file: '" + (dir_ / "sub").string() +
+                                     "' is not a regular file"});
+  EXPECT_EQ(only("routes_file: \"\"\n"),
+            std::vector<std::string>{yaml_path + ":6:14: routes_file: expected a file name"});
+  const std::string table = write("t.txt", "10.1.0.0/16 b,c\n10.2.0.0/16 c\n");
+  EXPECT_EQ(only("routes_file: t.txt\n"),
+            std::vector<std::string>{table + ": routes via interface 'c': it has no 'peer' to send to"});
+  write("ok.txt", "10.1.0.0/16 a\n");
+  EXPECT_EQ(only("routes_file: ok.txt\nroutes: [ { prefix: 10.9.0.0/16, via: [a] } ]\n"),
+            std::vector<std::string>{yaml_path +
+                                     ":6:14: routes_file: use either 'routes' or 'routes_file', not both"});
+  const auto relay = loadConfigFile(write(
+      "relay.yaml",
+      "interfaces:\n  - { name: a, bind: \"127.0.0.1:5000\", peer: \"127.0.0.1:6000\" }\n"
+      "  - { name: b, bind: \"127.0.0.1:5001\", peer: \"127.0.0.1:6001\" }\n"
+      "relay: [ { from: a, to: b } ]\nroutes_file: ok.txt\n"));
+  EXPECT_EQ(errors(relay),
+            std::vector<std::string>{(dir_ / "relay.yaml").string() +
+                                     ":5:14: routes_file: only used in route mode (set 'mode: route')"});
 }
 
 }  // namespace

@@ -261,5 +261,48 @@ TEST(Decide, RouteModeSeparatesBfdFromInnerPackets) {
   EXPECT_EQ(decide({1, true, true}, p, kMax, state), Action::forward(2, 32, 1));
 }
 
+// A train is decided as a whole (route mode looks its destinations up in one
+// batch): every datagram gets exactly the action, and the bytes, it gets when
+// decided alone — for every kind of outcome mixed in one train, in trains
+// longer than one batch, in route and relay mode.
+TEST(Decide, ATrainGetsEachDatagramsOwnDecision) {
+  const ForwardingState route_state = stateFor(kRoute);
+  ForwardingState e2_down = route_state;
+  e2_down.setLiveness({1, 1, 0});
+  const ForwardingState relay_state = stateFor(kRelay);
+  std::vector<std::vector<uint8_t>> kinds = {
+      makeV4({.destination = 0x0a010001}),
+      makeV4({.destination = 0x0a020001}),
+      makeV6({}),
+      makeV4({.destination = 0x0a010001, .ttl = 1}),
+      hopLimitOne(),
+      makeV4({.destination = 0x0a030001}),
+      makeV4({.destination = 0x7f000001}),
+      bytes(40, 0x50),
+      bfdLike(24),
+      bytes(kMax + 1, 0x45),
+      {},
+  };
+  for (uint16_t port = 1000; port < 1016; ++port)
+    kinds.push_back(makeV4({.destination = 0x0a050001, .source_port = port}));
+  for (const ForwardingState* state :
+       std::initializer_list<const ForwardingState*>{&route_state, &e2_down, &relay_state}) {
+    for (const Ingress ingress : {Ingress{0, false, false}, Ingress{1, true, true}}) {
+      for (const size_t length : {size_t{1}, size_t{2}, kinds.size(), size_t{64}, size_t{65}, size_t{150}}) {
+        std::vector<std::vector<uint8_t>> alone;
+        for (size_t i = 0; i < length; ++i) alone.push_back(kinds[(i * 7) % kinds.size()]);
+        auto together = alone;
+        std::vector<Action> want;
+        for (auto& d : alone) want.push_back(decide(ingress, d, kMax, *state));
+        std::vector<std::span<uint8_t>> spans(together.begin(), together.end());
+        std::vector<Action> got(length);
+        decide(ingress, spans, kMax, *state, got);
+        EXPECT_EQ(got, want) << "train of " << length;
+        EXPECT_EQ(together, alone) << "the same bytes (TTLs) written, train of " << length;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ferry

@@ -126,6 +126,12 @@ class LpmTable {
   // other family, a value above kMaxValue, or a duplicate prefix (compared
   // after masking host bits). Allocates; run it off the hot path.
   static std::optional<LpmTable> build(std::span<const Route> routes, std::string* error = nullptr);
+  // The same over the prefixes of this table's family in `prefixes` (the
+  // others are skipped), each with its index in `prefixes` as its value: a
+  // table of both families without a list of Routes in between (32 bytes a
+  // route of scratch memory at a reload).
+  static std::optional<LpmTable> buildIndexed(std::span<const Prefix> prefixes,
+                                              std::string* error = nullptr);
 
   // The value of the longest prefix containing `address`, or kNoRoute.
   uint32_t lookup(Address address) const noexcept;
@@ -166,6 +172,10 @@ class LpmTable {
   static_assert(sizeof(Node) == 24);
 
   class Builder;
+  // build() and buildIndexed(): `routes(i)` is route i of `count`.
+  template <class Source>
+  static std::optional<LpmTable> buildFrom(size_t count, const Source& routes, bool other_families,
+                                           std::string* error);
 
   // On huge pages: lookups read these at random (see huge_pages.h).
   template <class T>

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +22,7 @@
 #include "ferry/route/ip.h"
 #include "ferry/route/lpm.h"
 #include "ferry/route/next_hop.h"
+#include "ferry/route/route_set.h"
 
 namespace ferry::route {
 
@@ -84,6 +86,12 @@ class RouteTable {
                                          const RouteTableOptions& options,
                                          std::vector<RouteIssue>* issues);
 
+  // Builds the tries over routes already checked (a routes file, see
+  // route_set.h), sharing `routes` rather than copying it. Fails (saying why
+  // in `error`) only on a duplicate prefix. Only options.hash_seed applies.
+  static std::optional<RouteTable> build(std::shared_ptr<const RouteSet> routes,
+                                         const RouteTableOptions& options, std::string* error);
+
   // Per packet, in place on the UDP payload: parse and validate the inner
   // packet, look its destination up, choose the next hop among the members
   // that are up in `up_mask`, and — only when forwarding — decrement the TTL.
@@ -91,27 +99,41 @@ class RouteTable {
   // packet as received).
   Decision forward(std::span<uint8_t> payload, uint64_t up_mask) const noexcept;
 
+  // forward() for each of a run of packets (the segments of one GRO train):
+  // out[i] is what forward(payloads[i], up_mask) returns, with the same
+  // writes. The destinations are looked up in one batch per family
+  // (LpmTable's batch lookup), which overlaps the trie walks' cache misses:
+  // an IPv6 walk one address at a time runs nearly serially. `out` must be at
+  // least as long as `payloads`; any length works (taken kMaxBatch at a time).
+  void forward(std::span<const std::span<uint8_t>> payloads, uint64_t up_mask,
+               std::span<Decision> out) const noexcept;
+  static constexpr size_t kMaxBatch = 64;
+
   // The index of the route for `destination`, or kNoRoute.
   uint32_t lookup(const IpAddress& destination) const noexcept {
     return destination.isV4() ? v4_.lookup(destination.v4()) : v6_.lookup(destination.v6());
   }
 
-  size_t size() const noexcept { return routes_.size(); }
-  const Prefix& prefix(uint32_t route) const noexcept { return routes_[route].prefix; }
-  const NextHopGroup& group(uint32_t route) const noexcept { return routes_[route].group; }
+  size_t size() const noexcept { return routes_->size(); }
+  const Prefix& prefix(uint32_t route) const noexcept { return routes_->prefix(route); }
+  const NextHopGroup& group(uint32_t route) const noexcept { return routes_->group(route); }
   uint32_t hashSeed() const noexcept { return seed_; }
+  // The tries and the routes (which a config may share).
   size_t memoryBytes() const noexcept {
-    return v4_.memoryBytes() + v6_.memoryBytes() + routes_.capacity() * sizeof(Entry);
+    return v4_.memoryBytes() + v6_.memoryBytes() + routes_->memoryBytes();
   }
 
  private:
-  struct Entry {
-    Prefix prefix;  // masked
-    NextHopGroup group;
-  };
+  // Builds v4_ and v6_ over routes_.
+  bool buildTries(std::string* error);
+  // The rest of forward() once the destination's route is known.
+  void finish(std::span<uint8_t> payload, const InnerPacket& p, uint32_t route, uint64_t up_mask,
+              Decision& d) const noexcept;
+  void forwardBatch(std::span<const std::span<uint8_t>> payloads, uint64_t up_mask,
+                    Decision* out) const noexcept;
   Ipv4Lpm v4_;
   Ipv6Lpm v6_;
-  std::vector<Entry> routes_;
+  std::shared_ptr<const RouteSet> routes_ = std::make_shared<const RouteSet>();
   uint32_t seed_ = 0;
 };
 

@@ -236,6 +236,54 @@ TEST(RouteTableForward, EcmpSpreadsFlowsAndKeepsEachOnOnePath) {
   EXPECT_GE(per_interface[kWest], 23);
 }
 
+// The batch form (a GRO train's segments) decides each packet exactly as the
+// single form does — verdict, interface, route, length, ICMP and the TTL
+// written — with both families and every outcome mixed, in batches shorter
+// and longer than kMaxBatch.
+TEST(RouteTableForward, ABatchDecidesEachPacketAsAlone) {
+  const RouteTable table = exampleTable();
+  std::vector<std::vector<uint8_t>> kinds;
+  for (const Ipv4 dst : {0x0a020101u, 0x0a020301u, 0x0a030000u, 0xe0000001u}) {
+    V4Spec s;
+    s.destination = dst;
+    kinds.push_back(makeV4(s));
+    s.ttl = 1;
+    kinds.push_back(makeV4(s));
+  }
+  for (const char* dst : {"2001:db8:5::1", "2001:db8:1::1", "2001:db9::1", "2001:db8::1"}) {
+    V6Spec s;
+    s.destination = *parseIpv6(dst);
+    for (uint16_t port = 0; port < 4; ++port) {
+      s.source_port = static_cast<uint16_t>(50000 + port);
+      kinds.push_back(makeV6(s));
+    }
+    s.hop_limit = 1;
+    kinds.push_back(makeV6(s));
+  }
+  kinds.push_back({0x45, 0, 0});
+  kinds.push_back({});
+  for (const uint64_t up : {kAllUp, uint64_t{1} << kEast, uint64_t{1} << kWest, uint64_t{1} << kNorth}) {
+    for (const size_t length : {size_t{1}, kinds.size(), RouteTable::kMaxBatch, size_t{150}}) {
+      std::vector<std::vector<uint8_t>> alone;
+      for (size_t i = 0; i < length; ++i) alone.push_back(kinds[(i * 5) % kinds.size()]);
+      auto together = alone;
+      std::vector<std::span<uint8_t>> spans(together.begin(), together.end());
+      std::vector<Decision> got(length);
+      table.forward(spans, up, got);
+      for (size_t i = 0; i < length; ++i) {
+        const Decision want = table.forward(alone[i], up);
+        EXPECT_EQ(got[i].verdict, want.verdict) << i;
+        EXPECT_EQ(got[i].interface, want.interface) << i;
+        EXPECT_EQ(got[i].route, want.route) << i;
+        EXPECT_EQ(got[i].length, want.length) << i;
+        EXPECT_EQ(got[i].family, want.family) << i;
+        EXPECT_EQ(got[i].icmp, want.icmp) << i;
+      }
+      EXPECT_EQ(together, alone) << "same TTL writes, batch of " << length;
+    }
+  }
+}
+
 TEST(RouteTableForward, EmptyTableHasNoRoutes) {
   const RouteTable table;
   auto p = makeV4({});

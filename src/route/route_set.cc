@@ -1,0 +1,173 @@
+#include "ferry/route/route_set.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "text.h"
+
+namespace ferry::route {
+
+uint32_t RouteSet::add(const Prefix& prefix, const NextHopGroup& group) {
+  std::string key(1, static_cast<char>(group.mode()));
+  for (const uint8_t m : group.members()) key.push_back(static_cast<char>(m));
+  const auto [known, added] = group_index_.try_emplace(std::move(key), static_cast<uint32_t>(groups_.size()));
+  if (added) groups_.push_back(group);
+  const auto index = static_cast<uint32_t>(prefixes_.size());
+  prefixes_.push_back(prefix);
+  group_of_.push_back(known->second);
+  return index;
+}
+
+void RouteSet::reserve(size_t routes) {
+  prefixes_.reserve(routes);
+  group_of_.reserve(routes);
+}
+
+namespace {
+
+constexpr size_t kMaxLine = 1024;
+
+bool isBlank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
+
+// The whitespace-separated fields of `line` before any '#'.
+size_t splitFields(std::string_view line, std::string_view* fields, size_t max_fields) {
+  const size_t hash = line.find('#');
+  if (hash != std::string_view::npos) line = line.substr(0, hash);
+  size_t n = 0;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && isBlank(line[i])) ++i;
+    if (i == line.size()) break;
+    size_t end = i;
+    while (end < line.size() && !isBlank(line[end])) ++end;
+    if (n < max_fields) fields[n] = line.substr(i, end - i);
+    ++n;
+    i = end;
+  }
+  return n;
+}
+
+}  // namespace
+
+RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> interfaces) {
+  RoutesFileResult result;
+  auto fail = [&](size_t line, std::string message) {
+    if (result.errors.size() < kMaxRoutesFileErrors)
+      result.errors.push_back({line, std::move(message)});
+    else
+      result.more_errors = true;
+  };
+  if (interfaces.size() > kMaxInterfaces) {
+    fail(0, cat({"at most ", std::to_string(kMaxInterfaces), " interfaces can carry routes, not ",
+                 std::to_string(interfaces.size())}));
+    return result;
+  }
+  std::string known;
+  for (size_t i = 0; i < interfaces.size(); ++i) known += (i ? ", " : "") + interfaces[i];
+
+  RouteSet set;
+  std::vector<uint32_t> line_of;  // line_of[route]: its line, for duplicate reports
+  std::string text;
+  size_t line = 0;
+  std::vector<uint32_t> members;
+  while (std::getline(in, text)) {
+    ++line;
+    if (text.size() > kMaxLine) {
+      fail(line, cat({"line is ", std::to_string(text.size()), " bytes long; at most ",
+                      std::to_string(kMaxLine), " are allowed"}));
+      continue;
+    }
+    std::string_view fields[3];
+    const size_t n = splitFields(text, fields, 3);
+    if (n == 0) continue;
+    if (n == 1) {
+      fail(line, cat({"'", fields[0], "': a route needs a prefix and its interfaces ('PREFIX IFACE[,IFACE...] [ecmp]')"}));
+      continue;
+    }
+    if (n > 3 || (n == 3 && fields[2] != "ecmp")) {
+      fail(line, n > 3 ? std::string("too many fields; expected 'PREFIX IFACE[,IFACE...] [ecmp]'")
+                       : cat({"unexpected '", fields[2], "' after the interfaces (only 'ecmp' may follow)"}));
+      continue;
+    }
+    bool ok = true;
+    std::string error;
+    const auto prefix = Prefix::parse(fields[0], &error, HostBits::kReject);
+    if (!prefix) {
+      fail(line, error);
+      ok = false;
+    }
+    members.clear();
+    std::string_view via = fields[1];
+    size_t item = 0;
+    while (true) {
+      const size_t comma = via.find(',');
+      const std::string_view name = via.substr(0, comma);
+      ++item;
+      const auto it = std::find(interfaces.begin(), interfaces.end(), name);
+      if (name.empty()) {
+        fail(line, cat({"interface ", std::to_string(item), " in '", fields[1], "' is empty"}));
+        ok = false;
+      } else if (it == interfaces.end()) {
+        fail(line, cat({"unknown interface '", name, "' (interfaces: ", known, ")"}));
+        ok = false;
+      } else {
+        const auto index = static_cast<uint32_t>(it - interfaces.begin());
+        if (std::find(members.begin(), members.end(), index) != members.end()) {
+          fail(line, cat({"interface '", name, "' appears twice"}));
+          ok = false;
+        }
+        members.push_back(index);
+      }
+      if (comma == std::string_view::npos) break;
+      via.remove_prefix(comma + 1);
+    }
+    if (item > kMaxGroupMembers) {
+      fail(line, cat({"names ", std::to_string(item), " interfaces; at most ",
+                      std::to_string(kMaxGroupMembers), " are allowed"}));
+      ok = false;
+    }
+    const bool ecmp = n == 3;
+    if (ecmp && item < 2) {
+      fail(line, "'ecmp' needs at least two interfaces");
+      ok = false;
+    }
+    if (!ok) continue;
+    std::string group_error;
+    const auto group = NextHopGroup::create(ecmp ? GroupMode::kEcmp : GroupMode::kFailover, members,
+                                            &group_error);
+    if (!group) {  // not expected after the checks above; reported rather than assumed
+      fail(line, group_error);
+      continue;
+    }
+    set.add(*prefix, *group);
+    line_of.push_back(static_cast<uint32_t>(line));
+  }
+  if (in.bad()) fail(line, "read error");
+
+  // Duplicates: sort the route indices by prefix; equal neighbours collide.
+  std::vector<uint32_t> order(set.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const auto c = set.prefix(a) <=> set.prefix(b);
+    return c != 0 ? c < 0 : a < b;
+  });
+  std::vector<std::pair<uint32_t, uint32_t>> duplicates;  // (later route, first route)
+  size_t run = 0;  // the first of a run of equal prefixes (the lowest index: sorted by index too)
+  for (size_t i = 1; i < order.size(); ++i) {
+    if (set.prefix(order[i]) == set.prefix(order[run]))
+      duplicates.emplace_back(order[i], order[run]);
+    else
+      run = i;
+  }
+  std::sort(duplicates.begin(), duplicates.end());
+  for (const auto& [later, first] : duplicates) {
+    fail(line_of[later], cat({"duplicate prefix ", set.prefix(later).toString(), " (first on line ",
+                              std::to_string(line_of[first]), ")"}));
+  }
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [](const RoutesFileError& a, const RoutesFileError& b) { return a.line < b.line; });
+  if (result.errors.empty()) result.routes = std::move(set);
+  return result;
+}
+
+}  // namespace ferry::route
