@@ -33,6 +33,7 @@
 #include "ferry/bfd_session.h"
 #include "ferry/config.h"
 #include "ferry/socket.h"
+#include "ferry/takeover_state.h"
 
 namespace ferry {
 
@@ -59,8 +60,30 @@ class BfdController {
   // discriminators and jitter (random in the daemon, fixed in tests).
   BfdController(const Config& config, std::vector<int> send_fds, uint64_t seed);
 
-  // Opens the RFC 5881 sockets. "" or an error naming the interface.
-  std::string setup();
+  // Opens the RFC 5881 sockets and, with `start`, schedules every session
+  // and sends what is due. A takeover passes start = false: its sessions
+  // must not speak before restore() gave them the old process's state.
+  // "" or an error naming the interface.
+  std::string setup(bool start = true);
+
+  // Takeover. RFC 5881 sockets handed over by the old process, adopted by
+  // setup() instead of opening new ones: receive sockets by local address
+  // (ip:3784), transmit sockets by interface and local address (so the
+  // session keeps its source port, RFC 5881 §4).
+  void adoptSockets(std::vector<std::pair<std::string, Fd>> rx,
+                    std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> tx);
+  // The sockets to hand over, in the same terms (descriptors stay owned here).
+  std::vector<std::pair<std::string, int>> receiveSockets() const;
+  std::vector<std::pair<takeover::Manifest::BfdTx, int>> transmitSockets() const;
+  // Every session's state, for the process that takes over.
+  takeover::BfdState save() const;
+  // Takes over the sessions of `state` whose interface (by name) and mode
+  // are the same here: discriminators, state, timers and auth sequence carry
+  // on; configured timers that differ start a Poll Sequence. Then schedules
+  // every session and sends what is due (what setup(false) left out).
+  // Sessions of interfaces that are new start Down. Returns how many sessions
+  // were taken over.
+  size_t restore(const takeover::BfdState& state, bfd::Micros now);
 
   // Descriptors the control loop must poll for reading (RFC 5881 receive sockets).
   std::vector<int> pollFds() const;
@@ -162,6 +185,8 @@ class BfdController {
   void transmit(uint32_t index, bfd::Micros now) noexcept;
   // Re-evaluates the link's usability (session and hold-down) as of `now`.
   void refreshLiveness(uint32_t index, bfd::Micros now) noexcept;
+  // The handed-over transmit socket of `interface` bound to `bind`'s host.
+  Fd takeAdoptedTx(const std::string& interface, const SockAddr& bind);
 
   const Config& config_;
   std::vector<Entry> sessions_;
@@ -173,6 +198,9 @@ class BfdController {
   uint64_t liveness_version_ = 0;
   Counters counters_;
   const ReceivePath* receive_path_ = nullptr;
+  // Handed over by the old process, until setup() takes or closes them.
+  std::vector<std::pair<std::string, Fd>> adopted_rx_;
+  std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> adopted_tx_;
 };
 
 }  // namespace ferry

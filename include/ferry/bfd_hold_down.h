@@ -49,6 +49,23 @@ class HoldDown {
   // caller then calls update(), which may end it at once).
   void setHold(Micros hold) noexcept { hold_ = hold; }
 
+  // Takeover: what another process needs to go on where this one stopped
+  // (the hold length is its own config's).
+  struct State {
+    Micros since = 0;
+    bool pending = false;
+    bool usable = false;
+    uint64_t damped = 0;
+    friend bool operator==(const State&, const State&) = default;
+  };
+  State save() const noexcept { return {since_, pending_, usable_, damped_}; }
+  void restore(const State& s) noexcept {
+    since_ = s.since;
+    pending_ = s.pending;
+    usable_ = s.usable;
+    damped_ = s.damped;
+  }
+
  private:
   // Saturating: a hold near the clock's end never wraps into the past.
   Micros end() const noexcept {

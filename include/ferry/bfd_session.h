@@ -129,6 +129,7 @@ struct SessionCounters {
   uint64_t discarded(RxDiscard why) const noexcept {
     return rx_discarded[static_cast<size_t>(why)];
   }
+  friend bool operator==(const SessionCounters&, const SessionCounters&) = default;
 };
 
 // Everything `ferryctl show bfd` prints for one session. Intervals in µs.
@@ -158,6 +159,48 @@ struct SessionStatus {
   uint8_t remote_detect_mult = 0;
   AuthType auth_type = AuthType::kNone;
   SessionCounters counters;
+};
+
+// The whole dynamic state of a Session (everything but its configuration
+// and its PRNG), for handing a running session to another process at a
+// takeover (takeover_state.h serializes it). Times are CLOCK_MONOTONIC µs,
+// which is one clock for every process of the host, so deadlines carry over
+// as they are.
+struct SessionState {
+  uint32_t local_disc = 0;
+  State state = State::kDown;
+  Diag local_diag = Diag::kNone;
+  uint32_t remote_disc = 0;
+  State remote_state = State::kDown;
+  Diag remote_diag = Diag::kNone;
+  bool remote_demand = false;
+  Micros remote_min_rx = 1;
+  Micros remote_desired_tx = 0;
+  Micros remote_echo_rx = 0;
+  uint8_t remote_mult = 0;
+  Micros adv_tx = kSlowTxInterval;
+  Micros adv_rx = 0;
+  uint8_t adv_mult = 0;
+  Micros eff_tx = kSlowTxInterval;
+  Micros eff_rx = 0;
+  bool poll_active = false;
+  bool poll_sent = false;
+  bool final_owed = false;
+  Micros tx_interval = 0;
+  Micros next_tx = 0;
+  Micros last_periodic_tx = 0;
+  bool sent_periodic = false;
+  Micros last_rx = 0;
+  Micros detection_deadline = kNever;
+  uint32_t xmit_auth_seq = 0;
+  uint32_t rcv_auth_seq = 0;
+  bool auth_seq_known = false;
+  Micros auth_seq_expiry = 0;
+  bool peer_admin_down = false;
+  uint64_t transitions = 0;
+  Micros last_change = 0;
+  SessionCounters counters;
+  friend bool operator==(const SessionState&, const SessionState&) = default;
 };
 
 class Session {
@@ -249,6 +292,14 @@ class Session {
   Micros lastChange() const noexcept { return last_change_; }
   const SessionCounters& counters() const noexcept { return counters_; }
   SessionStatus status() const noexcept;
+
+  // Takeover: the state to hand over, and taking it on. restoreState() keeps
+  // this session's own configuration (intervals, auth) and takes everything
+  // else, including the local discriminator and the auth sequence numbers;
+  // then a setTimers() with the configured values starts a Poll Sequence if
+  // they differ from what the old process advertised (no flap).
+  SessionState saveState() const noexcept;
+  void restoreState(const SessionState& state) noexcept;
 
  private:
   struct Snapshot {

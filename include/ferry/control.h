@@ -63,6 +63,31 @@ class Control {
   // liveness (interfaces with BFD start down). Runs on the main thread before
   // any dataplane starts, so a bad path fails startup cleanly. "" or an error.
   std::string setup();
+
+  // Takeover, new process side. Before setup(): serve on the old process's
+  // listening sockets (`control`, `metrics`: invalid Fd = open afresh) and
+  // its RFC 5881 BFD sockets, and keep every BFD session silent until
+  // restoreBfd() gave it the old process's state. Then restoreBfd() (before
+  // run()) takes the sessions over and publishes their liveness.
+  void adopt(Fd control, Fd metrics, std::vector<std::pair<std::string, Fd>> bfd_rx,
+             std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> bfd_tx);
+  size_t restoreBfd(const takeover::BfdState& state);
+  // Once the takeover is complete: the control socket file is ours to remove.
+  void ownControlSocket() noexcept { ctl_.ownPath(true); }
+
+  // Takeover, old process side. freezeBfd() stops every BFD session where it
+  // is (nothing sent, nothing received or timed out from then on; the RFC
+  // 5881 sockets are left unread for the new process) and returns its
+  // state; thawBfd() resumes them when the takeover failed. After a
+  // successful one, releaseControlSocket() leaves the socket file alone at exit.
+  takeover::BfdState freezeBfd();
+  void thawBfd();
+  void releaseControlSocket() noexcept { ctl_.ownPath(false); }
+  // Listening sockets and BFD sockets to hand over (-1 / empty if none).
+  int controlListenFd() const noexcept { return ctl_.listenFd(); }
+  int metricsListenFd() const noexcept { return metrics_on_ ? metrics_.listenFd() : -1; }
+  std::vector<std::pair<std::string, int>> bfdReceiveSockets() const;
+  std::vector<std::pair<takeover::Manifest::BfdTx, int>> bfdTransmitSockets() const;
   // The control loop; starts the BFD thread (if any interface has BFD) and
   // returns after stop(), once that thread has ended too.
   void run() noexcept;
@@ -129,6 +154,8 @@ class Control {
   std::atomic<uint64_t> control_turn_us_{0};
   std::atomic<uint64_t> bfd_turn_us_{0};
   std::atomic<uint32_t> interfaces_up_{0};
+  bool adopting_ = false;                   // setup() leaves the BFD sessions silent
+  std::atomic<bool> bfd_frozen_{false};     // freezeBfd() until thawBfd()
 };
 
 }  // namespace ferry

@@ -38,6 +38,15 @@ class CtlServer {
   // the handler gets its first line ("GET /metrics HTTP/1.1") and returns
   // the whole response.
   std::string listenTcp(const SockAddr& address);
+  // Takeover: serves on a listening socket handed over by the old process
+  // (Unix at `path`, or TCP with an empty path). The path stays the old
+  // process's to remove until ownPath(true).
+  void adopt(Fd listening, const std::string& path);
+  // Whether the destructor removes the socket file. On after listen(); a
+  // process that handed its socket over turns it off, one that adopted a
+  // socket turns it on once the takeover is complete.
+  void ownPath(bool own) noexcept { owns_path_ = own; }
+  int listenFd() const noexcept { return listen_fd_.get(); }
   // Appends the descriptors to watch (listen socket, then clients).
   void addPollFds(std::vector<pollfd>& fds) const;
   // Handles whatever `fds` (the slice added by addPollFds) says is ready,
@@ -74,6 +83,7 @@ class CtlServer {
 
   std::string path_;
   bool http_ = false;  // the TCP metrics endpoint, else the control socket
+  bool owns_path_ = false;
   Fd listen_fd_;
   std::vector<Client> clients_;  // in the order they were accepted
 };

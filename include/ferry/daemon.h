@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,6 +20,8 @@
 #include "ferry/forwarding.h"
 #include "ferry/published.h"
 #include "ferry/socket.h"
+#include "ferry/takeover.h"
+#include "ferry/takeover_state.h"
 
 namespace ferry {
 
@@ -32,7 +35,16 @@ class Daemon {
   // Opens every socket, the control socket, starts the dataplanes (each
   // pinned to a CPU) and the control thread. On failure everything started
   // is stopped again and the error names the cause. "" on success.
-  std::string start();
+  std::string start() { return start(nullptr); }
+  // Takeover (`--takeover`): the same, on the sockets `from` received from
+  // the running daemon. Interfaces are matched by bind address: those it
+  // handed over are used as they are (the same sockets in the same
+  // reuseport order, one per dataplane), new ones are opened; the rest are
+  // closed once it exits. A different dataplane count is refused. Dataplanes
+  // start receiving only after the BFD sessions were taken over (`from`'s
+  // Ready/BfdState), so the first forwarding snapshot already has their
+  // liveness. The caller then sends Taken (from->finish()).
+  std::string start(TakeoverClient* from);
   // Stops the dataplanes (receives cancelled, in-flight sends completed),
   // joins them, then stops the control thread. Idempotent.
   void stop();
@@ -44,6 +56,24 @@ class Daemon {
   }
   // The same document as `ferryctl show stats --json`.
   nlohmann::json stats() const;
+  const Config& config() const noexcept { return config_; }
+
+  // Takeover, old side (HandoverServer): what to hand over and the
+  // descriptors in Manifest order (still owned here); `handover_fd` is the
+  // handover listening socket (-1: none).
+  takeover::Manifest handoverManifest(std::vector<int>& fds, int handover_fd) const;
+  takeover::BfdState freezeBfd() { return control_ ? control_->freezeBfd() : takeover::BfdState{}; }
+  void thawBfd() {
+    if (control_) control_->thawBfd();
+  }
+  // After the takeover: the control socket file is the new process's.
+  void releaseControlSocket() noexcept {
+    if (control_) control_->releaseControlSocket();
+  }
+  // New side, once the old process was told to go: the file is ours.
+  void ownControlSocket() noexcept {
+    if (control_) control_->ownControlSocket();
+  }
 
   // For systemd (notify.h): the threads' liveness, the watchdog's stall
   // limit (tuning.watchdog_stall_ms), a one-line status, and a hook around
@@ -59,6 +89,7 @@ class Daemon {
   Config config_;
   unsigned count_ = 0;
   std::vector<int> cpus_;
+  uint32_t hash_seed_ = 0;  // route mode's ECMP seed (never changes after start)
   std::vector<std::vector<Fd>> sockets_;  // [dataplane][interface]
   std::vector<std::unique_ptr<DataplaneCounters>> counters_;
   std::unique_ptr<Published<ForwardingState>> forwarding_;
@@ -68,6 +99,9 @@ class Daemon {
   std::unique_ptr<Control> control_;
   std::thread control_thread_;
   std::function<void(bool)> reload_hook_;
+  // Dataplanes wait on this after setup: true = run, false = give up.
+  std::promise<bool> go_;
+  bool go_set_ = false;
 };
 
 // The CPUs this process may run on (sched_getaffinity), in order.

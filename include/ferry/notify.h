@@ -37,7 +37,8 @@ class ServiceNotifier {
   void reloading() const;
   void stopping() const;
   void status(const std::string& status) const;
-  void watchdog() const;
+  // One message: the status line, and WATCHDOG=1 when `pet`.
+  void tick(const std::string& status, bool pet) const;
   // The service's main process is now `pid` (a takeover's new process).
   void mainPid(pid_t pid) const;
 

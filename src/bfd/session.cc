@@ -456,4 +456,78 @@ SessionStatus Session::status() const noexcept {
   return s;
 }
 
+SessionState Session::saveState() const noexcept {
+  SessionState s;
+  s.local_disc = local_disc_;
+  s.state = state_;
+  s.local_diag = local_diag_;
+  s.remote_disc = remote_disc_;
+  s.remote_state = remote_state_;
+  s.remote_diag = remote_diag_;
+  s.remote_demand = remote_demand_;
+  s.remote_min_rx = remote_min_rx_;
+  s.remote_desired_tx = remote_desired_tx_;
+  s.remote_echo_rx = remote_echo_rx_;
+  s.remote_mult = remote_mult_;
+  s.adv_tx = adv_tx_;
+  s.adv_rx = adv_rx_;
+  s.adv_mult = adv_mult_;
+  s.eff_tx = eff_tx_;
+  s.eff_rx = eff_rx_;
+  s.poll_active = poll_active_;
+  s.poll_sent = poll_sent_;
+  s.final_owed = final_owed_;
+  s.tx_interval = tx_interval_;
+  s.next_tx = next_tx_;
+  s.last_periodic_tx = last_periodic_tx_;
+  s.sent_periodic = sent_periodic_;
+  s.last_rx = last_rx_;
+  s.detection_deadline = detection_deadline_;
+  s.xmit_auth_seq = xmit_auth_seq_;
+  s.rcv_auth_seq = rcv_auth_seq_;
+  s.auth_seq_known = auth_seq_known_;
+  s.auth_seq_expiry = auth_seq_expiry_;
+  s.peer_admin_down = peer_admin_down_;
+  s.transitions = transitions_;
+  s.last_change = last_change_;
+  s.counters = counters_;
+  return s;
+}
+
+void Session::restoreState(const SessionState& s) noexcept {
+  local_disc_ = s.local_disc;
+  state_ = s.state;
+  local_diag_ = s.local_diag;
+  remote_disc_ = s.remote_disc;
+  remote_state_ = s.remote_state;
+  remote_diag_ = s.remote_diag;
+  remote_demand_ = s.remote_demand;
+  remote_min_rx_ = s.remote_min_rx;
+  remote_desired_tx_ = s.remote_desired_tx;
+  remote_echo_rx_ = s.remote_echo_rx;
+  remote_mult_ = s.remote_mult;
+  adv_tx_ = s.adv_tx;
+  adv_rx_ = s.adv_rx;
+  adv_mult_ = s.adv_mult;
+  eff_tx_ = s.eff_tx;
+  eff_rx_ = s.eff_rx;
+  poll_active_ = s.poll_active;
+  poll_sent_ = s.poll_sent;
+  final_owed_ = s.final_owed;
+  tx_interval_ = s.tx_interval;
+  next_tx_ = s.next_tx;
+  last_periodic_tx_ = s.last_periodic_tx;
+  sent_periodic_ = s.sent_periodic;
+  last_rx_ = s.last_rx;
+  detection_deadline_ = s.detection_deadline;
+  xmit_auth_seq_ = s.xmit_auth_seq;
+  rcv_auth_seq_ = s.rcv_auth_seq;
+  auth_seq_known_ = s.auth_seq_known;
+  auth_seq_expiry_ = s.auth_seq_expiry;
+  peer_admin_down_ = s.peer_admin_down;
+  transitions_ = s.transitions;
+  last_change_ = s.last_change;
+  counters_ = s.counters;
+}
+
 }  // namespace ferry::bfd

@@ -102,13 +102,59 @@ BfdController::BfdController(const Config& config, std::vector<int> send_fds, ui
   }
 }
 
-std::string BfdController::setup() {
+void BfdController::adoptSockets(std::vector<std::pair<std::string, Fd>> rx,
+                                 std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> tx) {
+  adopted_rx_ = std::move(rx);
+  adopted_tx_ = std::move(tx);
+}
+
+std::vector<std::pair<std::string, int>> BfdController::receiveSockets() const {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& rx : rx_sockets_) out.emplace_back(rx.bind.toString(), rx.fd.get());
+  return out;
+}
+
+std::vector<std::pair<takeover::Manifest::BfdTx, int>> BfdController::transmitSockets() const {
+  std::vector<std::pair<takeover::Manifest::BfdTx, int>> out;
+  for (const auto& e : sessions_) {
+    if (!e.tx_socket) continue;
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (getsockname(e.tx_socket.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
+    const auto local = SockAddr::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    if (!local) continue;
+    out.push_back({{e.name, local->toString()}, e.tx_socket.get()});
+  }
+  return out;
+}
+
+Fd BfdController::takeAdoptedTx(const std::string& interface, const SockAddr& bind) {
+  for (auto& [where, fd] : adopted_tx_) {
+    if (!fd || where.interface != interface) continue;
+    const auto local = SockAddr::parse(where.bind);
+    if (local && sameHost(*local, bind)) return std::move(fd);
+  }
+  return Fd();
+}
+
+std::string BfdController::setup(bool start) {
   for (auto& e : sessions_) {
     if (e.mode != BfdMode::Rfc5881) continue;
     const SockAddr& bind = config_.interfaces[e.interface].bind;
     // One receive socket per local address, shared by its sessions.
     bool have_rx = false;
     for (const auto& rx : rx_sockets_) have_rx = have_rx || sameHost(rx.bind, bind);
+    if (!have_rx) {
+      SockAddr local = bind;
+      local.setPort(kRfc5881Port);
+      for (auto& [address, fd] : adopted_rx_) {
+        if (fd && address == local.toString()) {
+          rx_sockets_.push_back({local, std::move(fd)});
+          have_rx = true;
+          break;
+        }
+      }
+    }
     if (!have_rx) {
       SockAddr local = bind;
       local.setPort(kRfc5881Port);
@@ -132,6 +178,8 @@ std::string BfdController::setup() {
                   std::strerror(errno) + "): off-link BFD packets are dropped in ferry");
       rx_sockets_.push_back({local, std::move(fd)});
     }
+    // A takeover keeps the session's socket, and so its source port.
+    e.tx_socket = takeAdoptedTx(e.name, bind);
     // RFC 5881 §4: source port 49152–65535, the same for the session's life.
     uint32_t pick = e.session->localDiscriminator();
     std::string last_error;
@@ -154,10 +202,78 @@ std::string BfdController::setup() {
     else setInt(fd, IPPROTO_IPV6, IPV6_TCLASS, 0xc0);
     e.send_fd = fd;
   }
+  // What was handed over and is not used here (an interface removed or
+  // moved) closes now; the old process has its own descriptors until it exits.
+  adopted_rx_.clear();
+  adopted_tx_.clear();
+  if (!start) return {};
   const bfd::Micros now = monotonicMicros();
   for (uint32_t i = 0; i < sessions_.size(); ++i) reschedule(i);
   service(now);
   return {};
+}
+
+takeover::BfdState BfdController::save() const {
+  takeover::BfdState state;
+  for (const auto& e : sessions_) {
+    takeover::SessionRecord r;
+    r.interface = e.name;
+    r.mode = uint8_t(e.mode);
+    r.session = e.session->saveState();
+    r.hold = e.hold.save();
+    r.link_usable = liveness_[e.interface] != 0;
+    r.rx_frames = e.rx_frames;
+    r.tx_errors = e.tx_errors;
+    r.expiries_deferred = e.expiries_deferred;
+    state.sessions.push_back(std::move(r));
+  }
+  return state;
+}
+
+size_t BfdController::restore(const takeover::BfdState& state, bfd::Micros now) {
+  // Which record each session takes over (nullptr: none, it starts afresh).
+  std::vector<const takeover::SessionRecord*> from(sessions_.size(), nullptr);
+  for (uint32_t i = 0; i < sessions_.size(); ++i)
+    for (const auto& r : state.sessions)
+      if (r.interface == sessions_[i].name && r.mode == uint8_t(sessions_[i].mode)) from[i] = &r;
+  // The carried discriminators first, then fresh ones for new sessions, so
+  // that no random pick can take a carried value.
+  for (const auto& e : sessions_) discriminators_.release(e.session->localDiscriminator());
+  for (uint32_t i = 0; i < sessions_.size(); ++i)
+    if (from[i] && !discriminators_.insert(from[i]->session.local_disc, i)) from[i] = nullptr;
+  size_t taken = 0;
+  uint64_t seed = now ^ 0x5bd1e995u;
+  for (uint32_t i = 0; i < sessions_.size(); ++i) {
+    Entry& e = sessions_[i];
+    const BfdConfig& cfg = *config_.interfaces[e.interface].bfd;
+    if (!from[i]) {
+      const uint32_t disc = discriminators_.allocate(i);
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      e.session = std::make_unique<bfd::Session>(sessionConfig(cfg), disc, seed);
+      continue;
+    }
+    const takeover::SessionRecord& r = *from[i];
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    e.session = std::make_unique<bfd::Session>(sessionConfig(cfg), r.session.local_disc, seed);
+    e.session->restoreState(r.session);
+    // The configured timers: a change is a Poll Sequence while Up (§6.8.3).
+    e.session->setTimers(e.interval_us, e.interval_us, cfg.detect_mult, now);
+    if (cfg.admin_down != (r.session.state == bfd::State::kAdminDown))
+      e.session->setAdminDown(cfg.admin_down, now);
+    e.hold.restore(r.hold);
+    e.rx_frames = r.rx_frames;
+    e.tx_errors = r.tx_errors;
+    e.expiries_deferred = r.expiries_deferred;
+    liveness_[e.interface] = r.link_usable ? 1 : 0;
+    ++taken;
+    if (e.session->pollActive())
+      log::info("bfd " + e.name + ": taken over; timers changed, Poll Sequence started");
+  }
+  for (uint32_t i = 0; i < sessions_.size(); ++i) refreshLiveness(i, now);
+  ++liveness_version_;
+  for (uint32_t i = 0; i < sessions_.size(); ++i) reschedule(i);
+  service(now);
+  return taken;
 }
 
 std::vector<int> BfdController::pollFds() const {

@@ -92,18 +92,58 @@ Control::~Control() = default;
 
 std::string Control::setup() {
   if (!stop_fd_ || !bfd_wake_fd_) return "control: eventfd failed";
-  if (std::string why = ctl_.listen(config_.control_socket); !why.empty()) return why;
+  if (ctl_.listenFd() < 0)
+    if (std::string why = ctl_.listen(config_.control_socket); !why.empty()) return why;
   if (config_.metrics_listen) {
-    if (std::string why = metrics_.listenTcp(*config_.metrics_listen); !why.empty()) return why;
+    if (metrics_.listenFd() < 0)
+      if (std::string why = metrics_.listenTcp(*config_.metrics_listen); !why.empty()) return why;
     metrics_on_ = true;
   }
   if (sessions_) {
     std::lock_guard lock(bfd_mu_);
-    if (std::string why = sessions_->setup(); !why.empty()) return why;
+    if (std::string why = sessions_->setup(!adopting_); !why.empty()) return why;
     published_liveness_ = ~0ull;  // force the first publish
     publishLiveness();
   }
   return {};
+}
+
+void Control::adopt(Fd control, Fd metrics, std::vector<std::pair<std::string, Fd>> bfd_rx,
+                    std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> bfd_tx) {
+  adopting_ = true;
+  if (control) ctl_.adopt(std::move(control), config_.control_socket);
+  if (metrics && config_.metrics_listen) metrics_.adopt(std::move(metrics), "");
+  if (sessions_) sessions_->adoptSockets(std::move(bfd_rx), std::move(bfd_tx));
+}
+
+size_t Control::restoreBfd(const takeover::BfdState& state) {
+  if (!sessions_) return 0;
+  std::lock_guard lock(bfd_mu_);
+  const size_t taken = sessions_->restore(state, monotonicMicros());
+  publishLiveness();
+  return taken;
+}
+
+takeover::BfdState Control::freezeBfd() {
+  std::lock_guard lock(bfd_mu_);
+  bfd_frozen_.store(true, std::memory_order_release);
+  return sessions_ ? sessions_->save() : takeover::BfdState{};
+}
+
+void Control::thawBfd() {
+  {
+    std::lock_guard lock(bfd_mu_);
+    bfd_frozen_.store(false, std::memory_order_release);
+  }
+  wakeBfd();
+}
+
+std::vector<std::pair<std::string, int>> Control::bfdReceiveSockets() const {
+  return sessions_ ? sessions_->receiveSockets() : std::vector<std::pair<std::string, int>>{};
+}
+
+std::vector<std::pair<takeover::Manifest::BfdTx, int>> Control::bfdTransmitSockets() const {
+  return sessions_ ? sessions_->transmitSockets() : std::vector<std::pair<takeover::Manifest::BfdTx, int>>{};
 }
 
 void Control::publishLiveness() {
@@ -215,6 +255,8 @@ std::string Control::handleRequest(const std::string& request) {
     std::string key, value, more;
     words >> key >> value >> more;
     if (!sessions_) return nlohmann::json{{"error", "no interface has BFD"}}.dump();
+    if (bfd_frozen_.load(std::memory_order_acquire))
+      return nlohmann::json{{"error", "BFD is being handed over to a new ferryd; ask it instead"}}.dump();
     if (extra.empty() || key.empty() || value.empty() || !more.empty())
       return nlohmann::json{{"error", "expected: set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE"}}.dump();
     {
@@ -300,16 +342,22 @@ void Control::runBfd() noexcept {
   std::vector<pollfd> fds;
   while (!stop_requested_.load(std::memory_order_acquire)) {
     bfd::Micros next = bfd::kNever;
-    if (sessions_) {
+    // Frozen (handed over): no timer, no transmission, and the RFC 5881
+    // sockets are left for the new process to read.
+    const bool frozen = bfd_frozen_.load(std::memory_order_acquire);
+    if (sessions_ && !frozen) {
       std::lock_guard lock(bfd_mu_);
-      sessions_->service(monotonicMicros());
-      publishLiveness();
-      next = sessions_->nextDeadline();
+      if (!bfd_frozen_.load(std::memory_order_relaxed)) {
+        sessions_->service(monotonicMicros());
+        publishLiveness();
+        next = sessions_->nextDeadline();
+      }
     }
     fds.clear();
     fds.push_back({bfd_wake_fd_.get(), POLLIN, 0});
     fds.push_back({bfd_ != nullptr ? bfd_->eventFd() : -1, POLLIN, 0});
-    for (int fd : rx_fds) fds.push_back({fd, POLLIN, 0});
+    if (!frozen)
+      for (int fd : rx_fds) fds.push_back({fd, POLLIN, 0});
     const bfd::Micros now = monotonicMicros();
     bfd::Micros wait_us = 1'000'000;
     if (next != bfd::kNever) wait_us = next > now ? std::min<bfd::Micros>(next - now, wait_us) : 0;
@@ -322,11 +370,14 @@ void Control::runBfd() noexcept {
     const bfd::Micros after = monotonicMicros();
     if (fds[0].revents & POLLIN) clearEventFd(bfd_wake_fd_.get());
     std::lock_guard lock(bfd_mu_);
+    // Frozen: what the old dataplanes still hand over is dropped (the new
+    // process's own dataplanes receive the rest).
+    const bool drop = bfd_frozen_.load(std::memory_order_relaxed);
     if (bfd_ != nullptr)
       bfd_->drain([&](const BfdFrame& frame) {
-        if (sessions_) sessions_->onFrame(frame, after);
+        if (sessions_ && !drop) sessions_->onFrame(frame, after);
       });
-    for (size_t i = 0; i < rx_fds.size(); ++i)
+    for (size_t i = 0; i + 2 < fds.size() && !drop; ++i)
       if (fds[2 + i].revents & POLLIN) sessions_->onReadable(rx_fds[i], after);
   }
 }

@@ -39,7 +39,14 @@ constexpr size_t kMaxDiscard = 64 * 1024;
 }  // namespace
 
 CtlServer::~CtlServer() {
-  if (listen_fd_ && !path_.empty()) ::unlink(path_.c_str());
+  if (listen_fd_ && !path_.empty() && owns_path_) ::unlink(path_.c_str());
+}
+
+void CtlServer::adopt(Fd listening, const std::string& path) {
+  listen_fd_ = std::move(listening);
+  path_ = path;
+  http_ = path.empty();
+  owns_path_ = false;
 }
 
 std::string CtlServer::listen(const std::string& path) {
@@ -68,6 +75,7 @@ std::string CtlServer::listen(const std::string& path) {
   if (::listen(fd.get(), 16) != 0) return std::string("control socket: listen: ") + std::strerror(errno);
   listen_fd_ = std::move(fd);
   path_ = path;
+  owns_path_ = true;
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <ctime>
@@ -53,22 +54,81 @@ std::string Daemon::statusLine() const {
   return line;
 }
 
-std::string Daemon::start() {
+takeover::Manifest Daemon::handoverManifest(std::vector<int>& fds, int handover_fd) const {
+  takeover::Manifest m;
+  m.pid = uint32_t(getpid());
+  m.dataplanes = count_;
+  m.hash_seed = hash_seed_;
+  for (const auto& iface : config_.interfaces) m.interfaces.push_back({iface.name, iface.bind.toString()});
+  fds.clear();
+  for (unsigned d = 0; d < count_; ++d)
+    for (const auto& fd : sockets_[d]) fds.push_back(fd.get());
+  if (control_) {
+    for (const auto& [bind, fd] : control_->bfdReceiveSockets()) {
+      m.bfd_rx.push_back(bind);
+      fds.push_back(fd);
+    }
+    for (const auto& [where, fd] : control_->bfdTransmitSockets()) {
+      m.bfd_tx.push_back(where);
+      fds.push_back(fd);
+    }
+    if (control_->controlListenFd() >= 0) {
+      m.control_socket = config_.control_socket;
+      fds.push_back(control_->controlListenFd());
+    }
+    if (control_->metricsListenFd() >= 0 && config_.metrics_listen) {
+      m.metrics = config_.metrics_listen->toString();
+      fds.push_back(control_->metricsListenFd());
+    }
+  }
+  if (handover_fd >= 0) {
+    m.handover = true;
+    fds.push_back(handover_fd);
+  }
+  return m;
+}
+
+std::string Daemon::start(TakeoverClient* from) {
   const std::vector<int> allowed = allowedCpus();
   count_ = config_.dataplaneCount(static_cast<uint32_t>(allowed.size()));
   for (unsigned d = 0; d < count_; ++d) cpus_.push_back(allowed[d % allowed.size()]);
 
+  // Takeover: which handed-over interface (by bind address) each of ours is.
+  std::vector<long> inherited(config_.interfaces.size(), -1);
+  if (from != nullptr) {
+    const takeover::Manifest& m = from->manifest();
+    if (m.dataplanes != count_)
+      return "takeover refused: this config starts " + std::to_string(count_) +
+             " dataplanes, but the running ferryd (pid " + std::to_string(m.pid) + ") hands over " +
+             std::to_string(m.dataplanes) +
+             " sockets per interface; a different dataplane count needs a restart";
+    for (size_t i = 0; i < config_.interfaces.size(); ++i)
+      for (size_t j = 0; j < m.interfaces.size(); ++j)
+        if (m.interfaces[j].bind == config_.interfaces[i].bind.toString()) inherited[i] = long(j);
+  }
+
   // 1. Sockets: refuse an address somebody else holds (SO_REUSEPORT would
-  // silently share it), then one socket per dataplane per interface.
-  for (const auto& iface : config_.interfaces) {
+  // silently share it), then one socket per dataplane per interface. A
+  // takeover uses the sockets it was handed as they are: they stay in their
+  // reuseport group in the same order, so the steering index of each
+  // dataplane's socket does not move.
+  for (size_t i = 0; i < config_.interfaces.size(); ++i) {
+    const auto& iface = config_.interfaces[i];
     std::string why;
-    if (!addressIsFree(iface.bind, &why)) return "interface '" + iface.name + "': " + why;
+    if (inherited[i] < 0 && !addressIsFree(iface.bind, &why)) return "interface '" + iface.name + "': " + why;
   }
   UdpSocketOptions options;
   options.buffer_bytes = config_.tuning.socket_buffer;
   sockets_.resize(count_);
   for (unsigned d = 0; d < count_; ++d) {
-    for (const auto& iface : config_.interfaces) {
+    for (size_t i = 0; i < config_.interfaces.size(); ++i) {
+      const auto& iface = config_.interfaces[i];
+      if (inherited[i] >= 0) {
+        Fd fd = from->take(from->socketIndex(d, size_t(inherited[i])));
+        if (!fd) return "interface '" + iface.name + "': takeover: socket missing";
+        sockets_[d].push_back(std::move(fd));
+        continue;
+      }
       std::string why;
       Fd fd = openUdpSocket(iface.bind, options, &why);
       if (!fd) {
@@ -96,7 +156,9 @@ std::string Daemon::start() {
   // dataplane receives it. Random per start, so paths are not predictable.
   uint32_t seed = 0;
   if (config_.tuning.ecmp_seed) seed = *config_.tuning.ecmp_seed;
+  else if (from != nullptr) seed = from->manifest().hash_seed;  // flows keep their next hops
   else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint32_t(time(nullptr));
+  hash_seed_ = seed;
   try {
     forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_, count_, seed)));
   } catch (const std::exception& e) {
@@ -108,6 +170,19 @@ std::string Daemon::start() {
 
   // 3. The control socket, before any thread runs.
   control_ = std::make_unique<Control>(config_, views(), *forwarding_, bfd_.get());
+  if (from != nullptr) {
+    const takeover::Manifest& m = from->manifest();
+    std::vector<std::pair<std::string, Fd>> rx;
+    for (size_t i = 0; i < m.bfd_rx.size(); ++i) rx.emplace_back(m.bfd_rx[i], from->take(from->bfdRxIndex(i)));
+    std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> tx;
+    for (size_t i = 0; i < m.bfd_tx.size(); ++i) tx.emplace_back(m.bfd_tx[i], from->take(from->bfdTxIndex(i)));
+    Fd ctl, metrics;
+    if (m.control_socket == config_.control_socket && from->controlIndex() >= 0)
+      ctl = from->take(size_t(from->controlIndex()));
+    if (config_.metrics_listen && m.metrics == config_.metrics_listen->toString() && from->metricsIndex() >= 0)
+      metrics = from->take(size_t(from->metricsIndex()));
+    control_->adopt(std::move(ctl), std::move(metrics), std::move(rx), std::move(tx));
+  }
   if (std::string why = control_->setup(); !why.empty()) return why;
   if (reload_hook_) control_->setReloadHook(reload_hook_);
   // The routes are the control module's from here (a reload replaces them
@@ -118,6 +193,7 @@ std::string Daemon::start() {
   // 4. Dataplanes: each sets up its own ring on its own thread (the ring is
   // single-issuer) and reports back before the daemon counts as started.
   std::vector<std::future<std::string>> ready;
+  std::shared_future<bool> go = go_.get_future().share();
   for (unsigned d = 0; d < count_; ++d) {
     std::vector<DataplaneInterface> ifaces;
     for (size_t i = 0; i < config_.interfaces.size(); ++i) {
@@ -144,7 +220,7 @@ std::string Daemon::start() {
     ready.push_back(promise->get_future());
     Dataplane* dp = dataplanes_.back().get();
     const int cpu = cpus_[d];
-    threads_.emplace_back([dp, cpu, promise] {
+    threads_.emplace_back([dp, cpu, promise, go] {
       const std::string name = "ferry-dp" + std::to_string(dp->id());
       pthread_setname_np(pthread_self(), name.c_str());
       cpu_set_t set;
@@ -155,7 +231,7 @@ std::string Daemon::start() {
         log::warn("dataplane " + std::to_string(dp->id()) + ": cannot pin to CPU " + std::to_string(cpu));
       why = dp->setup();
       promise->set_value(why);
-      if (why.empty()) dp->run();
+      if (why.empty() && go.get()) dp->run();
       dp->close();
     });
   }
@@ -168,6 +244,20 @@ std::string Daemon::start() {
     stop();
     return failure;
   }
+  if (from != nullptr) {
+    // The old process freezes its BFD sessions now; ours take them over
+    // before any dataplane forwards with this process's liveness.
+    takeover::BfdState state;
+    if (std::string why = from->exchangeBfd(state); !why.empty()) {
+      stop();
+      return "takeover: " + why;
+    }
+    const size_t taken = control_->restoreBfd(state);
+    log::info("takeover: " + std::to_string(taken) + " of " + std::to_string(state.sessions.size()) +
+              " BFD sessions taken over");
+  }
+  go_.set_value(true);
+  go_set_ = true;
   control_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "ferry-ctl");
     control_->run();
@@ -176,6 +266,10 @@ std::string Daemon::start() {
 }
 
 void Daemon::stop() {
+  if (!go_set_) {
+    go_set_ = true;
+    go_.set_value(false);
+  }
   for (auto& dp : dataplanes_) dp->stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();

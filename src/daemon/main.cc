@@ -1,11 +1,21 @@
 // ferryd: the router daemon.
-//   ferryd run --config FILE       run until SIGINT/SIGTERM
+//   ferryd run --config FILE       run until SIGINT/SIGTERM (SIGHUP: reload,
+//                                  SIGUSR2: re-execute the binary with --takeover)
+//   ferryd run --config FILE --takeover
+//                                  take the running daemon's sockets and BFD
+//                                  sessions over (see takeover.h, README)
 //   ferryd check-config FILE       validate a config, print a summary or the errors
 //   ferryd bench [OPTIONS]         benchmark mode (see README)
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -17,11 +27,12 @@
 #include "ferry/log.h"
 #include "ferry/notify.h"
 #include "ferry/render.h"
+#include "ferry/takeover.h"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ferryd run --config FILE\n"
+    "usage: ferryd run --config FILE [--takeover]\n"
     "       ferryd check-config FILE\n"
     "       ferryd bench [OPTIONS]   (ferryd bench --help)\n"
     "       ferryd --version\n";
@@ -40,20 +51,78 @@ int checkConfig(const std::string& path) {
   return 0;
 }
 
-int run(const std::string& path) {
+// The binary to re-execute on SIGUSR2: the path this process was started
+// from, read at startup. /proc/self/exe itself would run the old inode even
+// after an upgrade replaced the file, so it is read as a path ("… (deleted)"
+// stripped) and the file now at that path is executed.
+std::string ownBinary() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "/proc/self/exe";
+  std::string path(buf, size_t(n));
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+    path.resize(path.size() - deleted.size());
+  return path;
+}
+
+// SIGUSR2: starts `binary run --config FILE --takeover` with this process's
+// environment and no signal blocked; it connects to our handover socket.
+pid_t reexec(const std::string& binary, const std::string& config_path) {
+  std::vector<std::string> args{binary, "run", "--config", config_path, "--takeover"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  const int err = posix_spawn(&pid, binary.c_str(), nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) {
+    ferry::log::error("SIGUSR2: cannot start " + binary + ": " + std::strerror(err));
+    return -1;
+  }
+  return pid;
+}
+
+int run(const std::string& path, bool takeover) {
+  const std::string binary = ownBinary();
   auto config = loadOrReport(path);
   if (!config) return 1;
 
-  // Signals are taken synchronously by this thread only: block them before
-  // any thread starts so every thread inherits the mask.
+  // Signals are taken synchronously by this thread only (a signalfd): block
+  // them before any thread starts so every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR2);
+  sigaddset(&signals, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  ferry::Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd) {
+    ferry::log::error(std::string("signalfd: ") + std::strerror(errno));
+    return 1;
+  }
 
+  // --takeover: connect to the running daemon first; any refusal leaves it
+  // as it was.
+  ferry::TakeoverClient client;
+  if (takeover) {
+    if (std::string why = client.connect(config->control_socket); !why.empty()) {
+      ferry::log::error("takeover refused: " + why);
+      return 1;
+    }
+  }
   const std::string summary = config->summary() + "; ";
   const std::string control_socket = config->control_socket;
   ferry::Daemon daemon(std::move(*config));  // not copied: a copy would hold the routes for ever
@@ -64,37 +133,92 @@ int run(const std::string& path) {
     if (done) notifier.ready(daemon.statusLine());
     else notifier.reloading();
   });
-  if (std::string why = daemon.start(); !why.empty()) {
-    ferry::log::error(why);
+  if (std::string why = daemon.start(takeover ? &client : nullptr); !why.empty()) {
+    if (takeover) client.abort(why);
+    ferry::log::error(why + (takeover ? "; the running ferryd carries on" : ""));
     return 1;
   }
-  ferry::log::info("running " + summary + std::to_string(daemon.dataplaneCount()) +
-                   " dataplanes started; control socket " + control_socket);
+  ferry::HandoverServer handover;
+  const std::string handover_path = ferry::handoverPath(control_socket);
+  if (takeover && client.handoverIndex() >= 0 && client.manifest().control_socket == control_socket) {
+    handover.adopt(client.take(size_t(client.handoverIndex())), handover_path);
+  } else if (std::string why = handover.listen(handover_path); !why.empty()) {
+    ferry::log::warn(why + "; this ferryd cannot be taken over");
+  }
+  std::string took_over;
+  if (takeover) {
+    if (std::string why = client.finish(); !why.empty())
+      ferry::log::warn("takeover: " + why + "; the old ferryd may still be running");
+    daemon.ownControlSocket();
+    handover.ownPath(true);
+    took_over = "took over from pid " + std::to_string(client.manifest().pid) + "; ";
+  }
+  ferry::log::info(took_over + "pid " + std::to_string(getpid()) + " running " + summary +
+                   std::to_string(daemon.dataplaneCount()) + " dataplanes started; control socket " +
+                   control_socket);
   notifier.ready(daemon.statusLine());
-  // Without systemd this thread only waits for signals. Under systemd it
-  // also wakes every half watchdog period (or every 5 s) to refresh STATUS=
-  // and, while the daemon is healthy, send WATCHDOG=1.
+  // Without systemd this thread waits only for signals and takeovers. Under
+  // systemd it also wakes every half watchdog period (or every 5 s) to
+  // refresh STATUS= and, while the daemon is healthy, send WATCHDOG=1.
   const ferry::WatchdogLimits limits{.turn_us = 3'000'000, .stall_us = daemon.watchdogStallUs()};
   const uint64_t tick_us = notifier.watchdogUs() ? *notifier.watchdogUs() / 2 : 5'000'000;
-  const timespec tick{time_t(tick_us / 1'000'000), long(tick_us % 1'000'000) * 1000};
-  while (true) {
-    siginfo_t info{};
-    const int sig = notifier.enabled() ? sigtimedwait(&signals, &info, &tick) : sigwaitinfo(&signals, &info);
-    if (sig == SIGINT || sig == SIGTERM) {
-      ferry::log::info(std::string("received ") + strsignal(sig) + ", stopping");
+  const int tick_ms = notifier.enabled() ? int(std::max<uint64_t>(tick_us / 1000, 1)) : -1;
+  bool taken = false;
+  while (!taken) {
+    pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {handover.fd(), POLLIN, 0}};
+    const int ready = poll(fds, 2, tick_ms);
+    if (notifier.enabled())
+      notifier.tick(daemon.statusLine(),
+                    notifier.watchdogUs() && ferry::watchdogHealthy(daemon.health(), ferry::monotonicMicros(), limits));
+    if (ready <= 0) continue;  // the tick, or EINTR
+    if (fds[1].revents & POLLIN) {
+      std::string why;
+      if (handover.serve(daemon, why)) {
+        ferry::log::info("taken over by a new ferryd; stopping receives and exiting");
+        // The service's main process is the new one from here.
+        if (handover.peerPid() > 0) notifier.mainPid(handover.peerPid());
+        taken = true;
+        break;
+      }
+      if (!why.empty()) ferry::log::warn(why + "; carrying on");
+    }
+    if (!(fds[0].revents & POLLIN)) continue;
+    signalfd_siginfo info{};
+    bool stop = false;
+    while (read(signal_fd.get(), &info, sizeof(info)) == ssize_t(sizeof(info))) {
+      const int sig = int(info.ssi_signo);
+      if (sig == SIGINT || sig == SIGTERM) {
+        ferry::log::info(std::string("received ") + strsignal(sig) + ", stopping");
+        stop = true;
+      } else if (sig == SIGHUP) {
+        ferry::log::info("SIGHUP: reloading " + path);
+        daemon.requestReload();
+      } else if (sig == SIGUSR2) {
+        const pid_t pid = reexec(binary, path);
+        if (pid > 0)
+          ferry::log::info("SIGUSR2: started " + binary + " --takeover as pid " + std::to_string(pid));
+      } else if (sig == SIGCHLD) {
+        int status = 0;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+          ferry::log::warn("re-executed ferryd pid " + std::to_string(pid) + " exited with status " +
+                           std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+                           "; carrying on");
+      }
+    }
+    if (stop) {
       notifier.stopping();
       break;
     }
-    if (sig == SIGHUP) {
-      ferry::log::info("SIGHUP: reloading " + path);
-      daemon.requestReload();
-    }
-    if (notifier.enabled()) {
-      notifier.status(daemon.statusLine());
-      if (notifier.watchdogUs() && ferry::watchdogHealthy(daemon.health(), ferry::monotonicMicros(), limits))
-        notifier.watchdog();
-    }
   }
+  if (taken) {
+    // The socket files are the new process's now.
+    daemon.releaseControlSocket();
+    handover.ownPath(false);
+  }
+  // Receives are cancelled; datagrams already read are forwarded and every
+  // send completes before the dataplanes end (the new process reads what
+  // is still queued on the shared sockets).
   daemon.stop();
   std::cout << "final counters:\n" << ferry::renderStats(daemon.stats()) << std::flush;
   ferry::log::info("stopped");
@@ -131,11 +255,12 @@ int main(int argc, char** argv) {
     return ferry::benchMain({args.begin() + 1, args.end()});
   }
   if (args[0] == "run") {
-    if (args.size() != 3 || args[1] != "--config") {
-      std::cerr << "ferryd run: expected --config FILE\n" << kUsage;
+    const bool takeover = args.size() == 4 && args[3] == "--takeover";
+    if ((args.size() != 3 && !takeover) || args[1] != "--config") {
+      std::cerr << "ferryd run: expected --config FILE [--takeover]\n" << kUsage;
       return 2;
     }
-    return run(args[2]);
+    return run(args[2], takeover);
   }
   std::cerr << "ferryd: unknown command '" << args[0] << "'\n" << kUsage;
   return 2;

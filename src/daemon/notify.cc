@@ -32,7 +32,9 @@ void ServiceNotifier::ready(const std::string& status) const { send("READY=1\nST
 void ServiceNotifier::reloading() const { send("RELOADING=1"); }
 void ServiceNotifier::stopping() const { send("STOPPING=1"); }
 void ServiceNotifier::status(const std::string& status) const { send("STATUS=" + status); }
-void ServiceNotifier::watchdog() const { send("WATCHDOG=1"); }
+void ServiceNotifier::tick(const std::string& status, bool pet) const {
+  send(pet ? "WATCHDOG=1\nSTATUS=" + status : "STATUS=" + status);
+}
 void ServiceNotifier::mainPid(pid_t pid) const { send("MAINPID=" + std::to_string(pid)); }
 
 }  // namespace ferry
