@@ -148,6 +148,10 @@ struct Config {
   std::optional<SockAddr> metrics_listen;
   std::string control_socket = "/run/ferry/ferry.sock";
   Tuning tuning;
+  // The account ferryd switches to once its sockets are open (privileges.h);
+  // unset: it keeps the one it was started as.
+  std::optional<std::string> user;
+  std::optional<std::string> group;
 
   // Index of the interface called `name`, or -1.
   int interfaceIndex(std::string_view name) const noexcept;

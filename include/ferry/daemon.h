@@ -82,6 +82,10 @@ class Daemon {
   uint64_t watchdogStallUs() const noexcept { return uint64_t(config_.tuning.watchdog_stall_ms) * 1000; }
   std::string statusLine() const;
   void setReloadHook(std::function<void(bool done)> hook) { reload_hook_ = std::move(hook); }
+  // Runs in start() once the control socket is open and before the switch
+  // to `user:` and the first thread: what must still be done with the
+  // privileges ferryd started with (the handover socket; main.cc).
+  void setBeforeThreads(std::function<std::string()> hook) { before_threads_ = std::move(hook); }
 
  private:
   std::vector<DataplaneView> views() const;
@@ -99,6 +103,7 @@ class Daemon {
   std::unique_ptr<Control> control_;
   std::thread control_thread_;
   std::function<void(bool)> reload_hook_;
+  std::function<std::string()> before_threads_;
   // Dataplanes wait on this after setup: true = run, false = give up.
   std::promise<bool> go_;
   bool go_set_ = false;

@@ -15,6 +15,7 @@
 #include "ferry/route/route_table.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -488,7 +489,7 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
   }
   if (!checkMap(root, "config",
                 {"dataplanes", "steering", "mode", "interfaces", "relay", "routes", "routes_file",
-                 "icmp", "metrics", "control_socket", "tuning"}))
+                 "icmp", "metrics", "control_socket", "tuning", "user", "group"}))
     return;
 
   if (auto v = root["dataplanes"]) {
@@ -533,6 +534,24 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
         config.control_socket = *s;
     }
   }
+  // user / group: names (or numbers) as passwd and group files spell them;
+  // whether they exist is checked when ferryd switches to them.
+  auto account = [&](const char* key, std::optional<std::string>& out) {
+    if (auto v = root[key]) {
+      if (auto s = scalar(v, key)) {
+        bool ok = !s->empty() && s->size() <= 32 && s->front() != '-';
+        for (char c : *s) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+        if (!ok)
+          error(v, std::string(key) + ": '" + *s + "' is not a " + key +
+                       " name (1 to 32 of letters, digits, '_', '-', '.')");
+        else
+          out = *s;
+      }
+    }
+  };
+  account("user", config.user);
+  account("group", config.group);
+  if (root["group"] && !root["user"]) error(root["group"], "group: needs 'user' (the account ferryd switches to)");
   if (auto v = root["metrics"]) {
     if (checkMap(v, "metrics", {"listen"})) {
       if (auto l = v["listen"]) config.metrics_listen = address(l, "metrics.listen");
@@ -756,6 +775,7 @@ std::string reloadBlocker(const Config& running, const Config& next) {
   if (running.steering != next.steering) changed.push_back("steering");
   if (running.mode != next.mode) changed.push_back("mode");
   if (running.control_socket != next.control_socket) changed.push_back("control_socket");
+  if (running.user != next.user || running.group != next.group) changed.push_back("user or group");
   if (running.metrics_listen != next.metrics_listen) changed.push_back("metrics");
   if (!(running.tuning == next.tuning)) changed.push_back("tuning");
   // The ICMP rate limit is each dataplane's own token bucket, set at start.

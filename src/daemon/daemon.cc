@@ -5,13 +5,16 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 
 #include <future>
 
 #include "ferry/log.h"
+#include "ferry/privileges.h"
 #include "ferry/steering.h"
+#include "ferry/takeover.h"
 
 namespace ferry {
 
@@ -189,6 +192,26 @@ std::string Daemon::start(TakeoverClient* from) {
   // there); a copy kept here would hold a full table's RouteSet for ever.
   config_.routes.clear();
   config_.file_routes.reset();
+  if (before_threads_)
+    if (std::string why = before_threads_(); !why.empty()) return why;
+
+  // 3b. Least privilege: the sockets are open and no thread runs yet, so
+  // every thread started below has the unprivileged credentials and only
+  // the kept capabilities (privileges.h).
+  if (config_.user) {
+    std::string why;
+    const auto who = resolveIdentity(*config_.user, config_.group, &why);
+    if (!who) return "user: " + why;
+    // The control and handover sockets: the user's, mode 0660 as before.
+    for (const std::string& path : {config_.control_socket, handoverPath(config_.control_socket)})
+      if (::chown(path.c_str(), who->uid, who->gid) != 0 && errno != ENOENT)
+        return "chown " + path + ": " + std::strerror(errno);
+    if (why = dropPrivileges(*who); !why.empty()) return "switching to user '" + *config_.user + "': " + why;
+    std::string kept;
+    for (const auto& name : keptCapabilityNames()) kept += (kept.empty() ? "" : ", ") + name;
+    log::info("running as uid " + std::to_string(who->uid) + " gid " + std::to_string(who->gid) +
+              " with at most " + kept);
+  }
 
   // 4. Dataplanes: each sets up its own ring on its own thread (the ring is
   // single-issuer) and reports back before the daemon counts as started.

@@ -133,18 +133,25 @@ int run(const std::string& path, bool takeover) {
     if (done) notifier.ready(daemon.statusLine());
     else notifier.reloading();
   });
+  // The handover socket is made next to the control socket once that one is
+  // open, and before ferryd switches to `user:` (it could not create it in
+  // a root-owned directory afterwards); a takeover adopts its predecessor's.
+  ferry::HandoverServer handover;
+  const std::string handover_path = ferry::handoverPath(control_socket);
+  const bool adopt_handover =
+      takeover && client.handoverIndex() >= 0 && client.manifest().control_socket == control_socket;
+  daemon.setBeforeThreads([&]() -> std::string {
+    if (adopt_handover) return {};
+    if (std::string why = handover.listen(handover_path); !why.empty())
+      ferry::log::warn(why + "; this ferryd cannot be taken over");
+    return {};
+  });
   if (std::string why = daemon.start(takeover ? &client : nullptr); !why.empty()) {
     if (takeover) client.abort(why);
     ferry::log::error(why + (takeover ? "; the running ferryd carries on" : ""));
     return 1;
   }
-  ferry::HandoverServer handover;
-  const std::string handover_path = ferry::handoverPath(control_socket);
-  if (takeover && client.handoverIndex() >= 0 && client.manifest().control_socket == control_socket) {
-    handover.adopt(client.take(size_t(client.handoverIndex())), handover_path);
-  } else if (std::string why = handover.listen(handover_path); !why.empty()) {
-    ferry::log::warn(why + "; this ferryd cannot be taken over");
-  }
+  if (adopt_handover) handover.adopt(client.take(size_t(client.handoverIndex())), handover_path);
   std::string took_over;
   if (takeover) {
     if (std::string why = client.finish(); !why.empty())

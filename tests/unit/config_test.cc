@@ -226,6 +226,30 @@ relay: []
   EXPECT_EQ(reloadBlocker(running, parsed("icmp: { source_v4: 10.0.0.1 }\n" + base + "relay: []\n")), "");
 }
 
+TEST(Config, UserAndGroup) {
+  const std::string base =
+      "interfaces:\n  - { name: a, bind: \"127.0.0.1:5000\", peer: \"127.0.0.1:6000\" }\n"
+      "  - { name: b, bind: \"127.0.0.1:5001\", peer: \"127.0.0.1:6001\" }\nrelay: [ { from: a, to: b } ]\n";
+  auto ok = parseConfig(base + "user: ferry\ngroup: ferry-ops\n", "t.yaml");
+  ASSERT_TRUE(ok.config) << ok.errors[0].format();
+  EXPECT_EQ(ok.config->user, "ferry");
+  EXPECT_EQ(ok.config->group, "ferry-ops");
+  EXPECT_FALSE(parseConfig(base, "t.yaml").config->user.has_value());
+  const std::pair<std::string, std::string> bad[] = {
+      {"user: \"a b\"\n", "t.yaml:5:7: user: 'a b' is not a user name (1 to 32 of letters, digits, '_', '-', '.')"},
+      {"user: -x\n", "t.yaml:5:7: user: '-x' is not a user name (1 to 32 of letters, digits, '_', '-', '.')"},
+      {"group: wheel\n", "t.yaml:5:8: group: needs 'user' (the account ferryd switches to)"},
+  };
+  for (const auto& [extra, error] : bad) {
+    const auto r = parseConfig(base + extra, "t.yaml");
+    ASSERT_EQ(r.errors.size(), 1u) << extra;
+    EXPECT_EQ(r.errors[0].format(), error);
+  }
+  Config other = *ok.config;
+  other.user = "root";
+  EXPECT_NE(reloadBlocker(*ok.config, other).find("user or group"), std::string::npos);
+}
+
 // `routes_file:` (route mode): read with the config, relative to the config
 // file's directory; its errors name the routes file and line.
 class RoutesFileConfig : public ::testing::Test {
