@@ -3,6 +3,8 @@
 // over the dataplanes. Setup code: returns errors as text naming the cause.
 #pragma once
 
+#include <sys/un.h>
+
 #include <cstdint>
 #include <string>
 
@@ -49,6 +51,15 @@ Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::str
 // a plain bind (no SO_REUSEPORT) on it must succeed. False with `error` set
 // ("127.0.0.1:5000 is already in use by another socket") otherwise.
 bool addressIsFree(const SockAddr& bind, std::string* error);
+
+// The address of the Unix socket at `path`; false when the path does not
+// fit sun_path (107 bytes and the NUL).
+bool unixAddress(const std::string& path, sockaddr_un& addr) noexcept;
+// A non-blocking, listening Unix socket of `type` (SOCK_STREAM,
+// SOCK_SEQPACKET) bound at `path`, which must not exist, with mode 0660:
+// its owner and group may connect. `what` ("control socket") starts every
+// error. An invalid Fd on failure, `error` saying why.
+Fd listenUnix(const std::string& path, int type, int backlog, const std::string& what, std::string* error);
 
 // The kernel's count of datagrams dropped on this socket (SO_MEMINFO
 // SK_MEMINFO_DROPS): receive-queue overflows and other socket-level drops.

@@ -15,14 +15,6 @@
 namespace ferry {
 namespace {
 
-bool makeAddress(const std::string& path, sockaddr_un& addr) {
-  if (path.size() >= sizeof(addr.sun_path)) return false;
-  addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return true;
-}
-
 // Requests are commands and HTTP request lines: ASCII words. Anything else
 // would only end up in a JSON reply, which must be UTF-8.
 bool isPrintableAscii(const std::string& text) {
@@ -51,7 +43,7 @@ void CtlServer::adopt(Fd listening, const std::string& path) {
 
 std::string CtlServer::listen(const std::string& path) {
   sockaddr_un addr;
-  if (!makeAddress(path, addr)) return "control socket path '" + path + "' is too long";
+  if (!unixAddress(path, addr)) return "control socket path '" + path + "' is too long";
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
@@ -66,13 +58,9 @@ std::string CtlServer::listen(const std::string& path) {
     if (::unlink(path.c_str()) != 0)
       return "control socket: cannot remove stale " + path + ": " + std::strerror(errno);
   }
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return std::string("control socket: socket: ") + std::strerror(errno);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    return "control socket: bind " + path + ": " + std::strerror(errno);
-  if (::chmod(path.c_str(), 0660) != 0)
-    return "control socket: chmod " + path + ": " + std::strerror(errno);
-  if (::listen(fd.get(), 16) != 0) return std::string("control socket: listen: ") + std::strerror(errno);
+  std::string why;
+  Fd fd = listenUnix(path, SOCK_STREAM, 16, "control socket", &why);
+  if (!fd) return why;
   listen_fd_ = std::move(fd);
   path_ = path;
   owns_path_ = true;
@@ -214,7 +202,7 @@ bool CtlServer::service(Client& client, short revents, const Handler& handler) {
 
 std::string ctlRequest(const std::string& path, const std::string& request, int timeout_ms) {
   sockaddr_un addr;
-  if (!makeAddress(path, addr)) throw std::runtime_error("control socket path '" + path + "' is too long");
+  if (!unixAddress(path, addr)) throw std::runtime_error("control socket path '" + path + "' is too long");
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};

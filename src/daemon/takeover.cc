@@ -27,14 +27,6 @@ constexpr size_t kFdsPerMessage = 200;
 // Larger than any message: a BFD session is about 350 bytes.
 constexpr size_t kMaxMessage = 8 << 20;
 
-bool makeAddress(const std::string& path, sockaddr_un& addr) {
-  if (path.size() >= sizeof(addr.sun_path)) return false;
-  addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return true;
-}
-
 std::string sendMessage(int fd, const std::vector<uint8_t>& bytes, std::span<const int> fds = {}) {
   iovec iov{const_cast<uint8_t*>(bytes.data()), bytes.size()};
   msghdr msg{};
@@ -137,7 +129,7 @@ std::string TakeoverClient::connect(const std::string& control_socket) {
            " is absent: the running ferryd cannot hand over (too old, or "
            "not started by ferryd run)";
   sockaddr_un addr;
-  if (!makeAddress(path, addr)) return "handover socket path '" + path + "' is too long";
+  if (!unixAddress(path, addr)) return "handover socket path '" + path + "' is too long";
   fd_ = Fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!fd_) return std::string("handover: socket: ") + std::strerror(errno);
   if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
@@ -213,19 +205,14 @@ HandoverServer::~HandoverServer() {
 
 std::string HandoverServer::listen(const std::string& path) {
   sockaddr_un addr;
-  if (!makeAddress(path, addr)) return "handover socket path '" + path + "' is too long";
+  if (!unixAddress(path, addr)) return "handover socket path '" + path + "' is too long";
   // The control socket at the same place was free (CtlServer::listen ran
   // first), so a file here is stale.
   ::unlink(path.c_str());
-  Fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return std::string("handover socket: socket: ") + std::strerror(errno);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    return "handover socket: bind " + path + ": " + std::strerror(errno);
   // Same access as the control socket: whoever may reconfigure may upgrade.
-  if (::chmod(path.c_str(), 0660) != 0)
-    return "handover socket: chmod " + path + ": " + std::strerror(errno);
-  if (::listen(fd.get(), 4) != 0)
-    return std::string("handover socket: listen: ") + std::strerror(errno);
+  std::string why;
+  Fd fd = listenUnix(path, SOCK_SEQPACKET, 4, "handover socket", &why);
+  if (!fd) return why;
   listen_fd_ = std::move(fd);
   path_ = path;
   owns_path_ = true;

@@ -4,6 +4,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -94,6 +95,30 @@ void notifyEventFd(int fd) noexcept {
 void clearEventFd(int fd) noexcept {
   uint64_t value;
   [[maybe_unused]] const ssize_t n = ::read(fd, &value, sizeof(value));
+}
+
+bool unixAddress(const std::string& path, sockaddr_un& addr) noexcept {
+  if (path.size() >= sizeof(addr.sun_path)) return false;
+  addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
+
+Fd listenUnix(const std::string& path, int type, int backlog, const std::string& what, std::string* error) {
+  auto fail = [&](const std::string& why) {
+    if (error) *error = what + ": " + why;
+    return Fd();
+  };
+  sockaddr_un addr;
+  if (!unixAddress(path, addr)) return fail("path '" + path + "' is too long");
+  Fd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return fail("socket: " + errnoText(errno));
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    return fail("bind " + path + ": " + errnoText(errno));
+  if (::chmod(path.c_str(), 0660) != 0) return fail("chmod " + path + ": " + errnoText(errno));
+  if (::listen(fd.get(), backlog) != 0) return fail("listen: " + errnoText(errno));
+  return fd;
 }
 
 }  // namespace ferry

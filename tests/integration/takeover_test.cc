@@ -291,7 +291,8 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   const json sent = lastJson(sender), got = lastJson(sink);
   EXPECT_GT(sent["packets"].get<uint64_t>(), uint64_t(rate()) * 5);
   EXPECT_EQ(got["packets"], sent["packets"]) << got.dump();
-  EXPECT_EQ(got["lost"], 0) << got.dump();
+  EXPECT_EQ(got["lost"], 0) << got.dump() << "\nold ferryd:\n" << r.process().out() << r.process().err()
+                            << "\nnew ferryd:\n" << showAt(r.socketPath(), "stats").dump();
   EXPECT_EQ(got["invalid"], 100) << "the datagrams relayed by the new rule reach the sink too: "
                                  << got.dump();
 
