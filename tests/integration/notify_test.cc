@@ -78,6 +78,15 @@ bool ends(const std::vector<NotifySocket::Message>& messages, const std::string&
   return !messages.empty() && messages.back().text.rfind(prefix, 0) == 0;
 }
 
+// One dataplane relaying from a to b (b's peer: `sink`).
+std::string oneDataplaneRelay(const UdpSocket& sink) {
+  return "dataplanes: 1\ninterfaces:\n"
+         "  - { name: a, bind: \"127.0.0.1:" + std::to_string(freeUdpPort()) + "\" }\n"
+         "  - { name: b, bind: \"127.0.0.1:" + std::to_string(freeUdpPort()) + "\", peer: \"" +
+         sink.local().toString() + "\" }\n"
+         "relay: [ { from: a, to: b } ]\n";
+}
+
 TEST(Notify, ReadyReloadWatchdogWhileHealthyAndStopping) {
   TempDir dir;
   NotifySocket notify(dir.path() + "/notify.sock");
@@ -159,12 +168,7 @@ TEST(Notify, NoWatchdogPingsUnlessAskedFor) {
   NotifySocket notify(dir.path() + "/notify.sock");
   ASSERT_TRUE(notify.bound());
   UdpSocket sink("127.0.0.1:0");
-  Ferryd ferryd("dataplanes: 1\ninterfaces:\n"
-                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(freeUdpPort()) + "\" }\n"
-                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(freeUdpPort()) + "\", peer: \"" +
-                    sink.local().toString() + "\" }\n"
-                "relay: [ { from: a, to: b } ]\n",
-                "", {"NOTIFY_SOCKET=" + dir.path() + "/notify.sock"});
+  Ferryd ferryd(oneDataplaneRelay(sink), "", {"NOTIFY_SOCKET=" + dir.path() + "/notify.sock"});
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   auto got = notify.until("READY=1", 5s);
   ASSERT_TRUE(ends(got, "READY=1"));
@@ -181,12 +185,7 @@ TEST(Notify, ATakeoverNamesTheNewMainProcess) {
   ASSERT_TRUE(notify.bound());
   UdpSocket sink("127.0.0.1:0");
   const std::vector<std::string> env = {"NOTIFY_SOCKET=" + dir.path() + "/notify.sock"};
-  Ferryd ferryd("dataplanes: 1\ninterfaces:\n"
-                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(freeUdpPort()) + "\" }\n"
-                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(freeUdpPort()) + "\", peer: \"" +
-                    sink.local().toString() + "\" }\n"
-                "relay: [ { from: a, to: b } ]\n",
-                "", env);
+  Ferryd ferryd(oneDataplaneRelay(sink), "", env);
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   ASSERT_TRUE(ends(notify.until("READY=1", 5s), "READY=1"));
   Process next = Process::start({binary("FERRYD"), "run", "--config", ferryd.configPath(), "--takeover"},

@@ -159,6 +159,18 @@ uint32_t rate() {
   return r != nullptr ? uint32_t(std::stoul(r)) : 50000;
 }
 
+// ferry-gen's sink at the topology's sink port, until every flow ended.
+Process startSink(const Topology& t) {
+  return Process::start({binary("FERRY_GEN"), "sink", "--json", "--listen",
+                         "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen", "--duration", "60"});
+}
+
+// rate() datagrams a second into R for `seconds`.
+Process startSender(const Topology& t, int seconds) {
+  return Process::start({binary("FERRY_GEN"), "send", "--json", "--to", kR + ":" + std::to_string(t.r_in),
+                         "--rate", std::to_string(rate()), "--duration", std::to_string(seconds)});
+}
+
 TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   const Topology t;
@@ -171,13 +183,9 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   const auto peer_before = transitions(p);
   const auto discs = discriminators(r.show("bfd"));
 
-  Process sink = Process::start({binary("FERRY_GEN"), "sink", "--json", "--listen",
-                                 "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen",
-                                 "--duration", "60"});
+  Process sink = startSink(t);
   ASSERT_TRUE(sink.waitForOutput("listening on", 10s)) << sink.err();
-  Process sender = Process::start({binary("FERRY_GEN"), "send", "--json", "--to",
-                                   kR + ":" + std::to_string(t.r_in), "--rate",
-                                   std::to_string(rate()), "--duration", "8"});
+  Process sender = startSender(t, 8);
 
   // After 2 s: a --takeover process replaces R.
   std::this_thread::sleep_for(2s);
@@ -256,13 +264,9 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   const auto peer_before = transitions(p);
   const auto discs = discriminators(r.show("bfd"));
 
-  Process sink = Process::start({binary("FERRY_GEN"), "sink", "--json", "--listen",
-                                 "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen",
-                                 "--duration", "60"});
+  Process sink = startSink(t);
   ASSERT_TRUE(sink.waitForOutput("listening on", 10s)) << sink.err();
-  Process sender = Process::start({binary("FERRY_GEN"), "send", "--json", "--to",
-                                   kR + ":" + std::to_string(t.r_in), "--rate",
-                                   std::to_string(rate()), "--duration", "6"});
+  Process sender = startSender(t, 6);
   std::this_thread::sleep_for(2s);
   std::ofstream(r.configPath()) << "control_socket: " << r.socketPath() << "\n"
                                 << t.relay(200, true);
