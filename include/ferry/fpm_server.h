@@ -101,6 +101,9 @@ class FpmServer {
     std::vector<route::Prefix> last_swept;
     uint64_t batches = 0;
     uint64_t last_update_unix_ms = 0;  // the last route change received
+    // The first route change after a second without any: the start of the
+    // latest burst (a resync, a BGP session's table), for convergence times.
+    uint64_t burst_start_unix_ms = 0;
     uint64_t last_publish_unix_ms = 0;
     uint64_t last_build_us = 0;
     uint64_t max_build_us = 0;

@@ -130,8 +130,10 @@ bool FpmServer::readConnection(uint64_t now_us) {
     const bool ok = decoder_.feed({read_buffer_.data(), size_t(n)}, updates_);
     for (const auto& u : updates_) store_.apply(u, now_us);
     if (!updates_.empty()) {
+      const uint64_t now_ms = unixMillis();
       std::lock_guard lock(status_mu_);
-      status_.last_update_unix_ms = unixMillis();
+      if (now_ms >= status_.last_update_unix_ms + 1000) status_.burst_start_unix_ms = now_ms;
+      status_.last_update_unix_ms = now_ms;
     }
     if (decoder_.counters().errors != errors_before && ok)
       log::warn("fpm: malformed message skipped (" + decoder_.error() + ")");
@@ -245,6 +247,7 @@ nlohmann::json FpmServer::statusJson() const {
       {"batch_ms", config_.batch_ms},
       {"resync_ms", config_.resync_ms},
       {"last_update_unix_ms", s.last_update_unix_ms},
+      {"burst_start_unix_ms", s.burst_start_unix_ms},
       {"last_update_ago_ms", s.last_update_unix_ms == 0 ? nlohmann::json() : nlohmann::json(now_ms - s.last_update_unix_ms)},
       {"last_publish_unix_ms", s.last_publish_unix_ms},
       {"last_build_ms", double(s.last_build_us) / 1000.0},

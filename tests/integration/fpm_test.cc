@@ -56,6 +56,8 @@ class Fpm : public ::testing::Test {
       p_->execOk(std::string("ip link set fp") + name + id + " name v" + name + " && ip addr add " + p_addr +
                  " dev v" + name + " && ip link set v" + name + " up && ip link set lo up");
     }
+    r_->execOk("ip -6 addr add 2001:db8:98::1/64 dev ve nodad");
+    p_->execOk("ip -6 addr add 2001:db8:98::2/64 dev ve nodad");
     source_ = inNetns(p_->name(), [] { return std::make_unique<UdpSocket>("10.99.0.2:0"); });
     west_ = inNetns(p_->name(), [] { return std::make_unique<UdpSocket>("10.99.0.2:6001"); });
     east_ = inNetns(p_->name(), [] { return std::make_unique<UdpSocket>("10.98.0.2:6002"); });
@@ -65,6 +67,7 @@ class Fpm : public ::testing::Test {
         "  - { name: in, bind: \"10.99.0.1:5000\" }\n"
         "  - { name: west, bind: \"10.99.0.1:5001\", peer: \"10.99.0.2:6001\" }\n"
         "  - { name: east, bind: \"10.98.0.1:5002\", peer: \"10.98.0.2:6002\" }\n"
+        "  - { name: v6, bind: \"[2001:db8:98::1]:5003\", peer: \"[2001:db8:98::2]:6003\" }\n"
         "routes: [ { prefix: \"10.90.0.0/16\", via: [east] } ]\n"
         "fpm: { listen: \"127.0.0.1:" + std::to_string(kFpmPort) + "\", batch_ms: 50, resync_ms: 4000 }\n",
         r_->name());
@@ -73,6 +76,8 @@ class Fpm : public ::testing::Test {
   }
 
   void TearDown() override {
+    peer_bgpd_ = Process();
+    bgpd_ = Process();
     staticd_ = Process();
     zebra_ = Process();
     ferryd_.reset();
@@ -82,6 +87,7 @@ class Fpm : public ::testing::Test {
     r_.reset();
     p_.reset();
     frr_.reset();
+    peer_dir_.reset();
   }
 
   // zebra with the FPM module, then staticd with `routes` (staticd.conf lines).
@@ -148,12 +154,44 @@ class Fpm : public ::testing::Test {
     return c;
   }
 
+  // bgpd in R (AS 65000, through R's zebra) and a BGP peer in P (AS 65001,
+  // 10.99.0.2, no zebra) announcing `networks`: R learns them with next hop
+  // 10.99.0.2, ferry's west neighbour.
+  void startBgp(const std::vector<std::string>& networks) {
+    const std::string w = frr_->path();
+    frr_->write("bgpd.conf",
+                "hostname fpmr\nrouter bgp 65000\n bgp router-id 10.99.0.1\n no bgp ebgp-requires-policy\n"
+                " neighbor 10.99.0.2 remote-as 65001\n neighbor 10.99.0.2 timers 1 3\n"
+                " neighbor 10.99.0.2 timers connect 1\n!\n");
+    shOk("chown -R frr:frr " + w);
+    bgpd_ = Process::start({"/usr/lib/frr/bgpd", "-f", w + "/bgpd.conf", "-i", w + "/bgpd.pid", "-z",
+                            w + "/zserv.api", "--vty_socket", w, "-A", "127.0.0.1"},
+                           {.netns = r_->name()});
+    peer_dir_ = std::make_unique<TempDir>();
+    const std::string pw = peer_dir_->path();
+    std::string conf = "hostname fpmp\nrouter bgp 65001\n bgp router-id 10.99.0.2\n no bgp ebgp-requires-policy\n"
+                       " no bgp network import-check\n neighbor 10.99.0.1 remote-as 65000\n"
+                       " neighbor 10.99.0.1 timers 1 3\n neighbor 10.99.0.1 timers connect 1\n"
+                       " address-family ipv4 unicast\n";
+    for (const auto& n : networks) conf += "  network " + n + "\n";
+    conf += " exit-address-family\n!\n";
+    peer_dir_->write("bgpd.conf", conf);
+    shOk("chown -R frr:frr " + pw);
+    peer_bgpd_ = Process::start({"/usr/lib/frr/bgpd", "-Z", "-f", pw + "/bgpd.conf", "-i", pw + "/bgpd.pid",
+                                 "--vty_socket", pw, "-A", "127.0.0.1"},
+                                {.netns = p_->name()});
+  }
+  void peerBgp(const std::string& line) {
+    shOk("vtysh --vty_socket " + peer_dir_->path() + " -d bgpd -c 'configure terminal' -c 'router bgp 65001' -c "
+         "'address-family ipv4 unicast' -c '" + line + "'");
+  }
+
   static constexpr uint16_t kFpmPort = 2620;  // in R's own namespace: never taken
   std::unique_ptr<NetNs> r_, p_;
   std::unique_ptr<UdpSocket> source_, west_, east_;
   std::unique_ptr<Ferryd> ferryd_;
-  std::unique_ptr<TempDir> frr_;
-  Process zebra_, staticd_;
+  std::unique_ptr<TempDir> frr_, peer_dir_;
+  Process zebra_, staticd_, bgpd_, peer_bgpd_;
 };
 
 const std::string kRoutes =
@@ -162,15 +200,16 @@ const std::string kRoutes =
     "ip route 10.70.0.0/16 10.99.0.2\n"       // multipath: west and east
     "ip route 10.70.0.0/16 10.98.0.2\n"
     "ip route 10.90.0.0/16 10.99.0.2\n"   // the config has it via east: the config wins
-    "ip route 10.80.0.0/16 10.99.0.3\n";  // a next hop that is no interface's peer: left out
+    "ip route 10.80.0.0/16 10.99.0.3\n"   // a next hop that is no interface's peer: left out
+    "ipv6 route 2001:db8:50::/48 2001:db8:98::2\n";  // IPv6: interface v6
 
 TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   startFrr(kRoutes);
-  ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 3; }, 20s))
+  ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 4; }, 20s))
       << routes().dump(2) << zebra_.err() << staticd_.err() << ferryd_->process().err();
   const auto summary = routes();
   EXPECT_EQ(summary["sources"]["config"], 1);
-  EXPECT_EQ(summary["count"], 4);
+  EXPECT_EQ(summary["count"], 5);
   EXPECT_GE(summary["fpm"]["routes_left_out"].get<int>(), 1);
   EXPECT_GE(summary["fpm"]["unmapped_nexthops"].get<int>(), 1);
   EXPECT_NE(summary["fpm"]["left_out"].dump().find("10.80.0.0/16"), std::string::npos) << summary["fpm"].dump(2);
@@ -185,6 +224,7 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_EQ(lookup("10.90.1.1")["source"], "config");
   EXPECT_EQ(lookup("10.70.1.1")["ecmp"], true);
   EXPECT_TRUE(lookup("10.80.1.1").is_null());
+  EXPECT_EQ(lookup("2001:db8:50::1")["via"][0]["interface"], "v6");
 
   // Single next hops: exact counts on the right neighbour.
   Counts c = send({10, 50, 0, 1}, 100);
@@ -233,9 +273,10 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   std::this_thread::sleep_for(300ms);
   killFrr();
   ASSERT_TRUE(eventually([&] { return fpm()["state"] == "disconnected"; }, 5s)) << fpm().dump(2);
-  EXPECT_EQ(routes()["sources"]["fpm"], 2) << "the last table stays";
+  EXPECT_EQ(routes()["sources"]["fpm"], 3) << "the last table stays";
   std::this_thread::sleep_for(500ms);
-  startFrr("ip route 10.70.0.0/16 10.99.0.2\nip route 10.70.0.0/16 10.98.0.2\nip route 10.90.0.0/16 10.99.0.2\n");
+  startFrr("ip route 10.70.0.0/16 10.99.0.2\nip route 10.70.0.0/16 10.98.0.2\nip route 10.90.0.0/16 10.99.0.2\n"
+           "ipv6 route 2001:db8:50::/48 2001:db8:98::2\n");
   ASSERT_TRUE(eventually([&] { return fpm()["connects"] == 2; }, 20s)) << fpm().dump(2) << zebra_.err();
   ASSERT_TRUE(eventually([&] { return fpm()["sweeps"] == 1; }, 20s)) << fpm().dump(2);
   EXPECT_EQ(fpm()["last_swept"], nlohmann::json::array({"10.60.0.0/16", "10.80.0.0/16"})) << fpm().dump(2);
@@ -251,7 +292,7 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_TRUE(lookup("10.60.1.1").is_null()) << "not re-sent: swept";
   EXPECT_EQ(lookup("10.70.1.1")["ecmp"], true);
   const auto after = routes();
-  EXPECT_EQ(after["sources"]["fpm"], 1);
+  EXPECT_EQ(after["sources"]["fpm"], 2);
   EXPECT_EQ(after["fpm"]["state"], "connected");
   EXPECT_EQ(after["fpm"]["errors"], 0);
   EXPECT_EQ(after["fpm"]["disconnects"], 1);
@@ -264,9 +305,38 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
                &out),
             0)
       << out;
-  EXPECT_EQ(routes()["sources"]["fpm"], 1);
+  EXPECT_EQ(routes()["sources"]["fpm"], 2);
   c = send({10, 70, 0, 1}, 64, 64);
   EXPECT_EQ(c.west + c.east, 64);
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
+// Routes a BGP peer announces reach ferry through R's bgpd and zebra, and go
+// when withdrawn (one prefix, then all of them when the peer goes away).
+TEST_F(Fpm, RoutesFromABgpPeerComeAndGo) {
+  startFrr("");
+  startBgp({"10.120.0.0/16", "10.121.0.0/16"});
+  ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 2; }, 30s))
+      << routes().dump(2) << bgpd_.err() << peer_bgpd_.err();
+  EXPECT_EQ(lookup("10.120.5.5")["via"][0]["interface"], "west");
+  EXPECT_EQ(lookup("10.121.5.5")["source"], "fpm");
+  Counts c = send({10, 121, 0, 1}, 100);
+  EXPECT_EQ(c.west, 100);
+  EXPECT_EQ(c.east, 0);
+
+  peerBgp("no network 10.121.0.0/16");
+  ASSERT_TRUE(eventually([&] { return lookup("10.121.5.5").is_null(); }, 15s)) << routes().dump(2);
+  EXPECT_EQ(routes()["sources"]["fpm"], 1);
+  const uint64_t no_route_before = noRoute();
+  c = send({10, 121, 0, 1}, 100);
+  EXPECT_EQ(c.west + c.east, 0);
+  EXPECT_EQ(noRoute(), no_route_before + 100);
+  EXPECT_EQ(send({10, 120, 0, 1}, 100).west, 100);
+
+  // The peer goes away (hold time 3 s): its last route is withdrawn too.
+  peer_bgpd_.signal(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 0; }, 15s)) << routes().dump(2);
+  EXPECT_EQ(fpm()["errors"], 0);
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
