@@ -180,12 +180,12 @@ std::string Control::reload() {
       for (size_t r = running->size() - fpm_count; r < running->size(); ++r)
         kept.routes.emplace_back(running->prefix(uint32_t(r)), running->group(uint32_t(r)));
     }
-    config_table_ = next->routes;
     fpm::MergeStats stats;
     std::string error;
-    auto table = route::RouteTable::build(fpm::mergeRoutes(config_table_.get(), kept, &stats), {.hash_seed = seed},
+    auto table = route::RouteTable::build(fpm::mergeRoutes(next->routes.get(), kept, &stats), {.hash_seed = seed},
                                           &error);
     if (!table) return "reload refused, the running config stays: " + error;
+    config_table_ = next->routes;
     next->routes = std::make_shared<const route::RouteTable>(std::move(*table));
     next->route_counters = std::make_shared<RouteCounters>(unsigned(dataplanes_.size()), next->routes->size());
     next->fpm_routes = stats.fpm_routes;

@@ -9,6 +9,7 @@
 // after the resync. FRR runs as user frr with private config, pid and vty
 // sockets in a temp dir; everything is removed at the end, also on failure.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "ferryd_fixture.h"
+#include "messages.h"  // tests/unit/fpm: netlink messages built with libmnl
 
 namespace ferry::test {
 namespace {
@@ -337,6 +339,68 @@ TEST_F(Fpm, RoutesFromABgpPeerComeAndGo) {
   peer_bgpd_.signal(SIGKILL);
   ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 0; }, 15s)) << routes().dump(2);
   EXPECT_EQ(fpm()["errors"], 0);
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
+// ferry's FPM server against streams no zebra would send: a malformed
+// netlink message is skipped (counted) and the session goes on; a frame
+// header that loses the frame boundaries (bad version, absurd length)
+// closes the connection, ferry keeps running and forwarding on what it had,
+// and a new connection starts a resync whose stale routes are swept.
+TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
+  using namespace ferry::fpm::testing;
+  const auto connectFpm = [&] {
+    return inNetns(r_->name(), [] {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(kFpmPort));
+      if (fd < 0 || ::connect(fd, to.sa(), to.len()) != 0) throw std::runtime_error("cannot connect to ferry's FPM port");
+      return fd;
+    });
+  };
+  const auto sendAll = [](int fd, const Bytes& b) { return ::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == ssize_t(b.size()); };
+  // True when ferry closed the connection (EOF within 5 s).
+  const auto closedByFerry = [](int fd) {
+    pollfd p{fd, POLLIN, 0};
+    char c;
+    return ::poll(&p, 1, 5000) == 1 && ::recv(fd, &c, 1, 0) == 0;
+  };
+  Message bad(RTM_NEWROUTE);
+  bad.route(AF_INET, 16);
+  bad.address(RTA_DST, ip("10.51.0.0")).attr(RTA_GATEWAY, {10, 99, 0});  // a 3-byte gateway
+
+  int fd = connectFpm();
+  ASSERT_TRUE(sendAll(fd, concat({frame({newNextHop(7, ip("10.99.0.2")), newRouteById("10.50.0.0/16", 7)}),
+                                  frame({bad.bytes()}), frame({newRoute("10.60.0.0/16", {ip("10.98.0.2")})})})));
+  ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 2; }, 5s)) << routes().dump(2);
+  EXPECT_EQ(fpm()["errors"], 1);
+  EXPECT_NE(fpm()["last_error"].get<std::string>().find("RTA_GATEWAY of 3 bytes"), std::string::npos);
+  EXPECT_EQ(fpm()["state"], "connected");
+  EXPECT_EQ(send({10, 50, 0, 1}, 50).west, 50);
+
+  // A bad FPM version: the stream cannot be resynced, the session is closed.
+  ASSERT_TRUE(sendAll(fd, Bytes{2, 1, 0, 8, 0, 0, 0, 0}));
+  EXPECT_TRUE(closedByFerry(fd));
+  ::close(fd);
+  ASSERT_TRUE(eventually([&] { return fpm()["state"] == "disconnected"; }, 5s)) << fpm().dump(2);
+  EXPECT_EQ(fpm()["stream_errors"], 1);
+  EXPECT_EQ(routes()["sources"]["fpm"], 2) << "the routes stay";
+  EXPECT_EQ(send({10, 60, 0, 1}, 50).east, 50);
+
+  // A new session re-sends 10.60/16 only, then a length shorter than the
+  // FPM header: closed again; 10.50/16, not re-sent, is swept after the resync.
+  fd = connectFpm();
+  ASSERT_TRUE(sendAll(fd, frame({newRoute("10.60.0.0/16", {ip("10.98.0.2")})})));
+  ASSERT_TRUE(eventually([&] { return fpm()["route_updates"] == 3; }, 5s)) << fpm().dump(2);
+  ASSERT_TRUE(sendAll(fd, Bytes{1, 1, 0, 2}));
+  EXPECT_TRUE(closedByFerry(fd));
+  ::close(fd);
+  ASSERT_TRUE(eventually([&] { return fpm()["stream_errors"] == 2; }, 5s)) << fpm().dump(2);
+  fd = connectFpm();  // a resync that sends nothing new
+  ASSERT_TRUE(eventually([&] { return fpm()["sweeps"] == 1; }, 15s)) << fpm().dump(2);
+  EXPECT_EQ(fpm()["last_swept"], nlohmann::json::array({"10.50.0.0/16", "10.60.0.0/16"})) << fpm().dump(2);
+  ::close(fd);
+  EXPECT_TRUE(lookup("10.50.1.1").is_null());
+  EXPECT_EQ(fpm()["connects"], 3);
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
