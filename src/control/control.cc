@@ -174,21 +174,17 @@ std::string Control::reload() {
       running = forwarding_.current()->routes;
       fpm_count = forwarding_.current()->fpm_routes;
     }
-    fpm::ResolvedRoutes kept;
-    if (running && fpm_count != 0) {
-      kept.routes.reserve(fpm_count);
-      for (size_t r = running->size() - fpm_count; r < running->size(); ++r)
-        kept.routes.emplace_back(running->prefix(uint32_t(r)), running->group(uint32_t(r)));
+    fpm::MergedTable merged;
+    try {
+      merged = fpm::buildMerged(next->routes.get(), running ? fpm::fpmRoutesOf(*running, fpm_count) : fpm::ResolvedRoutes{},
+                                seed);
+    } catch (const std::exception& e) {
+      return std::string("reload refused, the running config stays: ") + e.what();
     }
-    fpm::MergeStats stats;
-    std::string error;
-    auto table = route::RouteTable::build(fpm::mergeRoutes(next->routes.get(), kept, &stats), {.hash_seed = seed},
-                                          &error);
-    if (!table) return "reload refused, the running config stays: " + error;
     config_table_ = next->routes;
-    next->routes = std::make_shared<const route::RouteTable>(std::move(*table));
+    next->routes = std::move(merged.table);
     next->route_counters = std::make_shared<RouteCounters>(unsigned(dataplanes_.size()), next->routes->size());
-    next->fpm_routes = stats.fpm_routes;
+    next->fpm_routes = merged.stats.fpm_routes;
   }
   {
     std::lock_guard lock(publish_mu_);
@@ -218,27 +214,22 @@ FpmServer::BatchResult Control::publishFpmRoutes(const fpm::ResolvedRoutes& rout
     std::lock_guard lock(publish_mu_);
     seed = forwarding_.current()->hash_seed;
   }
-  fpm::MergeStats stats;
-  std::string error;
-  auto table =
-      route::RouteTable::build(fpm::mergeRoutes(config_table_.get(), routes, &stats), {.hash_seed = seed}, &error);
-  if (!table) throw std::runtime_error(error);
-  auto shared = std::make_shared<const route::RouteTable>(std::move(*table));
-  auto counters = std::make_shared<RouteCounters>(unsigned(dataplanes_.size()), shared->size());
+  fpm::MergedTable merged = fpm::buildMerged(config_table_.get(), routes, seed);
+  auto counters = std::make_shared<RouteCounters>(unsigned(dataplanes_.size()), merged.table->size());
   FpmServer::BatchResult result;
   {
     std::lock_guard lock(publish_mu_);
     const ForwardingState* current = forwarding_.current();
     auto next = std::make_unique<ForwardingState>(*current);
-    next->routes = std::move(shared);
+    next->routes = std::move(merged.table);
     next->route_counters = std::move(counters);
-    next->fpm_routes = stats.fpm_routes;
+    next->fpm_routes = merged.stats.fpm_routes;
     next->version = current->version + 1;
     result.version = next->version;
     forwarding_.publish(std::move(next));
   }
-  result.routes = stats.fpm_routes;
-  result.shadowed = stats.shadowed;
+  result.routes = merged.stats.fpm_routes;
+  result.shadowed = merged.stats.shadowed;
   result.build_us = uint64_t(monotonicMicros() - start);
   return result;
 }

@@ -199,7 +199,10 @@ void FpmServer::run() noexcept {
     if (conn_) fds.push_back({conn_.get(), POLLIN, 0});
     const timespec timeout{time_t(wait_us / 1'000'000), long(wait_us % 1'000'000) * 1000};
     const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
-    if (ready < 0 && errno != EINTR) break;
+    if (ready < 0 && errno != EINTR) {
+      log::error(std::string("fpm: ppoll: ") + std::strerror(errno) + "; the FPM server stops");
+      break;
+    }
     now = uint64_t(monotonicMicros());
     if (fds[0].revents & POLLIN) clearEventFd(wake_fd_.get());
     if (fds.size() > 2 && fds[2].revents != 0) readConnection(now);

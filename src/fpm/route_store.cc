@@ -1,6 +1,7 @@
 #include "ferry/fpm/route_store.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_set>
 
 namespace ferry::fpm {
@@ -214,6 +215,24 @@ std::shared_ptr<const route::RouteSet> mergeRoutes(const route::RouteTable* conf
   }
   if (stats != nullptr) *stats = s;
   return set;
+}
+
+MergedTable buildMerged(const route::RouteTable* config, const ResolvedRoutes& fpm, uint32_t hash_seed) {
+  MergedTable merged;
+  std::string error;
+  auto table = route::RouteTable::build(mergeRoutes(config, fpm, &merged.stats), {.hash_seed = hash_seed}, &error);
+  if (!table) throw std::runtime_error("fpm: cannot build the forwarding table: " + error);
+  merged.table = std::make_shared<const route::RouteTable>(std::move(*table));
+  return merged;
+}
+
+ResolvedRoutes fpmRoutesOf(const route::RouteTable& table, size_t fpm_routes) {
+  ResolvedRoutes out;
+  fpm_routes = std::min(fpm_routes, table.size());
+  out.routes.reserve(fpm_routes);
+  for (size_t r = table.size() - fpm_routes; r < table.size(); ++r)
+    out.routes.emplace_back(table.prefix(uint32_t(r)), table.group(uint32_t(r)));
+  return out;
 }
 
 }  // namespace ferry::fpm

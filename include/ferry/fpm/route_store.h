@@ -151,4 +151,16 @@ struct MergeStats {
 std::shared_ptr<const route::RouteSet> mergeRoutes(const route::RouteTable* config,
                                                    const ResolvedRoutes& fpm, MergeStats* stats);
 
+// mergeRoutes, then the forwarding table over the result (ECMP `hash_seed`).
+// Throws std::runtime_error only if the tries cannot be built.
+struct MergedTable {
+  std::shared_ptr<const route::RouteTable> table;
+  MergeStats stats;
+};
+MergedTable buildMerged(const route::RouteTable* config, const ResolvedRoutes& fpm, uint32_t hash_seed);
+
+// The FPM routes of a table buildMerged made: its last `fpm_routes` routes
+// (what a reload merges with the new config's routes).
+ResolvedRoutes fpmRoutesOf(const route::RouteTable& table, size_t fpm_routes);
+
 }  // namespace ferry::fpm

@@ -219,6 +219,16 @@ TEST(FpmRouteStore, MergeKeepsTheConfigRouteOnTheSamePrefix) {
   auto fpm_only = mergeRoutes(nullptr, store.resolve(), &stats);
   EXPECT_EQ(fpm_only->size(), 2u);
   EXPECT_EQ(stats.shadowed, 0u);
+
+  // A reload takes the FPM routes back out of the running table.
+  const MergedTable built = buildMerged(&*config, store.resolve(), 7);
+  EXPECT_EQ(built.table->size(), 3u);
+  EXPECT_EQ(built.table->hashSeed(), 7u);
+  const ResolvedRoutes back = fpmRoutesOf(*built.table, built.stats.fpm_routes);
+  ASSERT_EQ(back.routes.size(), 1u);
+  EXPECT_EQ(back.routes[0].first, pfx("10.70.0.0/16"));
+  EXPECT_EQ(back.routes[0].second.members()[0], 0u);
+  EXPECT_TRUE(fpmRoutesOf(*built.table, 0).routes.empty());
 }
 
 }  // namespace
