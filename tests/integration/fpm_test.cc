@@ -1,12 +1,13 @@
 // Routes from FRR over FPM, end to end: router namespace R runs ferryd
 // (route mode, `fpm:`) with FRR zebra (`-M dplane_fpm_nl`, `fpm address
-// 127.0.0.1 port P`) and staticd beside it; namespace P holds ferry's two
-// neighbours (west 10.99.0.2, east 10.98.0.2, each at the far end of a veth)
-// and the traffic source. The static routes zebra streams decide where
-// ferry sends: a withdrawn route's traffic gets no_route, a multipath route
-// spreads flows over both interfaces, and zebra killed and restarted leaves
-// forwarding going throughout, with the routes it no longer sends swept
-// after the resync. FRR runs as user frr with private config, pid and vty
+// 127.0.0.1 port P`), staticd and bgpd beside it; namespace P holds ferry's
+// three neighbours (west 10.99.0.2, east 10.98.0.2, v6 2001:db8:98::2, at the
+// far ends of two veths), the traffic source and a BGP peer. The routes
+// zebra streams (static IPv4 and IPv6, BGP) decide where ferry sends: a
+// withdrawn route's traffic gets no_route, a multipath route spreads flows
+// over both interfaces, and zebra killed and restarted leaves forwarding
+// going throughout, with the routes it no longer sends swept after the
+// resync. A hand-made FPM client sends the streams zebra would not. FRR runs as user frr with private config, pid and vty
 // sockets in a temp dir; everything is removed at the end, also on failure.
 #include <fcntl.h>
 #include <poll.h>
@@ -227,6 +228,22 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_EQ(lookup("10.70.1.1")["ecmp"], true);
   EXPECT_TRUE(lookup("10.80.1.1").is_null());
   EXPECT_EQ(lookup("2001:db8:50::1")["via"][0]["interface"], "v6");
+  {
+    // IPv6 inside IPv4 to zebra's IPv6 route: all 100 at the v6 neighbour.
+    Process sink = Process::start({binary("FERRY_GEN"), "sink", "--listen", "[2001:db8:98::2]:6003", "--decap",
+                                   "--json", "--quiet", "--no-gro", "--expect-from-gen", "--duration", "20"},
+                                  {.netns = p_->name()});
+    ASSERT_TRUE(sink.waitForOutput("listening on", 5s)) << sink.err();
+    Process sender = Process::start({binary("FERRY_GEN"), "send", "--to", "10.99.0.1:5000", "--encap", "ipv6",
+                                     "--inner-dst", "2001:db8:50::/64", "--count", "100", "--rate", "2000", "--json",
+                                     "--quiet"},
+                                    {.netns = p_->name()});
+    EXPECT_EQ(sender.wait(30s), 0) << sender.err();
+    EXPECT_EQ(sink.wait(30s), 0) << sink.err();
+    const auto got = nlohmann::json::parse(sink.out(), nullptr, false);
+    ASSERT_FALSE(got.is_discarded()) << sink.out() << sink.err();
+    EXPECT_EQ(got["packets"], 100) << got.dump();
+  }
 
   // Single next hops: exact counts on the right neighbour.
   Counts c = send({10, 50, 0, 1}, 100);
