@@ -13,12 +13,11 @@
 // routes stay as they are.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -35,15 +34,16 @@ class FpmServer {
  public:
   // What publishing one batch did (for the status).
   struct BatchResult {
-    size_t routes = 0;         // FPM routes in the table
-    size_t shadowed = 0;       // FPM routes the config overrides
-    uint64_t build_us = 0;     // merge + table build + publish
-    uint64_t version = 0;      // the forwarding snapshot's
+    size_t routes = 0;      // FPM routes in the table
+    size_t shadowed = 0;    // FPM routes the config overrides
+    uint64_t build_us = 0;  // merge + table build + publish
+    uint64_t version = 0;   // the forwarding snapshot's
   };
   using Publish = std::function<BatchResult(const fpm::ResolvedRoutes&)>;
 
   // `peers`: per interface index, its peer's address (next hop → interface).
-  FpmServer(const FpmConfig& config, std::vector<std::optional<route::IpAddress>> peers, Publish publish);
+  FpmServer(const FpmConfig& config, std::vector<std::optional<route::IpAddress>> peers,
+            Publish publish);
   ~FpmServer();
   FpmServer(const FpmServer&) = delete;
   FpmServer& operator=(const FpmServer&) = delete;
@@ -84,16 +84,16 @@ class FpmServer {
   // Shared with statusJson(), under status_mu_.
   struct Status {
     std::string state = "listening";  // listening | connected | resyncing | disconnected
-    std::string peer;                  // zebra's address while connected
+    std::string peer;                 // zebra's address while connected
     uint64_t connects = 0;
     uint64_t disconnects = 0;
-    uint64_t stream_errors = 0;        // connections closed for a broken stream
+    uint64_t stream_errors = 0;  // connections closed for a broken stream
     fpm::DecoderCounters decoder;
     fpm::StoreCounters store;
     std::string last_error;
-    size_t routes_received = 0;        // in the store
+    size_t routes_received = 0;  // in the store
     size_t nexthops = 0;
-    size_t routes_installed = 0;       // in the forwarding table
+    size_t routes_installed = 0;  // in the forwarding table
     size_t routes_shadowed = 0;
     size_t left_out = 0;
     size_t unmapped_nexthops = 0;

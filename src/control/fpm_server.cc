@@ -32,14 +32,16 @@ uint64_t unixMillis() {
 
 }  // namespace
 
-FpmServer::FpmServer(const FpmConfig& config, std::vector<std::optional<route::IpAddress>> peers, Publish publish)
+FpmServer::FpmServer(const FpmConfig& config, std::vector<std::optional<route::IpAddress>> peers,
+                     Publish publish)
     : config_(config),
       publish_(std::move(publish)),
       wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      store_(std::move(peers), {.batch_us = uint64_t(config.batch_ms) * 1000,
-                                .resync_us = uint64_t(config.resync_ms) * 1000,
-                                .quiet_us = std::min<uint64_t>(uint64_t(config.resync_ms) * 1000, 1'000'000),
-                                .resync_max_us = uint64_t(config.resync_ms) * 1000 * 10}),
+      store_(std::move(peers),
+             {.batch_us = uint64_t(config.batch_ms) * 1000,
+              .resync_us = uint64_t(config.resync_ms) * 1000,
+              .quiet_us = std::min<uint64_t>(uint64_t(config.resync_ms) * 1000, 1'000'000),
+              .resync_max_us = uint64_t(config.resync_ms) * 1000 * 10}),
       read_buffer_(kReadChunk) {}
 
 FpmServer::~FpmServer() { stop(); }
@@ -78,7 +80,8 @@ void FpmServer::republish() noexcept {
 void FpmServer::accept(uint64_t now_us) {
   sockaddr_storage from{};
   socklen_t from_len = sizeof(from);
-  Fd fd(::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  Fd fd(::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&from), &from_len,
+                  SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd) return;  // EAGAIN, or the client went away
   const auto peer = SockAddr::fromSockaddr(reinterpret_cast<const sockaddr*>(&from), from_len);
   const std::string who = peer ? peer->toString() : "?";
@@ -192,7 +195,8 @@ void FpmServer::run() noexcept {
     uint64_t now = uint64_t(monotonicMicros());
     const uint64_t deadline = store_.nextDeadline();
     uint64_t wait_us = 1'000'000;
-    if (deadline != UINT64_MAX) wait_us = deadline > now ? std::min<uint64_t>(deadline - now, wait_us) : 0;
+    if (deadline != UINT64_MAX)
+      wait_us = deadline > now ? std::min<uint64_t>(deadline - now, wait_us) : 0;
     fds.clear();
     fds.push_back({wake_fd_.get(), POLLIN, 0});
     fds.push_back({listen_fd_.get(), POLLIN, 0});
@@ -217,7 +221,8 @@ nlohmann::json FpmServer::statusJson() const {
   std::lock_guard lock(status_mu_);
   const Status& s = status_;
   nlohmann::json left_out = nlohmann::json::array();
-  for (const auto& [prefix, why] : s.left_out_examples) left_out.push_back({{"prefix", prefix.toString()}, {"why", why}});
+  for (const auto& [prefix, why] : s.left_out_examples)
+    left_out.push_back({{"prefix", prefix.toString()}, {"why", why}});
   nlohmann::json swept = nlohmann::json::array();
   for (const auto& prefix : s.last_swept) swept.push_back(prefix.toString());
   const uint64_t now_ms = unixMillis();
@@ -251,7 +256,9 @@ nlohmann::json FpmServer::statusJson() const {
       {"resync_ms", config_.resync_ms},
       {"last_update_unix_ms", s.last_update_unix_ms},
       {"burst_start_unix_ms", s.burst_start_unix_ms},
-      {"last_update_ago_ms", s.last_update_unix_ms == 0 ? nlohmann::json() : nlohmann::json(now_ms - s.last_update_unix_ms)},
+      {"last_update_ago_ms", s.last_update_unix_ms == 0
+                                 ? nlohmann::json()
+                                 : nlohmann::json(now_ms - s.last_update_unix_ms)},
       {"last_publish_unix_ms", s.last_publish_unix_ms},
       {"last_build_ms", double(s.last_build_us) / 1000.0},
       {"last_build_us", s.last_build_us},

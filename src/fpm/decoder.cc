@@ -17,11 +17,16 @@ using route::IpAddress;
 
 const char* messageName(uint16_t type) noexcept {
   switch (type) {
-    case RTM_NEWROUTE: return "RTM_NEWROUTE";
-    case RTM_DELROUTE: return "RTM_DELROUTE";
-    case RTM_NEWNEXTHOP: return "RTM_NEWNEXTHOP";
-    case RTM_DELNEXTHOP: return "RTM_DELNEXTHOP";
-    default: return "netlink message";
+    case RTM_NEWROUTE:
+      return "RTM_NEWROUTE";
+    case RTM_DELROUTE:
+      return "RTM_DELROUTE";
+    case RTM_NEWNEXTHOP:
+      return "RTM_NEWNEXTHOP";
+    case RTM_DELNEXTHOP:
+      return "RTM_DELNEXTHOP";
+    default:
+      return "netlink message";
   }
 }
 
@@ -121,14 +126,16 @@ size_t Decoder::decodeNetlink(std::span<const uint8_t> payload, std::vector<Upda
   // mnl_nlmsg_ok() alone is not enough: it compares (int)nlmsg_len, so a
   // length of 2^31 or more passes as negative and mnl_nlmsg_next() then
   // jumps gigabytes ahead (found by tests/unit/fpm/fuzz_test.cc).
-  while (left >= int(sizeof(nlmsghdr)) && message->nlmsg_len <= uint32_t(left) && mnl_nlmsg_ok(message, left)) {
+  while (left >= int(sizeof(nlmsghdr)) && message->nlmsg_len <= uint32_t(left) &&
+         mnl_nlmsg_ok(message, left)) {
     ++counters_.messages;
     if (!decodeMessage(message, out)) ++bad;
     message = mnl_nlmsg_next(message, &left);
   }
   if (left > 0) {
     fail("netlink message length broken at byte " + std::to_string(payload.size() - size_t(left)) +
-         " of a " + std::to_string(payload.size()) + "-byte frame: the rest of the frame is skipped");
+         " of a " + std::to_string(payload.size()) +
+         "-byte frame: the rest of the frame is skipped");
     ++bad;
   }
   return bad;
@@ -203,16 +210,18 @@ bool Decoder::decodeRoute(const nlmsghdr* message, std::vector<Update>& out) {
         why = "RTA_MULTIPATH next hop of length " + std::to_string(hop.rtnh_len);
         return false;
       }
-      const bool ok = forEachAttribute(at + sizeof(hop), hop.rtnh_len - sizeof(hop), [&](const nlattr* n) {
-        switch (mnl_attr_get_type(n)) {
-          case RTA_GATEWAY:
-            return gateway(family, mnl_attr_get_payload(n), mnl_attr_get_payload_len(n), "RTA_GATEWAY");
-          case RTA_VIA:
-            return via(n);
-          default:
-            return true;
-        }
-      });
+      const bool ok =
+          forEachAttribute(at + sizeof(hop), hop.rtnh_len - sizeof(hop), [&](const nlattr* n) {
+            switch (mnl_attr_get_type(n)) {
+              case RTA_GATEWAY:
+                return gateway(family, mnl_attr_get_payload(n), mnl_attr_get_payload_len(n),
+                               "RTA_GATEWAY");
+              case RTA_VIA:
+                return via(n);
+              default:
+                return true;
+            }
+          });
       if (!ok) {
         if (why.empty()) why = "RTA_MULTIPATH next hop with broken attributes";
         return false;
@@ -227,15 +236,16 @@ bool Decoder::decodeRoute(const nlmsghdr* message, std::vector<Update>& out) {
 
   const bool ok = forEachAttribute(
       static_cast<const char*>(mnl_nlmsg_get_payload(message)) + NLMSG_ALIGN(sizeof(rtmsg)),
-      message->nlmsg_len - NLMSG_HDRLEN - NLMSG_ALIGN(sizeof(rtmsg)),
-      [&](const nlattr* a) {
+      message->nlmsg_len - NLMSG_HDRLEN - NLMSG_ALIGN(sizeof(rtmsg)), [&](const nlattr* a) {
         switch (mnl_attr_get_type(a)) {
           case RTA_DST:
             destination = addressOf(family, mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
-            if (!destination) why = "RTA_DST of " + std::to_string(mnl_attr_get_payload_len(a)) + " bytes";
+            if (!destination)
+              why = "RTA_DST of " + std::to_string(mnl_attr_get_payload_len(a)) + " bytes";
             return destination.has_value();
           case RTA_GATEWAY:
-            return gateway(family, mnl_attr_get_payload(a), mnl_attr_get_payload_len(a), "RTA_GATEWAY");
+            return gateway(family, mnl_attr_get_payload(a), mnl_attr_get_payload_len(a),
+                           "RTA_GATEWAY");
           case RTA_VIA:
             return via(a);
           case RTA_MULTIPATH:
@@ -294,10 +304,11 @@ bool Decoder::decodeNextHop(const nlmsghdr* message, std::vector<Update>& out) {
             }
             return true;
           case NHA_GATEWAY:
-            update.gateway = addressOf(nhm->nh_family, mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
+            update.gateway =
+                addressOf(nhm->nh_family, mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
             if (!update.gateway)
-              why = "NHA_GATEWAY of " + std::to_string(mnl_attr_get_payload_len(a)) + " bytes for family " +
-                    std::to_string(nhm->nh_family);
+              why = "NHA_GATEWAY of " + std::to_string(mnl_attr_get_payload_len(a)) +
+                    " bytes for family " + std::to_string(nhm->nh_family);
             return update.gateway.has_value();
           case NHA_GROUP: {
             const size_t length = mnl_attr_get_payload_len(a);

@@ -66,7 +66,8 @@ void RouteStore::apply(const Update& update, uint64_t now_us) {
 
 void RouteStore::tick(uint64_t now_us) {
   if (!resyncing_) return;
-  const bool over = now_us >= resync_start_us_ + options_.resync_us && now_us >= last_message_us_ + options_.quiet_us;
+  const bool over = now_us >= resync_start_us_ + options_.resync_us &&
+                    now_us >= last_message_us_ + options_.quiet_us;
   if (!over && now_us < resync_start_us_ + options_.resync_max_us) return;
   resyncing_ = false;
   ++counters_.sweeps;
@@ -85,8 +86,10 @@ uint64_t RouteStore::nextDeadline() const noexcept {
   uint64_t next = UINT64_MAX;
   if (dirty_) next = last_publish_us_ + options_.batch_us;
   if (resyncing_)
-    next = std::min({next, std::max(resync_start_us_ + options_.resync_us, last_message_us_ + options_.quiet_us),
-                     resync_start_us_ + options_.resync_max_us});
+    next = std::min(
+        {next,
+         std::max(resync_start_us_ + options_.resync_us, last_message_us_ + options_.quiet_us),
+         resync_start_us_ + options_.resync_max_us});
   return next;
 }
 
@@ -112,10 +115,12 @@ std::vector<IpAddress> RouteStore::gatewaysOf(uint32_t id, std::string* why) con
   for (uint32_t member : nh.group) {
     // The kernel allows no nested groups; a member that is a group adds nothing.
     const auto m = nexthops_.find(member);
-    if (m != nexthops_.end() && m->second.gateway && !m->second.blackhole) out.push_back(*m->second.gateway);
+    if (m != nexthops_.end() && m->second.gateway && !m->second.blackhole)
+      out.push_back(*m->second.gateway);
   }
   if (out.empty())
-    *why = nh.group.empty() ? "an interface route (next hop without a gateway)" : "next-hop group without a gateway";
+    *why = nh.group.empty() ? "an interface route (next hop without a gateway)"
+                            : "next-hop group without a gateway";
   return out;
 }
 
@@ -168,8 +173,8 @@ ResolvedRoutes RouteStore::resolve() const {
       leaveOut(prefix, "next hop " + unmapped + " is no interface's peer");
       continue;
     }
-    const auto group = NextHopGroup::create(count > 1 ? route::GroupMode::kEcmp : route::GroupMode::kFailover,
-                                            {members, count});
+    const auto group = NextHopGroup::create(
+        count > 1 ? route::GroupMode::kEcmp : route::GroupMode::kFailover, {members, count});
     if (!group) {
       leaveOut(prefix, "invalid next-hop group");
       continue;
@@ -192,8 +197,8 @@ struct PrefixHash {
 
 }  // namespace
 
-std::shared_ptr<const route::RouteSet> mergeRoutes(const route::RouteTable* config, const ResolvedRoutes& fpm,
-                                                   MergeStats* stats) {
+std::shared_ptr<const route::RouteSet> mergeRoutes(const route::RouteTable* config,
+                                                   const ResolvedRoutes& fpm, MergeStats* stats) {
   auto set = std::make_shared<route::RouteSet>();
   const size_t config_count = config != nullptr ? config->size() : 0;
   set->reserve(config_count + fpm.routes.size());
@@ -217,10 +222,12 @@ std::shared_ptr<const route::RouteSet> mergeRoutes(const route::RouteTable* conf
   return set;
 }
 
-MergedTable buildMerged(const route::RouteTable* config, const ResolvedRoutes& fpm, uint32_t hash_seed) {
+MergedTable buildMerged(const route::RouteTable* config, const ResolvedRoutes& fpm,
+                        uint32_t hash_seed) {
   MergedTable merged;
   std::string error;
-  auto table = route::RouteTable::build(mergeRoutes(config, fpm, &merged.stats), {.hash_seed = hash_seed}, &error);
+  auto table = route::RouteTable::build(mergeRoutes(config, fpm, &merged.stats),
+                                        {.hash_seed = hash_seed}, &error);
   if (!table) throw std::runtime_error("fpm: cannot build the forwarding table: " + error);
   merged.table = std::make_shared<const route::RouteTable>(std::move(*table));
   return merged;

@@ -7,8 +7,9 @@
 // withdrawn route's traffic gets no_route, a multipath route spreads flows
 // over both interfaces, and zebra killed and restarted leaves forwarding
 // going throughout, with the routes it no longer sends swept after the
-// resync. A hand-made FPM client sends the streams zebra would not. FRR runs as user frr with private config, pid and vty
-// sockets in a temp dir; everything is removed at the end, also on failure.
+// resync. A hand-made FPM client sends the streams zebra would not. FRR runs as user frr with
+// private config, pid and vty sockets in a temp dir; everything is removed at the end, also on
+// failure.
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -35,7 +36,8 @@ auto inNetns(const std::string& netns, Make make) {
   if (self < 0 || target < 0 || ::setns(target, CLONE_NEWNET) != 0)
     throw std::runtime_error("cannot enter netns " + netns);
   auto made = make();
-  if (::setns(self, CLONE_NEWNET) != 0) std::abort();  // the test cannot go on in the wrong namespace
+  if (::setns(self, CLONE_NEWNET) != 0)
+    std::abort();  // the test cannot go on in the wrong namespace
   ::close(self);
   ::close(target);
   return made;
@@ -50,14 +52,16 @@ class Fpm : public ::testing::Test {
     r_ = std::make_unique<NetNs>("fpmr");
     p_ = std::make_unique<NetNs>("fpmp");
     const std::string id = std::to_string(getpid());
-    for (const auto& [name, r_addr, p_addr] :
-         {std::tuple{"w", "10.99.0.1/24", "10.99.0.2/24"}, std::tuple{"e", "10.98.0.1/24", "10.98.0.2/24"}}) {
-      shOk(std::string("ip link add fr") + name + id + " netns " + r_->name() + " type veth peer name fp" + name +
-           id + " netns " + p_->name());
-      r_->execOk(std::string("ip link set fr") + name + id + " name v" + name + " && ip addr add " + r_addr +
-                 " dev v" + name + " && ip link set v" + name + " up && ip link set lo up");
-      p_->execOk(std::string("ip link set fp") + name + id + " name v" + name + " && ip addr add " + p_addr +
-                 " dev v" + name + " && ip link set v" + name + " up && ip link set lo up");
+    for (const auto& [name, r_addr, p_addr] : {std::tuple{"w", "10.99.0.1/24", "10.99.0.2/24"},
+                                               std::tuple{"e", "10.98.0.1/24", "10.98.0.2/24"}}) {
+      shOk(std::string("ip link add fr") + name + id + " netns " + r_->name() +
+           " type veth peer name fp" + name + id + " netns " + p_->name());
+      r_->execOk(std::string("ip link set fr") + name + id + " name v" + name + " && ip addr add " +
+                 r_addr + " dev v" + name + " && ip link set v" + name +
+                 " up && ip link set lo up");
+      p_->execOk(std::string("ip link set fp") + name + id + " name v" + name + " && ip addr add " +
+                 p_addr + " dev v" + name + " && ip link set v" + name +
+                 " up && ip link set lo up");
     }
     r_->execOk("ip -6 addr add 2001:db8:98::1/64 dev ve nodad");
     p_->execOk("ip -6 addr add 2001:db8:98::2/64 dev ve nodad");
@@ -72,7 +76,8 @@ class Fpm : public ::testing::Test {
         "  - { name: east, bind: \"10.98.0.1:5002\", peer: \"10.98.0.2:6002\" }\n"
         "  - { name: v6, bind: \"[2001:db8:98::1]:5003\", peer: \"[2001:db8:98::2]:6003\" }\n"
         "routes: [ { prefix: \"10.90.0.0/16\", via: [east] } ]\n"
-        "fpm: { listen: \"127.0.0.1:" + std::to_string(kFpmPort) + "\", batch_ms: 50, resync_ms: 4000 }\n",
+        "fpm: { listen: \"127.0.0.1:" +
+            std::to_string(kFpmPort) + "\", batch_ms: 50, resync_ms: 4000 }\n",
         r_->name());
     ASSERT_TRUE(ferryd_->started()) << ferryd_->process().err();
     frr_ = std::make_unique<TempDir>();
@@ -96,13 +101,16 @@ class Fpm : public ::testing::Test {
   // zebra with the FPM module, then staticd with `routes` (staticd.conf lines).
   void startFrr(const std::string& routes) {
     const std::string w = frr_->path();
-    frr_->write("zebra.conf", "hostname fpmr\nfpm address 127.0.0.1 port " + std::to_string(kFpmPort) + "\n!\n");
+    frr_->write("zebra.conf",
+                "hostname fpmr\nfpm address 127.0.0.1 port " + std::to_string(kFpmPort) + "\n!\n");
     frr_->write("staticd.conf", "hostname fpmr\n" + routes + "!\n");
     shOk("chown -R frr:frr " + w);
-    zebra_ = Process::start({kZebra, "-f", w + "/zebra.conf", "-i", w + "/zebra.pid", "-z", w + "/zserv.api",
-                             "--vty_socket", w, "-A", "127.0.0.1", "-M", "dplane_fpm_nl"},
-                            {.netns = r_->name()});
-    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(w + "/zserv.api"); }, 10s)) << zebra_.err();
+    zebra_ = Process::start(
+        {kZebra, "-f", w + "/zebra.conf", "-i", w + "/zebra.pid", "-z", w + "/zserv.api",
+         "--vty_socket", w, "-A", "127.0.0.1", "-M", "dplane_fpm_nl"},
+        {.netns = r_->name()});
+    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(w + "/zserv.api"); }, 10s))
+        << zebra_.err();
     staticd_ = Process::start({kStaticd, "-f", w + "/staticd.conf", "-i", w + "/staticd.pid", "-z",
                                w + "/zserv.api", "--vty_socket", w, "-A", "127.0.0.1"},
                               {.netns = r_->name()});
@@ -119,7 +127,8 @@ class Fpm : public ::testing::Test {
     std::filesystem::remove(frr_->path() + "/zserv.api");
   }
   void staticd(const std::string& line) {
-    shOk("vtysh --vty_socket " + frr_->path() + " -d staticd -c 'configure terminal' -c '" + line + "'");
+    shOk("vtysh --vty_socket " + frr_->path() + " -d staticd -c 'configure terminal' -c '" + line +
+         "'");
   }
 
   nlohmann::json routes() { return ferryd_->show("routes"); }
@@ -127,8 +136,8 @@ class Fpm : public ::testing::Test {
   // The route a packet to `address` takes (null: none).
   nlohmann::json lookup(const std::string& address) {
     std::string out;
-    sh("ip netns exec " + r_->name() + " " + binary("FERRYCTL") + " --socket " + ferryd_->socketPath() +
-           " show routes " + address + " --json",
+    sh("ip netns exec " + r_->name() + " " + binary("FERRYCTL") + " --socket " +
+           ferryd_->socketPath() + " show routes " + address + " --json",
        &out);
     auto doc = nlohmann::json::parse(out, nullptr, false);
     return doc.is_discarded() ? nlohmann::json() : doc["route"];
@@ -162,31 +171,35 @@ class Fpm : public ::testing::Test {
   // 10.99.0.2, ferry's west neighbour.
   void startBgp(const std::vector<std::string>& networks) {
     const std::string w = frr_->path();
-    frr_->write("bgpd.conf",
-                "hostname fpmr\nrouter bgp 65000\n bgp router-id 10.99.0.1\n no bgp ebgp-requires-policy\n"
-                " neighbor 10.99.0.2 remote-as 65001\n neighbor 10.99.0.2 timers 1 3\n"
-                " neighbor 10.99.0.2 timers connect 1\n!\n");
+    frr_->write(
+        "bgpd.conf",
+        "hostname fpmr\nrouter bgp 65000\n bgp router-id 10.99.0.1\n no bgp ebgp-requires-policy\n"
+        " neighbor 10.99.0.2 remote-as 65001\n neighbor 10.99.0.2 timers 1 3\n"
+        " neighbor 10.99.0.2 timers connect 1\n!\n");
     shOk("chown -R frr:frr " + w);
-    bgpd_ = Process::start({"/usr/lib/frr/bgpd", "-f", w + "/bgpd.conf", "-i", w + "/bgpd.pid", "-z",
-                            w + "/zserv.api", "--vty_socket", w, "-A", "127.0.0.1"},
+    bgpd_ = Process::start({"/usr/lib/frr/bgpd", "-f", w + "/bgpd.conf", "-i", w + "/bgpd.pid",
+                            "-z", w + "/zserv.api", "--vty_socket", w, "-A", "127.0.0.1"},
                            {.netns = r_->name()});
     peer_dir_ = std::make_unique<TempDir>();
     const std::string pw = peer_dir_->path();
-    std::string conf = "hostname fpmp\nrouter bgp 65001\n bgp router-id 10.99.0.2\n no bgp ebgp-requires-policy\n"
-                       " no bgp network import-check\n neighbor 10.99.0.1 remote-as 65000\n"
-                       " neighbor 10.99.0.1 timers 1 3\n neighbor 10.99.0.1 timers connect 1\n"
-                       " address-family ipv4 unicast\n";
+    std::string conf =
+        "hostname fpmp\nrouter bgp 65001\n bgp router-id 10.99.0.2\n no bgp ebgp-requires-policy\n"
+        " no bgp network import-check\n neighbor 10.99.0.1 remote-as 65000\n"
+        " neighbor 10.99.0.1 timers 1 3\n neighbor 10.99.0.1 timers connect 1\n"
+        " address-family ipv4 unicast\n";
     for (const auto& n : networks) conf += "  network " + n + "\n";
     conf += " exit-address-family\n!\n";
     peer_dir_->write("bgpd.conf", conf);
     shOk("chown -R frr:frr " + pw);
-    peer_bgpd_ = Process::start({"/usr/lib/frr/bgpd", "-Z", "-f", pw + "/bgpd.conf", "-i", pw + "/bgpd.pid",
-                                 "--vty_socket", pw, "-A", "127.0.0.1"},
+    peer_bgpd_ = Process::start({"/usr/lib/frr/bgpd", "-Z", "-f", pw + "/bgpd.conf", "-i",
+                                 pw + "/bgpd.pid", "--vty_socket", pw, "-A", "127.0.0.1"},
                                 {.netns = p_->name()});
   }
   void peerBgp(const std::string& line) {
-    shOk("vtysh --vty_socket " + peer_dir_->path() + " -d bgpd -c 'configure terminal' -c 'router bgp 65001' -c "
-         "'address-family ipv4 unicast' -c '" + line + "'");
+    shOk("vtysh --vty_socket " + peer_dir_->path() +
+         " -d bgpd -c 'configure terminal' -c 'router bgp 65001' -c "
+         "'address-family ipv4 unicast' -c '" +
+         line + "'");
   }
 
   static constexpr uint16_t kFpmPort = 2620;  // in R's own namespace: never taken
@@ -198,12 +211,12 @@ class Fpm : public ::testing::Test {
 };
 
 const std::string kRoutes =
-    "ip route 10.50.0.0/16 10.99.0.2\n"       // west
-    "ip route 10.60.0.0/16 10.98.0.2\n"       // east
-    "ip route 10.70.0.0/16 10.99.0.2\n"       // multipath: west and east
+    "ip route 10.50.0.0/16 10.99.0.2\n"  // west
+    "ip route 10.60.0.0/16 10.98.0.2\n"  // east
+    "ip route 10.70.0.0/16 10.99.0.2\n"  // multipath: west and east
     "ip route 10.70.0.0/16 10.98.0.2\n"
-    "ip route 10.90.0.0/16 10.99.0.2\n"   // the config has it via east: the config wins
-    "ip route 10.80.0.0/16 10.99.0.3\n"   // a next hop that is no interface's peer: left out
+    "ip route 10.90.0.0/16 10.99.0.2\n"  // the config has it via east: the config wins
+    "ip route 10.80.0.0/16 10.99.0.3\n"  // a next hop that is no interface's peer: left out
     "ipv6 route 2001:db8:50::/48 2001:db8:98::2\n";  // IPv6: interface v6
 
 TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
@@ -215,7 +228,8 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_EQ(summary["count"], 5);
   EXPECT_GE(summary["fpm"]["routes_left_out"].get<int>(), 1);
   EXPECT_GE(summary["fpm"]["unmapped_nexthops"].get<int>(), 1);
-  EXPECT_NE(summary["fpm"]["left_out"].dump().find("10.80.0.0/16"), std::string::npos) << summary["fpm"].dump(2);
+  EXPECT_NE(summary["fpm"]["left_out"].dump().find("10.80.0.0/16"), std::string::npos)
+      << summary["fpm"].dump(2);
   EXPECT_EQ(summary["fpm"]["state"], "connected");
   EXPECT_EQ(summary["fpm"]["errors"], 0);
   EXPECT_EQ(summary["fpm"]["routes_shadowed_by_config"], 1);
@@ -230,14 +244,15 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_EQ(lookup("2001:db8:50::1")["via"][0]["interface"], "v6");
   {
     // IPv6 inside IPv4 to zebra's IPv6 route: all 100 at the v6 neighbour.
-    Process sink = Process::start({binary("FERRY_GEN"), "sink", "--listen", "[2001:db8:98::2]:6003", "--decap",
-                                   "--json", "--quiet", "--no-gro", "--expect-from-gen", "--duration", "20"},
-                                  {.netns = p_->name()});
+    Process sink =
+        Process::start({binary("FERRY_GEN"), "sink", "--listen", "[2001:db8:98::2]:6003", "--decap",
+                        "--json", "--quiet", "--no-gro", "--expect-from-gen", "--duration", "20"},
+                       {.netns = p_->name()});
     ASSERT_TRUE(sink.waitForOutput("listening on", 5s)) << sink.err();
-    Process sender = Process::start({binary("FERRY_GEN"), "send", "--to", "10.99.0.1:5000", "--encap", "ipv6",
-                                     "--inner-dst", "2001:db8:50::/64", "--count", "100", "--rate", "2000", "--json",
-                                     "--quiet"},
-                                    {.netns = p_->name()});
+    Process sender = Process::start(
+        {binary("FERRY_GEN"), "send", "--to", "10.99.0.1:5000", "--encap", "ipv6", "--inner-dst",
+         "2001:db8:50::/64", "--count", "100", "--rate", "2000", "--json", "--quiet"},
+        {.netns = p_->name()});
     EXPECT_EQ(sender.wait(30s), 0) << sender.err();
     EXPECT_EQ(sink.wait(30s), 0) << sink.err();
     const auto got = nlohmann::json::parse(sink.out(), nullptr, false);
@@ -294,18 +309,23 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   ASSERT_TRUE(eventually([&] { return fpm()["state"] == "disconnected"; }, 5s)) << fpm().dump(2);
   EXPECT_EQ(routes()["sources"]["fpm"], 3) << "the last table stays";
   std::this_thread::sleep_for(500ms);
-  startFrr("ip route 10.70.0.0/16 10.99.0.2\nip route 10.70.0.0/16 10.98.0.2\nip route 10.90.0.0/16 10.99.0.2\n"
-           "ipv6 route 2001:db8:50::/48 2001:db8:98::2\n");
-  ASSERT_TRUE(eventually([&] { return fpm()["connects"] == 2; }, 20s)) << fpm().dump(2) << zebra_.err();
+  startFrr(
+      "ip route 10.70.0.0/16 10.99.0.2\nip route 10.70.0.0/16 10.98.0.2\nip route 10.90.0.0/16 "
+      "10.99.0.2\n"
+      "ipv6 route 2001:db8:50::/48 2001:db8:98::2\n");
+  ASSERT_TRUE(eventually([&] { return fpm()["connects"] == 2; }, 20s))
+      << fpm().dump(2) << zebra_.err();
   ASSERT_TRUE(eventually([&] { return fpm()["sweeps"] == 1; }, 20s)) << fpm().dump(2);
-  EXPECT_EQ(fpm()["last_swept"], nlohmann::json::array({"10.60.0.0/16", "10.80.0.0/16"})) << fpm().dump(2);
+  EXPECT_EQ(fpm()["last_swept"], nlohmann::json::array({"10.60.0.0/16", "10.80.0.0/16"}))
+      << fpm().dump(2);
   EXPECT_EQ(fpm()["stale_swept"], 2);
   stream.stop = true;
   stream.thread.join();
   const Counts during = drain(500);
   std::cout << "zebra restart: " << stream.sent.load() << " sent, " << during.west + during.east
             << " forwarded\n";
-  EXPECT_EQ(during.west + during.east, stream.sent.load()) << "forwarding went on while zebra was away";
+  EXPECT_EQ(during.west + during.east, stream.sent.load())
+      << "forwarding went on while zebra was away";
   EXPECT_GT(during.west, 0);
   EXPECT_GT(during.east, 0);
   EXPECT_TRUE(lookup("10.60.1.1").is_null()) << "not re-sent: swept";
@@ -319,8 +339,8 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
 
   // A reload keeps the FPM routes.
   std::string out;
-  ASSERT_EQ(sh("ip netns exec " + r_->name() + " " + binary("FERRYCTL") + " --socket " + ferryd_->socketPath() +
-                   " reload",
+  ASSERT_EQ(sh("ip netns exec " + r_->name() + " " + binary("FERRYCTL") + " --socket " +
+                   ferryd_->socketPath() + " reload",
                &out),
             0)
       << out;
@@ -370,11 +390,14 @@ TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
     return inNetns(r_->name(), [] {
       const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(kFpmPort));
-      if (fd < 0 || ::connect(fd, to.sa(), to.len()) != 0) throw std::runtime_error("cannot connect to ferry's FPM port");
+      if (fd < 0 || ::connect(fd, to.sa(), to.len()) != 0)
+        throw std::runtime_error("cannot connect to ferry's FPM port");
       return fd;
     });
   };
-  const auto sendAll = [](int fd, const Bytes& b) { return ::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == ssize_t(b.size()); };
+  const auto sendAll = [](int fd, const Bytes& b) {
+    return ::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == ssize_t(b.size());
+  };
   // True when ferry closed the connection (EOF within 5 s).
   const auto closedByFerry = [](int fd) {
     pollfd p{fd, POLLIN, 0};
@@ -386,11 +409,13 @@ TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
   bad.address(RTA_DST, ip("10.51.0.0")).attr(RTA_GATEWAY, {10, 99, 0});  // a 3-byte gateway
 
   int fd = connectFpm();
-  ASSERT_TRUE(sendAll(fd, concat({frame({newNextHop(7, ip("10.99.0.2")), newRouteById("10.50.0.0/16", 7)}),
-                                  frame({bad.bytes()}), frame({newRoute("10.60.0.0/16", {ip("10.98.0.2")})})})));
+  ASSERT_TRUE(sendAll(
+      fd, concat({frame({newNextHop(7, ip("10.99.0.2")), newRouteById("10.50.0.0/16", 7)}),
+                  frame({bad.bytes()}), frame({newRoute("10.60.0.0/16", {ip("10.98.0.2")})})})));
   ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 2; }, 5s)) << routes().dump(2);
   EXPECT_EQ(fpm()["errors"], 1);
-  EXPECT_NE(fpm()["last_error"].get<std::string>().find("RTA_GATEWAY of 3 bytes"), std::string::npos);
+  EXPECT_NE(fpm()["last_error"].get<std::string>().find("RTA_GATEWAY of 3 bytes"),
+            std::string::npos);
   EXPECT_EQ(fpm()["state"], "connected");
   EXPECT_EQ(send({10, 50, 0, 1}, 50).west, 50);
 
@@ -414,7 +439,8 @@ TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
   ASSERT_TRUE(eventually([&] { return fpm()["stream_errors"] == 2; }, 5s)) << fpm().dump(2);
   fd = connectFpm();  // a resync that sends nothing new
   ASSERT_TRUE(eventually([&] { return fpm()["sweeps"] == 1; }, 15s)) << fpm().dump(2);
-  EXPECT_EQ(fpm()["last_swept"], nlohmann::json::array({"10.50.0.0/16", "10.60.0.0/16"})) << fpm().dump(2);
+  EXPECT_EQ(fpm()["last_swept"], nlohmann::json::array({"10.50.0.0/16", "10.60.0.0/16"}))
+      << fpm().dump(2);
   ::close(fd);
   EXPECT_TRUE(lookup("10.50.1.1").is_null());
   EXPECT_EQ(fpm()["connects"], 3);

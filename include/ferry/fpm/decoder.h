@@ -76,8 +76,8 @@ struct DecoderCounters {
   uint64_t messages = 0;  // netlink messages in them
   uint64_t route_updates = 0;
   uint64_t nexthop_updates = 0;
-  uint64_t ignored = 0;   // messages (or frames) of a kind ferry does not use
-  uint64_t errors = 0;    // malformed frames or messages (each counted once)
+  uint64_t ignored = 0;  // messages (or frames) of a kind ferry does not use
+  uint64_t errors = 0;   // malformed frames or messages (each counted once)
 };
 
 class Decoder {

@@ -62,7 +62,7 @@ struct StoreCounters {
   uint64_t route_deletes = 0;  // RTM_DELROUTE that removed a route
   uint64_t nexthop_adds = 0;
   uint64_t nexthop_deletes = 0;
-  uint64_t stale_swept = 0;    // routes removed by a stale sweep
+  uint64_t stale_swept = 0;  // routes removed by a stale sweep
   uint64_t sweeps = 0;
 };
 
@@ -157,7 +157,8 @@ struct MergedTable {
   std::shared_ptr<const route::RouteTable> table;
   MergeStats stats;
 };
-MergedTable buildMerged(const route::RouteTable* config, const ResolvedRoutes& fpm, uint32_t hash_seed);
+MergedTable buildMerged(const route::RouteTable* config, const ResolvedRoutes& fpm,
+                        uint32_t hash_seed);
 
 // The FPM routes of a table buildMerged made: its last `fpm_routes` routes
 // (what a reload merges with the new config's routes).

@@ -33,38 +33,61 @@ TEST(FpmDecoder, DecodesWhatZebraSends) {
   Message blackhole(RTM_NEWROUTE);
   blackhole.route(AF_INET, 8, RT_TABLE_MAIN, RTN_BLACKHOLE);
   blackhole.address(RTA_DST, ip("10.0.0.0"));
-  Message table_attr(RTM_NEWROUTE);  // table > 255: rtm_table says RT_TABLE_UNSPEC, RTA_TABLE the id
+  Message table_attr(
+      RTM_NEWROUTE);  // table > 255: rtm_table says RT_TABLE_UNSPEC, RTA_TABLE the id
   table_attr.route(AF_INET, 24, RT_TABLE_UNSPEC);
-  table_attr.address(RTA_DST, ip("10.1.2.0")).u32(RTA_TABLE, kMainTable).address(RTA_GATEWAY, ip("10.99.0.2"));
+  table_attr.address(RTA_DST, ip("10.1.2.0"))
+      .u32(RTA_TABLE, kMainTable)
+      .address(RTA_GATEWAY, ip("10.99.0.2"));
   Message blackhole_nh(RTM_NEWNEXTHOP);
   blackhole_nh.nexthop(AF_INET);
   blackhole_nh.u32(NHA_ID, 9).flag(NHA_BLACKHOLE);
 
   const std::vector<Good> table = {
-      {"IPv4 route, one gateway", frame({newRoute("10.50.0.0/16", {ip("10.99.0.2")})}),
+      {"IPv4 route, one gateway",
+       frame({newRoute("10.50.0.0/16", {ip("10.99.0.2")})}),
        {addRoute("10.50.0.0/16", {ip("10.99.0.2")})}},
-      {"IPv6 route, one gateway", frame({newRoute("2001:db8:5::/48", {ip("2001:db8:99::2")})}),
+      {"IPv6 route, one gateway",
+       frame({newRoute("2001:db8:5::/48", {ip("2001:db8:99::2")})}),
        {addRoute("2001:db8:5::/48", {ip("2001:db8:99::2")})}},
-      {"host route", frame({newRoute("192.0.2.7/32", {ip("10.99.0.2")})}),
+      {"host route",
+       frame({newRoute("192.0.2.7/32", {ip("10.99.0.2")})}),
        {addRoute("192.0.2.7/32", {ip("10.99.0.2")})}},
-      {"default route (no RTA_DST)", frame({newRoute("0.0.0.0/0", {ip("10.99.0.2")})}),
+      {"default route (no RTA_DST)",
+       frame({newRoute("0.0.0.0/0", {ip("10.99.0.2")})}),
        {addRoute("0.0.0.0/0", {ip("10.99.0.2")})}},
-      {"multipath", frame({newRoute("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2")})}),
+      {"multipath",
+       frame({newRoute("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2")})}),
        {addRoute("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2")})}},
-      {"IPv6 next hop of an IPv4 route (RTA_VIA)", frame({v6via.bytes()}),
+      {"IPv6 next hop of an IPv4 route (RTA_VIA)",
+       frame({v6via.bytes()}),
        {addRoute("10.60.0.0/16", {ip("fe80::1")})}},
       {"next hop then route by id (zebra 8.4's order)",
        frame({newNextHop(17, ip("10.99.0.2")), newRouteById("10.50.0.0/16", 17)}),
        {NextHopUpdate{true, 17, ip("10.99.0.2"), {}, false}, addRoute("10.50.0.0/16", {}, 17)}},
-      {"next-hop group", frame({newGroup(30, {17, 18})}), {NextHopUpdate{true, 30, std::nullopt, {17, 18}, false}}},
-      {"blackhole next hop", frame({blackhole_nh.bytes()}), {NextHopUpdate{true, 9, std::nullopt, {}, true}}},
-      {"blackhole route", frame({blackhole.bytes()}), {RouteUpdate{true, pfx("10.0.0.0/8"), {}, 0, false}}},
-      {"table in RTA_TABLE", frame({table_attr.bytes()}), {addRoute("10.1.2.0/24", {ip("10.99.0.2")})}},
-      {"delete route", frame({delRoute("10.50.0.0/16")}), {RouteUpdate{false, pfx("10.50.0.0/16"), {}, 0, true}}},
-      {"delete next hop", frame({delNextHop(17)}), {NextHopUpdate{false, 17, std::nullopt, {}, false}}},
+      {"next-hop group",
+       frame({newGroup(30, {17, 18})}),
+       {NextHopUpdate{true, 30, std::nullopt, {17, 18}, false}}},
+      {"blackhole next hop",
+       frame({blackhole_nh.bytes()}),
+       {NextHopUpdate{true, 9, std::nullopt, {}, true}}},
+      {"blackhole route",
+       frame({blackhole.bytes()}),
+       {RouteUpdate{true, pfx("10.0.0.0/8"), {}, 0, false}}},
+      {"table in RTA_TABLE",
+       frame({table_attr.bytes()}),
+       {addRoute("10.1.2.0/24", {ip("10.99.0.2")})}},
+      {"delete route",
+       frame({delRoute("10.50.0.0/16")}),
+       {RouteUpdate{false, pfx("10.50.0.0/16"), {}, 0, true}}},
+      {"delete next hop",
+       frame({delNextHop(17)}),
+       {NextHopUpdate{false, 17, std::nullopt, {}, false}}},
       {"two frames back to back",
-       concat({frame({newRoute("10.1.0.0/16", {ip("10.99.0.2")})}), frame({delRoute("10.1.0.0/16")})}),
-       {addRoute("10.1.0.0/16", {ip("10.99.0.2")}), RouteUpdate{false, pfx("10.1.0.0/16"), {}, 0, true}}},
+       concat(
+           {frame({newRoute("10.1.0.0/16", {ip("10.99.0.2")})}), frame({delRoute("10.1.0.0/16")})}),
+       {addRoute("10.1.0.0/16", {ip("10.99.0.2")}),
+        RouteUpdate{false, pfx("10.1.0.0/16"), {}, 0, true}}},
   };
   for (const auto& t : table) {
     SCOPED_TRACE(t.name);
@@ -100,7 +123,8 @@ TEST(FpmDecoder, IgnoresAndCountsWhatFerryDoesNotUse) {
       {"an MPLS route", frame({mpls.bytes()})},
       {"a route in another table (VRF)", frame({vrf.bytes()})},
       {"NLMSG_NOOP", frame({noop.bytes()})},
-      {"an FPM frame of type 2 (protobuf)", frame({newRoute("10.1.0.0/16", {ip("10.99.0.2")})}, 1, 2)},
+      {"an FPM frame of type 2 (protobuf)",
+       frame({newRoute("10.1.0.0/16", {ip("10.99.0.2")})}, 1, 2)},
   };
   for (const auto& t : table) {
     SCOPED_TRACE(t.name);
@@ -155,79 +179,95 @@ TEST(FpmDecoder, MalformedMessagesAreCountedAndTheNextFrameStillDecodes) {
        "shorter than its rtmsg"},
       {"message shorter than its nhmsg", frame({withLength(nexthop([](Message&, nhmsg*) {}), 18)}),
        "shorter than its nhmsg"},
-      {"netlink length past the frame", frame({withLength(newRoute("10.50.0.0/16", {ip("10.99.0.2")}), 400)}),
-       "length broken"},
-      {"netlink length below its header", frame({withLength(newRoute("10.50.0.0/16", {ip("10.99.0.2")}), 8)}),
-       "length broken"},
+      {"netlink length past the frame",
+       frame({withLength(newRoute("10.50.0.0/16", {ip("10.99.0.2")}), 400)}), "length broken"},
+      {"netlink length below its header",
+       frame({withLength(newRoute("10.50.0.0/16", {ip("10.99.0.2")}), 8)}), "length broken"},
       {"trailing bytes after the messages",
-       frame({newRoute("10.50.0.0/16", {ip("10.99.0.2")}), Bytes{1, 2, 3, 4, 5, 6, 7, 8}}), "length broken"},
-      {"prefix length 33",
-       frame({route([](Message& m, rtmsg* r) { r->rtm_dst_len = 33; m.address(RTA_DST, ip("10.0.0.0")); })}),
+       frame({newRoute("10.50.0.0/16", {ip("10.99.0.2")}), Bytes{1, 2, 3, 4, 5, 6, 7, 8}}),
+       "length broken"},
+      {"prefix length 33", frame({route([](Message& m, rtmsg* r) {
+         r->rtm_dst_len = 33;
+         m.address(RTA_DST, ip("10.0.0.0"));
+       })}),
        "prefix length 33"},
-      {"IPv6 prefix length 129",
-       frame({[] {
+      {"IPv6 prefix length 129", frame({[] {
          Message m(RTM_NEWROUTE);
          m.route(AF_INET6, 129);
          return m.bytes();
        }()}),
        "prefix length 129"},
-      {"RTA_DST of 3 bytes", frame({route([](Message& m, rtmsg*) { m.attr(RTA_DST, {10, 0, 0}); })}),
+      {"RTA_DST of 3 bytes", frame({route([](Message& m, rtmsg*) {
+         m.attr(RTA_DST, {10, 0, 0});
+       })}),
        "RTA_DST of 3 bytes"},
       {"IPv6 RTA_DST in an IPv4 route",
-       frame({route([](Message& m, rtmsg*) { m.address(RTA_DST, ip("2001:db8::")); })}), "RTA_DST of 16 bytes"},
-      {"RTA_GATEWAY of 5 bytes",
-       frame({route([](Message& m, rtmsg*) {
+       frame({route([](Message& m, rtmsg*) { m.address(RTA_DST, ip("2001:db8::")); })}),
+       "RTA_DST of 16 bytes"},
+      {"RTA_GATEWAY of 5 bytes", frame({route([](Message& m, rtmsg*) {
          m.address(RTA_DST, ip("10.50.0.0")).attr(RTA_GATEWAY, {10, 99, 0, 2, 0});
        })}),
        "RTA_GATEWAY of 5 bytes"},
-      {"RTA_VIA without its family",
-       frame({route([](Message& m, rtmsg*) { m.address(RTA_DST, ip("10.50.0.0")).attr(RTA_VIA, {2}); })}),
+      {"RTA_VIA without its family", frame({route([](Message& m, rtmsg*) {
+         m.address(RTA_DST, ip("10.50.0.0")).attr(RTA_VIA, {2});
+       })}),
        "RTA_VIA shorter"},
-      {"RTA_NH_ID of 2 bytes",
-       frame({route([](Message& m, rtmsg*) { m.address(RTA_DST, ip("10.50.0.0")).attr(RTA_NH_ID, {1, 0}); })}),
+      {"RTA_NH_ID of 2 bytes", frame({route([](Message& m, rtmsg*) {
+         m.address(RTA_DST, ip("10.50.0.0")).attr(RTA_NH_ID, {1, 0});
+       })}),
        "RTA_NH_ID"},
-      {"RTA_NH_ID 0",
-       frame({route([](Message& m, rtmsg*) { m.address(RTA_DST, ip("10.50.0.0")).u32(RTA_NH_ID, 0); })}),
+      {"RTA_NH_ID 0", frame({route([](Message& m, rtmsg*) {
+         m.address(RTA_DST, ip("10.50.0.0")).u32(RTA_NH_ID, 0);
+       })}),
        "RTA_NH_ID"},
-      {"RTA_TABLE of 1 byte",
-       frame({route([](Message& m, rtmsg*) { m.address(RTA_DST, ip("10.50.0.0")).attr(RTA_TABLE, {254}); })}),
+      {"RTA_TABLE of 1 byte", frame({route([](Message& m, rtmsg*) {
+         m.address(RTA_DST, ip("10.50.0.0")).attr(RTA_TABLE, {254});
+       })}),
        "RTA_TABLE"},
       {"prefix length without RTA_DST", frame({route([](Message&, rtmsg*) {})}), "no RTA_DST"},
-      {"host bits set", frame({route([](Message& m, rtmsg*) { m.address(RTA_DST, ip("10.50.0.1")); })}),
+      {"host bits set",
+       frame({route([](Message& m, rtmsg*) { m.address(RTA_DST, ip("10.50.0.1")); })}),
        "host bits"},
       {"attribute length past the message", frame({attr_past_end}), "attribute length broken"},
       {"attribute length below its header", frame({attr_too_short}), "attribute length broken"},
-      {"RTA_MULTIPATH next hop length past the attribute", frame({bad_multipath}), "RTA_MULTIPATH next hop of length"},
-      {"RTA_MULTIPATH with trailing bytes",
-       frame({route([](Message& m, rtmsg*) {
+      {"RTA_MULTIPATH next hop length past the attribute", frame({bad_multipath}),
+       "RTA_MULTIPATH next hop of length"},
+      {"RTA_MULTIPATH with trailing bytes", frame({route([](Message& m, rtmsg*) {
          m.address(RTA_DST, ip("10.50.0.0")).attr(RTA_MULTIPATH, {8, 0, 0, 0, 2, 0, 0, 0, 1, 2});
        })}),
        "trailing bytes"},
-      {"next hop without NHA_ID", frame({nexthop([](Message& m, nhmsg*) { m.address(NHA_GATEWAY, ip("10.99.0.2")); })}),
+      {"next hop without NHA_ID",
+       frame({nexthop([](Message& m, nhmsg*) { m.address(NHA_GATEWAY, ip("10.99.0.2")); })}),
        "without a non-zero NHA_ID"},
-      {"NHA_ID of 1 byte", frame({nexthop([](Message& m, nhmsg*) { m.attr(NHA_ID, {7}); })}), "NHA_ID not 32 bits"},
-      {"NHA_GATEWAY of 6 bytes",
-       frame({nexthop([](Message& m, nhmsg*) { m.u32(NHA_ID, 3).attr(NHA_GATEWAY, {1, 2, 3, 4, 5, 6}); })}),
+      {"NHA_ID of 1 byte", frame({nexthop([](Message& m, nhmsg*) { m.attr(NHA_ID, {7}); })}),
+       "NHA_ID not 32 bits"},
+      {"NHA_GATEWAY of 6 bytes", frame({nexthop([](Message& m, nhmsg*) {
+         m.u32(NHA_ID, 3).attr(NHA_GATEWAY, {1, 2, 3, 4, 5, 6});
+       })}),
        "NHA_GATEWAY of 6 bytes"},
-      {"NHA_GATEWAY without a family",
-       frame({nexthop([](Message& m, nhmsg* n) {
+      {"NHA_GATEWAY without a family", frame({nexthop([](Message& m, nhmsg* n) {
          n->nh_family = AF_UNSPEC;
          m.u32(NHA_ID, 3).address(NHA_GATEWAY, ip("10.99.0.2"));
        })}),
        "NHA_GATEWAY of 4 bytes for family 0"},
-      {"NHA_GROUP of 7 bytes",
-       frame({nexthop([](Message& m, nhmsg*) { m.u32(NHA_ID, 3).attr(NHA_GROUP, {1, 0, 0, 0, 0, 0, 0}); })}),
+      {"NHA_GROUP of 7 bytes", frame({nexthop([](Message& m, nhmsg*) {
+         m.u32(NHA_ID, 3).attr(NHA_GROUP, {1, 0, 0, 0, 0, 0, 0});
+       })}),
        "NHA_GROUP of 7 bytes"},
-      {"NHA_GROUP empty", frame({nexthop([](Message& m, nhmsg*) { m.u32(NHA_ID, 3).attr(NHA_GROUP, {}); })}),
+      {"NHA_GROUP empty",
+       frame({nexthop([](Message& m, nhmsg*) { m.u32(NHA_ID, 3).attr(NHA_GROUP, {}); })}),
        "NHA_GROUP of 0 bytes"},
-      {"NHA_GROUP member 0", frame({nexthop([](Message& m, nhmsg*) { m.u32(NHA_ID, 3).group({4, 0}); })}),
+      {"NHA_GROUP member 0", frame({nexthop([](Message& m, nhmsg*) {
+         m.u32(NHA_ID, 3).group({4, 0});
+       })}),
        "member with id 0"},
   };
   for (const auto& t : table) {
     SCOPED_TRACE(t.name);
     Decoder d;
     std::vector<Update> out;
-    const Bytes stream = concat({t.frame_bytes, frame({newRoute("10.9.0.0/16", {ip("10.99.0.2")})})});
+    const Bytes stream =
+        concat({t.frame_bytes, frame({newRoute("10.9.0.0/16", {ip("10.99.0.2")})})});
     ASSERT_TRUE(d.feed(stream, out)) << d.error();
     EXPECT_EQ(d.counters().errors, 1u) << d.error();
     EXPECT_NE(d.error().find(t.error), std::string::npos) << d.error();

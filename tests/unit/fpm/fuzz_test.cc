@@ -28,16 +28,24 @@ Bytes randomMessage(std::mt19937_64& rng) {
   char prefix[64];
   const unsigned len = unsigned(rng() % 33);
   const uint32_t addr = uint32_t(rng()) & route::ipv4Mask(len);
-  std::snprintf(prefix, sizeof(prefix), "%u.%u.%u.%u/%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
-                addr & 255, len);
+  std::snprintf(prefix, sizeof(prefix), "%u.%u.%u.%u/%u", addr >> 24, (addr >> 16) & 255,
+                (addr >> 8) & 255, addr & 255, len);
   switch (rng() % 7) {
-    case 0: return newRoute(prefix, {g()});
-    case 1: return newRoute(prefix, {g(), g(), g()});
-    case 2: return newRouteById(prefix, uint32_t(rng() % 100 + 1));
-    case 3: return delRoute(prefix);
-    case 4: return newNextHop(uint32_t(rng() % 100 + 1), g());
-    case 5: return newGroup(uint32_t(rng() % 100 + 1), {uint32_t(rng() % 50 + 1), uint32_t(rng() % 50 + 1)});
-    default: return newRoute("2001:db8:1::/48", {route::IpAddress::v6({0x20010db800990000ull, 2})});
+    case 0:
+      return newRoute(prefix, {g()});
+    case 1:
+      return newRoute(prefix, {g(), g(), g()});
+    case 2:
+      return newRouteById(prefix, uint32_t(rng() % 100 + 1));
+    case 3:
+      return delRoute(prefix);
+    case 4:
+      return newNextHop(uint32_t(rng() % 100 + 1), g());
+    case 5:
+      return newGroup(uint32_t(rng() % 100 + 1),
+                      {uint32_t(rng() % 50 + 1), uint32_t(rng() % 50 + 1)});
+    default:
+      return newRoute("2001:db8:1::/48", {route::IpAddress::v6({0x20010db800990000ull, 2})});
   }
 }
 
@@ -75,11 +83,21 @@ Bytes input(std::mt19937_64& rng) {
   for (size_t i = 0; i < mutations && !b.empty(); ++i) {
     const size_t at = rng() % b.size();
     switch (rng() % 5) {
-      case 0: b[at] = uint8_t(rng()); break;
-      case 1: b[at] ^= uint8_t(1u << (rng() % 8)); break;
-      case 2: b.insert(b.begin() + ptrdiff_t(at), uint8_t(rng())); break;
-      case 3: b.erase(b.begin() + ptrdiff_t(at)); break;
-      default: b.resize(at); break;
+      case 0:
+        b[at] = uint8_t(rng());
+        break;
+      case 1:
+        b[at] ^= uint8_t(1u << (rng() % 8));
+        break;
+      case 2:
+        b.insert(b.begin() + ptrdiff_t(at), uint8_t(rng()));
+        break;
+      case 3:
+        b.erase(b.begin() + ptrdiff_t(at));
+        break;
+      default:
+        b.resize(at);
+        break;
     }
   }
   return b;
@@ -96,7 +114,9 @@ Result decode(const Bytes& stream, std::mt19937_64* chunker) {
   Result r;
   size_t at = 0;
   while (at < stream.size() && r.ok) {
-    const size_t n = chunker == nullptr ? stream.size() : std::min(stream.size() - at, size_t((*chunker)() % 97 + 1));
+    const size_t n = chunker == nullptr
+                         ? stream.size()
+                         : std::min(stream.size() - at, size_t((*chunker)() % 97 + 1));
     r.ok = d.feed({stream.data() + at, n}, r.updates);
     at += n;
   }

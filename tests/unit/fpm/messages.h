@@ -41,7 +41,8 @@ class Message {
     nlh_->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
   }
   // An rtmsg header (RTM_NEWROUTE / RTM_DELROUTE).
-  rtmsg* route(int family, uint8_t dst_len, uint8_t table = RT_TABLE_MAIN, uint8_t type = RTN_UNICAST) {
+  rtmsg* route(int family, uint8_t dst_len, uint8_t table = RT_TABLE_MAIN,
+               uint8_t type = RTN_UNICAST) {
     auto* r = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh_, sizeof(rtmsg)));
     r->rtm_family = uint8_t(family);
     r->rtm_dst_len = dst_len;
@@ -88,7 +89,8 @@ class Message {
       std::memset(hop, 0, sizeof(*hop));
       hop->rtnh_ifindex = 2;
       address(RTA_GATEWAY, g);
-      hop->rtnh_len = uint16_t(static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh_)) - reinterpret_cast<char*>(hop));
+      hop->rtnh_len = uint16_t(static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh_)) -
+                               reinterpret_cast<char*>(hop));
     }
     mnl_attr_nest_end(nlh_, nest);
     return *this;

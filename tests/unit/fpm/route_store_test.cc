@@ -25,9 +25,13 @@ std::vector<std::optional<IpAddress>> peers() {
 RouteUpdate add(const char* prefix, std::vector<IpAddress> gateways) {
   return RouteUpdate{true, pfx(prefix), std::move(gateways), 0, true};
 }
-RouteUpdate addById(const char* prefix, uint32_t id) { return RouteUpdate{true, pfx(prefix), {}, id, true}; }
+RouteUpdate addById(const char* prefix, uint32_t id) {
+  return RouteUpdate{true, pfx(prefix), {}, id, true};
+}
 RouteUpdate del(const char* prefix) { return RouteUpdate{false, pfx(prefix), {}, 0, true}; }
-NextHopUpdate nh(uint32_t id, IpAddress gateway) { return NextHopUpdate{true, id, gateway, {}, false}; }
+NextHopUpdate nh(uint32_t id, IpAddress gateway) {
+  return NextHopUpdate{true, id, gateway, {}, false};
+}
 NextHopUpdate group(uint32_t id, std::vector<uint32_t> members) {
   return NextHopUpdate{true, id, std::nullopt, std::move(members), false};
 }
@@ -55,32 +59,82 @@ TEST(FpmRouteStore, NextHopsMapToTheInterfaceWhosePeerHasTheAddress) {
   const std::vector<Case> table = {
       {"one gateway", {add("10.50.0.0/16", {ip("10.99.0.2")})}, "10.50.0.0/16 0; ", 0, 0, ""},
       {"IPv6", {add("2001:db8:5::/48", {ip("2001:db8:99::2")})}, "2001:db8:5::/48 2; ", 0, 0, ""},
-      {"multipath → ECMP", {add("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2")})}, "10.70.0.0/16 ecmp 0 1; ", 0,
-       0, ""},
-      {"a gateway that is no peer", {add("10.50.0.0/16", {ip("10.99.0.3")})}, "", 1, 1,
+      {"multipath → ECMP",
+       {add("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2")})},
+       "10.70.0.0/16 ecmp 0 1; ",
+       0,
+       0,
+       ""},
+      {"a gateway that is no peer",
+       {add("10.50.0.0/16", {ip("10.99.0.3")})},
+       "",
+       1,
+       1,
        "next hop 10.99.0.3 is no interface's peer"},
       {"multipath with one unmapped: the rest stays",
-       {add("10.70.0.0/16", {ip("10.99.0.2"), ip("192.0.2.1")})}, "10.70.0.0/16 0; ", 0, 1, ""},
-      {"the same interface twice", {add("10.70.0.0/16", {ip("10.99.0.2"), ip("10.99.0.2")})}, "10.70.0.0/16 0; ", 0,
-       0, ""},
-      {"by next-hop id", {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5)}, "10.50.0.0/16 1; ", 0, 0, ""},
+       {add("10.70.0.0/16", {ip("10.99.0.2"), ip("192.0.2.1")})},
+       "10.70.0.0/16 0; ",
+       0,
+       1,
+       ""},
+      {"the same interface twice",
+       {add("10.70.0.0/16", {ip("10.99.0.2"), ip("10.99.0.2")})},
+       "10.70.0.0/16 0; ",
+       0,
+       0,
+       ""},
+      {"by next-hop id",
+       {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5)},
+       "10.50.0.0/16 1; ",
+       0,
+       0,
+       ""},
       {"by group id",
-       {nh(5, ip("10.98.0.2")), nh(6, ip("10.99.0.2")), group(7, {5, 6}), addById("10.50.0.0/16", 7)},
-       "10.50.0.0/16 ecmp 1 0; ", 0, 0, ""},
+       {nh(5, ip("10.98.0.2")), nh(6, ip("10.99.0.2")), group(7, {5, 6}),
+        addById("10.50.0.0/16", 7)},
+       "10.50.0.0/16 ecmp 1 0; ",
+       0,
+       0,
+       ""},
       {"unknown id", {addById("10.50.0.0/16", 5)}, "", 1, 0, "unknown next-hop id 5"},
-      {"id deleted", {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5), NextHopUpdate{false, 5, {}, {}, false}},
-       "", 1, 0, "unknown next-hop id 5"},
-      {"id replaced", {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5), nh(5, ip("10.99.0.2"))},
-       "10.50.0.0/16 0; ", 0, 0, ""},
-      {"blackhole next hop", {NextHopUpdate{true, 5, std::nullopt, {}, true}, addById("10.50.0.0/16", 5)}, "", 1, 0,
+      {"id deleted",
+       {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5), NextHopUpdate{false, 5, {}, {}, false}},
+       "",
+       1,
+       0,
+       "unknown next-hop id 5"},
+      {"id replaced",
+       {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5), nh(5, ip("10.99.0.2"))},
+       "10.50.0.0/16 0; ",
+       0,
+       0,
+       ""},
+      {"blackhole next hop",
+       {NextHopUpdate{true, 5, std::nullopt, {}, true}, addById("10.50.0.0/16", 5)},
+       "",
+       1,
+       0,
        "blackhole"},
       {"interface route", {add("10.50.0.0/16", {})}, "", 1, 0, "no gateway"},
-      {"blackhole route", {RouteUpdate{true, pfx("10.50.0.0/16"), {}, 0, false}}, "", 1, 0, "not a unicast route"},
-      {"replaced", {add("10.50.0.0/16", {ip("10.99.0.2")}), add("10.50.0.0/16", {ip("10.98.0.2")})},
-       "10.50.0.0/16 1; ", 0, 0, ""},
+      {"blackhole route",
+       {RouteUpdate{true, pfx("10.50.0.0/16"), {}, 0, false}},
+       "",
+       1,
+       0,
+       "not a unicast route"},
+      {"replaced",
+       {add("10.50.0.0/16", {ip("10.99.0.2")}), add("10.50.0.0/16", {ip("10.98.0.2")})},
+       "10.50.0.0/16 1; ",
+       0,
+       0,
+       ""},
       {"deleted", {add("10.50.0.0/16", {ip("10.99.0.2")}), del("10.50.0.0/16")}, "", 0, 0, ""},
-      {"prefix order", {add("10.9.0.0/16", {ip("10.99.0.2")}), add("10.1.0.0/16", {ip("10.99.0.2")})},
-       "10.1.0.0/16 0; 10.9.0.0/16 0; ", 0, 0, ""},
+      {"prefix order",
+       {add("10.9.0.0/16", {ip("10.99.0.2")}), add("10.1.0.0/16", {ip("10.99.0.2")})},
+       "10.1.0.0/16 0; 10.9.0.0/16 0; ",
+       0,
+       0,
+       ""},
   };
   for (const auto& t : table) {
     SCOPED_TRACE(t.name);
@@ -93,7 +147,8 @@ TEST(FpmRouteStore, NextHopsMapToTheInterfaceWhosePeerHasTheAddress) {
     EXPECT_EQ(r.unmapped_nexthops, t.unmapped);
     if (t.left_out != 0) {
       ASSERT_FALSE(r.left_out_examples.empty());
-      EXPECT_NE(r.left_out_examples[0].second.find(t.why), std::string::npos) << r.left_out_examples[0].second;
+      EXPECT_NE(r.left_out_examples[0].second.find(t.why), std::string::npos)
+          << r.left_out_examples[0].second;
     }
   }
 }
@@ -123,8 +178,10 @@ TEST(FpmRouteStore, PublishesAtMostEveryBatchWhenSomethingChanged) {
 }
 
 TEST(FpmRouteStore, ZebraGoneRoutesStayAndAfterTheResyncTheStaleAreSwept) {
-  RouteStore store(peers(),
-                   {.batch_us = 100'000, .resync_us = 3'000'000, .quiet_us = 1'000'000, .resync_max_us = 60'000'000});
+  RouteStore store(peers(), {.batch_us = 100'000,
+                             .resync_us = 3'000'000,
+                             .quiet_us = 1'000'000,
+                             .resync_max_us = 60'000'000});
   store.connected(0);
   store.apply(nh(1, ip("10.99.0.2")), 10);
   store.apply(addById("10.1.0.0/16", 1), 10);
@@ -162,8 +219,10 @@ TEST(FpmRouteStore, ZebraGoneRoutesStayAndAfterTheResyncTheStaleAreSwept) {
 }
 
 TEST(FpmRouteStore, ABusyResyncIsSweptAtTheLatestAfterTheMaximum) {
-  RouteStore store(peers(),
-                   {.batch_us = 100'000, .resync_us = 3'000'000, .quiet_us = 1'000'000, .resync_max_us = 10'000'000});
+  RouteStore store(peers(), {.batch_us = 100'000,
+                             .resync_us = 3'000'000,
+                             .quiet_us = 1'000'000,
+                             .resync_max_us = 10'000'000});
   store.connected(0);
   store.apply(add("10.1.0.0/16", {ip("10.99.0.2")}), 0);
   store.apply(add("10.2.0.0/16", {ip("10.99.0.2")}), 0);
@@ -178,8 +237,10 @@ TEST(FpmRouteStore, ABusyResyncIsSweptAtTheLatestAfterTheMaximum) {
 }
 
 TEST(FpmRouteStore, ADisconnectDuringTheResyncPostponesTheSweep) {
-  RouteStore store(peers(),
-                   {.batch_us = 100'000, .resync_us = 3'000'000, .quiet_us = 1'000'000, .resync_max_us = 60'000'000});
+  RouteStore store(peers(), {.batch_us = 100'000,
+                             .resync_us = 3'000'000,
+                             .quiet_us = 1'000'000,
+                             .resync_max_us = 60'000'000});
   store.connected(0);
   store.apply(add("10.1.0.0/16", {ip("10.99.0.2")}), 0);
   store.connected(1'000'000);
@@ -193,7 +254,8 @@ TEST(FpmRouteStore, ADisconnectDuringTheResyncPostponesTheSweep) {
 }
 
 TEST(FpmRouteStore, MergeKeepsTheConfigRouteOnTheSamePrefix) {
-  std::vector<route::RouteSpec> specs = {{"10.50.0.0/16", {"east"}, false}, {"10.60.0.0/16", {"west"}, false}};
+  std::vector<route::RouteSpec> specs = {{"10.50.0.0/16", {"east"}, false},
+                                         {"10.60.0.0/16", {"west"}, false}};
   std::vector<std::string> names = {"west", "east", "v6", "nopeer"};
   auto config = route::RouteTable::build(specs, names, {}, nullptr);
   ASSERT_TRUE(config);
