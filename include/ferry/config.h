@@ -10,6 +10,7 @@
 //   routes_file: PATH               (route mode: a large table, route_set.h)
 //   icmp: {source_v4, source_v6, rate, burst}
 //   metrics: {listen}
+//   fpm: {listen, batch_ms, resync_ms}   (route mode: routes from FRR zebra, fpm/route_store.h)
 //   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue, ecmp_seed, gso}
 #pragma once
 
@@ -126,6 +127,17 @@ struct Tuning {
   friend bool operator==(const Tuning&, const Tuning&) = default;
 };
 
+// route mode: ferry as the FPM server of FRR zebra's dplane_fpm_nl module
+// (`fpm address A port P` in zebra); the routes it streams join the config's.
+struct FpmConfig {
+  SockAddr listen;            // TCP address:port to accept zebra's connection on
+  uint32_t batch_ms = 100;    // at most one new forwarding snapshot per this many ms
+  // After zebra reconnects: routes it has not re-sent within this time (and
+  // once the stream has been quiet for a second) are swept (stale).
+  uint32_t resync_ms = 30000;
+  friend bool operator==(const FpmConfig&, const FpmConfig&) = default;
+};
+
 struct Config;
 // Whether the dataplanes receive with UDP GRO: tuning.gro, except with
 // steering: inner-flow (which GRO would defeat).
@@ -146,6 +158,7 @@ struct Config {
   std::shared_ptr<const route::RouteSet> file_routes;
   std::optional<IcmpConfig> icmp;
   std::optional<SockAddr> metrics_listen;
+  std::optional<FpmConfig> fpm;
   std::string control_socket = "/run/ferry/ferry.sock";
   Tuning tuning;
   // The account ferryd switches to once its sockets are open (privileges.h);

@@ -28,6 +28,7 @@
 #include "ferry/ctl_server.h"
 #include "ferry/dataplane_watch.h"
 #include "ferry/forwarding.h"
+#include "ferry/fpm_server.h"
 #include "ferry/published.h"
 #include "ferry/socket.h"
 
@@ -48,6 +49,9 @@ nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneV
 inline constexpr size_t kRoutesListed = 1000;
 nlohmann::json routesJson(const Config& config,
                           const ForwardingState* state);
+// One route of state.routes (index `route`): prefix, via, ecmp, active,
+// packets, source ("config" or "fpm").
+nlohmann::json routeJson(const Config& config, const ForwardingState& state, uint32_t route);
 
 class Control {
  public:
@@ -131,6 +135,11 @@ class Control {
   // The BFD thread's loop.
   void runBfd() noexcept;
   void wakeBfd() noexcept;
+  // The FPM thread's batch: the config's routes and `routes` → a new table,
+  // published with the current liveness (see fpm_server.h).
+  FpmServer::BatchResult publishFpmRoutes(const fpm::ResolvedRoutes& routes);
+  // show routes: the table's routes plus counts per source and the FPM session.
+  nlohmann::json routesView(const ForwardingState* state) const;
 
   Config config_;  // the running config (a reload replaces relay, routes, icmp)
   std::vector<DataplaneView> dataplanes_;
@@ -156,6 +165,13 @@ class Control {
   std::atomic<uint32_t> interfaces_up_{0};
   bool adopting_ = false;                   // setup() leaves the BFD sessions silent
   std::atomic<bool> bfd_frozen_{false};     // freezeBfd() until thawBfd()
+  // route mode with `fpm:`: the FPM server (its own thread). Tables are
+  // rebuilt by the FPM thread (a batch) and the control thread (reload):
+  // routes_mu_ orders them (lock order: routes_mu_, then publish_mu_), and
+  // config_table_ is the config's own routes, which each merge starts from.
+  std::unique_ptr<FpmServer> fpm_;
+  std::mutex routes_mu_;
+  std::shared_ptr<const route::RouteTable> config_table_;  // under routes_mu_
 };
 
 }  // namespace ferry

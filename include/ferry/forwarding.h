@@ -30,6 +30,9 @@ struct ForwardingState {
   // changes `up`) and ICMP error sources (unset: no ICMP for that family).
   std::shared_ptr<const route::RouteTable> routes;
   std::shared_ptr<RouteCounters> route_counters;  // written by dataplanes (atomics)
+  // The last `fpm_routes` routes of `routes` came from FRR zebra over FPM
+  // (fpm_server.h); the ones before them from the config.
+  size_t fpm_routes = 0;
   std::optional<route::IpAddress> icmp_source_v4;
   std::optional<route::IpAddress> icmp_source_v6;
 

@@ -489,7 +489,7 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
   }
   if (!checkMap(root, "config",
                 {"dataplanes", "steering", "mode", "interfaces", "relay", "routes", "routes_file",
-                 "icmp", "metrics", "control_socket", "tuning", "user", "group"}))
+                 "icmp", "metrics", "control_socket", "tuning", "user", "group", "fpm"}))
     return;
 
   if (auto v = root["dataplanes"]) {
@@ -555,6 +555,20 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
   if (auto v = root["metrics"]) {
     if (checkMap(v, "metrics", {"listen"})) {
       if (auto l = v["listen"]) config.metrics_listen = address(l, "metrics.listen");
+    }
+  }
+  if (auto v = root["fpm"]) {
+    if (checkMap(v, "fpm", {"listen", "batch_ms", "resync_ms"}) && require(v, "listen", "fpm")) {
+      FpmConfig fpm;
+      auto listen = address(v["listen"], "fpm.listen");
+      if (auto b = v["batch_ms"])
+        if (auto n = unsignedInt(b, "fpm.batch_ms", 1, 60'000)) fpm.batch_ms = uint32_t(*n);
+      if (auto r = v["resync_ms"])
+        if (auto n = unsignedInt(r, "fpm.resync_ms", 100, 3'600'000)) fpm.resync_ms = uint32_t(*n);
+      if (listen) {
+        fpm.listen = *listen;
+        config.fpm = fpm;
+      }
     }
   }
   if (auto v = root["tuning"]) parseTuning(v, config.tuning);
@@ -761,8 +775,11 @@ void Parser::validate(const YAML::Node& root, Config& config) {
     error(root["routes_file"], "routes_file: use either 'routes' or 'routes_file', not both");
   if (config.mode == Mode::Route && root["relay"])
     error(root["relay"], "relay: only used in relay mode (mode is 'route')");
-  if (config.mode == Mode::Route && root["interfaces"] && !root["routes"] && !root["routes_file"])
-    error(root, "config: route mode needs a 'routes' list or a 'routes_file'");
+  if (config.mode == Mode::Relay && root["fpm"])
+    error(root["fpm"], "fpm: only used in route mode (set 'mode: route')");
+  if (config.mode == Mode::Route && root["interfaces"] && !root["routes"] && !root["routes_file"] &&
+      !root["fpm"])
+    error(root, "config: route mode needs a 'routes' list, a 'routes_file' or 'fpm'");
   if (config.mode == Mode::Relay && root["interfaces"] && !root["relay"])
     error(root, "config: relay mode needs a 'relay' list");
 }
@@ -777,6 +794,7 @@ std::string reloadBlocker(const Config& running, const Config& next) {
   if (running.control_socket != next.control_socket) changed.push_back("control_socket");
   if (running.user != next.user || running.group != next.group) changed.push_back("user or group");
   if (running.metrics_listen != next.metrics_listen) changed.push_back("metrics");
+  if (running.fpm != next.fpm) changed.push_back("fpm");
   if (!(running.tuning == next.tuning)) changed.push_back("tuning");
   // The ICMP rate limit is each dataplane's own token bucket, set at start.
   const auto rate = [](const Config& c) { return c.icmp ? c.icmp->rate : IcmpConfig{}.rate; };

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "ferry/log.h"
@@ -86,6 +87,17 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
     receive_path_ = std::make_unique<InBandReceivePath>(dataplanes_, bfd_);
     sessions_->setReceivePath(receive_path_.get());
   }
+  if (config_.mode == Mode::Route && config_.fpm) {
+    // A next hop maps to the interface whose peer has its address.
+    std::vector<std::optional<route::IpAddress>> peers;
+    for (const auto& i : config_.interfaces) {
+      std::optional<route::IpAddress> peer;
+      if (i.peer) peer = route::IpAddress::parse(i.peer->host());
+      peers.push_back(peer);
+    }
+    fpm_ = std::make_unique<FpmServer>(*config_.fpm, std::move(peers),
+                                       [this](const fpm::ResolvedRoutes& routes) { return publishFpmRoutes(routes); });
+  }
 }
 
 Control::~Control() = default;
@@ -98,6 +110,11 @@ std::string Control::setup() {
     if (metrics_.listenFd() < 0)
       if (std::string why = metrics_.listenTcp(*config_.metrics_listen); !why.empty()) return why;
     metrics_on_ = true;
+  }
+  if (fpm_) {
+    if (std::string why = fpm_->listen(); !why.empty()) return why;
+    std::lock_guard lock(routes_mu_);
+    config_table_ = forwarding_.current()->routes;
   }
   if (sessions_) {
     std::lock_guard lock(bfd_mu_);
@@ -194,12 +211,42 @@ std::string Control::reloadFile() {
   } catch (const std::exception& e) {
     return std::string("reload refused, the running config stays: ") + e.what();
   }
+  // With FPM: the new config's routes plus the FPM routes of the running
+  // table (the FPM thread cannot publish meanwhile: routes_mu_), then a
+  // fresh merge from the FPM store at its next batch (a prefix the old
+  // config shadowed comes back).
+  std::unique_lock routes_lock(routes_mu_, std::defer_lock);
+  if (fpm_) {
+    routes_lock.lock();
+    std::shared_ptr<const route::RouteTable> running;
+    size_t fpm_count = 0;
+    {
+      std::lock_guard lock(publish_mu_);
+      running = forwarding_.current()->routes;
+      fpm_count = forwarding_.current()->fpm_routes;
+    }
+    fpm::MergedTable merged;
+    try {
+      merged = fpm::buildMerged(next->routes.get(), running ? fpm::fpmRoutesOf(*running, fpm_count) : fpm::ResolvedRoutes{},
+                                seed);
+    } catch (const std::exception& e) {
+      return std::string("reload refused, the running config stays: ") + e.what();
+    }
+    config_table_ = next->routes;
+    next->routes = std::move(merged.table);
+    next->route_counters = std::make_shared<RouteCounters>(unsigned(dataplanes_.size()), next->routes->size());
+    next->fpm_routes = merged.stats.fpm_routes;
+  }
   {
     std::lock_guard lock(publish_mu_);
     const ForwardingState* current = forwarding_.current();
     next->setLiveness(current->up);  // liveness is the BFD sessions', not the file's
     next->version = current->version + 1;
     forwarding_.publish(std::move(next));
+  }
+  if (fpm_) {
+    routes_lock.unlock();
+    fpm_->republish();
   }
   config_.relay = std::move(result.config->relay);
   config_.routes = std::move(result.config->routes);
@@ -208,6 +255,43 @@ std::string Control::reloadFile() {
   config_.icmp = std::move(result.config->icmp);
   log::info("reloaded " + config_.file + ": " + config_.summary());
   return {};
+}
+
+FpmServer::BatchResult Control::publishFpmRoutes(const fpm::ResolvedRoutes& routes) {
+  const bfd::Micros start = monotonicMicros();
+  std::lock_guard routes_lock(routes_mu_);
+  uint32_t seed;
+  {
+    std::lock_guard lock(publish_mu_);
+    seed = forwarding_.current()->hash_seed;
+  }
+  fpm::MergedTable merged = fpm::buildMerged(config_table_.get(), routes, seed);
+  auto counters = std::make_shared<RouteCounters>(unsigned(dataplanes_.size()), merged.table->size());
+  FpmServer::BatchResult result;
+  {
+    std::lock_guard lock(publish_mu_);
+    const ForwardingState* current = forwarding_.current();
+    auto next = std::make_unique<ForwardingState>(*current);
+    next->routes = std::move(merged.table);
+    next->route_counters = std::move(counters);
+    next->fpm_routes = merged.stats.fpm_routes;
+    next->version = current->version + 1;
+    result.version = next->version;
+    forwarding_.publish(std::move(next));
+  }
+  result.routes = merged.stats.fpm_routes;
+  result.shadowed = merged.stats.shadowed;
+  result.build_us = uint64_t(monotonicMicros() - start);
+  return result;
+}
+
+nlohmann::json Control::routesView(const ForwardingState* state) const {
+  nlohmann::json j = routesJson(config_, state);
+  const size_t count = state != nullptr && state->routes ? state->routes->size() : 0;
+  const size_t from_fpm = state != nullptr ? state->fpm_routes : 0;
+  j["sources"] = {{"config", count - from_fpm}, {"fpm", from_fpm}};
+  if (fpm_) j["fpm"] = fpm_->statusJson();
+  return j;
 }
 
 void Control::stop() noexcept {
@@ -276,6 +360,25 @@ std::string Control::handleRequest(const std::string& request) {
     }
     return nlohmann::json{{"ok", true}, {"summary", config_.summary()}}.dump();
   }
+  if (verb == "show" && what == "routes" && !extra.empty()) {
+    // show routes ADDRESS|PREFIX: the route a packet to that address takes
+    // (longest-prefix match; a prefix is looked up by its first address).
+    std::string more;
+    words >> more;
+    std::string why;
+    std::optional<route::IpAddress> address = route::IpAddress::parse(extra, &why);
+    if (!address)
+      if (auto prefix = route::Prefix::parse(extra, nullptr, route::HostBits::kKeep)) address = prefix->address();
+    if (!address || !more.empty())
+      return nlohmann::json{{"error", "expected: show routes [ADDRESS|PREFIX] (" + why + ")"}}.dump();
+    const Reading state(forwarding_, reader_);
+    nlohmann::json j{{"address", address->toString()}, {"route", nullptr}};
+    if (state.get() != nullptr && state.get()->routes) {
+      const uint32_t r = state.get()->routes->lookup(*address);
+      if (r != route::kNoRoute) j["route"] = routeJson(config_, *state.get(), r);
+    }
+    return j.dump();
+  }
   if (verb == "show" && extra.empty()) {
     if (what == "stats") {
       const auto health = watch_.health();
@@ -291,7 +394,7 @@ std::string Control::handleRequest(const std::string& request) {
     }
     if (what == "routes") {
       const Reading state(forwarding_, reader_);
-      return routesJson(config_, state.get()).dump();
+      return routesView(state.get()).dump();
     }
   }
   reply["error"] = "unknown request '" + request +
@@ -309,7 +412,7 @@ std::string Control::handleMetrics(const std::string& request_line) {
   const auto health = watch_.health();
   const Reading state(forwarding_, reader_);
   const nlohmann::json routes =
-      config_.mode == Mode::Route ? routesJson(config_, state.get()) : nlohmann::json();
+      config_.mode == Mode::Route ? routesView(state.get()) : nlohmann::json();
   return httpResponse(request_line,
                       prometheusText(statsJson(config_, dataplanes_, &health),
                                      interfacesJson(config_, dataplanes_, state.get()), bfd, routes));
@@ -395,6 +498,7 @@ void Control::run() noexcept {
   std::thread bfd_thread;
   if (sessions_ || bfd_ != nullptr) bfd_thread = std::thread([this] { runBfd(); });
   std::thread watch_thread([this] { watch_.run(); });
+  if (fpm_) fpm_->start();
   std::vector<pollfd> fds;
   while (!stop_requested_.load(std::memory_order_acquire)) {
     fds.clear();
@@ -426,6 +530,7 @@ void Control::run() noexcept {
   }
   watch_.stop();
   watch_thread.join();
+  if (fpm_) fpm_->stop();
   if (bfd_thread.joinable()) bfd_thread.join();
 }
 

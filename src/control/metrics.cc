@@ -141,6 +141,33 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
     for (const auto& r : routes["routes"])
       w.sample("ferry_route_packets_total", "prefix=\"" + label(r["prefix"]) + "\"", number(r["packets"]));
   }
+  if (routes.is_object() && routes.contains("sources")) {
+    w.family("ferry_routes", "gauge", "Routes in the forwarding table, per source (config, fpm).");
+    for (const char* source : {"config", "fpm"})
+      w.sample("ferry_routes", std::string("source=\"") + source + "\"", field(routes["sources"], source));
+  }
+  if (routes.is_object() && routes.contains("fpm")) {
+    const nlohmann::json& f = routes["fpm"];
+    const auto one = [&](const char* name, const char* type, const char* help, uint64_t value) {
+      w.family(name, type, help);
+      w.sample(name, "", value);
+    };
+    const std::string state = f.value("state", "");
+    one("ferry_fpm_connected", "gauge", "1 while zebra's FPM connection is open.",
+        state == "connected" || state == "resyncing" ? 1 : 0);
+    one("ferry_fpm_connects_total", "counter", "FPM connections accepted.", field(f, "connects"));
+    one("ferry_fpm_messages_total", "counter", "Netlink messages received over FPM.", field(f, "messages"));
+    one("ferry_fpm_errors_total", "counter", "Malformed FPM frames or netlink messages.", field(f, "errors"));
+    one("ferry_fpm_ignored_total", "counter", "FPM messages of kinds ferry does not use.", field(f, "ignored"));
+    one("ferry_fpm_batches_total", "counter", "Forwarding snapshots built from FPM routes.", field(f, "batches"));
+    one("ferry_fpm_routes_left_out", "gauge", "FPM routes without a next hop that maps to an interface.",
+        field(f, "routes_left_out"));
+    one("ferry_fpm_stale_swept_total", "counter", "FPM routes swept after a resync.", field(f, "stale_swept"));
+    one("ferry_fpm_last_build_microseconds", "gauge", "Time the last FPM batch took to build and publish.",
+        field(f, "last_build_us"));
+    one("ferry_fpm_last_update_timestamp_milliseconds", "gauge", "Unix time of the last route change received.",
+        field(f, "last_update_unix_ms"));
+  }
   return w.text();
 }
 

@@ -110,18 +110,39 @@ std::string renderBfd(const nlohmann::json& bfd) {
 
 std::string renderRoutes(const nlohmann::json& routes) {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : routes["routes"]) {
+  const auto row = [&](const nlohmann::json& r) {
     std::string via, active;
     for (const auto& v : r["via"])
       via += (via.empty() ? "" : ",") + text(v["interface"]) + (v["up"].get<bool>() ? "" : "(down)");
     for (const auto& a : r["active"]) active += (active.empty() ? "" : ",") + text(a);
-    rows.push_back({text(r["prefix"]), via, text(r["ecmp"]), active.empty() ? "-" : active,
-                    text(r["packets"])});
+    rows.push_back({text(r["prefix"]), via, text(r["ecmp"]), active.empty() ? "-" : active, text(r["packets"]),
+                    r.contains("source") ? text(r["source"]) : "config"});
+  };
+  if (routes.contains("address")) {  // show routes ADDRESS
+    if (routes["route"].is_null()) return "no route for " + text(routes["address"]) + "\n";
+    row(routes["route"]);
+    return renderTable({"PREFIX", "VIA", "ECMP", "ACTIVE", "PACKETS", "SOURCE"}, rows);
   }
-  std::string out = renderTable({"PREFIX", "VIA", "ECMP", "ACTIVE", "PACKETS"}, rows);
+  for (const auto& r : routes["routes"]) row(r);
+  std::string out = renderTable({"PREFIX", "VIA", "ECMP", "ACTIVE", "PACKETS", "SOURCE"}, rows);
   const size_t count = routes.value("count", size_t{0});
   if (count > rows.size())
     out += "(the first " + std::to_string(rows.size()) + " of " + std::to_string(count) + " routes)\n";
+  if (routes.contains("sources"))
+    out += "routes: " + std::to_string(count) + " (config " + text(routes["sources"]["config"]) + ", fpm " +
+           text(routes["sources"]["fpm"]) + ")\n";
+  if (routes.contains("fpm")) {
+    const auto& f = routes["fpm"];
+    out += "fpm: " + text(f["state"]) + (text(f["peer"]).empty() ? "" : " from " + text(f["peer"])) + " (listen " +
+           text(f["listen"]) + "), messages " + text(f["messages"]) + ", errors " + text(f["errors"]) +
+           ", ignored " + text(f["ignored"]) + ", batches " + text(f["batches"]) + ", last build " +
+           text(f["last_build_ms"]) + " ms\n";
+    out += "fpm routes: received " + text(f["routes_received"]) + ", installed " + text(f["routes_installed"]) +
+           ", shadowed by config " + text(f["routes_shadowed_by_config"]) + ", left out " +
+           text(f["routes_left_out"]) + " (next hops that are no interface's peer: " + text(f["unmapped_nexthops"]) +
+           "), stale swept " + text(f["stale_swept"]) + "\n";
+    for (const auto& l : f["left_out"]) out += "  left out: " + text(l["prefix"]) + ": " + text(l["why"]) + "\n";
+  }
   return out;
 }
 

@@ -123,32 +123,36 @@ nlohmann::json interfacesJson(const Config& config, const std::vector<DataplaneV
   return list;
 }
 
+nlohmann::json routeJson(const Config& config, const ForwardingState& state, uint32_t r) {
+  const route::RouteTable& table = *state.routes;
+  const route::NextHopGroup& group = table.group(r);
+  const uint64_t active = group.activeMask(state.up_mask);
+  nlohmann::json via = nlohmann::json::array();
+  nlohmann::json in_use = nlohmann::json::array();
+  for (uint32_t member : group.members()) {
+    const std::string& name = config.interfaces[member].name;
+    const bool up = member < 64 && (state.up_mask >> member & 1);
+    via.push_back({{"interface", name}, {"up", up}});
+    if (member < 64 && (active >> member & 1)) in_use.push_back(name);
+  }
+  const uint64_t packets = state.route_counters ? state.route_counters->total(r) : 0;
+  nlohmann::json j;
+  j["prefix"] = table.prefix(r).toString();
+  j["via"] = std::move(via);
+  j["ecmp"] = group.mode() == route::GroupMode::kEcmp;
+  j["active"] = std::move(in_use);
+  j["packets"] = packets;
+  j["source"] = r + state.fpm_routes >= table.size() && state.fpm_routes != 0 ? "fpm" : "config";
+  return j;
+}
+
 nlohmann::json routesJson(const Config& config,
                           const ForwardingState* state) {
   nlohmann::json list = nlohmann::json::array();
   if (state == nullptr || !state->routes) return nlohmann::json{{"routes", list}};
   const route::RouteTable& table = *state->routes;
   const uint32_t listed = static_cast<uint32_t>(std::min<size_t>(table.size(), kRoutesListed));
-  for (uint32_t r = 0; r < listed; ++r) {
-    const route::NextHopGroup& group = table.group(r);
-    const uint64_t active = group.activeMask(state->up_mask);
-    nlohmann::json via = nlohmann::json::array();
-    nlohmann::json in_use = nlohmann::json::array();
-    for (uint32_t member : group.members()) {
-      const std::string& name = config.interfaces[member].name;
-      const bool up = member < 64 && (state->up_mask >> member & 1);
-      via.push_back({{"interface", name}, {"up", up}});
-      if (member < 64 && (active >> member & 1)) in_use.push_back(name);
-    }
-    const uint64_t packets = state->route_counters ? state->route_counters->total(r) : 0;
-    nlohmann::json j;
-    j["prefix"] = table.prefix(r).toString();
-    j["via"] = std::move(via);
-    j["ecmp"] = group.mode() == route::GroupMode::kEcmp;
-    j["active"] = std::move(in_use);
-    j["packets"] = packets;
-    list.push_back(std::move(j));
-  }
+  for (uint32_t r = 0; r < listed; ++r) list.push_back(routeJson(config, *state, r));
   return nlohmann::json{{"routes", list},
                         {"count", table.size()},
                         {"memory_bytes", table.memoryBytes()}};

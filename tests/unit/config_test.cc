@@ -250,6 +250,36 @@ TEST(Config, UserAndGroup) {
   EXPECT_NE(reloadBlocker(*ok.config, other).find("user or group"), std::string::npos);
 }
 
+// `fpm:` (route mode): ferry as zebra's FPM server; the routes may all come
+// from zebra, so route mode needs no `routes` with it.
+TEST(Config, FpmKeys) {
+  const std::string base = R"(
+mode: route
+interfaces:
+  - { name: a, bind: "127.0.0.1:5000", peer: "127.0.0.1:6000" }
+)";
+  const Config c = parsed(base + "fpm: { listen: \"127.0.0.1:2620\", batch_ms: 20, resync_ms: 1500 }\n");
+  ASSERT_TRUE(c.fpm);
+  EXPECT_EQ(c.fpm->listen.toString(), "127.0.0.1:2620");
+  EXPECT_EQ(c.fpm->batch_ms, 20u);
+  EXPECT_EQ(c.fpm->resync_ms, 1500u);
+  EXPECT_EQ(c.routeCount(), 0u);
+  const Config defaults = parsed(base + "fpm: { listen: \"[::1]:2620\" }\nroutes: [ { prefix: 10.9.0.0/16, via: [a] } ]\n");
+  ASSERT_TRUE(defaults.fpm);
+  EXPECT_EQ(defaults.fpm->listen.toString(), "[::1]:2620");
+  EXPECT_EQ(defaults.fpm->batch_ms, 100u);
+  EXPECT_EQ(defaults.fpm->resync_ms, 30000u);
+  EXPECT_FALSE(parsed(base + "routes: []\n").fpm);
+  // The listening socket is set up at start: a change needs a restart.
+  EXPECT_EQ(reloadBlocker(c, parsed(base + "fpm: { listen: \"127.0.0.1:2621\", batch_ms: 20, resync_ms: 1500 }\n")),
+            "fpm changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+  EXPECT_EQ(reloadBlocker(c, parsed("# comment\n" + base + "fpm: { listen: \"127.0.0.1:2620\", batch_ms: 20, resync_ms: 1500 }\n")), "");
+  // Route mode without routes, a routes file or fpm is still an error.
+  const auto none = parseConfig(base, "x.yaml");
+  ASSERT_EQ(none.errors.size(), 1u);
+  EXPECT_EQ(none.errors[0].format(), "x.yaml:2:1: config: route mode needs a 'routes' list, a 'routes_file' or 'fpm'");
+}
+
 // `routes_file:` (route mode): read with the config, relative to the config
 // file's directory; its errors name the routes file and line.
 class RoutesFileConfig : public ::testing::Test {

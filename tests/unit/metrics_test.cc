@@ -58,6 +58,33 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
   EXPECT_EQ(plain.find("ferry_route_"), std::string::npos);
 }
 
+TEST(Metrics, RouteSourcesAndTheFpmSession) {
+  const auto routes = nlohmann::json::parse(R"({"routes": [], "sources": {"config": 2, "fpm": 5},
+      "fpm": {"state": "resyncing", "connects": 2, "messages": 40, "errors": 1, "ignored": 3, "batches": 4,
+              "routes_left_out": 1, "stale_swept": 6, "last_build_us": 1500, "last_update_unix_ms": 1700000000000}})");
+  const auto stats = nlohmann::json::parse(R"({"dataplanes": [], "interfaces": []})");
+  const std::string text = prometheusText(stats, nlohmann::json::array(), nullptr, routes);
+  for (const char* line : {
+           "ferry_routes{source=\"config\"} 2\n",
+           "ferry_routes{source=\"fpm\"} 5\n",
+           "ferry_fpm_connected{} 1\n",
+           "ferry_fpm_connects_total{} 2\n",
+           "ferry_fpm_messages_total{} 40\n",
+           "ferry_fpm_errors_total{} 1\n",
+           "ferry_fpm_ignored_total{} 3\n",
+           "ferry_fpm_batches_total{} 4\n",
+           "ferry_fpm_routes_left_out{} 1\n",
+           "ferry_fpm_stale_swept_total{} 6\n",
+           "ferry_fpm_last_build_microseconds{} 1500\n",
+           "ferry_fpm_last_update_timestamp_milliseconds{} 1700000000000\n",
+       })
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
+  // An fpm object with missing keys (an older daemon's) gives zeros, never a crash.
+  const std::string older = prometheusText(stats, nlohmann::json::array(), nullptr,
+                                           nlohmann::json::parse(R"({"routes": [], "fpm": {}})"));
+  EXPECT_NE(older.find("ferry_fpm_connected{} 0\n"), std::string::npos) << older;
+}
+
 TEST(Metrics, HttpResponses) {
   EXPECT_EQ(httpResponse("GET /metrics HTTP/1.1", "a 1\n"),
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"

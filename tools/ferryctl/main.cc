@@ -16,6 +16,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ferryctl [--socket PATH] [--timeout S] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
+    "       ferryctl [--socket PATH] [--timeout S] show routes ADDRESS|PREFIX [--json]   (longest-prefix lookup)\n"
     "       ferryctl [--socket PATH] set bfd INTERFACE "
     "interval_ms|detect_mult|admin_down|hold_up_ms VALUE\n"
     "       ferryctl [--socket PATH] reload\n"
@@ -75,7 +76,8 @@ int main(int argc, char** argv) {
       words.push_back(arg);
     }
   }
-  const bool show = words.size() == 2 && words[0] == "show";
+  const bool show = (words.size() == 2 && words[0] == "show") ||
+                    (words.size() == 3 && words[0] == "show" && words[1] == "routes");
   const bool set = words.size() == 5 && words[0] == "set" && words[1] == "bfd";
   const bool reload = words.size() == 1 && words[0] == "reload";
   if (!show && !set && !reload) {

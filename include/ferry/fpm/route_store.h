@@ -1,0 +1,167 @@
+// RouteStore: the routes zebra has streamed over FPM (decoder.h), kept
+// between forwarding snapshots, and turned into next-hop groups of ferry
+// interfaces. Pure: no I/O; time is passed in (microseconds, any monotonic
+// origin), so tests drive batching and the stale sweep exactly.
+//
+// Next hops → interfaces: a next-hop address maps to the configured interface
+// whose `peer` has that address (the port is not compared). A route's next
+// hops that map to no interface are counted (unmapped_nexthops) and dropped
+// from its group; a route none of whose next hops maps (or that has no
+// gateway at all: interface-only, blackhole/unreachable, unknown next-hop
+// id) is left out of the table and counted (left_out). Several next hops
+// → an ECMP group over their interfaces (each interface once, in the order
+// zebra sent them; weights are not used; at most kMaxGroupMembers).
+//
+// Batching: publishDue(now) is true when something changed and the last
+// publish is at least batch_us ago, so a burst of a million updates becomes a
+// few rebuilds while a lone update after a quiet spell is published at once.
+//
+// zebra going away: the routes stay (forwarding goes on with the last table).
+// On the next connection, the routes' next-hop ids are resolved to addresses
+// and the next-hop objects forgotten (ids belong to one zebra process), and
+// a resync starts: routes zebra re-sends are fresh again. The routes not
+// re-sent are swept once the connection is resync_us old and the stream has
+// been quiet for quiet_us (a full table still streaming in is not cut
+// short), and at the latest resync_max_us after the connection. Like BGP
+// graceful restart's stale timer, resync_us must cover zebra's own restart:
+// its clients (staticd, bgpd) reconnect and re-announce seconds after it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ferry/fpm/decoder.h"
+#include "ferry/route/ip.h"
+#include "ferry/route/next_hop.h"
+#include "ferry/route/route_set.h"
+#include "ferry/route/route_table.h"
+
+namespace ferry::fpm {
+
+// The FPM routes resolved to interfaces, in prefix order: what a forwarding
+// snapshot takes from the store.
+struct ResolvedRoutes {
+  std::vector<std::pair<route::Prefix, route::NextHopGroup>> routes;
+  size_t left_out = 0;           // routes with no usable next hop
+  size_t unmapped_nexthops = 0;  // next hops (per route) that are no interface's peer
+  // The first kLeftOutListed routes left out, with why (for show routes).
+  std::vector<std::pair<route::Prefix, std::string>> left_out_examples;
+  static constexpr size_t kLeftOutListed = 20;
+};
+
+struct StoreCounters {
+  uint64_t route_adds = 0;     // RTM_NEWROUTE applied (new or replacing)
+  uint64_t route_deletes = 0;  // RTM_DELROUTE that removed a route
+  uint64_t nexthop_adds = 0;
+  uint64_t nexthop_deletes = 0;
+  uint64_t stale_swept = 0;  // routes removed by a stale sweep
+  uint64_t sweeps = 0;
+};
+
+class RouteStore {
+ public:
+  struct Options {
+    uint64_t batch_us = 100'000;
+    uint64_t resync_us = 30'000'000;
+    uint64_t quiet_us = 1'000'000;
+    uint64_t resync_max_us = 300'000'000;
+  };
+
+  // `peers`: per interface index, its peer's address (nullopt: no peer).
+  RouteStore(std::vector<std::optional<route::IpAddress>> peers, Options options);
+
+  // A zebra connection starts (see above) / ends.
+  void connected(uint64_t now_us);
+  void disconnected(uint64_t now_us);
+  void apply(const Update& update, uint64_t now_us);
+  // Runs the stale sweep when the resync is over.
+  void tick(uint64_t now_us);
+
+  bool publishDue(uint64_t now_us) const noexcept {
+    return dirty_ && now_us >= last_publish_us_ + options_.batch_us;
+  }
+  // The next time tick()/publish has something to do, or UINT64_MAX.
+  uint64_t nextDeadline() const noexcept;
+  // The routes as they stand, resolved to interfaces. Marks the store clean
+  // as of `now_us` (the caller publishes what it got).
+  ResolvedRoutes take(uint64_t now_us);
+  ResolvedRoutes resolve() const;
+
+  // Makes the next publishDue() true as if a route had changed (the config's
+  // routes changed: the merge must be redone).
+  void markChanged() noexcept { dirty_ = true; }
+  bool dirty() const noexcept { return dirty_; }
+  bool resyncing() const noexcept { return resyncing_; }
+  size_t routeCount() const noexcept { return routes_.size(); }
+  size_t nextHopCount() const noexcept { return nexthops_.size(); }
+  const StoreCounters& counters() const noexcept { return counters_; }
+  // The first kLeftOutListed routes the last sweep removed.
+  const std::vector<route::Prefix>& lastSwept() const noexcept { return last_swept_; }
+
+ private:
+  struct StoredRoute {
+    std::vector<route::IpAddress> gateways;
+    uint32_t nexthop_id = 0;  // when set, the gateways come from this next-hop object
+    uint32_t generation = 0;  // the connection that last sent it
+    bool unicast = true;
+  };
+  struct StoredNextHop {
+    std::optional<route::IpAddress> gateway;
+    std::vector<uint32_t> group;
+    bool blackhole = false;
+  };
+  // The addresses of next-hop object `id` (a group's members' gateways);
+  // empty with `why` set when it has none.
+  std::vector<route::IpAddress> gatewaysOf(uint32_t id, std::string* why) const;
+  // Interface index of the interface whose peer is `gateway`, or -1.
+  int interfaceOf(const route::IpAddress& gateway) const noexcept;
+
+  std::vector<std::optional<route::IpAddress>> peers_;
+  Options options_;
+  std::map<route::Prefix, StoredRoute> routes_;
+  std::unordered_map<uint32_t, StoredNextHop> nexthops_;
+  StoreCounters counters_;
+  std::vector<route::Prefix> last_swept_;
+  uint32_t generation_ = 0;
+  bool dirty_ = false;
+  bool resyncing_ = false;
+  uint64_t last_publish_us_ = 0;
+  uint64_t resync_start_us_ = 0;
+  uint64_t last_message_us_ = 0;
+};
+
+struct MergeStats {
+  size_t config_routes = 0;
+  size_t fpm_routes = 0;
+  size_t shadowed = 0;  // FPM routes whose prefix the config also has (the config's wins)
+};
+
+// One RouteSet of the config's routes (first, in their order) and the FPM
+// routes (after, in prefix order) whose prefix the config does not have: on
+// the same prefix the config's route wins, as a static route of lower
+// administrative distance would. `config` may be null (no config routes).
+std::shared_ptr<const route::RouteSet> mergeRoutes(const route::RouteTable* config,
+                                                   const ResolvedRoutes& fpm, MergeStats* stats);
+
+// mergeRoutes, then the forwarding table over the result (ECMP `hash_seed`).
+// Throws std::runtime_error only if the tries cannot be built.
+struct MergedTable {
+  std::shared_ptr<const route::RouteTable> table;
+  MergeStats stats;
+};
+MergedTable buildMerged(const route::RouteTable* config, const ResolvedRoutes& fpm,
+                        uint32_t hash_seed);
+
+// The FPM routes of a table buildMerged made: its last `fpm_routes` routes
+// (what a reload merges with the new config's routes).
+ResolvedRoutes fpmRoutesOf(const route::RouteTable& table, size_t fpm_routes);
+
+}  // namespace ferry::fpm

@@ -1,0 +1,297 @@
+// The FPM route store with a fake clock: next hops → interfaces, multipath →
+// ECMP, what is left out and why, batching, zebra going away and coming
+// back (resync and stale sweep), and the merge with the config's routes.
+#include "ferry/fpm/route_store.h"
+
+#include <gtest/gtest.h>
+
+#include "messages.h"
+
+namespace ferry::fpm {
+namespace {
+
+using route::IpAddress;
+using route::Prefix;
+using testing::ip;
+
+Prefix pfx(const char* text) { return *Prefix::parse(text); }
+
+// Interfaces: 0 west (peer 10.99.0.2), 1 east (peer 10.98.0.2), 2 v6 (peer
+// 2001:db8:99::2), 3 without a peer.
+std::vector<std::optional<IpAddress>> peers() {
+  return {ip("10.99.0.2"), ip("10.98.0.2"), ip("2001:db8:99::2"), std::nullopt};
+}
+
+RouteUpdate add(const char* prefix, std::vector<IpAddress> gateways) {
+  return RouteUpdate{true, pfx(prefix), std::move(gateways), 0, true};
+}
+RouteUpdate addById(const char* prefix, uint32_t id) {
+  return RouteUpdate{true, pfx(prefix), {}, id, true};
+}
+RouteUpdate del(const char* prefix) { return RouteUpdate{false, pfx(prefix), {}, 0, true}; }
+NextHopUpdate nh(uint32_t id, IpAddress gateway) {
+  return NextHopUpdate{true, id, gateway, {}, false};
+}
+NextHopUpdate group(uint32_t id, std::vector<uint32_t> members) {
+  return NextHopUpdate{true, id, std::nullopt, std::move(members), false};
+}
+
+// prefix → (mode, members) of the resolved routes, for comparisons.
+std::string show(const ResolvedRoutes& r) {
+  std::string out;
+  for (const auto& [prefix, g] : r.routes) {
+    out += prefix.toString() + (g.mode() == route::GroupMode::kEcmp ? " ecmp" : "");
+    for (auto m : g.members()) out += " " + std::to_string(m);
+    out += "; ";
+  }
+  return out;
+}
+
+TEST(FpmRouteStore, NextHopsMapToTheInterfaceWhosePeerHasTheAddress) {
+  struct Case {
+    const char* name;
+    std::vector<Update> updates;
+    std::string routes;
+    size_t left_out;
+    size_t unmapped;
+    const char* why;  // of the first route left out
+  };
+  const std::vector<Case> table = {
+      {"one gateway", {add("10.50.0.0/16", {ip("10.99.0.2")})}, "10.50.0.0/16 0; ", 0, 0, ""},
+      {"IPv6", {add("2001:db8:5::/48", {ip("2001:db8:99::2")})}, "2001:db8:5::/48 2; ", 0, 0, ""},
+      {"multipath → ECMP",
+       {add("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2")})},
+       "10.70.0.0/16 ecmp 0 1; ",
+       0,
+       0,
+       ""},
+      {"a gateway that is no peer",
+       {add("10.50.0.0/16", {ip("10.99.0.3")})},
+       "",
+       1,
+       1,
+       "next hop 10.99.0.3 is no interface's peer"},
+      {"multipath with one unmapped: the rest stays",
+       {add("10.70.0.0/16", {ip("10.99.0.2"), ip("192.0.2.1")})},
+       "10.70.0.0/16 0; ",
+       0,
+       1,
+       ""},
+      {"the same interface twice",
+       {add("10.70.0.0/16", {ip("10.99.0.2"), ip("10.99.0.2")})},
+       "10.70.0.0/16 0; ",
+       0,
+       0,
+       ""},
+      {"by next-hop id",
+       {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5)},
+       "10.50.0.0/16 1; ",
+       0,
+       0,
+       ""},
+      {"by group id",
+       {nh(5, ip("10.98.0.2")), nh(6, ip("10.99.0.2")), group(7, {5, 6}),
+        addById("10.50.0.0/16", 7)},
+       "10.50.0.0/16 ecmp 1 0; ",
+       0,
+       0,
+       ""},
+      {"unknown id", {addById("10.50.0.0/16", 5)}, "", 1, 0, "unknown next-hop id 5"},
+      {"id deleted",
+       {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5), NextHopUpdate{false, 5, {}, {}, false}},
+       "",
+       1,
+       0,
+       "unknown next-hop id 5"},
+      {"id replaced",
+       {nh(5, ip("10.98.0.2")), addById("10.50.0.0/16", 5), nh(5, ip("10.99.0.2"))},
+       "10.50.0.0/16 0; ",
+       0,
+       0,
+       ""},
+      {"blackhole next hop",
+       {NextHopUpdate{true, 5, std::nullopt, {}, true}, addById("10.50.0.0/16", 5)},
+       "",
+       1,
+       0,
+       "blackhole"},
+      {"interface route", {add("10.50.0.0/16", {})}, "", 1, 0, "no gateway"},
+      {"blackhole route",
+       {RouteUpdate{true, pfx("10.50.0.0/16"), {}, 0, false}},
+       "",
+       1,
+       0,
+       "not a unicast route"},
+      {"replaced",
+       {add("10.50.0.0/16", {ip("10.99.0.2")}), add("10.50.0.0/16", {ip("10.98.0.2")})},
+       "10.50.0.0/16 1; ",
+       0,
+       0,
+       ""},
+      {"deleted", {add("10.50.0.0/16", {ip("10.99.0.2")}), del("10.50.0.0/16")}, "", 0, 0, ""},
+      {"prefix order",
+       {add("10.9.0.0/16", {ip("10.99.0.2")}), add("10.1.0.0/16", {ip("10.99.0.2")})},
+       "10.1.0.0/16 0; 10.9.0.0/16 0; ",
+       0,
+       0,
+       ""},
+  };
+  for (const auto& t : table) {
+    SCOPED_TRACE(t.name);
+    RouteStore store(peers(), {});
+    store.connected(0);
+    for (const auto& u : t.updates) store.apply(u, 1);
+    const ResolvedRoutes r = store.resolve();
+    EXPECT_EQ(show(r), t.routes);
+    EXPECT_EQ(r.left_out, t.left_out);
+    EXPECT_EQ(r.unmapped_nexthops, t.unmapped);
+    if (t.left_out != 0) {
+      ASSERT_FALSE(r.left_out_examples.empty());
+      EXPECT_NE(r.left_out_examples[0].second.find(t.why), std::string::npos)
+          << r.left_out_examples[0].second;
+    }
+  }
+}
+
+TEST(FpmRouteStore, PublishesAtMostEveryBatchWhenSomethingChanged) {
+  RouteStore store(peers(), {.batch_us = 100'000});
+  store.connected(1'000'000);
+  EXPECT_FALSE(store.publishDue(1'000'000)) << "nothing changed";
+  EXPECT_EQ(store.nextDeadline(), UINT64_MAX);
+  store.apply(add("10.1.0.0/16", {ip("10.99.0.2")}), 1'000'000);
+  EXPECT_TRUE(store.publishDue(1'000'000)) << "a lone change after a quiet spell goes at once";
+  EXPECT_EQ(store.take(1'000'000).routes.size(), 1u);
+  // A burst: a publish at most every 100 ms.
+  int publishes = 0;
+  for (uint64_t t = 1'000'001; t < 1'500'000; t += 1000) {
+    store.apply(add(("10." + std::to_string(t % 250) + ".0.0/16").c_str(), {ip("10.99.0.2")}), t);
+    if (store.publishDue(t)) {
+      store.take(t);
+      ++publishes;
+    }
+  }
+  EXPECT_EQ(publishes, 4);  // at 1.100, 1.200, 1.300, 1.400 s
+  EXPECT_TRUE(store.dirty());
+  EXPECT_EQ(store.nextDeadline(), 1'500'001u);
+  EXPECT_FALSE(store.publishDue(1'500'000));
+  EXPECT_TRUE(store.publishDue(1'500'001));
+}
+
+TEST(FpmRouteStore, ZebraGoneRoutesStayAndAfterTheResyncTheStaleAreSwept) {
+  RouteStore store(peers(), {.batch_us = 100'000,
+                             .resync_us = 3'000'000,
+                             .quiet_us = 1'000'000,
+                             .resync_max_us = 60'000'000});
+  store.connected(0);
+  store.apply(nh(1, ip("10.99.0.2")), 10);
+  store.apply(addById("10.1.0.0/16", 1), 10);
+  store.apply(add("10.2.0.0/16", {ip("10.98.0.2")}), 10);
+  store.apply(add("10.3.0.0/16", {ip("10.98.0.2")}), 10);
+  store.take(10);
+  EXPECT_FALSE(store.resyncing()) << "a first connection has nothing to sweep";
+
+  store.disconnected(1'000'000);
+  EXPECT_EQ(store.routeCount(), 3u);
+  EXPECT_FALSE(store.dirty());
+  store.tick(100'000'000);
+  EXPECT_EQ(store.routeCount(), 3u) << "nothing is swept while zebra is away";
+
+  // The new zebra reuses next-hop id 1 for another next hop: 10.1/16, not
+  // re-sent yet, keeps its old next hop.
+  store.connected(200'000'000);
+  EXPECT_TRUE(store.resyncing());
+  EXPECT_EQ(store.nextHopCount(), 0u);
+  store.apply(nh(1, ip("10.98.0.2")), 200'000'100);
+  store.apply(addById("10.3.0.0/16", 1), 200'000'100);
+  EXPECT_EQ(show(store.resolve()), "10.1.0.0/16 0; 10.2.0.0/16 1; 10.3.0.0/16 1; ");
+  store.apply(add("10.2.0.0/16", {ip("10.98.0.2")}), 201'000'000);
+  store.take(201'000'000);
+  store.tick(202'999'999);
+  EXPECT_EQ(store.routeCount(), 3u) << "the resync time after the connection is not over";
+  EXPECT_EQ(store.nextDeadline(), 203'000'000u);
+  store.tick(203'000'000);
+  EXPECT_FALSE(store.resyncing());
+  EXPECT_EQ(show(store.resolve()), "10.2.0.0/16 1; 10.3.0.0/16 1; ") << "10.1/16 was not re-sent";
+  EXPECT_EQ(store.counters().stale_swept, 1u);
+  EXPECT_EQ(store.lastSwept(), std::vector<Prefix>{pfx("10.1.0.0/16")});
+  EXPECT_EQ(store.counters().sweeps, 1u);
+  EXPECT_TRUE(store.dirty());
+}
+
+TEST(FpmRouteStore, ABusyResyncIsSweptAtTheLatestAfterTheMaximum) {
+  RouteStore store(peers(), {.batch_us = 100'000,
+                             .resync_us = 3'000'000,
+                             .quiet_us = 1'000'000,
+                             .resync_max_us = 10'000'000});
+  store.connected(0);
+  store.apply(add("10.1.0.0/16", {ip("10.99.0.2")}), 0);
+  store.apply(add("10.2.0.0/16", {ip("10.99.0.2")}), 0);
+  store.connected(1'000'000);
+  for (uint64_t t = 1'000'000; t < 11'000'000; t += 500'000) {
+    store.apply(add("10.2.0.0/16", {ip("10.99.0.2")}), t);  // never quiet
+    store.tick(t);
+  }
+  EXPECT_EQ(store.routeCount(), 2u);
+  store.tick(11'000'000);
+  EXPECT_EQ(store.routeCount(), 1u);
+}
+
+TEST(FpmRouteStore, ADisconnectDuringTheResyncPostponesTheSweep) {
+  RouteStore store(peers(), {.batch_us = 100'000,
+                             .resync_us = 3'000'000,
+                             .quiet_us = 1'000'000,
+                             .resync_max_us = 60'000'000});
+  store.connected(0);
+  store.apply(add("10.1.0.0/16", {ip("10.99.0.2")}), 0);
+  store.connected(1'000'000);
+  store.disconnected(2'000'000);
+  store.tick(10'000'000);
+  EXPECT_EQ(store.routeCount(), 1u);
+  store.connected(20'000'000);
+  store.apply(add("10.1.0.0/16", {ip("10.99.0.2")}), 20'000'001);
+  store.tick(24'000'000);
+  EXPECT_EQ(store.routeCount(), 1u) << "re-sent in the latest session";
+}
+
+TEST(FpmRouteStore, MergeKeepsTheConfigRouteOnTheSamePrefix) {
+  std::vector<route::RouteSpec> specs = {{"10.50.0.0/16", {"east"}, false},
+                                         {"10.60.0.0/16", {"west"}, false}};
+  std::vector<std::string> names = {"west", "east", "v6", "nopeer"};
+  auto config = route::RouteTable::build(specs, names, {}, nullptr);
+  ASSERT_TRUE(config);
+  RouteStore store(peers(), {});
+  store.connected(0);
+  store.apply(add("10.50.0.0/16", {ip("10.99.0.2")}), 0);  // west, but the config says east
+  store.apply(add("10.70.0.0/16", {ip("10.99.0.2")}), 0);
+  MergeStats stats;
+  auto merged = mergeRoutes(&*config, store.resolve(), &stats);
+  EXPECT_EQ(stats.config_routes, 2u);
+  EXPECT_EQ(stats.fpm_routes, 1u);
+  EXPECT_EQ(stats.shadowed, 1u);
+  ASSERT_EQ(merged->size(), 3u);
+  std::string error;
+  auto table = route::RouteTable::build(merged, {}, &error);
+  ASSERT_TRUE(table) << error;
+  const auto at = [&](const char* a) { return table->lookup(ip(a)); };
+  EXPECT_EQ(table->group(at("10.50.1.1")).members()[0], 1u) << "config's east";
+  EXPECT_EQ(table->group(at("10.60.1.1")).members()[0], 0u);
+  EXPECT_EQ(table->group(at("10.70.1.1")).members()[0], 0u);
+  EXPECT_EQ(at("10.80.1.1"), route::kNoRoute);
+
+  auto fpm_only = mergeRoutes(nullptr, store.resolve(), &stats);
+  EXPECT_EQ(fpm_only->size(), 2u);
+  EXPECT_EQ(stats.shadowed, 0u);
+
+  // A reload takes the FPM routes back out of the running table.
+  const MergedTable built = buildMerged(&*config, store.resolve(), 7);
+  EXPECT_EQ(built.table->size(), 3u);
+  EXPECT_EQ(built.table->hashSeed(), 7u);
+  const ResolvedRoutes back = fpmRoutesOf(*built.table, built.stats.fpm_routes);
+  ASSERT_EQ(back.routes.size(), 1u);
+  EXPECT_EQ(back.routes[0].first, pfx("10.70.0.0/16"));
+  EXPECT_EQ(back.routes[0].second.members()[0], 0u);
+  EXPECT_TRUE(fpmRoutesOf(*built.table, 0).routes.empty());
+}
+
+}  // namespace
+}  // namespace ferry::fpm
