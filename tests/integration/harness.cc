@@ -273,7 +273,11 @@ bool canUseNetns() {
   return works;
 }
 
-uint16_t freeUdpPort(const std::string& host) {
+namespace {
+
+// Binds a UDP socket to host:port (0: the kernel picks); the bound port, or
+// 0 when it could not bind.
+uint16_t bindUdp(const std::string& host, uint16_t port) {
   const bool v6 = host.find(':') != std::string::npos;
   const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
@@ -282,22 +286,53 @@ uint16_t freeUdpPort(const std::string& host) {
   if (v6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
     a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
     inet_pton(AF_INET6, host.c_str(), &a->sin6_addr);
     len = sizeof(*a);
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);
     a->sin_family = AF_INET;
+    a->sin_port = htons(port);
     inet_pton(AF_INET, host.c_str(), &a->sin_addr);
     len = sizeof(*a);
   }
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    close(fd);
-    throw std::runtime_error("bind failed for " + host);
+  uint16_t bound = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    bound = v6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+               : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   }
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
   close(fd);
-  return v6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
-            : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return bound;
+}
+
+}  // namespace
+
+// A port the kernel hands out for port 0 could be taken by any socket of a
+// test running beside this one between our probe and the daemon's bind (a
+// flake seen in a fresh-clone run: "already in use by another socket").
+// So ports come from below the ephemeral range, in a window of 200 per
+// process (by pid), each probed before it is returned; only where the
+// ephemeral range starts too low for that is the kernel asked.
+uint16_t freeUdpPort(const std::string& host) {
+  static const uint32_t ephemeral_low = [] {
+    std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+    uint32_t low = 0;
+    return (in >> low) ? low : 0u;
+  }();
+  constexpr uint32_t kFirst = 10000, kWindow = 200;
+  const uint32_t windows = ephemeral_low > kFirst ? (ephemeral_low - kFirst) / kWindow : 0;
+  if (windows > 0) {
+    static std::atomic<uint32_t> next{0};
+    const uint32_t base = kFirst + uint32_t(getpid()) % windows * kWindow;
+    for (uint32_t tries = 0; tries < kWindow; ++tries) {
+      const auto port = uint16_t(base + next.fetch_add(1) % kWindow);
+      if (bindUdp(host, port) == port) return port;
+    }
+  }
+  const uint16_t port = bindUdp(host, 0);
+  if (port == 0) throw std::runtime_error("bind failed for " + host);
+  return port;
 }
 
 std::string binary(const char* env_name) {
