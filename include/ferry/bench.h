@@ -1,4 +1,4 @@
-// Benchmark mode: `ferryd bench [OPTIONS]` (issue 6, README "Benchmark mode").
+// Benchmark mode: `ferryd bench [OPTIONS]` (README "Benchmark mode").
 // Measures ferry's forwarding throughput per dataplane count, RFC 2544 style,
 // side by side with a classic recvmmsg/sendmmsg relay, nginx's UDP proxy and
 // the kernel's own forwarding, in one invocation.

@@ -33,12 +33,10 @@
 #include "ferry/bfd_session.h"
 #include "ferry/config.h"
 #include "ferry/socket.h"
+#include "ferry/clock.h"  // monotonicMicros: the BFD clock
 #include "ferry/takeover_state.h"
 
 namespace ferry {
-
-// CLOCK_MONOTONIC in microseconds: the BFD clock.
-bfd::Micros monotonicMicros() noexcept;
 
 class BfdController {
  public:

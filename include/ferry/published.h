@@ -1,7 +1,7 @@
 // Published<T>: one writer publishes immutable T snapshots; N reader threads
 // pick up the current one with one atomic load per batch, never lock, and an
 // old snapshot is freed only once no reader can still hold it (epoch-based
-// reclamation, the "RCU-style" hand-over of DESIGN.md).
+// reclamation: an RCU-style hand-over).
 //
 // Protocol:
 //   reader r:  const T* s = enter(r);  ... use s for one batch ...  leave(r);

@@ -14,12 +14,6 @@
 
 namespace ferry {
 
-bfd::Micros monotonicMicros() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return bfd::Micros(ts.tv_sec) * 1'000'000 + bfd::Micros(ts.tv_nsec) / 1000;
-}
-
 namespace {
 
 // Accepts only datagrams whose IP TTL (IPv4) or hop limit (IPv6) is 255: a

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "ferry/bfd_controller.h"
+#include "ferry/clock.h"
 #include "ferry/log.h"
 #include "ferry/steering.h"
 

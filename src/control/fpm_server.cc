@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "ferry/bfd_controller.h"
+#include "ferry/clock.h"
 #include "ferry/log.h"
 
 namespace ferry {

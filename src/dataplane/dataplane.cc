@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ferry/clock.h"
 #include "ferry/route/icmp.h"
 #include "ferry/user_data.h"
 
@@ -20,12 +21,6 @@ namespace {
 constexpr uint16_t kBufferGroup = 0;
 
 std::string errnoText(int err) { return std::strerror(err); }
-
-uint64_t monotonicNanos() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
-}
 
 }  // namespace
 
@@ -38,7 +33,7 @@ Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface>
       counters_(counters),
       bfd_(bfd),
       rearm_(interfaces_.size(), 0),
-      icmp_bucket_(settings_.icmp_rate, settings_.icmp_burst, monotonicNanos()) {}
+      icmp_bucket_(settings_.icmp_rate, settings_.icmp_burst, monotonicNs()) {}
 
 Dataplane::~Dataplane() { close(); }
 
@@ -415,7 +410,7 @@ void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t
   if (!from) return;
   // Every slot in flight means more than kIcmpSlots errors are queued in the
   // kernel: suppressed like the rate limit does.
-  if (free_icmp_.empty() || !icmp_bucket_.tryTake(monotonicNanos())) {
+  if (free_icmp_.empty() || !icmp_bucket_.tryTake(monotonicNs())) {
     c.icmp_rate_limited.add();
     return;
   }

@@ -4,16 +4,13 @@
 #include <cstring>
 
 #include "ferry/checksum.h"
+#include "ferry/net/ip_header.h"
 #include "ferry/route/inner.h"
 
 namespace ferry::route {
 namespace {
 
-constexpr size_t kIpv4Header = 20;
-constexpr size_t kIpv6Header = 40;
-constexpr size_t kIcmpHeader = 8;
-constexpr uint8_t kProtoIcmp = 1;
-constexpr uint8_t kProtoIcmpV6 = 58;
+using namespace ip;  // header sizes and protocol numbers
 constexpr uint8_t kTtl = 64;
 
 // ICMPv4 types that are queries/replies, not errors (RFC 792, RFC 950); any
@@ -24,9 +21,9 @@ bool isIcmpV4Query(uint8_t type) noexcept {
 
 size_t buildV4(IcmpError kind, Ipv4 source, std::span<const uint8_t> in,
                std::span<uint8_t> out) noexcept {
-  if (in.size() < kIpv4Header || in[0] >> 4 != 4) return 0;
+  if (in.size() < kIpv4MinHeader || in[0] >> 4 != 4) return 0;
   const size_t ihl = static_cast<size_t>(in[0] & 0x0f) * 4;
-  if (ihl < kIpv4Header || ihl > in.size()) return 0;
+  if (ihl < kIpv4MinHeader || ihl > in.size()) return 0;
   const size_t length = std::min<size_t>(loadBe16(&in[2]), in.size());
   if (length < ihl) return 0;
   const Ipv4 from = loadBe32(&in[12]);
@@ -36,7 +33,7 @@ size_t buildV4(IcmpError kind, Ipv4 source, std::span<const uint8_t> in,
   if (!t.first_fragment) return 0;
   if (t.protocol == kProtoIcmp && (t.offset >= length || !isIcmpV4Query(in[t.offset]))) return 0;
 
-  constexpr size_t kHeaders = kIpv4Header + kIcmpHeader;
+  constexpr size_t kHeaders = kIpv4MinHeader + kIcmpHeader;
   if (out.size() < kHeaders + std::min(length, ihl + 8)) return 0;
   const size_t quote = std::min({length, kIcmpV4MaxPacket - kHeaders, out.size() - kHeaders});
   const size_t total = kHeaders + quote;
@@ -53,14 +50,14 @@ size_t buildV4(IcmpError kind, Ipv4 source, std::span<const uint8_t> in,
   storeBe16(ip + 10, 0);
   storeBe32(ip + 12, source);
   storeBe32(ip + 16, from);
-  storeBe16(ip + 10, checksum::compute(out.first(kIpv4Header)));
+  storeBe16(ip + 10, checksum::compute(out.first(kIpv4MinHeader)));
 
-  uint8_t* icmp = ip + kIpv4Header;
+  uint8_t* icmp = ip + kIpv4MinHeader;
   icmp[0] = kind == IcmpError::kTimeExceeded ? 11 : 3;
   icmp[1] = 0;
   storeBe16(icmp + 2, 0);
   storeBe32(icmp + 4, 0);  // unused (RFC 4884 length 0: no extensions)
-  storeBe16(icmp + 2, checksum::compute(out.subspan(kIpv4Header, kIcmpHeader + quote)));
+  storeBe16(icmp + 2, checksum::compute(out.subspan(kIpv4MinHeader, kIcmpHeader + quote)));
   return total;
 }
 

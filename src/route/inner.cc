@@ -1,24 +1,12 @@
 #include "ferry/route/inner.h"
 
 #include "ferry/checksum.h"
+#include "ferry/net/ip_header.h"
 
 namespace ferry::route {
 namespace {
 
-constexpr size_t kIpv4MinHeader = 20;
-constexpr size_t kIpv6Header = 40;
-
-// IP protocol numbers (IANA).
-constexpr uint8_t kProtoHopByHop = 0;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
-constexpr uint8_t kProtoDccp = 33;
-constexpr uint8_t kProtoRouting = 43;
-constexpr uint8_t kProtoFragment = 44;
-constexpr uint8_t kProtoAh = 51;
-constexpr uint8_t kProtoDestOpts = 60;
-constexpr uint8_t kProtoSctp = 132;
-constexpr uint8_t kProtoUdpLite = 136;
+using namespace ip;  // header sizes and protocol numbers
 
 constexpr int kMaxExtensionHeaders = 4;
 

@@ -1,4 +1,4 @@
-// `ferryd bench` end to end (issue 6, "done when" 1): the quick matrix runs
+// `ferryd bench` end to end: the quick matrix runs
 // to the end as root in network namespaces and writes JSON, CSV and SVG of
 // the documented shape; afterwards no namespace and no process of the bench
 // is left — also when it is interrupted with SIGINT midway (as Ctrl-C does:

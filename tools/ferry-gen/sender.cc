@@ -208,7 +208,7 @@ size_t SendEngine::sendBurst(size_t max_packets, uint64_t now_ns) noexcept {
 
 void SendEngine::sendEndMarkers(uint32_t total_flows, uint64_t now_ns) noexcept {
   uint8_t marker[kEndMarkerSize];
-  uint8_t packet[kIpv6HeaderSize + kUdpHeaderSize + kEndMarkerSize];
+  uint8_t packet[ip::kIpv6Header + ip::kUdpHeader + kEndMarkerSize];
   for (const Flow& f : flows_) {
     const Header h{Kind::End, f.id, static_cast<uint32_t>(f.next_seq), config_.run, now_ns};
     encodeEndMarker(h, EndMarker{f.next_seq, total_flows}, marker);

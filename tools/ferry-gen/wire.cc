@@ -24,7 +24,6 @@ uint64_t loadBe48(const uint8_t* p) noexcept {
   return static_cast<uint64_t>(loadBe16(p)) << 32 | loadBe32(p + 2);
 }
 
-constexpr uint8_t kIpProtoUdp = 17;
 constexpr uint8_t kTtl = 64;
 
 size_t addressSize(Encap encap) noexcept { return encap == Encap::Ipv6 ? 16 : 4; }
@@ -36,7 +35,7 @@ uint32_t writeInnerHeaders(Encap encap, const InnerConfig& inner, uint16_t flow,
                            uint8_t* out) noexcept {
   const auto src = innerAddress(inner.src, flow);
   const auto dst = innerAddress(inner.dst, flow);
-  const size_t ip_size = encap == Encap::Ipv4 ? kIpv4HeaderSize : kIpv6HeaderSize;
+  const size_t ip_size = encap == Encap::Ipv4 ? ip::kIpv4MinHeader : ip::kIpv6Header;
   const auto udp_length = static_cast<uint16_t>(size - ip_size);
   const size_t alen = addressSize(encap);
   if (encap == Encap::Ipv4) {
@@ -46,16 +45,16 @@ uint32_t writeInnerHeaders(Encap encap, const InnerConfig& inner, uint16_t flow,
     storeBe16(out + 4, 0);       // identification: DF is set, so unused
     storeBe16(out + 6, 0x4000);  // DF, offset 0
     out[8] = kTtl;
-    out[9] = kIpProtoUdp;
+    out[9] = ip::kProtoUdp;
     storeBe16(out + 10, 0);
     std::memcpy(out + 12, src.data(), 4);
     std::memcpy(out + 16, dst.data(), 4);
-    storeBe16(out + 10, checksum::compute({out, kIpv4HeaderSize}));
+    storeBe16(out + 10, checksum::compute({out, ip::kIpv4MinHeader}));
   } else {
     // Version 6, traffic class 0, flow label = flow id (20 bits).
     storeBe32(out, 0x60000000u | flow);
     storeBe16(out + 4, udp_length);
-    out[6] = kIpProtoUdp;
+    out[6] = ip::kProtoUdp;
     out[7] = kTtl;
     std::memcpy(out + 8, src.data(), 16);
     std::memcpy(out + 24, dst.data(), 16);
@@ -68,9 +67,9 @@ uint32_t writeInnerHeaders(Encap encap, const InnerConfig& inner, uint16_t flow,
   // Pseudo-header (RFC 768 / RFC 8200 §8.1): addresses, protocol, UDP length.
   uint32_t sum = checksum::add(0, {src.data(), alen});
   sum = checksum::add(sum, {dst.data(), alen});
-  sum = checksum::add16(sum, kIpProtoUdp);
+  sum = checksum::add16(sum, ip::kProtoUdp);
   sum = checksum::add16(sum, udp_length);
-  return checksum::add(sum, {udp, kUdpHeaderSize});
+  return checksum::add(sum, {udp, ip::kUdpHeader});
 }
 
 // The value to store: an all-zero result is sent as 0xffff (0 means "none").
@@ -226,39 +225,39 @@ DecapStatus decap(std::span<const uint8_t> packet,
   uint32_t sum = 0;
   bool zero_checksum_ok = false;
   if (version == 4) {
-    if (packet.size() < kIpv4HeaderSize) return DecapStatus::Malformed;
+    if (packet.size() < ip::kIpv4MinHeader) return DecapStatus::Malformed;
     ip_size = static_cast<size_t>(p[0] & 0x0f) * 4;
     end = loadBe16(p + 2);
-    if (ip_size < kIpv4HeaderSize || end < ip_size || end > packet.size())
+    if (ip_size < ip::kIpv4MinHeader || end < ip_size || end > packet.size())
       return DecapStatus::Malformed;
     if ((loadBe16(p + 6) & 0x3fff) != 0) return DecapStatus::Malformed;  // a fragment
     if (checksum::compute({p, ip_size}) != 0) return DecapStatus::BadChecksum;
-    if (p[9] != kIpProtoUdp) return DecapStatus::NotUdp;
+    if (p[9] != ip::kProtoUdp) return DecapStatus::NotUdp;
     sum = checksum::add(0, {p + 12, 8});
     zero_checksum_ok = true;
   } else if (version == 6) {
-    if (packet.size() < kIpv6HeaderSize) return DecapStatus::Malformed;
-    ip_size = kIpv6HeaderSize;
-    end = kIpv6HeaderSize + loadBe16(p + 4);
+    if (packet.size() < ip::kIpv6Header) return DecapStatus::Malformed;
+    ip_size = ip::kIpv6Header;
+    end = ip::kIpv6Header + loadBe16(p + 4);
     if (end > packet.size()) return DecapStatus::Malformed;
-    if (p[6] != kIpProtoUdp) return DecapStatus::NotUdp;  // extension headers included
+    if (p[6] != ip::kProtoUdp) return DecapStatus::NotUdp;  // extension headers included
     sum = checksum::add(0, {p + 8, 32});
   } else {
     return DecapStatus::Malformed;
   }
-  if (end - ip_size < kUdpHeaderSize) return DecapStatus::Malformed;
+  if (end - ip_size < ip::kUdpHeader) return DecapStatus::Malformed;
   const uint8_t* udp = p + ip_size;
   const size_t udp_length = loadBe16(udp + 4);
-  if (udp_length < kUdpHeaderSize || udp_length > end - ip_size) return DecapStatus::Malformed;
+  if (udp_length < ip::kUdpHeader || udp_length > end - ip_size) return DecapStatus::Malformed;
   if (loadBe16(udp + 6) == 0) {
     if (!zero_checksum_ok) return DecapStatus::BadChecksum;
   } else {
-    sum = checksum::add16(sum, kIpProtoUdp);
+    sum = checksum::add16(sum, ip::kProtoUdp);
     sum = checksum::add16(sum, static_cast<uint16_t>(udp_length));
     sum = checksum::add(sum, {udp, udp_length});
     if (checksum::fold(sum) != 0) return DecapStatus::BadChecksum;
   }
-  inner_payload = {udp + kUdpHeaderSize, udp_length - kUdpHeaderSize};
+  inner_payload = {udp + ip::kUdpHeader, udp_length - ip::kUdpHeader};
   return DecapStatus::Ok;
 }
 

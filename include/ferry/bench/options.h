@@ -1,4 +1,4 @@
-// `ferryd bench` command line (issue 6), parsed into Options. Pure: which
+// `ferryd bench` command line, parsed into Options. Pure: which
 // topology "default" means is decided later, by what the machine allows.
 #pragma once
 

@@ -1,5 +1,5 @@
 // What `ferryd bench` measured, and the ways it is written out: the JSON
-// document (shape in issue 6 and the README), CSV, and the terminal table
+// document (its shape is in the README), CSV, and the terminal table
 // with each implementation's ratio to the mmsg reference relay. Pure: the
 // machine description is gathered elsewhere and passed in.
 #pragma once
@@ -94,8 +94,8 @@ std::string toCsv(const std::vector<RunResult>& runs);
 
 // First the traffic profile(s), then rows: implementation × dataplanes;
 // columns: sizes. Each cell: Gbit/s of UDP payload, Mpps, the ratio to mmsg
-// and the router's CPU time per packet. Then the issues' targets, when the
-// runs cover them.
+// and the router's CPU time per packet. Then the verdicts on the
+// project's throughput targets, when the runs cover them.
 void printTable(std::ostream& out, const std::vector<RunResult>& runs);
 
 // The project's throughput targets, each with a verdict, from the runs that

@@ -1,19 +1,16 @@
-// The clock ferry-gen stamps packets with: CLOCK_MONOTONIC in ns. Sender and
-// sink on one machine (network namespaces included) share it, so the sink can
-// compute one-way latency.
+// ferry-gen's clock: monotonicNs (ferry/clock.h) to stamp packets, and a sleep on
+// the same clock.
 #pragma once
 
 #include <time.h>
 
 #include <cstdint>
 
+#include "ferry/clock.h"
+
 namespace ferry::gen {
 
-inline uint64_t monotonicNs() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
+using ferry::monotonicNs;
 
 // Sleeps about `ns` (EINTR cuts it short; callers loop on their own deadline).
 inline void sleepNs(uint64_t ns) noexcept {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "ferry/net/ip_header.h"
 #include "ferry/route/ip.h"
 
 namespace ferry::gen {
@@ -77,13 +78,10 @@ enum class Encap : uint8_t { None, Ipv4, Ipv6 };
 std::string_view toString(Encap encap) noexcept;
 std::optional<Encap> parseEncap(std::string_view text) noexcept;
 
-inline constexpr size_t kIpv4HeaderSize = 20;
-inline constexpr size_t kIpv6HeaderSize = 40;
-inline constexpr size_t kUdpHeaderSize = 8;
-
+// IP + UDP header bytes in front of the measuring header.
 constexpr size_t encapOverhead(Encap encap) noexcept {
-  return encap == Encap::Ipv4   ? kIpv4HeaderSize + kUdpHeaderSize
-         : encap == Encap::Ipv6 ? kIpv6HeaderSize + kUdpHeaderSize
+  return encap == Encap::Ipv4   ? ip::kIpv4MinHeader + ip::kUdpHeader
+         : encap == Encap::Ipv6 ? ip::kIpv6Header + ip::kUdpHeader
                                 : 0;
 }
 // Smallest UDP payload that carries the encapsulation and the measuring header.
@@ -129,7 +127,7 @@ class PacketTemplate {
   void write(const Header& header, uint8_t* packet) const noexcept;
 
  private:
-  std::array<uint8_t, kIpv6HeaderSize + kUdpHeaderSize> prefix_{};
+  std::array<uint8_t, ip::kIpv6Header + ip::kUdpHeader> prefix_{};
   uint32_t partial_sum_ = 0;  // pseudo-header + inner UDP header (checksum 0), unfolded
   uint16_t prefix_size_ = 0;  // encapOverhead
   uint16_t checksum_at_ = 0;  // offset of the inner UDP checksum

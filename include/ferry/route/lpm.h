@@ -1,7 +1,7 @@
 // Longest-prefix-match tables for IPv4 and IPv6: built once (off the hot path)
 // from a list of (prefix, value), then immutable; lookup() is a const,
 // noexcept, allocation-free read that any number of threads may run at once
-// on a shared table (publish the table by pointer, RCU-style; see DESIGN.md).
+// on a shared table (publish the table by pointer, RCU-style; see published.h).
 //
 // Structure: Poptrie (Asai & Ohara, "Poptrie: A Compressed Trie with
 // Population Count for Fast and Scalable Software IP Routing Table Lookup",

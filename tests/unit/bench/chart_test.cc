@@ -1,4 +1,4 @@
-// The SVG chart is well-formed XML ("done when" 3 of issue 6): axes with
+// The SVG chart is well-formed XML: axes with
 // ticks and titles, one path per series, a legend naming each series.
 #include "ferry/bench/chart.h"
 

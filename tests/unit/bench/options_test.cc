@@ -19,7 +19,7 @@ std::string parseError(const std::vector<std::string>& args) {
   return r.error;
 }
 
-TEST(BenchOptions, DefaultsAreTheIssueMatrix) {
+TEST(BenchOptions, DefaultsAreTheDocumentedMatrix) {
   const Options o = parseOk({});
   EXPECT_EQ(o.dataplanes, (std::vector<unsigned>{1, 2, 4}));
   EXPECT_EQ(o.sizes, (std::vector<uint32_t>{64, 512, 1400, 3000}));

@@ -1,5 +1,5 @@
-// Results: the JSON shape of issue 6, CSV, the table with ratios to mmsg, and
-// the verdicts on the issue's targets.
+// Results: the JSON shape the README documents, CSV, the table with ratios to
+// mmsg, and the verdicts on the throughput targets.
 #include "ferry/bench/results.h"
 
 #include <gtest/gtest.h>
@@ -46,7 +46,7 @@ TEST(Results, RatioToMmsgAtTheSamePoint) {
   EXPECT_FALSE(ratioToReference(runs, runs[2]).has_value()) << "no mmsg at 2 dp, 64 B";
 }
 
-TEST(Results, JsonHasTheIssueShape) {
+TEST(Results, JsonHasTheDocumentedShape) {
   BenchReport report;
   report.machine = {2, "Test CPU", "6.1.0", "host", 1 << 30};
   report.settings = {{"topology", "netns"}, {"trial_s", 2.0}};

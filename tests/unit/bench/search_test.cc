@@ -1,5 +1,5 @@
 // The RFC 2544 throughput search against fake links of known capacity: no
-// sockets, no clock. "Done when" 2 of issue 6: within 2% of the capacity in at
+// sockets, no clock: it ends within 2% of the capacity in at
 // most 12 trials.
 #include "ferry/bench/search.h"
 

@@ -1,7 +1,7 @@
 // Two sessions talking through the codec over a simulated link with a fake
 // clock and a per-direction switch: cold start, one-way loss, recovery,
 // interval changes on a live session. This is the in-memory version of the
-// issue's two-ferryd and FRR tests.
+// integration tests between two ferryds and against FRR.
 #include <gtest/gtest.h>
 
 #include <algorithm>

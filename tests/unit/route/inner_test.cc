@@ -58,7 +58,7 @@ TEST(ParseInner, ValidIpv6) {
   EXPECT_EQ(r.flow_hash, flowHash(p, kSeed));
 }
 
-// The bad-input list of issue 5 / the research checklist: each mutation of a
+// A list of bad inner headers a router must survive: each mutation of a
 // valid packet (checksum fixed afterwards, so exactly one thing is wrong)
 // yields bad_inner_header for the check it targets.
 struct BadCase {

@@ -80,7 +80,7 @@ TEST(NextHopGroup, EcmpAllDown) {
   EXPECT_EQ(g.activeMask(bits({2, 3})), bits({2}));
 }
 
-// Issue 5 "done when" 5, at unit level: 64 inner flows (sequential source
+// ECMP at unit level: 64 inner flows (sequential source
 // ports, as a traffic generator makes them) over 2 up members split within
 // 35/65, and each flow always takes the same member.
 TEST(NextHopGroup, EcmpSixtyFourFlowsSplitEvenlyAndStick) {
