@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
-#include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
@@ -20,6 +19,10 @@
 namespace ferry {
 namespace {
 
+// MNL_SOCKET_BUFFER_SIZE is a run-time value (the page size); 8 KiB holds
+// any one request or acknowledgement sent here.
+constexpr size_t kNetlinkBuffer = 8192;
+
 // One rtnetlink request and its acknowledgement. "" or strerror of the
 // kernel's answer.
 std::string request(nlmsghdr* message) {
@@ -35,7 +38,7 @@ std::string request(nlmsghdr* message) {
     if (mnl_socket_sendto(nl, message, message->nlmsg_len) < 0) {
       why = std::string("netlink send: ") + std::strerror(errno);
     } else {
-      char buf[MNL_SOCKET_BUFFER_SIZE];
+      alignas(nlmsghdr) char buf[kNetlinkBuffer];
       const ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
       if (n < 0) why = std::string("netlink receive: ") + std::strerror(errno);
       else if (mnl_cb_run(buf, size_t(n), 1, port, nullptr, nullptr) < 0) why = std::strerror(errno);
@@ -68,7 +71,7 @@ bool parse(const std::string& text, Parsed& out) {
 }
 
 std::string linkUp(int ifindex) {
-  char buf[MNL_SOCKET_BUFFER_SIZE];
+  alignas(nlmsghdr) char buf[kNetlinkBuffer];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_NEWLINK;
   auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
@@ -84,7 +87,7 @@ std::string linkUp(int ifindex) {
 std::string address(int ifindex, const std::string& text, bool add) {
   Parsed a;
   if (!parse(text, a)) return "'" + text + "' is not an address";
-  char buf[MNL_SOCKET_BUFFER_SIZE];
+  alignas(nlmsghdr) char buf[kNetlinkBuffer];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
   if (add) nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;

@@ -74,7 +74,7 @@ struct Frr {
 
 // A ferry-gen run from the client to the service address, and the sink's
 // report of it.
-struct Run {
+struct Traffic {
   uint64_t sent = 0;
   uint64_t received = 0;
   uint64_t lost() const { return sent > received ? sent - received : 0; }
@@ -92,10 +92,10 @@ class ScaleOut : public ::testing::Test {
     host_[0] = std::make_unique<NetNs>("sch1");
     host_[1] = std::make_unique<NetNs>("sch2");
     sink_ = std::make_unique<NetNs>("scs");
-    link(*client_, "up", "10.71.0.1/30", *upstream_, "client", "10.71.0.2/30");
+    link(*client_, "toup", "10.71.0.1/30", *upstream_, "client", "10.71.0.2/30");
     for (int h = 0; h < 2; ++h) {
       const std::string n = std::to_string(h + 1);
-      link(*upstream_, "host" + n, "10.71." + n + ".1/30", *host_[h], "up", "10.71." + n + ".2/30");
+      link(*upstream_, "host" + n, "10.71." + n + ".1/30", *host_[h], "toup", "10.71." + n + ".2/30");
       link(*host_[h], "sink", "10.71." + std::to_string(h + 3) + ".1/30", *sink_, "host" + n,
            "10.71." + std::to_string(h + 3) + ".2/30");
       host_[h]->execOk("ip route add default via 10.71." + n + ".1");
@@ -206,9 +206,11 @@ class ScaleOut : public ::testing::Test {
   }
   uint64_t vipRx(int h) const { return ferry_[h] ? ferry_[h]->show("stats")["interfaces"][0]["rx_packets"].get<uint64_t>() : 0; }
   nlohmann::json session(int h, const std::string& interface) const {
-    for (const auto& s : ferry_[h]->show("bfd")["sessions"])
+    const nlohmann::json doc = ferry_[h]->show("bfd");  // kept: the loop reads into it
+    for (const auto& s : doc["sessions"])
       if (s["interface"] == interface) return s;
-    return {};
+    ADD_FAILURE() << "no BFD session on " << interface << ": " << doc.dump();
+    return {{"state", "?"}, {"last_diagnostic", "?"}, {"gate_closed", false}};
   }
 
   // Starts the sink and the sender (`seconds` at kRate over kFlows flows).
@@ -222,8 +224,8 @@ class ScaleOut : public ::testing::Test {
                               std::to_string(seconds), "--json"},
                              {.netns = client_->name()});
   }
-  Run finishTraffic(double seconds) {
-    Run r;
+  Traffic finishTraffic(double seconds) {
+    Traffic r;
     const auto sent_status = sender_.wait(std::chrono::milliseconds(int(seconds * 1000) + 10'000));
     EXPECT_EQ(sent_status, std::optional<int>(0)) << sender_.err();
     const auto sink_status = sink_proc_.wait(20s);
@@ -248,7 +250,7 @@ class ScaleOut : public ::testing::Test {
   void checkSpread(const char* when) {
     const uint64_t before[2] = {vipRx(0), vipRx(1)};
     startTraffic(2);
-    const Run run = finishTraffic(2);
+    const Traffic run = finishTraffic(2);
     const uint64_t got[2] = {vipRx(0) - before[0], vipRx(1) - before[1]};
     const double total = double(got[0] + got[1]);
     ASSERT_GT(total, 0);
@@ -293,7 +295,7 @@ TEST_F(ScaleOut, FlowsSpreadAndEveryFailureCostsAtMostTheDetectionTime) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - killed).count();
     EXPECT_NE(host_[0]->exec("ip link show ferry-svc 2>/dev/null"), 0) << "the kernel keeps the announce device";
     const uint64_t host2_before = vipRx(1);
-    const Run run = finishTraffic(23);
+    const Traffic run = finishTraffic(23);
     const uint64_t host2_after = vipRx(1);
     std::printf("scale-out: kill -9 of host1's ferryd at %d pps: upstream route without host1 %.0f ms after the kill; "
                 "sent %llu, received %llu, lost %llu (bound %llu = rate x (%.0f ms detection + 2 x %.0f ms)); "
@@ -336,7 +338,7 @@ TEST_F(ScaleOut, FlowsSpreadAndEveryFailureCostsAtMostTheDetectionTime) {
     EXPECT_EQ(status, std::optional<int>(0)) << ferry_[1]->process().err();
     const std::string log = ferry_[1]->process().err();
     EXPECT_NE(log.find("forwarding_plane_reset"), std::string::npos) << log;
-    const Run run = finishTraffic(4);
+    const Traffic run = finishTraffic(4);
     std::printf("scale-out: SIGTERM of host2's ferryd at %d pps: upstream route without host2 %.0f ms after the "
                 "signal, ferryd exited after %.0f ms; sent %llu, received %llu, lost %llu\n",
                 kRate, moved_ms, exited_ms, (unsigned long long)run.sent, (unsigned long long)run.received,
@@ -363,7 +365,7 @@ TEST_F(ScaleOut, FlowsSpreadAndEveryFailureCostsAtMostTheDetectionTime) {
     const double moved_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - cut).count();
     const nlohmann::json uplink = session(0, "uplink");
-    const Run run = finishTraffic(6);
+    const Traffic run = finishTraffic(6);
     std::printf("scale-out: host1's only egress down at %d pps: upstream route without host1 %.0f ms later; "
                 "host1's uplink session %s (diag %s); sent %llu, received %llu, lost %llu (bound %llu)\n",
                 kRate, moved_ms, uplink["state"].get<std::string>().c_str(),
