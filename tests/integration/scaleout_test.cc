@@ -13,7 +13,8 @@
 // flows; kill -9 of one ferryd at 10 kpps (loss within rate × (detection +
 // 2 intervals), counted as sent − received over 21 s after the kill); SIGTERM
 // (no loss); the restarted host takes flows again; every egress of a host
-// down (health gating; the same bound).
+// down (health gating; the same bound); a takeover keeps the announcement
+// (no loss, both paths throughout).
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -382,6 +383,30 @@ TEST_F(ScaleOut, FlowsSpreadAndEveryFailureCostsAtMostTheDetectionTime) {
     waitForTwoPaths("egress back");
     std::printf("scale-out: host1's egress back: announced and installed again after %.1f s\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - back).count());
+  }
+  if (HasFatalFailure()) return;
+
+  // A takeover (SIGUSR2: the same binary re-executed with --takeover) keeps
+  // the announcement: the new process takes the device's descriptor before
+  // the old one exits, so the upstream never loses host2.
+  {
+    startTraffic(4);
+    std::this_thread::sleep_for(1s);
+    ferry_[1]->process().signal(SIGUSR2);
+    bool both = true;
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    while (std::chrono::steady_clock::now() < until) both = both && upstreamPaths() == 2;
+    const auto status = ferry_[1]->process().wait(10s);
+    EXPECT_EQ(status, std::optional<int>(0)) << ferry_[1]->process().err();
+    EXPECT_EQ(host_[1]->exec("ip link show ferry-svc >/dev/null"), 0) << "the announce device went with the old process";
+    const Traffic run = finishTraffic(4);
+    std::printf("scale-out: takeover of host2's ferryd (SIGUSR2) at %d pps: upstream kept both hosts: %s; "
+                "sent %llu, received %llu, lost %llu\n",
+                kRate, both ? "yes" : "no", (unsigned long long)run.sent, (unsigned long long)run.received,
+                (unsigned long long)run.lost());
+    EXPECT_TRUE(both) << "the upstream lost host2 during the takeover";
+    EXPECT_EQ(run.lost(), 0u);
+    EXPECT_EQ(ferry_[1]->show("bfd")["sessions"].size(), 2u) << "the new process serves the control socket";
   }
   std::printf("scale-out: whole test %.1f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
