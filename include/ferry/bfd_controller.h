@@ -117,7 +117,7 @@ class BfdController {
   // Plane Reset) and told to its peer at once; the interfaces' liveness is
   // frozen as it is, so the dataplanes go on forwarding through the drain
   // whatever the peers answer. Returns the largest slowestDetection() of
-  // the sessions, as they were before (0 without sessions).
+  // the sessions that were Up (0 when none was).
   bfd::Micros beginDrain(bfd::Micros now) noexcept;
   bool draining() const noexcept { return draining_; }
 

@@ -436,7 +436,11 @@ bool BfdController::canForward() const noexcept {
 
 bfd::Micros BfdController::beginDrain(bfd::Micros now) noexcept {
   bfd::Micros slowest = 0;
-  for (const auto& e : sessions_) slowest = std::max(slowest, slowestDetection(*e.session, e.interval_us));
+  // Only peers that see us Up send traffic our way and have it to move; a
+  // session not Up needs no drain (its 1 s slow rate would make it 6 s).
+  for (const auto& e : sessions_)
+    if (e.session->state() == bfd::State::kUp)
+      slowest = std::max(slowest, slowestDetection(*e.session, e.interval_us));
   draining_ = true;
   for (uint32_t i = 0; i < sessions_.size(); ++i) {
     Entry& e = sessions_[i];
