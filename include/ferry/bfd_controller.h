@@ -38,6 +38,18 @@
 
 namespace ferry {
 
+// Health gating (bfd.depends_on): whether a session whose traffic leaves
+// through the interfaces `depends_on` must be held Down (diagnostic 6),
+// given each interface's liveness (1 = usable): when none of them is usable.
+// An empty list never gates.
+bool gateClosed(const std::vector<uint16_t>& depends_on, const std::vector<uint8_t>& liveness) noexcept;
+
+// The longer of the two detection times of a session: ours of the peer
+// (§6.8.4), and the peer's of us (our Detect Mult × our transmit interval,
+// which is what it waits before it gives up on us). A session never heard
+// from counts with its configured values (`interval_us` × detect mult).
+bfd::Micros slowestDetection(const bfd::Session& session, bfd::Micros interval_us) noexcept;
+
 class BfdController {
  public:
   static constexpr uint16_t kRfc5881Port = 3784;
@@ -98,6 +110,20 @@ class BfdController {
   // so and its up hold-down has passed). `version` increments whenever any entry changes.
   const std::vector<uint8_t>& liveness() const noexcept { return liveness_; }
   uint64_t livenessVersion() const noexcept { return liveness_version_; }
+
+  // Graceful stop: every session is held Down with diagnostic 4 (Forwarding
+  // Plane Reset) and told to its peer at once; the interfaces' liveness is
+  // frozen as it is, so the dataplanes go on forwarding through the drain
+  // whatever the peers answer. Returns the largest slowestDetection() of
+  // the sessions that were Up (0 when none was).
+  bfd::Micros beginDrain(bfd::Micros now) noexcept;
+  bool draining() const noexcept { return draining_; }
+
+  // Whether this host can forward from its gated interfaces: false while
+  // every session with a depends_on is held Down by its gate (the host would
+  // drop everything it attracts), true otherwise and when no session has a
+  // depends_on. The daemon withdraws its BGP announcement while it is false.
+  bool canForward() const noexcept;
 
   // `ferryctl show bfd` (keys documented in the README).
   nlohmann::json showJson(bfd::Micros now) const;
@@ -166,6 +192,10 @@ class BfdController {
     // interface has surely been handed over (kNoTurnOwed: nothing owed).
     std::vector<uint64_t> turns_owed;
     uint64_t expiries_deferred = 0;
+    // bfd.depends_on (interface indices) and whether the gate holds it Down.
+    std::vector<uint16_t> depends_on;
+    bool gated = false;
+    uint64_t gate_holds = 0;  // how often the gate closed
   };
   struct RxSocket {
     SockAddr bind;
@@ -182,7 +212,11 @@ class BfdController {
   bool deferExpiry(uint32_t index, bfd::Micros now);
   void transmit(uint32_t index, bfd::Micros now) noexcept;
   // Re-evaluates the link's usability (session and hold-down) as of `now`.
+  // While draining, the liveness stays as it was.
   void refreshLiveness(uint32_t index, bfd::Micros now) noexcept;
+  // Health gating: holds or releases each gated session after a liveness
+  // change (depended-on interfaces are never gated themselves: one pass).
+  void applyGates(bfd::Micros now) noexcept;
   // The handed-over transmit socket of `interface` bound to `bind`'s host.
   Fd takeAdoptedTx(const std::string& interface, const SockAddr& bind);
 
@@ -194,6 +228,7 @@ class BfdController {
   std::set<std::pair<bfd::Micros, uint32_t>> timers_;  // (deadline, session)
   std::vector<uint8_t> liveness_;
   uint64_t liveness_version_ = 0;
+  bool draining_ = false;
   Counters counters_;
   const ReceivePath* receive_path_ = nullptr;
   // Handed over by the old process, until setup() takes or closes them.

@@ -200,6 +200,8 @@ struct SessionState {
   uint64_t transitions = 0;
   Micros last_change = 0;
   SessionCounters counters;
+  // Not carried by the takeover format: the new process decides its own
+  // holds (gating is recomputed from liveness, a stop is never handed over).
   friend bool operator==(const SessionState&, const SessionState&) = default;
 };
 
@@ -257,6 +259,21 @@ class Session {
   // validate() would refuse.
   bool setTimers(Micros desired_min_tx_us, Micros required_min_rx_us, uint8_t detect_mult,
                  Micros now) noexcept;
+
+  // Holds the session Down with diagnostic `diag` (held = true), or lets it
+  // follow the state machine again (held = false). For what the local system
+  // knows and the peer cannot see: its forwarding plane is going away (diag 4
+  // Forwarding Plane Reset, a graceful stop) or every path behind it is down
+  // (diag 6 Concatenated Path Down, health gating). Not AdminDown: RFC 5882
+  // §3.2 says a peer must not fail over on AdminDown, and the point here is
+  // that it does. While held, received packets are accepted (the peer's
+  // discriminator and timers are learnt, its silence still detected) but the
+  // state stays Down, so the peer sees Down and never reaches Up. Holding
+  // again with another diag only changes the diag. Released, the session is
+  // Down and comes up by the usual three-way handshake. While AdminDown the
+  // hold is remembered and takes effect when AdminDown ends.
+  Change holdDown(bool held, Diag diag, Micros now) noexcept;
+  bool heldDown() const noexcept { return held_diag_ != Diag::kNone; }
 
   // Whether the dataplane may send through this neighbour: Up, or Down/Init
   // only because the peer announced AdminDown while we were Up (RFC 5882
@@ -374,6 +391,7 @@ class Session {
   Micros auth_seq_expiry_ = 0;  // bfd.AuthSeqKnown lapses 2 detection times after the last packet
 
   bool peer_admin_down_ = false;
+  Diag held_diag_ = Diag::kNone;  // holdDown(): kNone when not held
   uint64_t transitions_ = 0;
   Micros last_change_ = 0;
   SessionCounters counters_;

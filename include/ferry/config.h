@@ -5,7 +5,8 @@
 // Keys (see README "Config reference" for the full description):
 //   dataplanes: auto | N            steering: kernel | inner-flow | cpu
 //   mode: relay | route             control_socket: PATH
-//   interfaces: [{name, bind, peer, bfd: {interval_ms, detect_mult, mode, admin_down}}]
+//   interfaces: [{name, bind, peer, bfd: {interval_ms, detect_mult, mode, admin_down, depends_on}}]
+//   announce: {device, addresses}   drain_ms: N   (scaling out behind BGP ECMP)
 //   relay: [{from, to}]             routes: [{prefix, via: [..], ecmp}]
 //   routes_file: PATH               (route mode: a large table, route_set.h)
 //   icmp: {source_v4, source_v6, rate, burst}
@@ -62,6 +63,13 @@ struct BfdConfig {
   // once the session has stayed up this long (flap damping). 0 = at once.
   uint32_t hold_up_ms = 0;
   BfdAuth auth;
+  // Health gating: the interfaces this one's traffic leaves through. While
+  // every one of them is down (BFD), this session is held Down with
+  // diagnostic 6, Concatenated Path Down, so the peer stops sending here.
+  // Names as written; depends_on_index: their indices. Each must have BFD
+  // and no depends_on of its own; empty = no gating.
+  std::vector<std::string> depends_on;
+  std::vector<uint16_t> depends_on_index;
   friend bool operator==(const BfdConfig&, const BfdConfig&) = default;
 };
 
@@ -138,6 +146,22 @@ struct FpmConfig {
   friend bool operator==(const FpmConfig&, const FpmConfig&) = default;
 };
 
+// The service addresses a host announces with BGP (README "Scaling out"):
+// ferryd creates a non-persistent TUN device `device` carrying `addresses`
+// (each /32 or /128) for as long as it forwards. The kernel deletes the
+// device, and with it the addresses and their connected routes, when the
+// last descriptor of it closes: at exit, and after a crash or kill -9 too.
+// The host's FRR announces the addresses while they exist (`network X/32`
+// with import-check), so the announcement cannot outlive ferryd.
+struct AnnounceConfig {
+  std::string device = "ferry-svc";
+  std::vector<std::string> addresses;  // "10.200.0.1/32", "2001:db8::1/128"
+  friend bool operator==(const AnnounceConfig&, const AnnounceConfig&) = default;
+};
+
+// Longest drain_ms: ten minutes.
+inline constexpr uint32_t kMaxDrainMs = 600'000;
+
 struct Config;
 // Whether the dataplanes receive with UDP GRO: tuning.gro, except with
 // steering: inner-flow (which GRO would defeat).
@@ -165,6 +189,11 @@ struct Config {
   // unset: it keeps the one it was started as.
   std::optional<std::string> user;
   std::optional<std::string> group;
+  std::optional<AnnounceConfig> announce;
+  // Graceful stop (SIGTERM, SIGINT): how long ferryd keeps forwarding after
+  // telling every BFD peer Down with diagnostic 4 (Forwarding Plane Reset).
+  // Unset: twice the largest detection time of its sessions (0 without BFD).
+  std::optional<uint32_t> drain_ms;
 
   // Index of the interface called `name`, or -1.
   int interfaceIndex(std::string_view name) const noexcept;

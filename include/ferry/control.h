@@ -97,6 +97,18 @@ class Control {
   void run() noexcept;
   void stop() noexcept;
 
+  // Graceful stop: BfdController::beginDrain() on every session, at once;
+  // returns its largest detection time (µs; 0 without BFD sessions).
+  uint64_t beginDrain();
+  // Called on the BFD thread whenever BfdController::canForward() changes
+  // (health gating); the daemon adds or removes its announced addresses.
+  // Set before run().
+  // `announced`: whether the addresses are on now.
+  void setForwardingHook(bool announced, std::function<void(bool can_forward)> hook) {
+    can_forward_ = announced;
+    forwarding_hook_ = std::move(hook);
+  }
+
   // One ctl request ("show stats") → one JSON reply.
   std::string handleRequest(const std::string& request);
   // The metrics endpoint's reply to one HTTP request line.
@@ -160,6 +172,8 @@ class Control {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> reload_requested_{false};
   std::function<void(bool)> reload_hook_;
+  std::function<void(bool)> forwarding_hook_;
+  bool can_forward_ = true;  // BFD thread: the last value given to forwarding_hook_
   std::atomic<uint64_t> control_turn_us_{0};
   std::atomic<uint64_t> bfd_turn_us_{0};
   std::atomic<uint32_t> interfaces_up_{0};

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "ferry/announce.h"
 #include "ferry/bfd_handoff.h"
 #include "ferry/config.h"
 #include "ferry/control.h"
@@ -81,6 +82,16 @@ class Daemon {
   Control::Health health() const noexcept { return control_ ? control_->health() : Control::Health{}; }
   uint64_t watchdogStallUs() const noexcept { return uint64_t(config_.tuning.watchdog_stall_ms) * 1000; }
   std::string statusLine() const;
+
+  // Graceful stop, first step: every BFD peer is told Down with diagnostic 4
+  // and the dataplanes go on forwarding (BfdController::beginDrain). Returns
+  // the drain to wait before stop(): drain_ms if set, else twice the largest
+  // detection time (0 without BFD sessions).
+  uint64_t beginDrainUs();
+  // Withdraws the BGP announcement for good: the TUN device is closed, so
+  // the kernel deletes it with its addresses (a no-op without `announce:`).
+  void withdrawAnnouncement();
+  bool announcing() const { return announce_.active(); }
   void setReloadHook(std::function<void(bool done)> hook) { reload_hook_ = std::move(hook); }
   // Runs in start() once the control socket is open and before the switch
   // to `user:` and the first thread: what must still be done with the
@@ -91,6 +102,7 @@ class Daemon {
   std::vector<DataplaneView> views() const;
 
   Config config_;
+  Announcement announce_;
   unsigned count_ = 0;
   std::vector<int> cpus_;
   uint32_t hash_seed_ = 0;  // route mode's ECMP seed (never changes after start)

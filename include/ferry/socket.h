@@ -40,6 +40,9 @@ struct UdpSocketOptions {
   bool reuse_port = true;          // SO_REUSEPORT (and SO_REUSEADDR)
   uint32_t buffer_bytes = 4 << 20; // SO_RCVBUF/SO_SNDBUF (…FORCE when permitted)
   bool nonblocking = false;        // io_uring sockets stay blocking; the control thread's not
+  // IP_FREEBIND / IPV6_FREEBIND: bind to an address that is not (yet) local,
+  // as an `announce:` address is while health gating keeps it withdrawn.
+  bool freebind = false;
 };
 
 // Opens, configures and binds a UDP socket. On failure returns an invalid Fd
@@ -50,7 +53,8 @@ Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::str
 // so before creating the group ferry checks that nobody holds the address:
 // a plain bind (no SO_REUSEPORT) on it must succeed. False with `error` set
 // ("127.0.0.1:5000 is already in use by another socket") otherwise.
-bool addressIsFree(const SockAddr& bind, std::string* error);
+// `freebind`: the address need not be local now (UdpSocketOptions::freebind).
+bool addressIsFree(const SockAddr& bind, std::string* error, bool freebind = false);
 
 // The address of the Unix socket at `path`; false when the path does not
 // fit sun_path (107 bytes and the NUL).

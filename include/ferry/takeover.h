@@ -61,6 +61,7 @@ class TakeoverClient {
   long controlIndex() const noexcept;
   long metricsIndex() const noexcept;
   long handoverIndex() const noexcept;
+  long announceIndex() const noexcept;  // the `announce:` TUN device, -1 if none
 
   // Ready → BfdState. "" or why.
   std::string exchangeBfd(takeover::BfdState& state);

@@ -58,10 +58,16 @@ struct Manifest {
   std::string control_socket;  // path; its listening socket follows if non-empty
   std::string metrics;         // listen address; its socket follows if non-empty
   bool handover = false;       // the handover listening socket follows
+  // `announce:` device name; its TUN descriptor follows (last) if non-empty.
+  // Written only when set, so a manifest without it is the same bytes as
+  // before the field existed (either side may be the older binary).
+  std::string announce_device;
+  std::vector<std::string> announce_addresses;  // what the old process announced
 
   size_t fdCount() const noexcept {
     return size_t(dataplanes) * interfaces.size() + bfd_rx.size() + bfd_tx.size() +
-           (control_socket.empty() ? 0 : 1) + (metrics.empty() ? 0 : 1) + (handover ? 1 : 0);
+           (control_socket.empty() ? 0 : 1) + (metrics.empty() ? 0 : 1) + (handover ? 1 : 0) +
+           (announce_device.empty() ? 0 : 1);
   }
   friend bool operator==(const Manifest&, const Manifest&) = default;
 };

@@ -207,6 +207,9 @@ RxResult Session::onPacket(const ControlPacket& packet, Micros now,
 }
 
 void Session::applyStateMachine(State received, Micros now) noexcept {
+  // Held Down (holdDown): the peer's state is recorded by the caller, ours
+  // stays Down whatever it says.
+  if (held_diag_ != Diag::kNone) return;
   // §6.8.6, verbatim in structure. Our state is not AdminDown here.
   if (received == State::kAdminDown) {
     if (state_ != State::kDown) {
@@ -392,12 +395,35 @@ Change Session::setAdminDown(bool admin_down, Micros now) noexcept {
     setState(State::kAdminDown, Diag::kAdministrativelyDown, now);
     detection_deadline_ = kNever;
   } else {
-    setState(State::kDown, Diag::kNone, now);
+    // A hold taken while AdminDown applies now (holdDown).
+    setState(State::kDown, held_diag_, now);
     // A peer heard while we were AdminDown is timed out from now on.
     if (remote_disc_ != 0) {
       last_rx_ = now;
       detection_deadline_ = addSaturating(now, detectionTime());
     }
+  }
+  return changeSince(before);
+}
+
+Change Session::holdDown(bool held, Diag diag, Micros now) noexcept {
+  const Snapshot before = snapshot();
+  if (!held) {
+    // Released: Down (diag kept: it says why the session last went down);
+    // the peer's next Down or Init packet starts the handshake.
+    held_diag_ = Diag::kNone;
+    return changeSince(before);
+  }
+  if (diag == Diag::kNone) diag = Diag::kPathDown;  // a hold must say why
+  held_diag_ = diag;
+  if (state_ == State::kAdminDown) return {};
+  peer_admin_down_ = false;  // no longer usable on the peer's word either
+  if (state_ != State::kDown) {
+    setState(State::kDown, diag, now);
+  } else if (local_diag_ != diag) {
+    // Already Down: only the reason changes; tell the peer at once.
+    local_diag_ = diag;
+    next_tx_ = now;
   }
   return changeSince(before);
 }

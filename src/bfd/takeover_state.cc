@@ -265,6 +265,11 @@ std::vector<uint8_t> encode(const Manifest& m) {
   w.str(m.control_socket);
   w.str(m.metrics);
   w.flag(m.handover);
+  if (!m.announce_device.empty()) {
+    w.str(m.announce_device);
+    w.u32(uint32_t(m.announce_addresses.size()));
+    for (const auto& a : m.announce_addresses) w.str(a);
+  }
   return w.take();
 }
 
@@ -338,6 +343,12 @@ std::string decode(std::span<const uint8_t> message, Manifest& out) {
   m.control_socket = r.str();
   m.metrics = r.str();
   m.handover = r.flag();
+  if (r.ok() && !r.atEnd()) {
+    m.announce_device = r.str();
+    if (r.ok() && m.announce_device.empty()) r.fail("empty announce device");
+    const uint32_t addresses = r.count();
+    for (uint32_t i = 0; i < addresses && r.ok(); ++i) m.announce_addresses.push_back(r.str());
+  }
   if (std::string why = finish(r); !why.empty()) return why;
   out = std::move(m);
   return {};

@@ -285,6 +285,8 @@ class Parser {
   void parseTuning(const YAML::Node& node, Tuning& tuning);
   void parseIcmp(const YAML::Node& node, IcmpConfig& icmp);
   void validate(const YAML::Node& root, Config& config);
+  void checkDependsOn(const YAML::Node& interfaces, Config& config);
+  void parseAnnounce(const YAML::Node& node, AnnounceConfig& announce);
   void checkRoutes(Config& config);
   void readRoutesFile(const YAML::Node& at, const std::string& written, Config& config);
 
@@ -294,7 +296,8 @@ class Parser {
 };
 
 void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig& bfd) {
-  if (!checkMap(node, path, {"interval_ms", "detect_mult", "mode", "admin_down", "hold_up_ms", "auth"}))
+  if (!checkMap(node, path,
+                {"interval_ms", "detect_mult", "mode", "admin_down", "hold_up_ms", "auth", "depends_on"}))
     return;
   // RFC 5880 intervals are 32-bit microseconds; FRR's floor is 10 ms, ours 1 ms.
   if (auto v = node["interval_ms"]) {
@@ -313,6 +316,19 @@ void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig
     if (auto ms = unsignedInt(v, path + ".hold_up_ms", 0, kMaxHoldUpMs)) bfd.hold_up_ms = uint32_t(*ms);
   }
   if (auto v = node["auth"]) parseBfdAuth(v, path + ".auth", bfd.auth);
+  if (auto v = node["depends_on"]) {
+    // Names only here: they may refer to interfaces further down the file
+    // (checkDependsOn resolves them once every interface is known).
+    if (!v.IsSequence()) {
+      error(v, path + ".depends_on: expected a list of interface names, got " + typeName(v));
+    } else if (v.size() == 0) {
+      error(v, path + ".depends_on: the list is empty (leave the key out for no gating)");
+    } else {
+      for (size_t i = 0; i < v.size(); ++i)
+        if (auto name = scalar(v[i], path + ".depends_on[" + std::to_string(i) + "]"))
+          bfd.depends_on.push_back(*name);
+    }
+  }
 }
 
 void Parser::parseBfdAuth(const YAML::Node& node, const std::string& path, BfdAuth& auth) {
@@ -489,7 +505,8 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
   }
   if (!checkMap(root, "config",
                 {"dataplanes", "steering", "mode", "interfaces", "relay", "routes", "routes_file",
-                 "icmp", "metrics", "control_socket", "tuning", "user", "group", "fpm"}))
+                 "icmp", "metrics", "control_socket", "tuning", "user", "group", "fpm", "announce",
+                 "drain_ms"}))
     return;
 
   if (auto v = root["dataplanes"]) {
@@ -572,6 +589,14 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
     }
   }
   if (auto v = root["tuning"]) parseTuning(v, config.tuning);
+  if (auto v = root["announce"]) {
+    AnnounceConfig announce;
+    parseAnnounce(v, announce);
+    config.announce = announce;
+  }
+  if (auto v = root["drain_ms"]) {
+    if (auto n = unsignedInt(v, "drain_ms", 0, kMaxDrainMs)) config.drain_ms = uint32_t(*n);
+  }
   if (auto v = root["icmp"]) {
     IcmpConfig icmp;
     parseIcmp(v, icmp);
@@ -588,6 +613,7 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
   } else {
     for (size_t i = 0; i < interfaces.size(); ++i)
       parseInterface(interfaces[i], "interfaces[" + std::to_string(i) + "]", config);
+    checkDependsOn(interfaces, config);
   }
 
   if (auto relay = root["relay"]) {
@@ -764,6 +790,103 @@ void Parser::checkRoutes(Config& config) {
   }
 }
 
+// bfd.depends_on: every name is another interface of this file that has BFD
+// (without it an interface is always up, so it could never gate) and no
+// depends_on of its own (gating acts on the depended-on interfaces' own
+// liveness, so a chain or a cycle could hold sessions down for ever).
+void Parser::checkDependsOn(const YAML::Node& interfaces, Config& config) {
+  for (size_t i = 0; i < config.interfaces.size(); ++i) {
+    InterfaceConfig& iface = config.interfaces[i];
+    if (!iface.bfd || iface.bfd->depends_on.empty()) continue;
+    // Its node in the file (a broken interface earlier may be left out of
+    // config.interfaces, so the indices can differ).
+    size_t at_index = 0;
+    for (size_t k = 0; k < interfaces.size(); ++k) {
+      const YAML::Node n = interfaces[k];
+      if (n.IsMap() && n["name"] && n["name"].IsScalar() && n["name"].Scalar() == iface.name) {
+        at_index = k;
+        break;
+      }
+    }
+    const YAML::Node list = interfaces[at_index]["bfd"]["depends_on"];
+    const std::string path = "interfaces[" + std::to_string(at_index) + "].bfd.depends_on";
+    for (size_t j = 0; j < iface.bfd->depends_on.size(); ++j) {
+      const std::string& name = iface.bfd->depends_on[j];
+      const YAML::Node at = j < list.size() ? list[j] : list;
+      const std::string where = path + "[" + std::to_string(j) + "]";
+      const int index = config.interfaceIndex(name);
+      if (index < 0) {
+        std::string known;
+        for (const auto& other : config.interfaces) known += (known.empty() ? "" : ", ") + other.name;
+        error(at, where + ": unknown interface '" + name + "' (interfaces: " + known + ")");
+        continue;
+      }
+      const InterfaceConfig& dep = config.interfaces[size_t(index)];
+      if (size_t(index) == i) {
+        error(at, where + ": interface '" + name + "' cannot depend on itself");
+      } else if (!dep.bfd) {
+        error(at, where + ": interface '" + name +
+                      "' has no bfd, so it is always up and could never take '" + iface.name + "' down");
+      } else if (!dep.bfd->depends_on.empty()) {
+        error(at, where + ": interface '" + name +
+                      "' has a depends_on of its own; gating is one level deep (no chains or cycles)");
+      } else if (std::find(iface.bfd->depends_on_index.begin(), iface.bfd->depends_on_index.end(),
+                           uint16_t(index)) != iface.bfd->depends_on_index.end()) {
+        error(at, where + ": interface '" + name + "' is listed twice");
+      } else {
+        iface.bfd->depends_on_index.push_back(uint16_t(index));
+      }
+    }
+  }
+}
+
+void Parser::parseAnnounce(const YAML::Node& node, AnnounceConfig& announce) {
+  const std::string path = "announce";
+  if (!checkMap(node, path, {"device", "addresses"})) return;
+  if (auto v = node["device"]) {
+    if (auto name = scalar(v, path + ".device")) {
+      // IFNAMSIZ is 16 with the NUL; the kernel refuses '/', ':' and spaces.
+      bool ok = !name->empty() && name->size() < 16 && *name != "." && *name != "..";
+      for (char c : *name) ok = ok && isInterfaceNameChar(c);
+      if (!ok)
+        error(v, path + ".device: '" + *name +
+                     "' is not a network device name (1 to 15 of letters, digits, '.', '_', '-')");
+      else
+        announce.device = *name;
+    }
+  }
+  if (!require(node, "addresses", path)) return;
+  const YAML::Node list = node["addresses"];
+  if (!list.IsSequence() || list.size() == 0) {
+    error(list, path + ".addresses: expected a list of addresses such as 192.0.2.1/32 or 2001:db8::1/128");
+    return;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = path + ".addresses[" + std::to_string(i) + "]";
+    auto text = scalar(list[i], where);
+    if (!text) continue;
+    const size_t slash = text->find('/');
+    const std::string host = text->substr(0, slash);
+    const std::string length = slash == std::string::npos ? "" : text->substr(slash + 1);
+    in_addr a4{};
+    in6_addr a6{};
+    const bool v4 = inet_pton(AF_INET, host.c_str(), &a4) == 1;
+    const bool v6 = !v4 && inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+    if (!v4 && !v6) {
+      error(list[i], where + ": '" + *text + "' is not an IPv4 or IPv6 address");
+    } else if (length != (v4 ? "32" : "128")) {
+      // A service address is one host: the whole prefix is what is announced.
+      error(list[i], where + ": '" + *text + "': write the address as a host prefix, " + host +
+                         (v4 ? "/32" : "/128"));
+    } else if (std::find(announce.addresses.begin(), announce.addresses.end(), *text) !=
+               announce.addresses.end()) {
+      error(list[i], where + ": '" + *text + "' is listed twice");
+    } else {
+      announce.addresses.push_back(*text);
+    }
+  }
+}
+
 // Cross-item rules that need the whole file.
 void Parser::validate(const YAML::Node& root, Config& config) {
   if (!mode_known_) return;  // already reported; the mode rules would only add noise
@@ -796,6 +919,8 @@ std::string reloadBlocker(const Config& running, const Config& next) {
   if (running.metrics_listen != next.metrics_listen) changed.push_back("metrics");
   if (running.fpm != next.fpm) changed.push_back("fpm");
   if (!(running.tuning == next.tuning)) changed.push_back("tuning");
+  if (running.announce != next.announce) changed.push_back("announce");
+  if (running.drain_ms != next.drain_ms) changed.push_back("drain_ms");
   // The ICMP rate limit is each dataplane's own token bucket, set at start.
   const auto rate = [](const Config& c) { return c.icmp ? c.icmp->rate : IcmpConfig{}.rate; };
   const auto burst = [](const Config& c) { return c.icmp ? c.icmp->burst : IcmpConfig{}.burst; };

@@ -14,6 +14,19 @@
 
 namespace ferry {
 
+bool gateClosed(const std::vector<uint16_t>& depends_on, const std::vector<uint8_t>& liveness) noexcept {
+  if (depends_on.empty()) return false;
+  for (const uint16_t i : depends_on)
+    if (i < liveness.size() && liveness[i] != 0) return false;
+  return true;
+}
+
+bfd::Micros slowestDetection(const bfd::Session& session, bfd::Micros interval_us) noexcept {
+  const bfd::Micros configured = bfd::Micros(session.detectMult()) * interval_us;
+  const bfd::Micros theirs = bfd::Micros(session.detectMult()) * session.txInterval();
+  return std::max({configured, theirs, session.detectionTime()});
+}
+
 namespace {
 
 // Accepts only datagrams whose IP TTL (IPv4) or hop limit (IPv6) is 255: a
@@ -78,6 +91,7 @@ BfdController::BfdController(const Config& config, std::vector<int> send_fds, ui
     e.mode = ic.bfd->mode;
     e.interval_us = bfd::Micros(ic.bfd->interval_ms) * 1000;
     e.hold.setHold(bfd::Micros(ic.bfd->hold_up_ms) * 1000);
+    e.depends_on = ic.bfd->depends_on_index;
     const auto index = static_cast<uint32_t>(sessions_.size());
     const uint32_t disc = discriminators_.allocate(index);
     session_seed = session_seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -202,6 +216,7 @@ std::string BfdController::setup(bool start) {
   adopted_tx_.clear();
   if (!start) return {};
   const bfd::Micros now = monotonicMicros();
+  applyGates(now);  // every session starts Down: gated ones are held from the start
   for (uint32_t i = 0; i < sessions_.size(); ++i) reschedule(i);
   service(now);
   return {};
@@ -265,6 +280,7 @@ size_t BfdController::restore(const takeover::BfdState& state, bfd::Micros now) 
   }
   for (uint32_t i = 0; i < sessions_.size(); ++i) refreshLiveness(i, now);
   ++liveness_version_;
+  applyGates(now);  // holds are this process's own, decided from the liveness taken over
   for (uint32_t i = 0; i < sessions_.size(); ++i) reschedule(i);
   service(now);
   return taken;
@@ -360,6 +376,7 @@ void BfdController::deliver(std::optional<uint32_t> hint, const uint8_t* data, s
   if (result.liveness_changed) refreshLiveness(index, now);
   if (result.transmit_now) transmit(index, now);
   reschedule(index);
+  applyGates(now);
 }
 
 void BfdController::service(bfd::Micros now) noexcept {
@@ -375,7 +392,58 @@ void BfdController::service(bfd::Micros now) noexcept {
     if (change.liveness_changed || sessions_[index].hold.deadline() <= now) refreshLiveness(index, now);
     transmit(index, now);
     reschedule(index);
+    applyGates(now);
   }
+}
+
+void BfdController::applyGates(bfd::Micros now) noexcept {
+  if (draining_) return;  // every session is held with diag 4 until the end
+  for (uint32_t i = 0; i < sessions_.size(); ++i) {
+    Entry& e = sessions_[i];
+    const bool closed = gateClosed(e.depends_on, liveness_);
+    if (closed == e.gated) continue;
+    e.gated = closed;
+    if (closed) ++e.gate_holds;
+    const bfd::Change change = e.session->holdDown(closed, bfd::Diag::kConcatenatedPathDown, now);
+    std::string deps;
+    for (const uint16_t d : e.depends_on) deps += (deps.empty() ? "" : ", ") + config_.interfaces[d].name;
+    if (closed)
+      log::warn("bfd " + e.name + ": held Down (diag concatenated_path_down): every interface it depends on (" +
+                deps + ") is down");
+    else
+      log::info("bfd " + e.name + ": released (an interface it depends on is up: " + deps + ")");
+    if (change.liveness_changed) refreshLiveness(i, now);
+    transmit(i, now);
+    reschedule(i);
+  }
+}
+
+bool BfdController::canForward() const noexcept {
+  bool any_gated_session = false;
+  for (const auto& e : sessions_) {
+    if (e.depends_on.empty()) continue;
+    any_gated_session = true;
+    if (!e.gated) return true;
+  }
+  return !any_gated_session;
+}
+
+bfd::Micros BfdController::beginDrain(bfd::Micros now) noexcept {
+  bfd::Micros slowest = 0;
+  // Only peers that see us Up send traffic our way and have it to move; a
+  // session not Up needs no drain (its 1 s slow rate would make it 6 s).
+  for (const auto& e : sessions_)
+    if (e.session->state() == bfd::State::kUp)
+      slowest = std::max(slowest, slowestDetection(*e.session, e.interval_us));
+  draining_ = true;
+  for (uint32_t i = 0; i < sessions_.size(); ++i) {
+    Entry& e = sessions_[i];
+    e.session->holdDown(true, bfd::Diag::kForwardingPlaneReset, now);
+    log::info("bfd " + e.name + ": Down (diag forwarding_plane_reset): stopping");
+    transmit(i, now);
+    reschedule(i);
+  }
+  return slowest;
 }
 
 bool BfdController::deferExpiry(uint32_t index, bfd::Micros now) {
@@ -449,6 +517,9 @@ bfd::Micros BfdController::nextDeadline() const noexcept {
 }
 
 void BfdController::refreshLiveness(uint32_t index, bfd::Micros now) noexcept {
+  // Draining: our own Down must not stop the dataplanes forwarding what
+  // still arrives while the peers move their traffic away.
+  if (draining_) return;
   Entry& e = sessions_[index];
   const bool session_usable = e.session->forwardingUsable();
   const uint64_t damped = e.hold.damped();
@@ -510,6 +581,12 @@ nlohmann::json BfdController::showJson(bfd::Micros now) const {
     j["polls_completed"] = st.counters.polls_completed;
     j["detection_expiries"] = st.counters.detection_expiries;
     j["expiries_deferred"] = e.expiries_deferred;
+    nlohmann::json deps = nlohmann::json::array();
+    for (const uint16_t d : e.depends_on) deps.push_back(config_.interfaces[d].name);
+    j["depends_on"] = std::move(deps);
+    j["held_down"] = e.session->heldDown();  // gated, or stopping (diag 6 / diag 4)
+    j["gate_closed"] = e.gated;
+    j["gate_holds"] = e.gate_holds;
     nlohmann::json discards = nlohmann::json::object();
     for (size_t k = 1; k < bfd::kRxDiscardCount; ++k)
       discards[bfd::toString(static_cast<bfd::RxDiscard>(k))] = st.counters.rx_discarded[k];
@@ -562,11 +639,13 @@ std::string BfdController::set(const std::string& interface, const std::string& 
     if (value != "true" && value != "false") return "admin_down: expected true or false";
     const bfd::Change c = s.setAdminDown(value == "true", now);
     if (c.liveness_changed) refreshLiveness(uint32_t(index), now);
+    applyGates(now);
   } else if (key == "hold_up_ms") {
     uint64_t ms = 0;
     if (auto why = number(0, kMaxHoldUpMs, ms); !why.empty()) return why;
     e.hold.setHold(ms * 1000);
     refreshLiveness(uint32_t(index), now);
+    applyGates(now);
   } else {
     return "unknown key '" + key + "' (expected interval_ms, detect_mult, admin_down or hold_up_ms)";
   }

@@ -453,6 +453,10 @@ void Control::runBfd() noexcept {
       if (!bfd_frozen_.load(std::memory_order_relaxed)) {
         sessions_->service(monotonicMicros());
         publishLiveness();
+        if (forwarding_hook_ && sessions_->canForward() != can_forward_) {
+          can_forward_ = !can_forward_;
+          forwarding_hook_(can_forward_);
+        }
         next = sessions_->nextDeadline();
       }
     }
@@ -482,7 +486,24 @@ void Control::runBfd() noexcept {
       });
     for (size_t i = 0; i + 2 < fds.size() && !drop; ++i)
       if (fds[2 + i].revents & POLLIN) sessions_->onReadable(rx_fds[i], after);
+    // Health gating changed whether this host can forward: the announcement
+    // follows (a few netlink messages, only on a change).
+    if (sessions_ && !drop && forwarding_hook_ && sessions_->canForward() != can_forward_) {
+      can_forward_ = !can_forward_;
+      forwarding_hook_(can_forward_);
+    }
   }
+}
+
+uint64_t Control::beginDrain() {
+  if (!sessions_) return 0;
+  uint64_t slowest = 0;
+  {
+    std::lock_guard lock(bfd_mu_);
+    slowest = sessions_->beginDrain(monotonicMicros());
+  }
+  wakeBfd();
+  return slowest;
 }
 
 void Control::run() noexcept {

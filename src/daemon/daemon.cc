@@ -1,5 +1,6 @@
 #include "ferry/daemon.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/random.h>
@@ -29,6 +30,18 @@ std::vector<int> allowedCpus() {
   if (cpus.empty()) cpus.push_back(0);
   return cpus;
 }
+
+namespace {
+
+// Two spellings of one IP address ("2001:db8::1" and "2001:DB8:0::1").
+bool sameAddress(const std::string& a, const std::string& b) {
+  unsigned char x[16] = {}, y[16] = {};
+  for (const int family : {AF_INET, AF_INET6})
+    if (inet_pton(family, a.c_str(), x) == 1) return inet_pton(family, b.c_str(), y) == 1 && std::memcmp(x, y, 16) == 0;
+  return false;
+}
+
+}  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
 
@@ -88,6 +101,13 @@ takeover::Manifest Daemon::handoverManifest(std::vector<int>& fds, int handover_
     m.handover = true;
     fds.push_back(handover_fd);
   }
+  // The announcement's device: the new process holds it before this one
+  // exits, so the addresses, and the BGP announcement, never go away.
+  if (config_.announce && announce_.active()) {
+    m.announce_device = announce_.device();
+    m.announce_addresses = config_.announce->addresses;
+    fds.push_back(announce_.fd());
+  }
   return m;
 }
 
@@ -110,15 +130,45 @@ std::string Daemon::start(TakeoverClient* from) {
         if (m.interfaces[j].bind == config_.interfaces[i].bind.toString()) inherited[i] = long(j);
   }
 
+  // 0. The announcement's device and service addresses, before the sockets
+  // that bind to them. A takeover adopts the running process's device.
+  // With health gating the addresses wait until an egress is up (the BFD
+  // thread adds them), and the sockets bind to them with IP_FREEBIND.
+  bool gated = false;
+  for (const auto& iface : config_.interfaces) gated = gated || (iface.bfd && !iface.bfd->depends_on.empty());
+  if (config_.announce) {
+    std::string why;
+    const long index = from != nullptr ? from->announceIndex() : -1;
+    if (index >= 0 && from->manifest().announce_device == config_.announce->device) {
+      AnnounceConfig previous{from->manifest().announce_device, from->manifest().announce_addresses};
+      why = announce_.adopt(from->take(size_t(index)), *config_.announce, &previous, !gated);
+    } else {
+      why = announce_.create(*config_.announce, !gated);
+    }
+    if (!why.empty()) return why;
+    std::string list;
+    for (const auto& a : config_.announce->addresses) list += (list.empty() ? "" : ", ") + a;
+    log::info("announce: " + list + " on device " + config_.announce->device +
+              (gated && !announce_.announced() ? " once an egress is up (health gating)" : "") +
+              " (removed by the kernel when ferryd exits)");
+  }
+
   // 1. Sockets: refuse an address somebody else holds (SO_REUSEPORT would
   // silently share it), then one socket per dataplane per interface. A
   // takeover uses the sockets it was handed as they are: they stay in their
   // reuseport group in the same order, so the steering index of each
   // dataplane's socket does not move.
+  // An interface bound to an announced address binds with IP_FREEBIND: the
+  // address may be withdrawn (gating) when the socket is opened.
+  std::vector<bool> freebind(config_.interfaces.size(), false);
+  for (size_t i = 0; i < config_.interfaces.size() && config_.announce; ++i)
+    for (const auto& a : config_.announce->addresses)
+      if (sameAddress(a.substr(0, a.find('/')), config_.interfaces[i].bind.host())) freebind[i] = true;
   for (size_t i = 0; i < config_.interfaces.size(); ++i) {
     const auto& iface = config_.interfaces[i];
     std::string why;
-    if (inherited[i] < 0 && !addressIsFree(iface.bind, &why)) return "interface '" + iface.name + "': " + why;
+    if (inherited[i] < 0 && !addressIsFree(iface.bind, &why, freebind[i]))
+      return "interface '" + iface.name + "': " + why;
   }
   UdpSocketOptions options;
   options.buffer_bytes = config_.tuning.socket_buffer;
@@ -133,7 +183,9 @@ std::string Daemon::start(TakeoverClient* from) {
         continue;
       }
       std::string why;
-      Fd fd = openUdpSocket(iface.bind, options, &why);
+      UdpSocketOptions these = options;
+      these.freebind = freebind[i];
+      Fd fd = openUdpSocket(iface.bind, these, &why);
       if (!fd) {
         sockets_.clear();
         return "interface '" + iface.name + "': " + why;
@@ -187,6 +239,14 @@ std::string Daemon::start(TakeoverClient* from) {
     control_->adopt(std::move(ctl), std::move(metrics), std::move(rx), std::move(tx));
   }
   if (std::string why = control_->setup(); !why.empty()) return why;
+  if (config_.announce)
+    control_->setForwardingHook(announce_.announced(), [this](bool can_forward) {
+      if (std::string why = announce_.setAnnounced(can_forward); !why.empty()) log::error(why);
+      else if (announce_.active())
+        log::info(can_forward ? "announce: addresses back on " + announce_.device() + " (an egress is up again)"
+                              : "announce: addresses removed from " + announce_.device() +
+                                    " (health gating: every egress is down)");
+    });
   if (reload_hook_) control_->setReloadHook(reload_hook_);
   // The routes are the control module's from here (a reload replaces them
   // there); a copy kept here would hold a full table's RouteSet for ever.
@@ -286,6 +346,18 @@ std::string Daemon::start(TakeoverClient* from) {
     control_->run();
   });
   return {};
+}
+
+uint64_t Daemon::beginDrainUs() {
+  const uint64_t slowest = control_ ? control_->beginDrain() : 0;
+  if (config_.drain_ms) return uint64_t(*config_.drain_ms) * 1000;
+  return 2 * slowest;
+}
+
+void Daemon::withdrawAnnouncement() {
+  if (!announce_.active()) return;
+  announce_.close();
+  log::info("announce: device " + announce_.device() + " closed (its addresses are withdrawn)");
 }
 
 void Daemon::stop() {

@@ -92,6 +92,46 @@ pid_t reexec(const std::string& binary, const std::string& config_path) {
   return pid;
 }
 
+// Graceful stop (README "Scaling out"): every BFD peer hears Down with
+// diagnostic 4 (Forwarding Plane Reset) at once and moves its traffic away
+// while the dataplanes go on forwarding what still arrives. Half-way through
+// the drain the announcement's device is closed (the host's BGP withdraws
+// the service addresses; by then every peer has had a detection time to
+// react to BFD, and its own BGP session cannot have come back yet); at the
+// end the caller closes the sockets. A second SIGINT/SIGTERM ends the drain
+// at once.
+void drain(ferry::Daemon& daemon, int signal_fd, const ferry::ServiceNotifier& notifier, int tick_ms) {
+  const uint64_t drain_us = daemon.beginDrainUs();
+  if (drain_us > 0) {
+    ferry::log::info("draining for " + std::to_string(drain_us / 1000) +
+                     " ms: BFD peers told Down (forwarding plane reset), still forwarding" +
+                     (daemon.announcing() ? "; announcement withdrawn after " + std::to_string(drain_us / 2000) + " ms"
+                                          : std::string()));
+  }
+  const uint64_t start = ferry::monotonicMicros();
+  while (true) {
+    const uint64_t elapsed = ferry::monotonicMicros() - start;
+    if (elapsed >= drain_us / 2) daemon.withdrawAnnouncement();
+    if (elapsed >= drain_us) break;
+    const uint64_t until = elapsed < drain_us / 2 ? drain_us / 2 : drain_us;
+    int wait_ms = int((until - elapsed + 999) / 1000);
+    if (tick_ms > 0) wait_ms = std::min(wait_ms, tick_ms);
+    pollfd fds{signal_fd, POLLIN, 0};
+    const int ready = poll(&fds, 1, wait_ms);
+    if (notifier.enabled()) notifier.tick("stopping: draining", notifier.watchdogUs().has_value());
+    if (ready <= 0) continue;
+    signalfd_siginfo info{};
+    bool again = false;
+    while (read(signal_fd, &info, sizeof(info)) == ssize_t(sizeof(info)))
+      again = again || info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM;
+    if (again) {
+      ferry::log::info("second stop signal: ending the drain now");
+      break;
+    }
+  }
+  daemon.withdrawAnnouncement();
+}
+
 int run(const std::string& path, bool takeover) {
   const std::string binary = ownBinary();
   auto config = loadOrReport(path);
@@ -222,6 +262,8 @@ int run(const std::string& path, bool takeover) {
     // The socket files are the new process's now.
     daemon.releaseControlSocket();
     handover.ownPath(false);
+  } else {
+    drain(daemon, signal_fd.get(), notifier, tick_ms);
   }
   // Receives are cancelled; datagrams already read are forwarded and every
   // send completes before the dataplanes end (the new process reads what

@@ -113,6 +113,11 @@ long TakeoverClient::handoverIndex() const noexcept {
   return long(bfdTxIndex(manifest_.bfd_tx.size())) + (manifest_.control_socket.empty() ? 0 : 1) +
          (manifest_.metrics.empty() ? 0 : 1);
 }
+long TakeoverClient::announceIndex() const noexcept {
+  if (manifest_.announce_device.empty()) return -1;
+  return long(bfdTxIndex(manifest_.bfd_tx.size())) + (manifest_.control_socket.empty() ? 0 : 1) +
+         (manifest_.metrics.empty() ? 0 : 1) + (manifest_.handover ? 1 : 0);
+}
 
 Fd TakeoverClient::take(size_t index) {
   if (index >= fds_.size()) return Fd();

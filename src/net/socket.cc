@@ -10,6 +10,11 @@
 #include <cerrno>
 #include <cstring>
 
+// Linux 4.15; glibc's <netinet/in.h> does not name it yet.
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78
+#endif
+
 namespace ferry {
 
 void Fd::reset(int fd) noexcept {
@@ -44,6 +49,9 @@ Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::str
     if (!setInt(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1)) return fail("SO_REUSEPORT");
   }
   if (bind.isV6() && !setInt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1)) return fail("IPV6_V6ONLY");
+  if (options.freebind && !(bind.isV6() ? setInt(fd.get(), IPPROTO_IPV6, IPV6_FREEBIND, 1)
+                                        : setInt(fd.get(), IPPROTO_IP, IP_FREEBIND, 1)))
+    return fail("IP_FREEBIND");
   if (options.buffer_bytes != 0) {
     const int bytes = static_cast<int>(options.buffer_bytes);
     // The FORCE variants pass net.core.[rw]mem_max (root only); fall back quietly.
@@ -62,7 +70,7 @@ Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::str
   return fd;
 }
 
-bool addressIsFree(const SockAddr& bind, std::string* error) {
+bool addressIsFree(const SockAddr& bind, std::string* error, bool freebind) {
   Fd fd(::socket(bind.family(), SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
   if (!fd) {
     const int err = errno;
@@ -70,6 +78,10 @@ bool addressIsFree(const SockAddr& bind, std::string* error) {
     return false;
   }
   if (bind.isV6()) setInt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1);
+  if (freebind) {
+    if (bind.isV6()) setInt(fd.get(), IPPROTO_IPV6, IPV6_FREEBIND, 1);
+    else setInt(fd.get(), IPPROTO_IP, IP_FREEBIND, 1);
+  }
   if (::bind(fd.get(), bind.sa(), bind.len()) == 0) return true;
   const int err = errno;
   if (error) {

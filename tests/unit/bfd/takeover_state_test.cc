@@ -115,9 +115,37 @@ TEST(TakeoverState, OtherVersionsAndForeignBytesAreRefusedByName) {
   EXPECT_EQ(decode(junk, out), "not a ferry takeover message");
   BfdState state;
   EXPECT_EQ(decode(encode(sampleManifest()), state), "expected message kind 5, got 2");
+  // Bytes after the last field are read as the optional announce block,
+  // which they do not make up.
   auto longer = encode(sampleManifest());
   longer.push_back(0);
-  EXPECT_EQ(decode(longer, out), "trailing bytes");
+  EXPECT_EQ(decode(longer, out), "truncated");
+  Manifest announcing = sampleManifest();
+  announcing.announce_device = "ferry-svc";
+  auto after = encode(announcing);
+  after.push_back(0);
+  EXPECT_EQ(decode(after, out), "trailing bytes");
+}
+
+// The announce device is written only when there is one, so a manifest
+// without it is the same bytes as before the field existed (an older
+// ferryd reads it), and one with it round-trips with its descriptor counted.
+TEST(TakeoverState, AnnounceDeviceIsOptionalAndRoundTrips) {
+  Manifest m = sampleManifest();
+  const auto plain = encode(m);
+  m.announce_device = "ferry-svc";
+  m.announce_addresses = {"10.200.0.1/32", "2001:db8::1/128"};
+  const auto with = encode(m);
+  ASSERT_GT(with.size(), plain.size());
+  EXPECT_TRUE(std::equal(plain.begin() + 8, plain.end(), with.begin() + 8))
+      << "the old fields keep their bytes";
+  Manifest out;
+  ASSERT_EQ(decode(with, out), "");
+  EXPECT_EQ(out, m);
+  EXPECT_EQ(out.fdCount(), sampleManifest().fdCount() + 1);
+  Manifest old;
+  ASSERT_EQ(decode(plain, old), "");
+  EXPECT_TRUE(old.announce_device.empty());
 }
 
 TEST(TakeoverState, OutOfRangeValuesAreRefused) {
