@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "ferry/checksum.h"
+#include "ferry/net/checksum.h"
 #include "ferry/route/icmp.h"
 #include "ferry/route/inner.h"
 #include "ferry/route/next_hop.h"

@@ -1,7 +1,7 @@
 // Discriminator table and §6.3 session selection.
 #include <algorithm>
 
-#include "ferry/bfd_demux.h"
+#include "ferry/bfd/demux.h"
 
 namespace ferry::bfd {
 namespace {

@@ -1,7 +1,7 @@
 // RFC 5880 §4 codec and the packet-level checks of §6.8.6.
-#include "ferry/bfd_packet.h"
+#include "ferry/bfd/packet.h"
 
-#include "ferry/byte_order.h"
+#include "ferry/net/byte_order.h"
 
 namespace ferry::bfd {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "ferry/bfd_session.h"
+#include "ferry/bfd/session.h"
 
 namespace ferry::bfd {
 namespace {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ferry/bfd_session.h"
+#include "ferry/bfd/session.h"
 
 namespace ferry::bfd {
 namespace {

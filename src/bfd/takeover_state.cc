@@ -1,6 +1,6 @@
 // The takeover messages as bytes (takeover_state.h): a small writer and a
 // bounds-checked reader; every field is written and read in one order.
-#include "ferry/takeover_state.h"
+#include "ferry/bfd/takeover_state.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "ferry/config.h"
+#include "ferry/config/config.h"
 
 // GCC 12 reports a false -Wdangling-pointer inside yaml-cpp's inline
 // Node::operator= (yaml-cpp issue #1164); the warning is about their header.

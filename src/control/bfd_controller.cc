@@ -1,4 +1,4 @@
-#include "ferry/bfd_controller.h"
+#include "ferry/control/bfd_controller.h"
 
 #include <linux/filter.h>
 #include <netinet/in.h>
@@ -10,7 +10,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "ferry/log.h"
+#include "ferry/control/log.h"
 
 namespace ferry {
 

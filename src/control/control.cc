@@ -1,4 +1,4 @@
-#include "ferry/control.h"
+#include "ferry/control/control.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "ferry/log.h"
-#include "ferry/metrics.h"
+#include "ferry/control/log.h"
+#include "ferry/control/metrics.h"
 
 namespace ferry {
 

@@ -1,4 +1,4 @@
-#include "ferry/ctl_server.h"
+#include "ferry/control/ctl_server.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "ferry/dataplane_watch.h"
+#include "ferry/control/dataplane_watch.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -8,8 +8,8 @@
 #include <chrono>
 
 #include "ferry/clock.h"
-#include "ferry/log.h"
-#include "ferry/steering.h"
+#include "ferry/control/log.h"
+#include "ferry/net/steering.h"
 
 namespace ferry {
 

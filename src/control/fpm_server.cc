@@ -1,4 +1,4 @@
-#include "ferry/fpm_server.h"
+#include "ferry/control/fpm_server.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "ferry/clock.h"
-#include "ferry/log.h"
+#include "ferry/control/log.h"
 
 namespace ferry {
 

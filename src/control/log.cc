@@ -1,4 +1,4 @@
-#include "ferry/log.h"
+#include "ferry/control/log.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "ferry/metrics.h"
+#include "ferry/control/metrics.h"
 
 #include <sstream>
 

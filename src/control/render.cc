@@ -1,4 +1,4 @@
-#include "ferry/render.h"
+#include "ferry/control/render.h"
 
 #include <algorithm>
 #include <sstream>

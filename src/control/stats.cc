@@ -1,10 +1,10 @@
 // JSON views of the counters. Every drop reason is always present (0 when
 // nothing was dropped for it), so scripts can rely on the keys.
-#include "ferry/control.h"
+#include "ferry/control/control.h"
 
 #include <algorithm>
 
-#include "ferry/socket.h"
+#include "ferry/net/socket.h"
 
 namespace ferry {
 namespace {

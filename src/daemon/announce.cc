@@ -1,4 +1,4 @@
-#include "ferry/announce.h"
+#include "ferry/daemon/announce.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ferry/log.h"
+#include "ferry/control/log.h"
 
 namespace ferry {
 namespace {

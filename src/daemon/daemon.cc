@@ -1,4 +1,4 @@
-#include "ferry/daemon.h"
+#include "ferry/daemon/daemon.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -12,10 +12,10 @@
 
 #include <future>
 
-#include "ferry/log.h"
-#include "ferry/privileges.h"
-#include "ferry/steering.h"
-#include "ferry/takeover.h"
+#include "ferry/control/log.h"
+#include "ferry/daemon/privileges.h"
+#include "ferry/net/steering.h"
+#include "ferry/daemon/takeover.h"
 
 namespace ferry {
 

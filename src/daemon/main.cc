@@ -22,12 +22,12 @@
 #include <vector>
 
 #include "ferry/bench.h"
-#include "ferry/config.h"
-#include "ferry/daemon.h"
-#include "ferry/log.h"
-#include "ferry/notify.h"
-#include "ferry/render.h"
-#include "ferry/takeover.h"
+#include "ferry/config/config.h"
+#include "ferry/daemon/daemon.h"
+#include "ferry/control/log.h"
+#include "ferry/daemon/notify.h"
+#include "ferry/control/render.h"
+#include "ferry/daemon/takeover.h"
 
 namespace {
 

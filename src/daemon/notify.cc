@@ -1,10 +1,10 @@
-#include "ferry/notify.h"
+#include "ferry/daemon/notify.h"
 
 #include <systemd/sd-daemon.h>
 
 #include <cstdlib>
 
-#include "ferry/log.h"
+#include "ferry/control/log.h"
 
 namespace ferry {
 

@@ -1,4 +1,4 @@
-#include "ferry/privileges.h"
+#include "ferry/daemon/privileges.h"
 
 #include <grp.h>
 #include <pwd.h>

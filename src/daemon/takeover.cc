@@ -1,7 +1,7 @@
 // The takeover conversation over the handover socket (takeover.h): messages
 // of takeover_state.h, one per SOCK_SEQPACKET packet, descriptors as
 // SCM_RIGHTS in batches.
-#include "ferry/takeover.h"
+#include "ferry/daemon/takeover.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -14,8 +14,8 @@
 #include <cstring>
 #include <span>
 
-#include "ferry/daemon.h"
-#include "ferry/log.h"
+#include "ferry/daemon/daemon.h"
+#include "ferry/control/log.h"
 
 namespace ferry {
 namespace {

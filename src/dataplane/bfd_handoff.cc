@@ -1,4 +1,4 @@
-#include "ferry/bfd_handoff.h"
+#include "ferry/dataplane/bfd_handoff.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "ferry/counters.h"
+#include "ferry/dataplane/counters.h"
 
 namespace ferry {
 

@@ -1,4 +1,4 @@
-#include "ferry/dataplane.h"
+#include "ferry/dataplane/dataplane.h"
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -12,7 +12,7 @@
 
 #include "ferry/clock.h"
 #include "ferry/route/icmp.h"
-#include "ferry/user_data.h"
+#include "ferry/dataplane/user_data.h"
 
 namespace ferry {
 namespace {

@@ -1,8 +1,8 @@
-#include "ferry/decide.h"
+#include "ferry/dataplane/decide.h"
 
 #include <optional>
 
-#include "ferry/bfd_handoff.h"
+#include "ferry/dataplane/bfd_handoff.h"
 #include "ferry/route/route_table.h"
 
 namespace ferry {

@@ -1,4 +1,4 @@
-#include "ferry/forwarding.h"
+#include "ferry/dataplane/forwarding.h"
 
 #include <stdexcept>
 

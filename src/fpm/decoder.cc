@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "ferry/byte_order.h"
+#include "ferry/net/byte_order.h"
 
 namespace ferry::fpm {
 

@@ -1,4 +1,4 @@
-#include "ferry/address.h"
+#include "ferry/net/address.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>

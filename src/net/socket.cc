@@ -1,4 +1,4 @@
-#include "ferry/socket.h"
+#include "ferry/net/socket.h"
 
 #include <fcntl.h>
 #include <linux/sock_diag.h>

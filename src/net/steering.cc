@@ -1,4 +1,4 @@
-#include "ferry/steering.h"
+#include "ferry/net/steering.h"
 
 #include <sys/socket.h>
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ferry/checksum.h"
+#include "ferry/net/checksum.h"
 #include "ferry/net/ip_header.h"
 #include "ferry/route/inner.h"
 

@@ -1,6 +1,6 @@
 #include "ferry/route/inner.h"
 
-#include "ferry/checksum.h"
+#include "ferry/net/checksum.h"
 #include "ferry/net/ip_header.h"
 
 namespace ferry::route {

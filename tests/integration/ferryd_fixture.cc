@@ -6,7 +6,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "ferry/checksum.h"
+#include "ferry/net/checksum.h"
 
 namespace ferry::test {
 

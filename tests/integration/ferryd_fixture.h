@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "ferry/address.h"
+#include "ferry/net/address.h"
 #include "harness.h"
 
 namespace ferry::test {

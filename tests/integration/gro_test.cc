@@ -15,7 +15,7 @@
 #include <map>
 #include <memory>
 
-#include "ferry/checksum.h"
+#include "ferry/net/checksum.h"
 #include "ferryd_fixture.h"
 
 namespace ferry::test {

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "ferry/socket.h"
+#include "ferry/net/socket.h"
 #include "ferryd_fixture.h"
 
 namespace ferry::test {

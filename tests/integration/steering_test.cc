@@ -5,8 +5,8 @@
 #include <sched.h>
 
 #include "cbpf.h"
-#include "ferry/socket.h"
-#include "ferry/steering.h"
+#include "ferry/net/socket.h"
+#include "ferry/net/steering.h"
 #include "ferryd_fixture.h"
 
 namespace ferry::test {

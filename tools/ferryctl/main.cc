@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ferry/ctl_server.h"
-#include "ferry/render.h"
+#include "ferry/control/ctl_server.h"
+#include "ferry/control/render.h"
 
 namespace {
 

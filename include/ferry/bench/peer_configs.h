@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ferry/address.h"
+#include "ferry/net/address.h"
 #include "ferry/bench/options.h"
 
 namespace ferry::bench {

@@ -3,7 +3,7 @@
 //
 //   ferry   ferryd run with a generated relay config (`dataplanes: N`)
 //   ferry-nogro  the same with `tuning.gro: false`
-//   mmsg    the reference recvmmsg/sendmmsg relay (bench/peers/mmsg_relay.cc),
+//   mmsg    the reference recvmmsg/sendmmsg relay (src/bench/mmsg_relay.cc),
 //           N pinned threads on SO_REUSEPORT sockets
 //   nginx   nginx's stream UDP proxy, N workers, `listen … udp reuseport`,
 //           private prefix, config, pid and error log
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "ferry/address.h"
+#include "ferry/net/address.h"
 #include "ferry/bench/options.h"
 #include "ferry/bench/topology.h"
 

@@ -23,10 +23,10 @@
 #include <string>
 #include <thread>
 
-#include "ferry/address.h"
+#include "ferry/net/address.h"
 #include "ferry/gen/collector.h"
 #include "ferry/gen/report.h"
-#include "ferry/socket.h"
+#include "ferry/net/socket.h"
 
 namespace ferry::gen {
 

@@ -1,6 +1,6 @@
 // IP address and prefix value types for route mode: IPv4 and IPv6 addresses as
 // host-order integers (cheap to compare, mask and shift on the per-packet path),
-// text parsing for the config (packet byte access: ferry/byte_order.h). Parsing and printing allocate; everything else is noexcept and pure.
+// text parsing for the config (packet byte access: ferry/net/byte_order.h). Parsing and printing allocate; everything else is noexcept and pure.
 #pragma once
 
 #include <bit>
@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "ferry/byte_order.h"
+#include "ferry/net/byte_order.h"
 
 namespace ferry::route {
 

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ferry/config.h"
+#include "ferry/config/config.h"
 
 namespace ferry::bench {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "ferry/bfd_packet.h"
-#include "ferry/bfd_session.h"
+#include "ferry/bfd/packet.h"
+#include "ferry/bfd/session.h"
 
 namespace ferry::bfd::testing {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "bfd_test_util.h"
-#include "ferry/bfd_demux.h"
+#include "ferry/bfd/demux.h"
 
 namespace ferry::bfd {
 namespace {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "bfd_test_util.h"
-#include "ferry/bfd_demux.h"
-#include "ferry/bfd_random.h"
+#include "ferry/bfd/demux.h"
+#include "ferry/bfd/random.h"
 
 namespace ferry::bfd {
 namespace {

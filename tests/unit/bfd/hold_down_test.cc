@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "ferry/bfd_hold_down.h"
+#include "ferry/bfd/hold_down.h"
 
 namespace ferry::bfd {
 namespace {

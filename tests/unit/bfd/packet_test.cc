@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "ferry/bfd_packet.h"
+#include "ferry/bfd/packet.h"
 
 namespace ferry::bfd {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "bfd_test_util.h"
-#include "ferry/bfd_session.h"
+#include "ferry/bfd/session.h"
 
 namespace ferry::bfd {
 namespace {

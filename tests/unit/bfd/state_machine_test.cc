@@ -25,7 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "bfd_test_util.h"
-#include "ferry/bfd_session.h"
+#include "ferry/bfd/session.h"
 
 namespace ferry::bfd {
 namespace {

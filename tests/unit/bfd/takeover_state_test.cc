@@ -2,7 +2,7 @@
 // truncated, corrupt, foreign and other-version input is refused with a
 // reason and never half-read; a session taken over carries on exactly as the
 // original would, and a changed interval becomes a Poll, not a flap.
-#include "ferry/takeover_state.h"
+#include "ferry/bfd/takeover_state.h"
 
 #include "bfd_test_util.h"
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "ferry/checksum.h"
+#include "ferry/net/checksum.h"
 #include "ferry/route/ip.h"
 
 namespace ferry::route::testing {

@@ -1,0 +1,83 @@
+// DataplaneWatch: the supervisor of the dataplanes, on its own thread
+// ("ferry-watch"), so that neither a slow control request nor a reload of a
+// large route table can delay it. Every kSampleUs it samples each
+// dataplane's loop counter and whether datagrams wait on its sockets
+// (StallWatch); a dataplane stalled for kStallAfterUs has its share of new
+// datagrams moved to the healthy dataplanes (Resteer) by replacing the
+// steering program of every interface's reuseport group, and gets it back at
+// its next loop turn. Worst case from the moment a dataplane stops turning
+// while datagrams wait to the new program: a sample to see them wait, the
+// threshold rounded up to a sample, 2 * kSampleUs + kStallAfterUs = 600 ms,
+// plus scheduling delay (the thread asks for SCHED_FIFO, as BFD's does).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "ferry/config/config.h"
+#include "ferry/dataplane/counters.h"
+#include "ferry/control/resteer.h"
+#include "ferry/dataplane/stall_watch.h"
+
+namespace ferry {
+
+// What the control side may see of one dataplane.
+struct DataplaneView {
+  unsigned id = 0;
+  int cpu = -1;
+  const DataplaneCounters* counters = nullptr;
+  std::vector<int> fds;  // per interface: the dataplane's socket
+};
+
+// One dataplane's health as reported by `show dataplanes`.
+struct DataplaneHealth {
+  bool stalled = false;       // no loop turn for kStallAfterUs while datagrams wait
+  uint64_t stalls = 0;        // times it became stalled
+  bool steered_away = false;  // its share of new datagrams goes to the others now
+  uint64_t resteers = 0;      // times its share was moved away
+};
+
+class DataplaneWatch {
+ public:
+  static constexpr uint64_t kSampleUs = 100'000;
+  static constexpr uint64_t kStallAfterUs = 400'000;
+
+  // `dataplanes[0].fds[i]` stands for interface i's reuseport group.
+  DataplaneWatch(Steering steering, std::vector<DataplaneView> dataplanes);
+  DataplaneWatch(const DataplaneWatch&) = delete;
+  DataplaneWatch& operator=(const DataplaneWatch&) = delete;
+
+  // Samples every dataplane at `now_us` (monotonic), logs what changed and
+  // replaces the steering programs when the set moved away changed (or a
+  // replacement failed before: it is retried at every sample).
+  void sample(uint64_t now_us);
+  // sample() every kSampleUs until stop(); the watch thread's body.
+  void run() noexcept;
+  void stop() noexcept;
+  // A copy, for stats; any thread.
+  std::vector<DataplaneHealth> health() const;
+  // How long the longest current stall has lasted at `now_us` (0: none is
+  // stalled), for the service watchdog; any thread.
+  uint64_t longestStallUs(uint64_t now_us) const;
+
+ private:
+  bool attach(const std::vector<bool>& away);
+  std::string who(std::size_t d) const;
+
+  const Steering steering_;
+  const std::vector<DataplaneView> dataplanes_;
+  std::vector<int> cpus_;
+  mutable std::mutex mu_;  // the state below; sample() holds it for microseconds
+  StallWatch stalls_;
+  Resteer resteer_;
+  std::vector<bool> applied_;      // the away set the attached programs implement
+  std::vector<bool> unbuildable_;  // an away set whose program was too long
+  bool all_stalled_logged_ = false;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+};
+
+}  // namespace ferry

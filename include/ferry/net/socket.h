@@ -1,0 +1,79 @@
+// UDP sockets for interfaces: one per dataplane per interface, all bound to
+// the interface's address with SO_REUSEPORT so the kernel spreads datagrams
+// over the dataplanes. Setup code: returns errors as text naming the cause.
+#pragma once
+
+#include <sys/un.h>
+
+#include <cstdint>
+#include <string>
+
+#include "ferry/net/address.h"
+
+namespace ferry {
+
+// An owned file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) noexcept : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) reset(other.release());
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+struct UdpSocketOptions {
+  bool reuse_port = true;          // SO_REUSEPORT (and SO_REUSEADDR)
+  uint32_t buffer_bytes = 4 << 20; // SO_RCVBUF/SO_SNDBUF (…FORCE when permitted)
+  bool nonblocking = false;        // io_uring sockets stay blocking; the control thread's not
+  // IP_FREEBIND / IPV6_FREEBIND: bind to an address that is not (yet) local,
+  // as an `announce:` address is while health gating keeps it withdrawn.
+  bool freebind = false;
+};
+
+// Opens, configures and binds a UDP socket. On failure returns an invalid Fd
+// and sets `error` ("bind 127.0.0.1:5000: Address already in use").
+Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::string* error);
+
+// SO_REUSEPORT lets any process of the same user join a port group silently,
+// so before creating the group ferry checks that nobody holds the address:
+// a plain bind (no SO_REUSEPORT) on it must succeed. False with `error` set
+// ("127.0.0.1:5000 is already in use by another socket") otherwise.
+// `freebind`: the address need not be local now (UdpSocketOptions::freebind).
+bool addressIsFree(const SockAddr& bind, std::string* error, bool freebind = false);
+
+// The address of the Unix socket at `path`; false when the path does not
+// fit sun_path (107 bytes and the NUL).
+bool unixAddress(const std::string& path, sockaddr_un& addr) noexcept;
+// A non-blocking, listening Unix socket of `type` (SOCK_STREAM,
+// SOCK_SEQPACKET) bound at `path`, which must not exist, with mode 0660:
+// its owner and group may connect. `what` ("control socket") starts every
+// error. An invalid Fd on failure, `error` saying why.
+Fd listenUnix(const std::string& path, int type, int backlog, const std::string& what, std::string* error);
+
+// The kernel's count of datagrams dropped on this socket (SO_MEMINFO
+// SK_MEMINFO_DROPS): receive-queue overflows and other socket-level drops.
+// It is the counter SO_RXQ_OVFL reports, read on demand instead of as a
+// control message on every received datagram (which cost the dataplane ~5%).
+uint64_t socketDrops(int fd) noexcept;
+
+// eventfd wake-ups: add 1 (wakes whoever polls or reads it), and clear what
+// is pending (the descriptor must be non-blocking, or have a wake-up).
+void notifyEventFd(int fd) noexcept;
+void clearEventFd(int fd) noexcept;
+
+}  // namespace ferry

@@ -1,0 +1,70 @@
+// Resteer: which dataplanes are moved away, as a table of stall verdicts over
+// time (2 and 3 dataplanes).
+#include "ferry/control/resteer.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace ferry {
+namespace {
+
+struct Step {
+  std::vector<bool> stalled;
+  bool changed;
+  std::vector<bool> away;
+};
+
+void run(std::size_t dataplanes, const std::vector<Step>& steps,
+         const std::vector<uint64_t>& resteers) {
+  Resteer r(dataplanes);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(r.update(steps[i].stalled), steps[i].changed) << "step " << i;
+    EXPECT_EQ(r.away(), steps[i].away) << "step " << i;
+  }
+  for (std::size_t d = 0; d < dataplanes; ++d)
+    EXPECT_EQ(r.resteers(d), resteers[d]) << "dataplane " << d;
+}
+
+TEST(Resteer, AStalledDataplaneIsMovedAwayAndBack) {
+  run(2,
+      {{{false, false}, false, {false, false}},
+       {{false, true}, true, {false, true}},
+       {{false, true}, false, {false, true}},   // still stalled: no new change
+       {{false, false}, true, {false, false}},  // runs again: back
+       {{false, true}, true, {false, true}}},   // and again
+      {0, 2});
+}
+
+TEST(Resteer, EveryDataplaneStalledMovesNothing) {
+  // Both stall at once: nowhere to go.
+  run(2, {{{true, true}, false, {false, false}}, {{false, true}, true, {false, true}}}, {0, 1});
+  // One is away, then the other stalls too: the first stays away (its
+  // program is still the best there is) until one of them runs again.
+  run(2,
+      {{{false, true}, true, {false, true}},
+       {{true, true}, false, {false, true}},
+       {{true, false}, true, {true, false}},
+       {{false, false}, true, {false, false}}},
+      {1, 1});
+}
+
+TEST(Resteer, SeveralAwayAtOnce) {
+  run(3,
+      {{{true, false, true}, true, {true, false, true}},
+       {{true, false, false}, true, {true, false, false}},
+       {{true, true, true}, false, {true, false, false}},
+       {{false, false, false}, true, {false, false, false}}},
+      {1, 0, 1});
+}
+
+TEST(Resteer, ShortVerdictsMeanNotStalled) {
+  run(3, {{{true}, true, {true, false, false}}, {{}, true, {false, false, false}}}, {1, 0, 0});
+}
+
+TEST(Resteer, OneDataplaneIsNeverMoved) {
+  run(1, {{{true}, false, {false}}, {{false}, false, {false}}}, {0});
+}
+
+}  // namespace
+}  // namespace ferry
