@@ -1,18 +1,24 @@
 // The daemon's configuration: YAML text → a validated Config, or a list of
-// errors each naming FILE:LINE:COLUMN and what was expected. Pure: parsing
-// opens no socket and reads no clock; `loadConfigFile` is the only I/O.
+// errors each naming FILE:LINE:COLUMN and what was expected. Pure apart from
+// files: parsing opens no socket and reads no clock; `loadConfigFile` reads
+// the config file, and a `routes_file:` is read while parsing.
 //
 // Keys (see README "Config reference" for the full description):
 //   dataplanes: auto | N            steering: kernel | inner-flow | cpu
 //   mode: relay | route             control_socket: PATH
-//   interfaces: [{name, bind, peer, bfd: {interval_ms, detect_mult, mode, admin_down, depends_on}}]
+//   user: NAME   group: NAME        (the account to switch to, privileges.h)
+//   interfaces: [{name, bind, peer, bfd}]
+//     bfd: {interval_ms, detect_mult, mode: inband | rfc5881, admin_down,
+//           hold_up_ms, auth: {type, key_id, secret}, depends_on: [NAME..]}
 //   announce: {device, addresses}   drain_ms: N   (scaling out behind BGP ECMP)
-//   relay: [{from, to}]             routes: [{prefix, via: [..], ecmp}]
+//   relay: [{from, to}]             (relay mode)
+//   routes: [{prefix, via: [..], ecmp}]   (route mode)
 //   routes_file: PATH               (route mode: a large table, route_set.h)
 //   icmp: {source_v4, source_v6, rate, burst}
 //   metrics: {listen}
 //   fpm: {listen, batch_ms, resync_ms}   (route mode: routes from FRR zebra, fpm/route_store.h)
-//   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue, ecmp_seed, gso}
+//   tuning: {max_datagram, buffers, ring_entries, socket_buffer, bfd_queue, ecmp_seed,
+//            gso, gro, gro_buffers, watchdog_stall_ms}
 #pragma once
 
 #include <cstdint>
@@ -224,9 +230,10 @@ struct ConfigResult {
 };
 
 // Why `next` cannot replace the running config `running` without a restart,
-// or "" when it can. A reload may change `relay`, `routes` and `icmp`; the
-// sockets, threads, BFD sessions and resources (interfaces, dataplanes,
-// steering, mode, control socket, metrics, tuning) must stay as they are.
+// or "" when it can. A reload may change `relay`, `routes`, `routes_file`
+// and `icmp` (except its rate and burst); everything else (interfaces and
+// their BFD, dataplanes, steering, mode, control socket, user and group,
+// metrics, fpm, tuning, announce, drain_ms) must stay as it is.
 std::string reloadBlocker(const Config& running, const Config& next);
 
 // Parses and validates YAML text; `file` names it in errors.
