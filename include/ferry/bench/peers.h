@@ -1,5 +1,5 @@
 // Reference routers that `ferryd bench` compares ferry with, built into
-// ferryd so the bench needs no other binary (bench/peers/).
+// ferryd so the bench needs no other binary (src/bench/mmsg_relay.cc).
 #pragma once
 
 #include <string>

@@ -16,7 +16,7 @@
 //
 //   for each datagram handed over by a dataplane:
 //     if (decode(bytes, pkt) != DecodeResult::kOk) { count(result); continue; }
-//     Selection sel = select(pkt, table, session_for_interface);      // bfd_demux.h
+//     Selection sel = select(pkt, table, session_for_interface);      // demux.h
 //     if (!sel.session) { count(sel.discard); continue; }
 //     RxResult r = sessions[*sel.session].onPacket(pkt, now, bytes);
 //     if (r.liveness_changed) publish a new snapshot;
@@ -83,7 +83,7 @@ const char* validate(const SessionConfig& config) noexcept;
 
 // Why a decoded packet was discarded at session level (§6.8.6, §6.3, §6.7),
 // or kNone. kUnknownDiscriminator and kNoSessionForPeer come from demux
-// (bfd_demux.h), the others from Session::onPacket.
+// (demux.h), the others from Session::onPacket.
 enum class RxDiscard : uint8_t {
   kNone = 0,
   kUnknownDiscriminator,       // Your Discriminator != 0 and no session has it (§6.3)

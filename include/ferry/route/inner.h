@@ -22,7 +22,7 @@
 namespace ferry::route {
 
 // What happens to an inner packet; every value but kForward is a drop reason
-// and indexes the per-reason drop counters (kVerdictCount of them).
+// (the dataplane counts each as its interface's Drop of the same name).
 enum class Verdict : uint8_t {
   kForward = 0,
   kBadInnerHeader,   // fails a check of RFC 1812 §5.2.2 / RFC 8200 §3 (see HeaderError)
