@@ -277,11 +277,11 @@ int benchMain(const std::vector<std::string>& args) {
     return bench::mmsgRelayMain({args.begin() + 1, args.end()});
   const auto parsed = bench::parseOptions(args);
   if (parsed.help) {
-    std::cout << bench::kBenchUsage;
+    std::cout << bench::usage();
     return 0;
   }
   if (!parsed.options) {
-    std::cerr << "ferryd bench: " << parsed.error << "\n" << bench::kBenchUsage;
+    std::cerr << "ferryd bench: " << parsed.error << "\n(ferryd bench --help for usage)\n";
     return 2;
   }
   if (!parsed.options->from_json.empty()) return replot(*parsed.options);

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <set>
+
+#include "ferry/cli.h"
 
 namespace ferry::bench {
 namespace {
@@ -68,28 +71,6 @@ const char* name(Mode m) { return m == Mode::Relay ? "relay" : "route"; }
 const char* name(CpuLayout l) { return l == CpuLayout::Split ? "split" : "shared"; }
 const char* name(Traffic t) { return t == Traffic::Spread ? "spread" : "tunnel"; }
 
-const char* const kBenchUsage =
-    "usage: ferryd bench [--dataplanes 1,2,4] [--sizes 64,512,1400,3000] [--flows 64]\n"
-    "                    [--traffic spread|tunnel] [--mode relay|route]\n"
-    "                    [--topology netns|loopback] [--loss 0.001] [--trial 2s]\n"
-    "                    [--compare ferry-nogro,mmsg,nginx,kernel|none] [--quick]\n"
-    "                    [--json FILE] [--csv FILE] [--svg FILE]\n"
-    "                    [--cpu-layout split|shared] [--max-trials 12] [--resolution 0.02]\n"
-    "                    [--perf-dir DIR] [--verbose]\n"
-    "       ferryd bench --from-json FILE [--csv FILE] [--svg FILE]   (re-render a saved run)\n"
-    "\n"
-    "For each implementation (ferry, then the --compare peers), dataplane count and size:\n"
-    "an RFC 2544 binary search for the highest offered rate whose loss stays within --loss,\n"
-    "each trial --trial long, with ferry-gen as generator and sink. Prints a table of Gbit/s\n"
-    "and Mpps with the ratio to mmsg and the router's CPU time per packet.\n"
-    "--traffic spread (default): 64 flows, one datagram at a time into the router.\n"
-    "--traffic tunnel: 4 outer flows (--flows sets it) in back-to-back runs, segmented\n"
-    "before the wire, with GRO on the router's ingress veth as on a NIC (netns only).\n"
-    "ferry-nogro is ferry with tuning.gro: false. --quick: dataplanes 1,2, sizes 64,1400,\n"
-    "compare mmsg,\n"
-    "0.5 s trials, at most 8 trials (explicit options still apply). Run as root for the\n"
-    "netns topology (generator, router and sink namespaces joined by veth pairs).\n";
-
 SearchSettings Options::searchSettings() const {
   SearchSettings s;
   s.loss_tolerance = loss;
@@ -112,37 +93,97 @@ std::optional<double> parseSeconds(const std::string& text) {
   return *v * scale;
 }
 
+namespace {
+
+// The options that take a value, kept as text as given; CLI11 finds them
+// (and writes --help), parseOptions judges them, so each message names its
+// option.
+struct Texts {
+  std::map<std::string, std::string> values;
+  bool quick = false, verbose = false;
+};
+
+struct Command {
+  CLI::App app{"ferryd bench: ferry's forwarding throughput per dataplane count, RFC 2544 "
+               "style, side by side with a classic recvmmsg/sendmmsg relay, nginx's UDP proxy "
+               "and the kernel's own forwarding.",
+               "ferryd bench"};
+  Texts t;
+
+  void value(const std::string& name, const std::string& type, const std::string& help) {
+    app.add_option_function<std::string>(
+           name, [this, name](const std::string& v) { t.values[name] = v; }, help)
+        ->type_name(type);
+  }
+
+  Command() {
+    app.allow_extras();
+    value("--dataplanes", "1,2,4", "dataplane counts to measure (default 1,2,4)");
+    value("--sizes", "64,512,1400,3000", "UDP payload sizes in bytes, 16..65507 (default 64,512,1400,3000)");
+    value("--flows", "N", "flows, 1..4096 (default 64; 4 with --traffic tunnel)");
+    value("--traffic", "spread|tunnel",
+          "spread (default): 64 flows, one datagram at a time into the router; tunnel: 4 outer "
+          "flows in back-to-back runs, segmented before the wire, with GRO on the router's "
+          "ingress veth as on a NIC (netns only)");
+    value("--mode", "relay|route", "ferry's forwarding mode (default relay)");
+    value("--topology", "netns|loopback",
+          "default: netns when root and namespaces work (generator, router and sink namespaces "
+          "joined by veth pairs), else loopback");
+    value("--loss", "0.001", "loss tolerance of a passing trial, a fraction or a percentage (0.1%)");
+    value("--trial", "2s", "trial length, 50ms..3600s");
+    value("--compare", "ferry-nogro,mmsg,nginx,kernel|none",
+          "peers measured after ferry (default mmsg,nginx,kernel); ferry-nogro is ferry with "
+          "tuning.gro: false");
+    app.add_flag("--quick", t.quick,
+                 "dataplanes 1,2, sizes 64,1400, compare mmsg, 0.5 s trials, at most 8 trials at "
+                 "5% resolution (explicit options still apply)");
+    value("--json", "FILE", "write the results as JSON");
+    value("--csv", "FILE", "write the results as CSV");
+    value("--svg", "FILE", "draw the results as an SVG chart");
+    value("--cpu-layout", "split|shared", "CPU placement of generator, router and sink (default split)");
+    value("--max-trials", "12", "trials per search, 1..100");
+    value("--resolution", "0.02", "the search stops at hi <= lo x (1 + resolution), 0.001..1");
+    value("--perf-dir", "DIR", "profile each run at its best rate (perf record -e cpu-clock)");
+    value("--from-json", "FILE", "measure nothing: re-render a saved --json (table, --csv, --svg)");
+    app.add_flag("-v,--verbose", t.verbose, "progress lines also when stderr is not a terminal");
+    app.footer(
+        "For each implementation (ferry, then the --compare peers), dataplane count and size: an\n"
+        "RFC 2544 binary search for the highest offered rate whose loss stays within --loss, each\n"
+        "trial --trial long, with ferry-gen as generator and sink. Prints a table of Gbit/s and Mpps\n"
+        "with the ratio to mmsg and the router's CPU time per packet. Run as root for the netns\n"
+        "topology.");
+  }
+};
+
+}  // namespace
+
+std::string usage() {
+  Command command;
+  return command.app.help();
+}
+
 ParsedOptions parseOptions(const std::vector<std::string>& args) {
   ParsedOptions result;
   Options o;
-  std::set<std::string> given;
   auto fail = [&](const std::string& what) {
     result.error = what;
     result.options.reset();
     return result;
   };
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      result.help = true;
-      return result;
-    }
-    if (arg == "--quick") {
-      o.quick = true;
-      continue;
-    }
-    if (arg == "--verbose" || arg == "-v") {
-      o.verbose = true;
-      continue;
-    }
-    static const std::set<std::string> kWithValue = {
-        "--dataplanes", "--sizes",    "--flows",      "--mode",     "--topology",  "--loss",
-        "--trial",      "--compare",  "--json",       "--csv",      "--svg",       "--max-trials",
-        "--resolution", "--perf-dir", "--cpu-layout", "--from-json", "--traffic"};
-    if (!kWithValue.count(arg)) return fail("unknown option '" + arg + "'");
-    if (i + 1 >= args.size()) return fail(arg + ": expected a value");
-    const std::string& value = args[++i];
-    if (!given.insert(arg).second) return fail(arg + ": given twice");
+  Command command;
+  const auto parsed = cli::parse(command.app, args);
+  if (parsed.outcome == cli::Outcome::kHelp) {
+    result.help = true;
+    return result;
+  }
+  if (parsed.outcome == cli::Outcome::kError) return fail(parsed.text);
+  if (const auto extra = command.app.remaining(); !extra.empty())
+    return fail("unexpected argument '" + extra[0] + "'");
+  o.quick = command.t.quick;
+  o.verbose = command.t.verbose;
+  std::set<std::string> given;
+  for (const auto& [arg, value] : command.t.values) {
+    given.insert(arg);
     std::string error;
     if ((arg == "--json" || arg == "--csv" || arg == "--svg" || arg == "--perf-dir" ||
          arg == "--from-json") &&

@@ -72,6 +72,28 @@ TEST(CheckConfig, UsageErrorsExit2) {
   auto q = Process::start({binary("FERRYD"), "frobnicate"});
   EXPECT_EQ(q.wait(10s), 2);
   EXPECT_NE(q.err().find("unknown command 'frobnicate'"), std::string::npos);
+  auto r = Process::start({binary("FERRYD"), "run"});
+  EXPECT_EQ(r.wait(10s), 2);
+  EXPECT_NE(r.err().find("--config is required"), std::string::npos) << r.err();
+  auto s = Process::start({binary("FERRYD"), "--bogus"});
+  EXPECT_EQ(s.wait(10s), 2);
+  EXPECT_NE(s.err().find("unknown option '--bogus'"), std::string::npos) << s.err();
+}
+
+TEST(CheckConfig, HelpAndVersionExit0) {
+  auto help = Process::start({binary("FERRYD"), "--help"});
+  EXPECT_EQ(help.wait(10s), 0);
+  for (const char* command : {"run", "check-config", "bench"})
+    EXPECT_NE(help.out().find(command), std::string::npos) << help.out();
+  auto version = Process::start({binary("FERRYD"), "--version"});
+  EXPECT_EQ(version.wait(10s), 0);
+  EXPECT_EQ(version.out().rfind("ferryd ", 0), 0u) << version.out();
+  auto ctl = Process::start({binary("FERRYCTL"), "--version"});
+  EXPECT_EQ(ctl.wait(10s), 0);
+  EXPECT_EQ(ctl.out().rfind("ferryctl ", 0), 0u) << ctl.out();
+  auto ctl_help = Process::start({binary("FERRYCTL"), "--help"});
+  EXPECT_EQ(ctl_help.wait(10s), 0);
+  EXPECT_NE(ctl_help.out().find("--socket PATH"), std::string::npos) << ctl_help.out();
 }
 
 }  // namespace

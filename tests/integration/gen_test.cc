@@ -410,7 +410,13 @@ TEST(GenCommandLine, BadArgumentsExitTwoNamingTheArgument) {
   EXPECT_NE(q.err().find("--listen"), std::string::npos);
   Process help = Process::start({gen(), "--help"});
   EXPECT_EQ(help.wait(10s), 0);
-  EXPECT_NE(help.out().find("usage: ferry-gen send"), std::string::npos);
+  // The generated help lists both commands with their options.
+  EXPECT_NE(help.out().find("Usage: ferry-gen"), std::string::npos) << help.out();
+  EXPECT_NE(help.out().find("--to ADDR:PORT"), std::string::npos) << help.out();
+  EXPECT_NE(help.out().find("--listen ADDR:PORT"), std::string::npos) << help.out();
+  Process version = Process::start({gen(), "--version"});
+  EXPECT_EQ(version.wait(10s), 0);
+  EXPECT_EQ(version.out().rfind("ferry-gen ", 0), 0u) << version.out();
 }
 
 TEST(GenCommandLine, SinkEndsOnCountAndIdle) {

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "ferry/cli.h"
+
 #include <charconv>
 #include <cmath>
 #include <vector>
@@ -11,7 +13,7 @@ struct Error {
   std::string message;
 };
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string inQuotes(std::string_view text) { return "'" + std::string(text) + "'"; }
 
 // ADDRESS:PORT; with allow_zero_port, port 0 ("the kernel picks") too.
 std::optional<SockAddr> parseEndpoint(std::string_view text, bool allow_zero_port,
@@ -61,27 +63,11 @@ std::optional<std::vector<uint32_t>> parseSizes(std::string_view text) {
   return sizes;
 }
 
-// Walks argv for one subcommand; each handler consumes its option's value.
-class Args {
- public:
-  explicit Args(std::span<const std::string_view> args) : args_(args) {}
-  bool more() const { return i_ < args_.size(); }
-  std::string_view next() { return args_[i_++]; }
-  std::string_view value(std::string_view option) {
-    if (i_ >= args_.size()) throw Error{std::string(option) + ": missing value"};
-    return args_[i_++];
-  }
-
- private:
-  std::span<const std::string_view> args_;
-  size_t i_ = 0;
-};
-
 uint64_t countArg(std::string_view option, std::string_view text, const char* what, uint64_t min,
                   uint64_t max) {
   const auto v = parseCount(text);
   if (!v || *v < min || *v > max)
-    throw Error{std::string(option) + ": expected " + what + ", got " + quoted(text)};
+    throw Error{std::string(option) + ": expected " + what + ", got " + inQuotes(text)};
   return *v;
 }
 
@@ -89,7 +75,7 @@ double secondsArg(std::string_view option, std::string_view text) {
   const auto v = parseSeconds(text);
   if (!v || *v <= 0)
     throw Error{std::string(option) + ": expected a positive number of seconds, got " +
-                quoted(text)};
+                inQuotes(text)};
   return *v;
 }
 
@@ -100,99 +86,156 @@ route::Prefix prefixArg(std::string_view option, std::string_view text) {
   return *p;
 }
 
-Parsed parseSend(Args& args) {
+// The options' texts as given; CLI11 finds them (and writes --help), the
+// functions below judge them, so every message names its option.
+struct Texts {
+  std::optional<std::string> to, from, rate, bitrate, size, sizes, flows, count, duration, threads,
+      encap, inner_src, inner_dst, batch, run_id, listen, idle;
+  bool imix = false, gso = false, json = false, quiet = false;
+  bool expect_from_gen = false, decap = false, no_gro = false;
+};
+
+// An option whose value is kept as text, and whether it was given.
+void text(CLI::App* app, const std::string& name, std::optional<std::string>& into,
+          const std::string& help, const std::string& type) {
+  app->add_option_function<std::string>(name, [&into](const std::string& v) { into = v; }, help)
+      ->type_name(type);
+}
+
+struct Commands {
+  CLI::App app{"ferry-gen: UDP traffic generator with per-flow sequence numbers and "
+               "timestamps, and the sink that counts what arrives. See "
+               "tools/ferry-gen/README.md for the measuring header, loss semantics and JSON keys.",
+               "ferry-gen"};
+  CLI::App* send = nullptr;
+  CLI::App* sink = nullptr;
+  Texts t;
+
+  Commands() {
+    app.set_version_flag("--version", std::string("ferry-gen ") + FERRY_VERSION);
+    app.allow_extras();
+    app.footer("Exit status: 0 ok, 1 run-time failure, 2 bad arguments.");
+    send = app.add_subcommand("send", "generate UDP traffic");
+    send->allow_extras();
+    text(send, "--to", t.to, "destination (\"192.0.2.1:5000\", \"[2001:db8::1]:5000\"); required",
+         "ADDR:PORT");
+    text(send, "--from", t.from, "source address; with PORT, flow f uses source port PORT+f",
+         "ADDR[:PORT]");
+    text(send, "--rate", t.rate,
+         "packets per second (k, M, G suffixes); default: as fast as possible", "PPS");
+    text(send, "--bitrate", t.bitrate, "UDP payload bits per second instead, e.g. 2.5G", "BPS");
+    text(send, "--size", t.size, "UDP payload bytes (default 64)", "N");
+    text(send, "--sizes", t.sizes, "sizes sent in this order, cycling", "A,B,C");
+    send->add_flag("--imix", t.imix, "7 x 64 : 4 x 594 : 1 x 1518 bytes of UDP payload");
+    text(send, "--flows", t.flows, "flows = distinct source ports (default 1)", "N");
+    text(send, "--count", t.count, "data packets in all", "N");
+    text(send, "--duration", t.duration,
+         "seconds, or with s or ms (default 10 when neither --count nor --duration)", "S");
+    text(send, "--threads", t.threads,
+         "sender threads, each with its share of the flows (default 1)", "N");
+    text(send, "--encap", t.encap,
+         "payload is an inner IPv4/IPv6+UDP packet (IP-in-UDP; default none)", "none|ipv4|ipv6");
+    text(send, "--inner-src", t.inner_src,
+         "inner source addresses (default 198.18.0.0/16, 2001:2:0:1::/64)", "PREFIX");
+    text(send, "--inner-dst", t.inner_dst,
+         "inner destination addresses (default 198.19.0.0/16, 2001:2:0:2::/64)", "PREFIX");
+    send->add_flag("--gso", t.gso, "UDP GSO (UDP_SEGMENT); needs a single size");
+    text(send, "--batch", t.batch, "packets per sendmmsg (default 64)", "N");
+    text(send, "--run-id", t.run_id, "run id in every header (default random)", "N");
+    send->add_flag("--json", t.json, "print one JSON object at the end (no progress lines)");
+    send->add_flag("-q,--quiet", t.quiet,
+                   "no progress lines (they appear only when stdout is a terminal)");
+
+    sink = app.add_subcommand("sink", "count what arrives");
+    sink->allow_extras();
+    text(sink, "--listen", t.listen,
+         "where to receive (port 0: any; the bound address is printed); required", "ADDR:PORT");
+    text(sink, "--count", t.count, "end after N data packets", "N");
+    text(sink, "--duration", t.duration, "end after S seconds", "S");
+    text(sink, "--idle", t.idle, "end after S seconds without a packet (once one arrived)", "S");
+    sink->add_flag("--expect-from-gen", t.expect_from_gen,
+                   "end when every flow's end marker arrived (and 50 ms of quiet)");
+    sink->add_flag("--decap", t.decap, "packets are inner IPv4/IPv6+UDP (checksums verified)");
+    sink->add_flag("--no-gro", t.no_gro, "do not ask for UDP GRO");
+    text(sink, "--batch", t.batch, "datagrams per recvmmsg (default 64)", "N");
+    text(sink, "--run-id", t.run_id, "count only this run (default: the first run seen)", "N");
+    sink->add_flag("--json", t.json, "print one JSON object at the end (no progress lines)");
+    sink->add_flag("-q,--quiet", t.quiet,
+                   "no progress lines (they appear only when stdout is a terminal)");
+  }
+};
+
+Parsed parseSend(const Texts& t) {
   Parsed p;
   p.command = Command::Send;
+  p.json = t.json;
+  p.quiet = t.quiet;
   SendConfig& c = p.send;
-  bool have_to = false, have_count = false, have_duration = false;
-  std::optional<double> rate, bitrate;
-  std::optional<route::Prefix> inner_src, inner_dst;
-  int size_options = 0;
-  while (args.more()) {
-    const std::string_view opt = args.next();
-    if (opt == "--to") {
-      const auto text = args.value(opt);
-      std::string error;
-      auto a = parseEndpoint(text, false, &error);
-      if (!a) throw Error{"--to: expected ADDRESS:PORT, got " + quoted(text) + " (" + error + ")"};
-      c.to = *a;
-      have_to = true;
-    } else if (opt == "--from") {
-      const auto text = args.value(opt);
-      auto a = parseSource(text);
-      if (!a) throw Error{"--from: expected ADDRESS or ADDRESS:PORT, got " + quoted(text)};
-      c.from = *a;
-    } else if (opt == "--rate") {
-      const auto text = args.value(opt);
-      rate = parseScaled(text);
-      if (!rate || *rate <= 0)
-        throw Error{"--rate: expected a positive number of packets per second, got " +
-                    quoted(text)};
-    } else if (opt == "--bitrate") {
-      const auto text = args.value(opt);
-      bitrate = parseScaled(text);
-      if (!bitrate || *bitrate <= 0)
-        throw Error{"--bitrate: expected a positive number of bits per second (e.g. 2.5G), got " +
-                    quoted(text)};
-    } else if (opt == "--size") {
-      const auto text = args.value(opt);
-      c.sizes = {
-          static_cast<uint32_t>(countArg(opt, text, "a packet size in bytes", 1, kMaxPacketSize))};
-      ++size_options;
-    } else if (opt == "--sizes") {
-      const auto text = args.value(opt);
-      auto sizes = parseSizes(text);
-      if (!sizes)
-        throw Error{"--sizes: expected sizes in bytes like 64,512,1400, got " + quoted(text)};
-      c.sizes = *sizes;
-      ++size_options;
-    } else if (opt == "--imix") {
-      const auto cycle = imixCycle();
-      c.sizes.assign(cycle.begin(), cycle.end());
-      ++size_options;
-    } else if (opt == "--flows") {
-      c.flows = static_cast<uint32_t>(
-          countArg(opt, args.value(opt), "a number of flows 1..65536", 1, 65536));
-    } else if (opt == "--count") {
-      c.count = countArg(opt, args.value(opt), "a positive number of packets", 1, UINT64_MAX);
-      have_count = true;
-    } else if (opt == "--duration") {
-      c.duration_s = secondsArg(opt, args.value(opt));
-      have_duration = true;
-    } else if (opt == "--threads") {
-      c.threads = static_cast<uint32_t>(
-          countArg(opt, args.value(opt), "a number of threads 1..1024", 1, 1024));
-    } else if (opt == "--encap") {
-      const auto text = args.value(opt);
-      auto e = parseEncap(text);
-      if (!e) throw Error{"--encap: expected none, ipv4 or ipv6, got " + quoted(text)};
-      c.encap = *e;
-    } else if (opt == "--inner-src") {
-      inner_src = prefixArg(opt, args.value(opt));
-    } else if (opt == "--inner-dst") {
-      inner_dst = prefixArg(opt, args.value(opt));
-    } else if (opt == "--gso") {
-      c.gso = true;
-    } else if (opt == "--batch") {
-      c.batch =
-          static_cast<uint32_t>(countArg(opt, args.value(opt), "a batch size 1..1024", 1, 1024));
-    } else if (opt == "--run-id") {
-      c.run = static_cast<uint16_t>(countArg(opt, args.value(opt), "a run id 0..65535", 0, 65535));
-      p.run_given = true;
-    } else if (opt == "--json") {
-      p.json = true;
-    } else if (opt == "--quiet" || opt == "-q") {
-      p.quiet = true;
-    } else if (opt == "--help" || opt == "-h") {
-      return Parsed{};
-    } else {
-      throw Error{"send: unknown option " + quoted(opt)};
-    }
+  if (!t.to) throw Error{"--to: missing; send needs --to ADDRESS:PORT"};
+  {
+    std::string error;
+    auto a = parseEndpoint(*t.to, false, &error);
+    if (!a) throw Error{"--to: expected ADDRESS:PORT, got " + inQuotes(*t.to) + " (" + error + ")"};
+    c.to = *a;
   }
-  if (!have_to) throw Error{"--to: missing; send needs --to ADDRESS:PORT"};
+  if (t.from) {
+    auto a = parseSource(*t.from);
+    if (!a) throw Error{"--from: expected ADDRESS or ADDRESS:PORT, got " + inQuotes(*t.from)};
+    c.from = *a;
+  }
+  std::optional<double> rate, bitrate;
+  if (t.rate) {
+    rate = parseScaled(*t.rate);
+    if (!rate || *rate <= 0)
+      throw Error{"--rate: expected a positive number of packets per second, got " +
+                  inQuotes(*t.rate)};
+  }
+  if (t.bitrate) {
+    bitrate = parseScaled(*t.bitrate);
+    if (!bitrate || *bitrate <= 0)
+      throw Error{"--bitrate: expected a positive number of bits per second (e.g. 2.5G), got " +
+                  inQuotes(*t.bitrate)};
+  }
+  if (int(bool(t.size)) + int(bool(t.sizes)) + int(t.imix) > 1)
+    throw Error{"--size: give one of --size, --sizes and --imix"};
+  if (t.size) {
+    c.sizes = {static_cast<uint32_t>(
+        countArg("--size", *t.size, "a packet size in bytes", 1, kMaxPacketSize))};
+  } else if (t.sizes) {
+    auto sizes = parseSizes(*t.sizes);
+    if (!sizes)
+      throw Error{"--sizes: expected sizes in bytes like 64,512,1400, got " + inQuotes(*t.sizes)};
+    c.sizes = *sizes;
+  } else if (t.imix) {
+    const auto cycle = imixCycle();
+    c.sizes.assign(cycle.begin(), cycle.end());
+  }
+  if (t.flows)
+    c.flows =
+        static_cast<uint32_t>(countArg("--flows", *t.flows, "a number of flows 1..65536", 1, 65536));
+  if (t.count)
+    c.count = countArg("--count", *t.count, "a positive number of packets", 1, UINT64_MAX);
+  if (t.duration) c.duration_s = secondsArg("--duration", *t.duration);
+  if (!t.count && !t.duration) c.duration_s = 10;  // like iperf3
+  if (t.threads)
+    c.threads = static_cast<uint32_t>(
+        countArg("--threads", *t.threads, "a number of threads 1..1024", 1, 1024));
+  if (t.encap) {
+    auto e = parseEncap(*t.encap);
+    if (!e) throw Error{"--encap: expected none, ipv4 or ipv6, got " + inQuotes(*t.encap)};
+    c.encap = *e;
+  }
+  std::optional<route::Prefix> inner_src, inner_dst;
+  if (t.inner_src) inner_src = prefixArg("--inner-src", *t.inner_src);
+  if (t.inner_dst) inner_dst = prefixArg("--inner-dst", *t.inner_dst);
+  c.gso = t.gso;
+  if (t.batch)
+    c.batch = static_cast<uint32_t>(countArg("--batch", *t.batch, "a batch size 1..1024", 1, 1024));
+  if (t.run_id) {
+    c.run = static_cast<uint16_t>(countArg("--run-id", *t.run_id, "a run id 0..65535", 0, 65535));
+    p.run_given = true;
+  }
   if (rate && bitrate) throw Error{"--bitrate: give --rate or --bitrate, not both"};
-  if (size_options > 1) throw Error{"--size: give one of --size, --sizes and --imix"};
-  if (!have_count && !have_duration) c.duration_s = 10;  // like iperf3
   if (c.encap != Encap::None) {
     InnerConfig inner = InnerConfig::defaults(c.encap);
     if (inner_src) inner.src = *inner_src;
@@ -212,49 +255,31 @@ Parsed parseSend(Args& args) {
   return p;
 }
 
-Parsed parseSink(Args& args) {
+Parsed parseSink(const Texts& t) {
   Parsed p;
   p.command = Command::Sink;
+  p.json = t.json;
+  p.quiet = t.quiet;
   SinkConfig& c = p.sink;
-  bool have_listen = false;
-  while (args.more()) {
-    const std::string_view opt = args.next();
-    if (opt == "--listen") {
-      const auto text = args.value(opt);
-      std::string error;
-      auto a = parseEndpoint(text, true, &error);
-      if (!a)
-        throw Error{"--listen: expected ADDRESS:PORT, got " + quoted(text) + " (" + error + ")"};
-      c.listen = *a;
-      have_listen = true;
-    } else if (opt == "--count") {
-      c.count = countArg(opt, args.value(opt), "a positive number of packets", 1, UINT64_MAX);
-    } else if (opt == "--duration") {
-      c.duration_s = secondsArg(opt, args.value(opt));
-    } else if (opt == "--idle") {
-      c.idle_s = secondsArg(opt, args.value(opt));
-    } else if (opt == "--expect-from-gen") {
-      c.until_end = true;
-    } else if (opt == "--decap") {
-      c.decap = true;
-    } else if (opt == "--no-gro") {
-      c.gro = false;
-    } else if (opt == "--batch") {
-      c.batch =
-          static_cast<uint32_t>(countArg(opt, args.value(opt), "a batch size 1..1024", 1, 1024));
-    } else if (opt == "--run-id") {
-      c.run = static_cast<uint16_t>(countArg(opt, args.value(opt), "a run id 0..65535", 0, 65535));
-    } else if (opt == "--json") {
-      p.json = true;
-    } else if (opt == "--quiet" || opt == "-q") {
-      p.quiet = true;
-    } else if (opt == "--help" || opt == "-h") {
-      return Parsed{};
-    } else {
-      throw Error{"sink: unknown option " + quoted(opt)};
-    }
+  if (!t.listen) throw Error{"--listen: missing; sink needs --listen ADDRESS:PORT"};
+  {
+    std::string error;
+    auto a = parseEndpoint(*t.listen, true, &error);
+    if (!a)
+      throw Error{"--listen: expected ADDRESS:PORT, got " + inQuotes(*t.listen) + " (" + error + ")"};
+    c.listen = *a;
   }
-  if (!have_listen) throw Error{"--listen: missing; sink needs --listen ADDRESS:PORT"};
+  if (t.count)
+    c.count = countArg("--count", *t.count, "a positive number of packets", 1, UINT64_MAX);
+  if (t.duration) c.duration_s = secondsArg("--duration", *t.duration);
+  if (t.idle) c.idle_s = secondsArg("--idle", *t.idle);
+  c.until_end = t.expect_from_gen;
+  c.decap = t.decap;
+  if (t.no_gro) c.gro = false;
+  if (t.batch)
+    c.batch = static_cast<uint32_t>(countArg("--batch", *t.batch, "a batch size 1..1024", 1, 1024));
+  if (t.run_id)
+    c.run = static_cast<uint16_t>(countArg("--run-id", *t.run_id, "a run id 0..65535", 0, 65535));
   if (auto error = validate(c); !error.empty()) throw Error{error};
   return p;
 }
@@ -304,59 +329,43 @@ std::optional<double> parseSeconds(std::string_view text) {
 
 Result parse(std::span<const std::string_view> argv) {
   if (argv.empty()) return {std::nullopt, "missing command: send or sink"};
-  const std::string_view command = argv[0];
-  Args args(argv.subspan(1));
+  if (argv[0] == "help") return {Parsed{}, {}};
+  Commands commands;
+  const auto parsed =
+      ::ferry::cli::parse(commands.app, std::vector<std::string>(argv.begin(), argv.end()));
+  if (parsed.outcome == ::ferry::cli::Outcome::kHelp) return {Parsed{}, {}};
+  if (parsed.outcome == ::ferry::cli::Outcome::kVersion) {
+    Parsed p;
+    p.command = Command::Version;
+    return {p, {}};
+  }
+  const bool send = commands.send->parsed(), sink = commands.sink->parsed();
+  if (parsed.outcome == ::ferry::cli::Outcome::kError) {
+    const char* command = send ? "send: " : sink ? "sink: " : "";
+    // An option's own message names it already ("--rate: missing value").
+    const bool named = parsed.text.rfind("--", 0) == 0;
+    return {std::nullopt, (named ? "" : command) + parsed.text};
+  }
+  if (!send && !sink) {
+    const auto extra = commands.app.remaining();
+    return {std::nullopt, extra.empty() ? "missing command: send or sink"
+                                        : "unknown command " + inQuotes(extra[0]) +
+                                              ": expected send or sink"};
+  }
+  const auto extra = commands.app.remaining(true);
+  if (!extra.empty())
+    return {std::nullopt, std::string(send ? "send" : "sink") + ": unexpected argument " +
+                              inQuotes(extra[0])};
   try {
-    if (command == "send") return {parseSend(args), {}};
-    if (command == "sink") return {parseSink(args), {}};
-    if (command == "help" || command == "--help" || command == "-h") return {Parsed{}, {}};
-    return {std::nullopt, "unknown command " + quoted(command) + ": expected send or sink"};
+    return {send ? parseSend(commands.t) : parseSink(commands.t), {}};
   } catch (const Error& e) {
     return {std::nullopt, e.message};
   }
 }
 
 std::string usage() {
-  return R"(usage: ferry-gen send --to ADDR:PORT [options]
-       ferry-gen sink --listen ADDR:PORT [options]
-
-send: generate UDP traffic with per-flow sequence numbers and timestamps
-  --to ADDR:PORT        destination ("192.0.2.1:5000", "[2001:db8::1]:5000")
-  --from ADDR[:PORT]    source address; with PORT, flow f uses source port PORT+f
-  --rate PPS            packets per second (k, M, G suffixes); default: as fast as possible
-  --bitrate BPS         UDP payload bits per second instead, e.g. 2.5G
-  --size N              UDP payload bytes (default 64)
-  --sizes A,B,C         sizes sent in this order, cycling
-  --imix                7 x 64 : 4 x 594 : 1 x 1518 bytes of UDP payload
-  --flows N             flows = distinct source ports (default 1)
-  --count N             data packets in all
-  --duration S          seconds (default 10 when neither --count nor --duration)
-  --threads N           sender threads, each with its share of the flows (default 1)
-  --encap none|ipv4|ipv6  payload is an inner IPv4/IPv6+UDP packet (IP-in-UDP)
-  --inner-src PREFIX    inner source addresses (default 198.18.0.0/16, 2001:2:0:1::/64)
-  --inner-dst PREFIX    inner destination addresses (default 198.19.0.0/16, 2001:2:0:2::/64)
-  --gso                 UDP GSO (UDP_SEGMENT); needs a single size
-  --batch N             packets per sendmmsg (default 64)
-  --run-id N            run id in every header (default random)
-
-sink: count what arrives
-  --listen ADDR:PORT    where to receive (port 0: any; the bound address is printed)
-  --count N             end after N data packets
-  --duration S          end after S seconds
-  --idle S              end after S seconds without a packet (once one arrived)
-  --expect-from-gen     end when every flow's end marker arrived (and 50 ms of quiet)
-  --decap               packets are inner IPv4/IPv6+UDP (checksums verified)
-  --no-gro              do not ask for UDP GRO
-  --batch N             datagrams per recvmmsg (default 64)
-  --run-id N            count only this run (default: the first run seen)
-
-both:
-  --json                print one JSON object at the end (no progress lines)
-  --quiet, -q           no progress lines (they appear only when stdout is a terminal)
-
-Exit status: 0 ok, 1 run-time failure, 2 bad arguments.
-See tools/ferry-gen/README.md for the measuring header, loss semantics and JSON keys.
-)";
+  Commands commands;
+  return commands.app.help("", CLI::AppFormatMode::All);
 }
 
 }  // namespace ferry::gen::cli

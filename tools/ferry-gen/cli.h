@@ -1,5 +1,6 @@
-// ferry-gen's command line: argument parsing into SendConfig / SinkConfig.
-// Pure (no I/O), so the error messages are unit-tested.
+// ferry-gen's command line: CLI11 finds the options (and writes --help), the
+// parsers here judge their values into SendConfig / SinkConfig. Pure (no
+// I/O), so the error messages are unit-tested.
 #pragma once
 
 #include <optional>
@@ -12,7 +13,7 @@
 
 namespace ferry::gen::cli {
 
-enum class Command { Help, Send, Sink };
+enum class Command { Help, Version, Send, Sink };
 
 struct Parsed {
   Command command = Command::Help;
@@ -33,6 +34,7 @@ struct Result {
 // `args` excludes the program name.
 Result parse(std::span<const std::string_view> args);
 
+// The generated --help of ferry-gen and both commands.
 std::string usage();
 
 // Number syntax, exposed for tests. A decimal number with an optional k, M or

@@ -109,6 +109,10 @@ int main(int argc, char** argv) {
     std::cout << cli::usage();
     return 0;
   }
+  if (p.command == cli::Command::Version) {
+    std::cout << "ferry-gen " << FERRY_VERSION << "\n";
+    return 0;
+  }
   installSignals();
   try {
     return p.command == cli::Command::Send ? runSend(p) : runSink(p);

@@ -9,79 +9,58 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ferry/cli.h"
 #include "ferry/control/ctl_server.h"
 #include "ferry/control/render.h"
 
-namespace {
-
-constexpr const char* kUsage =
-    "usage: ferryctl [--socket PATH] [--timeout S] show stats|interfaces|dataplanes|bfd|routes [--json]\n"
-    "       ferryctl [--socket PATH] [--timeout S] show routes ADDRESS|PREFIX [--json]   (longest-prefix lookup)\n"
-    "       ferryctl [--socket PATH] set bfd INTERFACE "
-    "interval_ms|detect_mult|admin_down|hold_up_ms VALUE\n"
-    "       ferryctl [--socket PATH] reload\n"
-    "  --socket PATH   the daemon's control_socket (default /run/ferry/ferry.sock)\n"
-    "  --json          print the daemon's JSON reply instead of a table\n"
-    "  --timeout S     seconds to wait for the daemon's reply (default 60: a reload\n"
-    "                  or show routes of a large route table takes seconds)\n"
-    "  --              end of options (a VALUE such as -5 needs none: after the first\n"
-    "                  word, only the options above and -- are options)\n";
-
-}  // namespace
-
 int main(int argc, char** argv) {
+  CLI::App app{"ferryctl: the operator's view of a running ferryd, over its control socket.",
+               "ferryctl"};
+  app.set_version_flag("--version", std::string("ferryctl ") + FERRY_VERSION);
   std::string socket = "/run/ferry/ferry.sock";
   bool json = false;
-  int timeout_ms = 60'000;
+  double timeout_s = 60;
   std::vector<std::string> words;
-  // Options come before the words; after the first word only the known
-  // options are (`show stats --json`), so a value such as -5 stays a word.
-  // "--" ends the options.
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const bool known =
-        arg == "--" || arg == "--socket" || arg == "--json" || arg == "--timeout" || arg == "--help" ||
-        arg == "-h";
-    if (options_done || (!words.empty() && !known)) {
-      words.push_back(arg);
-    } else if (arg == "--") {
-      options_done = true;
-    } else if (arg == "--socket") {
-      if (i + 1 >= argc) {
-        std::cerr << "ferryctl: --socket needs a PATH\n" << kUsage;
-        return 2;
-      }
-      socket = argv[++i];
-    } else if (arg == "--timeout") {
-      const std::string v = i + 1 < argc ? argv[i + 1] : "";
-      char* end = nullptr;
-      const double s = v.empty() ? 0 : std::strtod(v.c_str(), &end);
-      if (v.empty() || end == nullptr || *end != '\0' || !(s >= 0.001 && s <= 86400)) {
-        std::cerr << "ferryctl: --timeout needs SECONDS between 0.001 and 86400, got '" << v << "'\n"
-                  << kUsage;
-        return 2;
-      }
-      timeout_ms = int(s * 1000);
-      ++i;
-    } else if (arg == "--json") {
-      json = true;
-    } else if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
+  app.add_option("--socket", socket, "the daemon's control_socket")
+      ->type_name("PATH")
+      ->capture_default_str();
+  app.add_option("--timeout", timeout_s,
+                 "seconds to wait for the daemon's reply (a reload or show routes of a large "
+                 "route table takes seconds)")
+      ->type_name("S")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
+  app.add_flag("--json", json, "print the daemon's JSON reply instead of a table");
+  app.add_option("words", words, "the request (below)")->type_name("");
+  app.allow_extras();
+  app.footer(
+      "Requests:\n"
+      "  show stats|interfaces|dataplanes|bfd|routes\n"
+      "  show routes ADDRESS|PREFIX     longest-prefix lookup\n"
+      "  set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE\n"
+      "  reload\n"
+      "A VALUE such as -5 is a word, not an option; -- ends the options.\n"
+      "Exit status: 0 ok, 1 the daemon refused or could not be reached, 2 bad arguments.");
+  const auto parsed = ferry::cli::parse(app, std::vector<std::string>(argv + 1, argv + argc));
+  switch (parsed.outcome) {
+    case ferry::cli::Outcome::kHelp:
+    case ferry::cli::Outcome::kVersion:
+      std::cout << parsed.text;
       return 0;
-    } else if (!arg.empty() && arg[0] == '-') {
-      std::cerr << "ferryctl: unknown option '" << arg << "'\n" << kUsage;
+    case ferry::cli::Outcome::kError:
+      std::cerr << "ferryctl: " << parsed.text << "\n(ferryctl --help for usage)\n";
       return 2;
-    } else {
-      words.push_back(arg);
-    }
+    case ferry::cli::Outcome::kRun:
+      break;
   }
+  const int timeout_ms = int(timeout_s * 1000);
   const bool show = (words.size() == 2 && words[0] == "show") ||
                     (words.size() == 3 && words[0] == "show" && words[1] == "routes");
   const bool set = words.size() == 5 && words[0] == "set" && words[1] == "bfd";
   const bool reload = words.size() == 1 && words[0] == "reload";
   if (!show && !set && !reload) {
-    std::cerr << kUsage;
+    std::cerr << "ferryctl: expected a request (show, set bfd or reload)\n"
+                 "(ferryctl --help for usage)\n";
     return 2;
   }
   const std::string what = words.size() > 1 ? words[1] : words[0];

@@ -79,7 +79,8 @@ struct ParsedOptions {
 // at most 8 trials at 5% resolution.
 ParsedOptions parseOptions(const std::vector<std::string>& args);
 
-extern const char* const kBenchUsage;
+// The generated --help of `ferryd bench`.
+std::string usage();
 
 // "2s", "500ms", "1.5" (seconds) → seconds; nullopt when malformed or <= 0.
 std::optional<double> parseSeconds(const std::string& text);

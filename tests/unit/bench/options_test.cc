@@ -120,7 +120,7 @@ TEST(BenchOptions, Seconds) {
 
 TEST(BenchOptions, ErrorsNameTheArgument) {
   EXPECT_EQ(parseError({"--bogus"}), "unknown option '--bogus'");
-  EXPECT_EQ(parseError({"--dataplanes"}), "--dataplanes: expected a value");
+  EXPECT_EQ(parseError({"--dataplanes"}), "--dataplanes: missing value");
   EXPECT_EQ(parseError({"--dataplanes", "1,x"}),
             "--dataplanes: expected a comma-separated list of numbers from 1 to 1024, got '1,x'");
   EXPECT_EQ(parseError({"--dataplanes", "0"}).rfind("--dataplanes:", 0), 0u);
@@ -147,7 +147,7 @@ TEST(BenchOptions, ErrorsNameTheArgument) {
             "--compare: ferry-nogro is listed twice");
   EXPECT_EQ(parseError({"--traffic", "bulk"}), "--traffic: expected spread or tunnel, got 'bulk'");
   EXPECT_EQ(parseError({"--traffic", ""}), "--traffic: expected spread or tunnel, got ''");
-  EXPECT_EQ(parseError({"--traffic"}), "--traffic: expected a value");
+  EXPECT_EQ(parseError({"--traffic"}), "--traffic: missing value");
   EXPECT_EQ(parseError({"--traffic", "tunnel", "--traffic", "spread"}), "--traffic: given twice");
   EXPECT_EQ(parseError({"--traffic", "tunnel", "--topology", "loopback"}),
             "--traffic tunnel: needs the netns topology (GRO on the router's ingress veth), not "
@@ -162,9 +162,9 @@ TEST(BenchOptions, ErrorsNameTheArgument) {
 TEST(BenchOptions, Help) {
   EXPECT_TRUE(parseOptions({"--help"}).help);
   EXPECT_TRUE(parseOptions({"--quick", "-h"}).help);
-  EXPECT_NE(std::string(kBenchUsage).find("--compare"), std::string::npos);
-  EXPECT_NE(std::string(kBenchUsage).find("--traffic spread|tunnel"), std::string::npos);
-  EXPECT_NE(std::string(kBenchUsage).find("ferry-nogro"), std::string::npos);
+  EXPECT_NE(usage().find("--compare"), std::string::npos);
+  EXPECT_NE(usage().find("--traffic spread|tunnel"), std::string::npos);
+  EXPECT_NE(usage().find("ferry-nogro"), std::string::npos);
 }
 
 }  // namespace
