@@ -11,8 +11,8 @@
 #include <cstring>
 
 #include "ferry/clock.h"
-#include "ferry/route/icmp.h"
 #include "ferry/dataplane/user_data.h"
+#include "ferry/route/icmp.h"
 
 namespace ferry {
 namespace {
@@ -137,7 +137,7 @@ std::string Dataplane::setup() {
   icmp_.resize(kIcmpSlots);
   for (size_t i = icmp_.size(); i > 0; --i) free_icmp_.push_back(uint16_t(i - 1));
   runs_.resize(interfaces_.size());
-  gso_off_.assign(interfaces_.size(), 0);
+  gso_retry_countdown_.assign(interfaces_.size(), 0);
   pending_runs_.reserve(interfaces_.size());
   if (t.gso) {
     // Every batch holds at least two buffers.
@@ -257,7 +257,7 @@ void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) no
     case Op::Send:
       onSent(ud.interface, ud.buffer, cqe.res);
       break;
-    case Op::Local:
+    case Op::IcmpReply:
       onIcmpSent(ud.interface, ud.buffer, cqe.res);
       break;
     case Op::Wake:
@@ -430,7 +430,7 @@ void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t
   std::memcpy(&s.to, to, to_len);
   s.iov.iov_base = s.data;
   s.iov.iov_len = n;
-  submitSend(e, UserData{Op::Local, ingress, slot}, s.msg, reinterpret_cast<sockaddr*>(&s.to), to_len,
+  submitSend(e, UserData{Op::IcmpReply, ingress, slot}, s.msg, reinterpret_cast<sockaddr*>(&s.to), to_len,
              &s.iov, 1);
 }
 
@@ -500,10 +500,10 @@ void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* datagram,
                       uint32_t length) noexcept {
   // An empty datagram never joins a run: UDP_SEGMENT 0 would send one
   // datagram for all of them.
-  if (!settings_.tuning.gso || gso_off_[egress] != 0 || length == 0) {
+  if (!settings_.tuning.gso || gso_retry_countdown_[egress] != 0 || length == 0) {
     // After a refusal, GSO is tried again once kGsoRetryAfter datagrams went
     // one by one: the path may have changed (an MTU raised again).
-    if (gso_off_[egress] != 0) --gso_off_[egress];
+    if (gso_retry_countdown_[egress] != 0) --gso_retry_countdown_[egress];
     sendOne(egress, buffer_id, datagram, length);
     return;
   }
@@ -581,9 +581,11 @@ void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexc
     // The kernel refused segmentation on this path (a segment above the
     // route's MTU, an old kernel): GSO is off for this egress for the next
     // kGsoRetryAfter datagrams and these go again one by one, so nothing is
-    // lost to the attempt.
-    gso_off_[interface] = kGsoRetryAfter;
-    c.tx_gso_refused.add();
+    // lost to the attempt. Counted once per time GSO goes off: a batch
+    // submitted before the first refusal came back (the next loop turn's,
+    // on a slow machine) is refused and resent too, but is the same event.
+    if (gso_retry_countdown_[interface] == 0) c.tx_gso_refused.add();
+    gso_retry_countdown_[interface] = kGsoRetryAfter;
     for (uint16_t i = 0; i < b.pieces; ++i)
       sendEach(interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
                uint32_t(b.iov[i].iov_len), b.segment);

@@ -56,7 +56,7 @@ struct alignas(64) InterfaceCounters {
   Counter tx_bytes;
   Counter bfd_rx;  // BFD packets handed to the control module
   Counter tx_gso_batches;     // sendmsg calls that carried several datagrams (UDP GSO)
-  Counter tx_gso_refused;     // GSO sends the kernel refused (resent one by one; GSO then off)
+  Counter tx_gso_refused;     // times the kernel refused GSO and it went off (batches resent one by one)
   Counter rx_gro_trains;      // receives with GRO on: rx_packets / rx_gro_trains = datagrams per train
   Counter rx_gro_cut;         // GRO trains larger than their buffer (cut by the kernel; dropped, counted as truncated)
   Counter icmp_tx;            // route: ICMP errors sent back through this interface
