@@ -9,6 +9,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,24 @@ inline Parsed parse(CLI::App& app, std::vector<std::string> args) {
       return {Outcome::kError, "unknown option '" + extra + "'"};
   }
   return {};
+}
+
+// For a parse that ends the program: prints help or version to stdout
+// (returns 0), or "PROGRAM: message" and where to find the usage to stderr
+// (returns 2). nullopt for kRun.
+inline std::optional<int> finish(const Parsed& parsed, const std::string& program) {
+  switch (parsed.outcome) {
+    case Outcome::kHelp:
+    case Outcome::kVersion:
+      std::cout << parsed.text;
+      return 0;
+    case Outcome::kError:
+      std::cerr << program << ": " << parsed.text << "\n(" << program << " --help for usage)\n";
+      return 2;
+    case Outcome::kRun:
+      break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace ferry::cli

@@ -34,8 +34,8 @@
 #include <thread>
 #include <vector>
 
-#include "ferry/net/address.h"
 #include "ferry/bench/peers.h"
+#include "ferry/net/address.h"
 #include "ferry/net/socket.h"
 
 namespace ferry::bench {

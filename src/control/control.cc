@@ -70,11 +70,11 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
     : config_(config),
       dataplanes_(std::move(dataplanes)),
       forwarding_(forwarding),
-      bfd_(bfd),
+      bfd_handoff_(bfd),
       reader_(unsigned(dataplanes_.size())),
       bfd_wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       watch_(config_.steering, dataplanes_),
-      stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       interfaces_up_(uint32_t(config.interfaces.size())) {
   bool any_bfd = false;
   for (const auto& i : config_.interfaces) any_bfd = any_bfd || (i.bfd && i.peer);
@@ -83,9 +83,9 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
     std::vector<int> send_fds = dataplanes_.empty() ? std::vector<int>{} : dataplanes_[0].fds;
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint64_t(monotonicMicros());
-    sessions_ = std::make_unique<BfdController>(config_, std::move(send_fds), seed);
-    receive_path_ = std::make_unique<InBandReceivePath>(dataplanes_, bfd_);
-    sessions_->setReceivePath(receive_path_.get());
+    bfd_controller_ = std::make_unique<BfdController>(config_, std::move(send_fds), seed);
+    receive_path_ = std::make_unique<InBandReceivePath>(dataplanes_, bfd_handoff_);
+    bfd_controller_->setReceivePath(receive_path_.get());
   }
   if (config_.mode == Mode::Route && config_.fpm) {
     // A next hop maps to the interface whose peer has its address.
@@ -103,7 +103,7 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
 Control::~Control() = default;
 
 std::string Control::setup() {
-  if (!stop_fd_ || !bfd_wake_fd_) return "control: eventfd failed";
+  if (!wake_fd_ || !bfd_wake_fd_) return "control: eventfd failed";
   if (ctl_.listenFd() < 0)
     if (std::string why = ctl_.listen(config_.control_socket); !why.empty()) return why;
   if (config_.metrics_listen) {
@@ -116,9 +116,9 @@ std::string Control::setup() {
     std::lock_guard lock(routes_mu_);
     config_table_ = forwarding_.current()->routes;
   }
-  if (sessions_) {
+  if (bfd_controller_) {
     std::lock_guard lock(bfd_mu_);
-    if (std::string why = sessions_->setup(!adopting_); !why.empty()) return why;
+    if (std::string why = bfd_controller_->setup(!adopting_); !why.empty()) return why;
     published_liveness_ = ~0ull;  // force the first publish
     publishLiveness();
   }
@@ -130,13 +130,13 @@ void Control::adopt(Fd control, Fd metrics, std::vector<std::pair<std::string, F
   adopting_ = true;
   if (control) ctl_.adopt(std::move(control), config_.control_socket);
   if (metrics && config_.metrics_listen) metrics_.adopt(std::move(metrics), "");
-  if (sessions_) sessions_->adoptSockets(std::move(bfd_rx), std::move(bfd_tx));
+  if (bfd_controller_) bfd_controller_->adoptSockets(std::move(bfd_rx), std::move(bfd_tx));
 }
 
 size_t Control::restoreBfd(const takeover::BfdState& state) {
-  if (!sessions_) return 0;
+  if (!bfd_controller_) return 0;
   std::lock_guard lock(bfd_mu_);
-  const size_t taken = sessions_->restore(state, monotonicMicros());
+  const size_t taken = bfd_controller_->restore(state, monotonicMicros());
   publishLiveness();
   return taken;
 }
@@ -144,7 +144,7 @@ size_t Control::restoreBfd(const takeover::BfdState& state) {
 takeover::BfdState Control::freezeBfd() {
   std::lock_guard lock(bfd_mu_);
   bfd_frozen_.store(true, std::memory_order_release);
-  return sessions_ ? sessions_->save() : takeover::BfdState{};
+  return bfd_controller_ ? bfd_controller_->save() : takeover::BfdState{};
 }
 
 void Control::thawBfd() {
@@ -156,29 +156,29 @@ void Control::thawBfd() {
 }
 
 std::vector<std::pair<std::string, int>> Control::bfdReceiveSockets() const {
-  return sessions_ ? sessions_->receiveSockets() : std::vector<std::pair<std::string, int>>{};
+  return bfd_controller_ ? bfd_controller_->receiveSockets() : std::vector<std::pair<std::string, int>>{};
 }
 
 std::vector<std::pair<takeover::Manifest::BfdTx, int>> Control::bfdTransmitSockets() const {
-  return sessions_ ? sessions_->transmitSockets() : std::vector<std::pair<takeover::Manifest::BfdTx, int>>{};
+  return bfd_controller_ ? bfd_controller_->transmitSockets() : std::vector<std::pair<takeover::Manifest::BfdTx, int>>{};
 }
 
 void Control::publishLiveness() {
-  if (!sessions_ || sessions_->livenessVersion() == published_liveness_) return;
+  if (!bfd_controller_ || bfd_controller_->livenessVersion() == published_liveness_) return;
   std::lock_guard lock(publish_mu_);
   const ForwardingState* current = forwarding_.current();
   auto next = std::make_unique<ForwardingState>(*current);
-  next->setLiveness(sessions_->liveness());
+  next->setLiveness(bfd_controller_->liveness());
   next->version = current->version + 1;
   forwarding_.publish(std::move(next));
-  published_liveness_ = sessions_->livenessVersion();
-  const auto& up = sessions_->liveness();
+  published_liveness_ = bfd_controller_->livenessVersion();
+  const auto& up = bfd_controller_->liveness();
   interfaces_up_.store(uint32_t(std::count(up.begin(), up.end(), uint8_t{1})), std::memory_order_relaxed);
 }
 
 void Control::requestReload() noexcept {
   reload_requested_.store(true, std::memory_order_release);
-  notifyEventFd(stop_fd_.get());
+  notifyEventFd(wake_fd_.get());
 }
 
 std::string Control::reload() {
@@ -296,7 +296,7 @@ nlohmann::json Control::routesView(const ForwardingState* state) const {
 
 void Control::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
-  notifyEventFd(stop_fd_.get());
+  notifyEventFd(wake_fd_.get());
   wakeBfd();
 }
 
@@ -327,25 +327,25 @@ std::string Control::handleRequest(const std::string& request) {
   words >> verb >> what >> extra;
   nlohmann::json reply;
   if (verb == "show" && what == "bfd" && extra.empty()) {
-    if (!sessions_) return nlohmann::json{{"sessions", nlohmann::json::array()}}.dump();
+    if (!bfd_controller_) return nlohmann::json{{"sessions", nlohmann::json::array()}}.dump();
     nlohmann::json j;
     {
       std::lock_guard lock(bfd_mu_);
-      j = sessions_->showJson(monotonicMicros());
+      j = bfd_controller_->showJson(monotonicMicros());
     }
     return j.dump();
   }
   if (verb == "set" && what == "bfd") {
     std::string key, value, more;
     words >> key >> value >> more;
-    if (!sessions_) return nlohmann::json{{"error", "no interface has BFD"}}.dump();
+    if (!bfd_controller_) return nlohmann::json{{"error", "no interface has BFD"}}.dump();
     if (bfd_frozen_.load(std::memory_order_acquire))
       return nlohmann::json{{"error", "BFD is being handed over to a new ferryd; ask it instead"}}.dump();
     if (extra.empty() || key.empty() || value.empty() || !more.empty())
       return nlohmann::json{{"error", "expected: set bfd INTERFACE interval_ms|detect_mult|admin_down|hold_up_ms VALUE"}}.dump();
     {
       std::lock_guard lock(bfd_mu_);
-      const std::string why = sessions_->set(extra, key, value, monotonicMicros());
+      const std::string why = bfd_controller_->set(extra, key, value, monotonicMicros());
       if (!why.empty()) return nlohmann::json{{"error", why}}.dump();
       publishLiveness();
     }
@@ -405,9 +405,9 @@ std::string Control::handleRequest(const std::string& request) {
 
 std::string Control::handleMetrics(const std::string& request_line) {
   nlohmann::json bfd;
-  if (sessions_) {
+  if (bfd_controller_) {
     std::lock_guard lock(bfd_mu_);
-    bfd = sessions_->showJson(monotonicMicros());
+    bfd = bfd_controller_->showJson(monotonicMicros());
   }
   const auto health = watch_.health();
   const Reading state(forwarding_, reader_);
@@ -438,9 +438,9 @@ void Control::runBfd() noexcept {
     log::warn(std::string("BFD thread: cannot use SCHED_FIFO (") + std::strerror(err) +
               "); BFD timing may suffer under CPU load");
   std::vector<int> rx_fds;
-  if (sessions_) {
+  if (bfd_controller_) {
     std::lock_guard lock(bfd_mu_);
-    rx_fds = sessions_->pollFds();
+    rx_fds = bfd_controller_->pollFds();
   }
   std::vector<pollfd> fds;
   while (!stop_requested_.load(std::memory_order_acquire)) {
@@ -448,30 +448,30 @@ void Control::runBfd() noexcept {
     // Frozen (handed over): no timer, no transmission, and the RFC 5881
     // sockets are left for the new process to read.
     const bool frozen = bfd_frozen_.load(std::memory_order_acquire);
-    if (sessions_ && !frozen) {
+    if (bfd_controller_ && !frozen) {
       std::lock_guard lock(bfd_mu_);
       if (!bfd_frozen_.load(std::memory_order_relaxed)) {
-        sessions_->service(monotonicMicros());
+        bfd_controller_->service(monotonicMicros());
         publishLiveness();
-        if (forwarding_hook_ && sessions_->canForward() != can_forward_) {
+        if (forwarding_hook_ && bfd_controller_->canForward() != can_forward_) {
           can_forward_ = !can_forward_;
           forwarding_hook_(can_forward_);
         }
-        next = sessions_->nextDeadline();
+        next = bfd_controller_->nextDeadline();
       }
     }
     fds.clear();
     fds.push_back({bfd_wake_fd_.get(), POLLIN, 0});
-    fds.push_back({bfd_ != nullptr ? bfd_->eventFd() : -1, POLLIN, 0});
+    fds.push_back({bfd_handoff_ != nullptr ? bfd_handoff_->eventFd() : -1, POLLIN, 0});
     if (!frozen)
       for (int fd : rx_fds) fds.push_back({fd, POLLIN, 0});
     const bfd::Micros now = monotonicMicros();
     bfd::Micros wait_us = 1'000'000;
     if (next != bfd::kNever) wait_us = next > now ? std::min<bfd::Micros>(next - now, wait_us) : 0;
-    if (bfd_ != nullptr && !bfd_->prepareToSleep()) wait_us = 0;
+    if (bfd_handoff_ != nullptr && !bfd_handoff_->prepareToSleep()) wait_us = 0;
     const timespec timeout{time_t(wait_us / 1'000'000), long(wait_us % 1'000'000) * 1000};
     const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
-    if (bfd_ != nullptr) bfd_->awake();
+    if (bfd_handoff_ != nullptr) bfd_handoff_->awake();
     bfd_turn_us_.store(monotonicMicros(), std::memory_order_relaxed);
     if (ready < 0) continue;  // EINTR
     const bfd::Micros after = monotonicMicros();
@@ -480,15 +480,15 @@ void Control::runBfd() noexcept {
     // Frozen: what the old dataplanes still hand over is dropped (the new
     // process's own dataplanes receive the rest).
     const bool drop = bfd_frozen_.load(std::memory_order_relaxed);
-    if (bfd_ != nullptr)
-      bfd_->drain([&](const BfdFrame& frame) {
-        if (sessions_ && !drop) sessions_->onFrame(frame, after);
+    if (bfd_handoff_ != nullptr)
+      bfd_handoff_->drain([&](const BfdFrame& frame) {
+        if (bfd_controller_ && !drop) bfd_controller_->onFrame(frame, after);
       });
     for (size_t i = 0; i + 2 < fds.size() && !drop; ++i)
-      if (fds[2 + i].revents & POLLIN) sessions_->onReadable(rx_fds[i], after);
+      if (fds[2 + i].revents & POLLIN) bfd_controller_->onReadable(rx_fds[i], after);
     // Health gating changed whether this host can forward: the announcement
     // follows (a few netlink messages, only on a change).
-    if (sessions_ && !drop && forwarding_hook_ && sessions_->canForward() != can_forward_) {
+    if (bfd_controller_ && !drop && forwarding_hook_ && bfd_controller_->canForward() != can_forward_) {
       can_forward_ = !can_forward_;
       forwarding_hook_(can_forward_);
     }
@@ -496,11 +496,11 @@ void Control::runBfd() noexcept {
 }
 
 uint64_t Control::beginDrain() {
-  if (!sessions_) return 0;
+  if (!bfd_controller_) return 0;
   uint64_t slowest = 0;
   {
     std::lock_guard lock(bfd_mu_);
-    slowest = sessions_->beginDrain(monotonicMicros());
+    slowest = bfd_controller_->beginDrain(monotonicMicros());
   }
   wakeBfd();
   return slowest;
@@ -517,13 +517,13 @@ void Control::run() noexcept {
     }
   };
   std::thread bfd_thread;
-  if (sessions_ || bfd_ != nullptr) bfd_thread = std::thread([this] { runBfd(); });
+  if (bfd_controller_ || bfd_handoff_ != nullptr) bfd_thread = std::thread([this] { runBfd(); });
   std::thread watch_thread([this] { watch_.run(); });
   if (fpm_) fpm_->start();
   std::vector<pollfd> fds;
   while (!stop_requested_.load(std::memory_order_acquire)) {
     fds.clear();
-    fds.push_back({stop_fd_.get(), POLLIN, 0});
+    fds.push_back({wake_fd_.get(), POLLIN, 0});
     const size_t ctl_first = fds.size();
     ctl_.addPollFds(fds);
     const size_t metrics_first = fds.size();
@@ -533,7 +533,7 @@ void Control::run() noexcept {
     const int ready = ppoll(fds.data(), fds.size(), &timeout, nullptr);
     control_turn_us_.store(monotonicMicros(), std::memory_order_relaxed);
     if (ready < 0) continue;  // EINTR
-    if (fds[0].revents & POLLIN) clearEventFd(stop_fd_.get());
+    if (fds[0].revents & POLLIN) clearEventFd(wake_fd_.get());
     if (reload_requested_.exchange(false, std::memory_order_acq_rel)) {
       if (const std::string why = reload(); !why.empty()) log::error(why);
     }

@@ -14,8 +14,8 @@
 
 #include "ferry/control/log.h"
 #include "ferry/daemon/privileges.h"
-#include "ferry/net/steering.h"
 #include "ferry/daemon/takeover.h"
+#include "ferry/net/steering.h"
 
 namespace ferry {
 

@@ -24,10 +24,10 @@
 #include "ferry/bench.h"
 #include "ferry/cli.h"
 #include "ferry/config/config.h"
-#include "ferry/daemon/daemon.h"
 #include "ferry/control/log.h"
-#include "ferry/daemon/notify.h"
 #include "ferry/control/render.h"
+#include "ferry/daemon/daemon.h"
+#include "ferry/daemon/notify.h"
 #include "ferry/daemon/takeover.h"
 
 namespace {
@@ -300,17 +300,7 @@ int main(int argc, char** argv) {
   bench_cmd->prefix_command();
   bench_cmd->set_help_flag();
   const auto parsed = ferry::cli::parse(app, std::vector<std::string>(argv + 1, argv + argc));
-  switch (parsed.outcome) {
-    case ferry::cli::Outcome::kHelp:
-    case ferry::cli::Outcome::kVersion:
-      std::cout << parsed.text;
-      return 0;
-    case ferry::cli::Outcome::kError:
-      std::cerr << "ferryd: " << parsed.text << "\n(ferryd --help for usage)\n";
-      return 2;
-    case ferry::cli::Outcome::kRun:
-      break;
-  }
+  if (const auto status = ferry::cli::finish(parsed, "ferryd")) return *status;
   if (bench_cmd->parsed()) return ferry::benchMain(bench_cmd->remaining());
   if (check_cmd->parsed()) return checkConfig(check_path);
   if (run_cmd->parsed()) return run(config_path, takeover);

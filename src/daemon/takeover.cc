@@ -14,8 +14,8 @@
 #include <cstring>
 #include <span>
 
-#include "ferry/daemon/daemon.h"
 #include "ferry/control/log.h"
+#include "ferry/daemon/daemon.h"
 
 namespace ferry {
 namespace {

@@ -42,17 +42,7 @@ int main(int argc, char** argv) {
       "A VALUE such as -5 is a word, not an option; -- ends the options.\n"
       "Exit status: 0 ok, 1 the daemon refused or could not be reached, 2 bad arguments.");
   const auto parsed = ferry::cli::parse(app, std::vector<std::string>(argv + 1, argv + argc));
-  switch (parsed.outcome) {
-    case ferry::cli::Outcome::kHelp:
-    case ferry::cli::Outcome::kVersion:
-      std::cout << parsed.text;
-      return 0;
-    case ferry::cli::Outcome::kError:
-      std::cerr << "ferryctl: " << parsed.text << "\n(ferryctl --help for usage)\n";
-      return 2;
-    case ferry::cli::Outcome::kRun:
-      break;
-  }
+  if (const auto status = ferry::cli::finish(parsed, "ferryctl")) return *status;
   const int timeout_ms = int(timeout_s * 1000);
   const bool show = (words.size() == 2 && words[0] == "show") ||
                     (words.size() == 3 && words[0] == "show" && words[1] == "routes");

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "ferry/net/address.h"
 #include "ferry/bench/options.h"
+#include "ferry/net/address.h"
 
 namespace ferry::bench {
 

@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "ferry/net/address.h"
 #include "ferry/bench/options.h"
 #include "ferry/bench/topology.h"
+#include "ferry/net/address.h"
 
 namespace ferry::bench {
 

@@ -50,8 +50,8 @@
 #include <string>
 #include <vector>
 
-#include "ferry/net/address.h"
 #include "ferry/bench/options.h"
+#include "ferry/net/address.h"
 
 namespace ferry::bench {
 

@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ferry/net/address.h"
 #include "ferry/bfd/packet.h"
+#include "ferry/net/address.h"
 #include "ferry/route/route_set.h"
 
 namespace ferry {

@@ -27,14 +27,14 @@
 #include <vector>
 
 #include "ferry/bfd/demux.h"
-#include "ferry/dataplane/bfd_handoff.h"
 #include "ferry/bfd/hold_down.h"
 #include "ferry/bfd/packet.h"
 #include "ferry/bfd/session.h"
-#include "ferry/config/config.h"
-#include "ferry/net/socket.h"
-#include "ferry/clock.h"  // monotonicMicros: the BFD clock
 #include "ferry/bfd/takeover_state.h"
+#include "ferry/clock.h"  // monotonicMicros: the BFD clock
+#include "ferry/config/config.h"
+#include "ferry/dataplane/bfd_handoff.h"
+#include "ferry/net/socket.h"
 
 namespace ferry {
 

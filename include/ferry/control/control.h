@@ -21,14 +21,14 @@
 #include <string>
 #include <vector>
 
-#include "ferry/control/bfd_controller.h"
-#include "ferry/dataplane/bfd_handoff.h"
 #include "ferry/config/config.h"
-#include "ferry/dataplane/counters.h"
+#include "ferry/control/bfd_controller.h"
 #include "ferry/control/ctl_server.h"
 #include "ferry/control/dataplane_watch.h"
-#include "ferry/dataplane/forwarding.h"
 #include "ferry/control/fpm_server.h"
+#include "ferry/dataplane/bfd_handoff.h"
+#include "ferry/dataplane/counters.h"
+#include "ferry/dataplane/forwarding.h"
 #include "ferry/dataplane/published.h"
 #include "ferry/net/socket.h"
 
@@ -156,11 +156,11 @@ class Control {
   Config config_;  // the running config (a reload replaces relay, routes, icmp)
   std::vector<DataplaneView> dataplanes_;
   Published<ForwardingState>& forwarding_;
-  BfdHandoff* bfd_;
-  std::unique_ptr<BfdController::ReceivePath> receive_path_;  // what sessions_ sees of the dataplanes
-  std::unique_ptr<BfdController> sessions_;  // null when no interface has BFD; under bfd_mu_
+  BfdHandoff* bfd_handoff_;
+  std::unique_ptr<BfdController::ReceivePath> receive_path_;  // what bfd_controller_ sees of the dataplanes
+  std::unique_ptr<BfdController> bfd_controller_;  // null when no interface has BFD; under bfd_mu_
   uint64_t published_liveness_ = 0;          // under bfd_mu_
-  std::mutex bfd_mu_;      // sessions_ (lock order: bfd_mu_, then publish_mu_)
+  std::mutex bfd_mu_;      // bfd_controller_ (lock order: bfd_mu_, then publish_mu_)
   std::mutex publish_mu_;  // read current() → publish, by either thread
   unsigned reader_;        // the control thread's slot in forwarding_
   Fd bfd_wake_fd_;         // wakes the BFD thread (stop, set bfd)
@@ -168,7 +168,7 @@ class Control {
   CtlServer ctl_;
   CtlServer metrics_;  // listening only with metrics.listen in the config
   bool metrics_on_ = false;
-  Fd stop_fd_;
+  Fd wake_fd_;             // wakes the control loop (a stop, a reload)
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> reload_requested_{false};
   std::function<void(bool)> reload_hook_;

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "ferry/config/config.h"
-#include "ferry/dataplane/counters.h"
 #include "ferry/control/resteer.h"
+#include "ferry/dataplane/counters.h"
 #include "ferry/dataplane/stall_watch.h"
 
 namespace ferry {

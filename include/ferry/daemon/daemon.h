@@ -12,17 +12,17 @@
 #include <thread>
 #include <vector>
 
-#include "ferry/daemon/announce.h"
-#include "ferry/dataplane/bfd_handoff.h"
+#include "ferry/bfd/takeover_state.h"
 #include "ferry/config/config.h"
 #include "ferry/control/control.h"
+#include "ferry/daemon/announce.h"
+#include "ferry/daemon/takeover.h"
+#include "ferry/dataplane/bfd_handoff.h"
 #include "ferry/dataplane/counters.h"
 #include "ferry/dataplane/dataplane.h"
 #include "ferry/dataplane/forwarding.h"
 #include "ferry/dataplane/published.h"
 #include "ferry/net/socket.h"
-#include "ferry/daemon/takeover.h"
-#include "ferry/bfd/takeover_state.h"
 
 namespace ferry {
 

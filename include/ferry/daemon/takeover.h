@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "ferry/net/socket.h"
 #include "ferry/bfd/takeover_state.h"
+#include "ferry/net/socket.h"
 
 namespace ferry {
 

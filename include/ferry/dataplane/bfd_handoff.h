@@ -16,9 +16,9 @@
 #include <memory>
 #include <vector>
 
+#include "ferry/dataplane/spsc_queue.h"
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
-#include "ferry/dataplane/spsc_queue.h"
 
 namespace ferry {
 

@@ -25,17 +25,17 @@
 #include <string>
 #include <vector>
 
-#include "ferry/net/address.h"
-#include "ferry/dataplane/bfd_handoff.h"
 #include "ferry/config/config.h"
+#include "ferry/dataplane/bfd_handoff.h"
 #include "ferry/dataplane/counters.h"
 #include "ferry/dataplane/decide.h"
 #include "ferry/dataplane/forwarding.h"
 #include "ferry/dataplane/published.h"
+#include "ferry/dataplane/user_data.h"
+#include "ferry/net/address.h"
+#include "ferry/net/socket.h"
 #include "ferry/route/icmp.h"
 #include "ferry/route/token_bucket.h"
-#include "ferry/net/socket.h"
-#include "ferry/dataplane/user_data.h"
 
 namespace ferry {
 
@@ -216,7 +216,7 @@ class Dataplane {
   std::vector<Run> runs_;        // per interface
   // Per interface: datagrams still to send one by one after the kernel
   // refused a GSO send (0: GSO in use, when tuning.gso is).
-  std::vector<uint32_t> gso_off_;
+  std::vector<uint32_t> gso_retry_countdown_;
   static constexpr uint32_t kGsoRetryAfter = 4096;
   std::vector<uint16_t> pending_runs_;  // interfaces whose run is not empty
   std::vector<Batch> batches_;

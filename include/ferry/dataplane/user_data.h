@@ -17,7 +17,7 @@ enum class Op : uint8_t {
   Send = 2,    // sendmsg of a received buffer; the buffer goes back on completion
   Wake = 3,    // read on the dataplane's eventfd: stop requested
   Cancel = 4,  // async cancel of a multishot receive
-  Local = 5,   // sendmsg of a buffer the dataplane wrote itself (ICMP errors)
+  IcmpReply = 5,  // sendmsg of an ICMP error the dataplane wrote into its own buffer
   SendBatch = 6,  // one UDP GSO sendmsg of several buffers; `buffer` is the batch slot
 };
 

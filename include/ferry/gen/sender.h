@@ -23,10 +23,10 @@
 #include <thread>
 #include <vector>
 
-#include "ferry/net/address.h"
 #include "ferry/gen/rate.h"
 #include "ferry/gen/report.h"
 #include "ferry/gen/wire.h"
+#include "ferry/net/address.h"
 #include "ferry/net/socket.h"
 
 namespace ferry::gen {

@@ -23,9 +23,9 @@
 #include <string>
 #include <thread>
 
-#include "ferry/net/address.h"
 #include "ferry/gen/collector.h"
 #include "ferry/gen/report.h"
+#include "ferry/net/address.h"
 #include "ferry/net/socket.h"
 
 namespace ferry::gen {

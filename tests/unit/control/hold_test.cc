@@ -7,8 +7,8 @@
 #include <array>
 
 #include "../bfd/bfd_test_util.h"
-#include "ferry/control/bfd_controller.h"
 #include "ferry/bfd/session.h"
+#include "ferry/control/bfd_controller.h"
 
 namespace ferry::bfd {
 namespace {

@@ -20,7 +20,7 @@ namespace ferry {
 namespace {
 
 TEST(UserData, RoundTripsEveryOpAndEdgeValue) {
-  for (Op op : {Op::Recv, Op::Send, Op::Wake, Op::Cancel, Op::Local}) {
+  for (Op op : {Op::Recv, Op::Send, Op::Wake, Op::Cancel, Op::IcmpReply}) {
     for (uint16_t iface : {uint16_t(0), uint16_t(1), uint16_t(4095), uint16_t(0xffff)}) {
       for (uint16_t buf : {uint16_t(0), uint16_t(1), uint16_t(32767), uint16_t(0xffff)}) {
         const UserData ud{op, iface, buf};

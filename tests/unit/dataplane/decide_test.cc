@@ -10,8 +10,8 @@
 #include <set>
 #include <vector>
 
-#include "ferry/net/checksum.h"
 #include "ferry/config/config.h"
+#include "ferry/net/checksum.h"
 #include "route/packets.h"
 
 namespace ferry {
