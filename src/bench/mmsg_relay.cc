@@ -1,4 +1,4 @@
-// The reference classic UDP relay for `ferryd bench` (issue 6): what a
+// The reference classic UDP relay for `ferryd bench`: what a
 // careful engineer writes without io_uring, so that ferry's figures have a
 // fair baseline measured in the same run. See include/ferry/bench/peers.h.
 //
