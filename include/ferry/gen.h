@@ -5,7 +5,7 @@
 
 #include "ferry/gen/clock.h"      // monotonicNs(): the timestamps' clock
 #include "ferry/gen/collector.h"  // Collector: the sink's pure accounting
-#include "ferry/gen/rate.h"       // TokenBucket, IMIX, --bitrate conversion
+#include "ferry/gen/rate.h"       // Pacer, IMIX, --bitrate conversion
 #include "ferry/gen/report.h"     // SendReport, SinkReport, JSON and table output
 #include "ferry/gen/sender.h"     // SendConfig, SendEngine, Sender
 #include "ferry/gen/sink.h"       // SinkConfig, Sink

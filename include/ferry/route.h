@@ -7,7 +7,6 @@
 //   route/lpm.h           Ipv4Lpm / Ipv6Lpm: immutable Poptrie LPM tables
 //   route/next_hop.h      NextHopGroup: failover or ECMP over live interfaces
 //   route/icmp.h          buildIcmpError: ICMP/ICMPv6 Time Exceeded, Unreachable
-//   route/token_bucket.h  TokenBucket: the per-dataplane ICMP rate limit
 //   route/route_table.h   RouteTable: `routes:` validation + forward() per packet
 #pragma once
 
@@ -17,4 +16,3 @@
 #include "ferry/route/lpm.h"
 #include "ferry/route/next_hop.h"
 #include "ferry/route/route_table.h"
-#include "ferry/route/token_bucket.h"

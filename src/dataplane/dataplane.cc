@@ -33,7 +33,8 @@ Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface>
       counters_(counters),
       bfd_(bfd),
       rearm_(interfaces_.size(), 0),
-      icmp_bucket_(settings_.icmp_rate, settings_.icmp_burst, monotonicNs()) {}
+      icmp_bucket_(static_cast<double>(settings_.icmp_rate), static_cast<double>(settings_.icmp_burst),
+                   monotonicNs(), TokenBucket::Start::kFull) {}
 
 Dataplane::~Dataplane() { close(); }
 

@@ -6,38 +6,19 @@
 
 namespace ferry::gen {
 
-TokenBucket::TokenBucket(double rate_pps, double depth, uint64_t now_ns) noexcept
-    : rate_(rate_pps), depth_(depth < 1 ? 1 : depth), last_ns_(now_ns) {}
-
-void TokenBucket::refill(uint64_t now_ns) noexcept {
-  if (now_ns <= last_ns_) return;
-  tokens_ += static_cast<double>(now_ns - last_ns_) * rate_ / 1e9;
-  if (tokens_ > depth_) tokens_ = depth_;
-  last_ns_ = now_ns;
-}
-
-uint64_t TokenBucket::available(uint64_t now_ns) noexcept {
-  refill(now_ns);
-  return static_cast<uint64_t>(std::floor(tokens_));
-}
-
-void TokenBucket::take(uint64_t packets) noexcept { tokens_ -= static_cast<double>(packets); }
-
-uint64_t TokenBucket::waitNs(uint64_t packets, uint64_t now_ns) noexcept {
-  refill(now_ns);
-  const double want = static_cast<double>(packets) < depth_ ? static_cast<double>(packets) : depth_;
-  if (tokens_ >= want) return 0;
-  return static_cast<uint64_t>(std::ceil((want - tokens_) * 1e9 / rate_));
-}
-
 namespace {
-double tokensFor(double rate_pps, uint64_t ns) { return rate_pps * static_cast<double>(ns) / 1e9; }
+// What `ns` of `rate_pps` amounts to, at least one packet (a bucket must hold
+// one to pass any).
+double depthFor(double rate_pps, uint64_t ns) {
+  return std::max(1.0, rate_pps * static_cast<double>(ns) / 1e9);
+}
 }  // namespace
 
 Pacer::Pacer(double rate_pps, uint64_t now_ns) noexcept
-    : committed_(rate_pps, tokensFor(rate_pps, kCatchUpNs), now_ns),
-      peak_(rate_pps * kCatchUpFactor, tokensFor(rate_pps, kBurstNs), now_ns),
-      threshold_(std::max<uint64_t>(1, static_cast<uint64_t>(peak_.depth() / 4))) {}
+    : committed_(rate_pps, depthFor(rate_pps, kCatchUpNs), now_ns, TokenBucket::Start::kEmpty),
+      peak_(rate_pps * kCatchUpFactor, depthFor(rate_pps, kBurstNs), now_ns,
+            TokenBucket::Start::kEmpty),
+      threshold_(std::max<uint64_t>(1, static_cast<uint64_t>(peak_.burst() / 4))) {}
 
 uint64_t Pacer::available(uint64_t now_ns) noexcept {
   return std::min(committed_.available(now_ns), peak_.available(now_ns));

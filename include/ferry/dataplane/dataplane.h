@@ -35,7 +35,7 @@
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
 #include "ferry/route/icmp.h"
-#include "ferry/route/token_bucket.h"
+#include "ferry/token_bucket.h"
 
 namespace ferry {
 
@@ -221,7 +221,7 @@ class Dataplane {
   std::vector<uint16_t> pending_runs_;  // interfaces whose run is not empty
   std::vector<Batch> batches_;
   std::vector<uint16_t> free_batches_;
-  route::TokenBucket icmp_bucket_;
+  TokenBucket icmp_bucket_;
 };
 
 }  // namespace ferry

@@ -7,35 +7,12 @@
 #include <span>
 #include <vector>
 
+#include "ferry/token_bucket.h"
+
 namespace ferry::gen {
 
-// A token bucket counted in packets: tokens accrue at `rate` per second up to
-// `depth`. The building block of Pacer.
-class TokenBucket {
- public:
-  // Starts empty at `now_ns`. rate_pps > 0, depth >= 1.
-  TokenBucket(double rate_pps, double depth, uint64_t now_ns) noexcept;
-
-  // Whole tokens available at `now_ns` (adds what accrued since the last call).
-  uint64_t available(uint64_t now_ns) noexcept;
-  // Spends `packets` tokens (at most available()).
-  void take(uint64_t packets) noexcept;
-  // How long from `now_ns` until `packets` tokens (<= depth) are available.
-  uint64_t waitNs(uint64_t packets, uint64_t now_ns) noexcept;
-
-  double rate() const noexcept { return rate_; }
-  double depth() const noexcept { return depth_; }
-
- private:
-  void refill(uint64_t now_ns) noexcept;
-
-  double rate_;
-  double depth_;
-  double tokens_ = 0;
-  uint64_t last_ns_;
-};
-
-// The sender's rate control, from two token buckets that both start empty:
+// The sender's rate control, from two token buckets (tokens are packets)
+// that both start empty:
 //
 //   committed  `rate`, 100 ms of tokens deep: the long-run average. A sender
 //              held up (descheduled on a busy machine) for up to 100 ms makes

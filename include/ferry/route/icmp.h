@@ -3,7 +3,7 @@
 // Unreachable for a missing route. The builders are pure, noexcept and write a
 // complete inner IP packet into a caller-provided buffer; the dataplane sends it
 // back through the ingress interface to its peer, after the rate limiter
-// (token_bucket.h; RFC 1812 §4.3.2.8 and RFC 4443 §2.4 (f) require one).
+// (ferry/token_bucket.h; RFC 1812 §4.3.2.8 and RFC 4443 §2.4 (f) require one).
 #pragma once
 
 #include <cstddef>

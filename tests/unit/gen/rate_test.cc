@@ -1,4 +1,5 @@
-// The token bucket and size sequences, driven with simulated time.
+// The pacer and size sequences, driven with simulated time (the token
+// bucket under the pacer has its own tests: tests/unit/token_bucket_test.cc).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,20 +12,6 @@ namespace ferry::gen {
 namespace {
 
 constexpr uint64_t kMs = 1'000'000;
-
-TEST(GenTokenBucket, StartsEmptyAccruesAndCapsAtDepth) {
-  TokenBucket b(1000, 10, 0);  // 1000 pps, 10 tokens deep
-  EXPECT_EQ(b.available(0), 0u);
-  EXPECT_EQ(b.available(1 * kMs), 1u);
-  EXPECT_EQ(b.available(5 * kMs), 5u);
-  EXPECT_EQ(b.available(1000 * kMs), 10u);  // a long pause banks no more than the depth
-  b.take(10);
-  EXPECT_EQ(b.available(1000 * kMs), 0u);
-  EXPECT_EQ(b.waitNs(4, 1000 * kMs), 4 * kMs);
-  EXPECT_EQ(b.waitNs(50, 1000 * kMs), 10 * kMs);  // capped at the depth
-  EXPECT_EQ(b.available(1004 * kMs), 4u);
-  EXPECT_EQ(b.waitNs(4, 1004 * kMs), 0u);
-}
 
 // The sender's loop (sender.cc) with a simulated clock: each call takes
 // `call_ns`, each sleep overshoots by `oversleep_ns`, and the sender is held
