@@ -253,6 +253,42 @@ class Parser {
     return addr;
   }
 
+  // The optional readers: when `map` has `key`, read it as above and store
+  // it in `out`; otherwise (or when it is wrong: reported) leave `out` as it
+  // is. `path` is the map's ("" at the top level).
+  template <typename T>
+  void optionalUnsigned(const YAML::Node& map, const char* key, const std::string& path,
+                        uint64_t min, uint64_t max, T& out) {
+    if (auto v = map[key])
+      if (auto n = unsignedInt(v, keyPath(path, key), min, max)) store(out, *n);
+  }
+  template <typename T>
+  static void store(T& out, uint64_t n) {
+    out = static_cast<T>(n);
+  }
+  template <typename T>
+  static void store(std::optional<T>& out, uint64_t n) {
+    out = static_cast<T>(n);
+  }
+  void optionalBool(const YAML::Node& map, const char* key, const std::string& path, bool& out) {
+    if (auto v = map[key])
+      if (auto b = boolean(v, keyPath(path, key))) out = *b;
+  }
+  // An enum written as one of `choices`, in the enum's order.
+  template <typename E>
+  bool optionalChoice(const YAML::Node& map, const char* key, const std::string& path,
+                      std::initializer_list<std::string_view> choices, E& out) {
+    if (auto v = map[key]) {
+      auto c = choice(v, keyPath(path, key), choices);
+      if (!c) return false;
+      out = static_cast<E>(*c);
+    }
+    return true;
+  }
+  static std::string keyPath(const std::string& path, const char* key) {
+    return path.empty() ? std::string(key) : path + "." + key;
+  }
+
   // A required key: reports at the map when it is missing.
   bool require(const YAML::Node& map, const char* key, const std::string& path) {
     if (map[key]) return true;
@@ -279,6 +315,15 @@ class Parser {
   void parseRoot(const YAML::Node& root, Config& config);
 
  private:
+  // The top-level keys' readers, in the order parseRoot calls them.
+  void parseDataplanes(const YAML::Node& node, Config& config);
+  void parseControlSocket(const YAML::Node& node, Config& config);
+  void parseAccount(const YAML::Node& root, const char* key, std::optional<std::string>& out);
+  void parseMetrics(const YAML::Node& node, Config& config);
+  void parseFpm(const YAML::Node& node, Config& config);
+  void parseInterfaces(const YAML::Node& root, Config& config);
+  void parseRelay(const YAML::Node& node, Config& config);
+  void parseRoutes(const YAML::Node& node, Config& config);
   void parseInterface(const YAML::Node& node, const std::string& path, Config& config);
   void parseBfd(const YAML::Node& node, const std::string& path, BfdConfig& bfd);
   void parseBfdAuth(const YAML::Node& node, const std::string& path, BfdAuth& auth);
@@ -300,21 +345,11 @@ void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig
                 {"interval_ms", "detect_mult", "mode", "admin_down", "hold_up_ms", "auth", "depends_on"}))
     return;
   // RFC 5880 intervals are 32-bit microseconds; FRR's floor is 10 ms, ours 1 ms.
-  if (auto v = node["interval_ms"]) {
-    if (auto ms = unsignedInt(v, path + ".interval_ms", 1, 4'294'967)) bfd.interval_ms = uint32_t(*ms);
-  }
-  if (auto v = node["detect_mult"]) {
-    if (auto m = unsignedInt(v, path + ".detect_mult", 1, 255)) bfd.detect_mult = uint8_t(*m);
-  }
-  if (auto v = node["mode"]) {
-    if (auto m = choice(v, path + ".mode", {"inband", "rfc5881"})) bfd.mode = BfdMode(*m);
-  }
-  if (auto v = node["admin_down"]) {
-    if (auto b = boolean(v, path + ".admin_down")) bfd.admin_down = *b;
-  }
-  if (auto v = node["hold_up_ms"]) {
-    if (auto ms = unsignedInt(v, path + ".hold_up_ms", 0, kMaxHoldUpMs)) bfd.hold_up_ms = uint32_t(*ms);
-  }
+  optionalUnsigned(node, "interval_ms", path, 1, 4'294'967, bfd.interval_ms);
+  optionalUnsigned(node, "detect_mult", path, 1, 255, bfd.detect_mult);
+  optionalChoice(node, "mode", path, {"inband", "rfc5881"}, bfd.mode);
+  optionalBool(node, "admin_down", path, bfd.admin_down);
+  optionalUnsigned(node, "hold_up_ms", path, 0, kMaxHoldUpMs, bfd.hold_up_ms);
   if (auto v = node["auth"]) parseBfdAuth(v, path + ".auth", bfd.auth);
   if (auto v = node["depends_on"]) {
     // Names only here: they may refer to interfaces further down the file
@@ -342,9 +377,7 @@ void Parser::parseBfdAuth(const YAML::Node& node, const std::string& path, BfdAu
                      {kTypes[0], kTypes[1], kTypes[2], kTypes[3], kTypes[4]});
   if (!type) return;
   auth.type = bfd::AuthType(*type + 1);
-  if (auto v = node["key_id"]) {
-    if (auto id = unsignedInt(v, path + ".key_id", 0, 255)) auth.key_id = uint8_t(*id);
-  }
+  optionalUnsigned(node, "key_id", path, 0, 255, auth.key_id);
   auto secret = scalar(node["secret"], path + ".secret");
   if (!secret) return;
   // §4.2–§4.4: a password of 1..16 bytes; MD5 keys up to 16, SHA1 keys up to 20.
@@ -432,9 +465,7 @@ void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
                 {"max_datagram", "buffers", "ring_entries", "socket_buffer", "bfd_queue", "ecmp_seed", "gso",
                  "gro", "gro_buffers", "watchdog_stall_ms"}))
     return;
-  if (auto v = node["max_datagram"]) {
-    if (auto n = unsignedInt(v, path + ".max_datagram", 64, 65535)) tuning.max_datagram = uint32_t(*n);
-  }
+  optionalUnsigned(node, "max_datagram", path, 64, 65535, tuning.max_datagram);
   auto powerOfTwo = [&](const char* key, uint64_t min, uint64_t max, uint32_t& out) {
     if (auto v = node[key]) {
       if (auto n = unsignedInt(v, path + "." + key, min, max)) {
@@ -450,50 +481,32 @@ void Parser::parseTuning(const YAML::Node& node, Tuning& tuning) {
   powerOfTwo("bfd_queue", 16, 65536, tuning.bfd_queue);
   // Each is 64 KiB + 128 B: 16.8 MB per dataplane at the default 256, 33.6 MB at 512.
   powerOfTwo("gro_buffers", 16, 512, tuning.gro_buffers);
-  if (auto v = node["gro"]) {
-    if (auto b = boolean(v, path + ".gro")) tuning.gro = *b;
-  }
-  if (auto v = node["gso"]) {
-    if (auto b = boolean(v, path + ".gso")) tuning.gso = *b;
-  }
-  if (auto v = node["ecmp_seed"]) {
-    if (auto n = unsignedInt(v, path + ".ecmp_seed", 0, 0xffffffffu)) tuning.ecmp_seed = uint32_t(*n);
-  }
-  if (auto v = node["socket_buffer"]) {
-    if (auto n = unsignedInt(v, path + ".socket_buffer", 4096, 1u << 30)) tuning.socket_buffer = uint32_t(*n);
-  }
-  if (auto v = node["watchdog_stall_ms"]) {
-    if (auto n = unsignedInt(v, path + ".watchdog_stall_ms", 100, 3'600'000)) tuning.watchdog_stall_ms = uint32_t(*n);
-  }
+  optionalBool(node, "gro", path, tuning.gro);
+  optionalBool(node, "gso", path, tuning.gso);
+  optionalUnsigned(node, "ecmp_seed", path, 0, 0xffffffffu, tuning.ecmp_seed);
+  optionalUnsigned(node, "socket_buffer", path, 4096, 1u << 30, tuning.socket_buffer);
+  optionalUnsigned(node, "watchdog_stall_ms", path, 100, 3'600'000, tuning.watchdog_stall_ms);
 }
 
 void Parser::parseIcmp(const YAML::Node& node, IcmpConfig& icmp) {
   const std::string path = "icmp";
   if (!checkMap(node, path, {"source_v4", "source_v6", "rate", "burst"})) return;
-  if (auto v = node["source_v4"]) {
-    if (auto s = scalar(v, path + ".source_v4")) {
-      in_addr a{};
-      if (inet_pton(AF_INET, s->c_str(), &a) != 1)
-        error(v, path + ".source_v4: '" + *s + "' is not an IPv4 address");
-      else
-        icmp.source_v4 = *s;
+  auto source = [&](const char* key, int family, std::string& out) {
+    if (auto v = node[key]) {
+      if (auto s = scalar(v, keyPath(path, key))) {
+        in6_addr a{};  // large enough for either family
+        if (inet_pton(family, s->c_str(), &a) != 1)
+          error(v, keyPath(path, key) + ": '" + *s + "' is not an " +
+                       (family == AF_INET ? "IPv4" : "IPv6") + " address");
+        else
+          out = *s;
+      }
     }
-  }
-  if (auto v = node["source_v6"]) {
-    if (auto s = scalar(v, path + ".source_v6")) {
-      in6_addr a{};
-      if (inet_pton(AF_INET6, s->c_str(), &a) != 1)
-        error(v, path + ".source_v6: '" + *s + "' is not an IPv6 address");
-      else
-        icmp.source_v6 = *s;
-    }
-  }
-  if (auto v = node["rate"]) {
-    if (auto n = unsignedInt(v, path + ".rate", 1, 1'000'000)) icmp.rate = uint32_t(*n);
-  }
-  if (auto v = node["burst"]) {
-    if (auto n = unsignedInt(v, path + ".burst", 1, 1'000'000)) icmp.burst = uint32_t(*n);
-  }
+  };
+  source("source_v4", AF_INET, icmp.source_v4);
+  source("source_v6", AF_INET6, icmp.source_v6);
+  optionalUnsigned(node, "rate", path, 1, 1'000'000, icmp.rate);
+  optionalUnsigned(node, "burst", path, 1, 1'000'000, icmp.burst);
   if (!node["source_v4"] && !node["source_v6"])
     error(node, path + ": needs source_v4 and/or source_v6 (the address ICMP errors come from)");
 }
@@ -509,100 +522,107 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
                  "drain_ms"}))
     return;
 
-  if (auto v = root["dataplanes"]) {
-    if (v.IsScalar() && v.Scalar() == "auto") {
-      config.dataplanes = 0;
-    } else if (v.IsScalar()) {
-      // Written so that "0" and "-1" get the same clear message.
-      const std::string text = v.Scalar();
-      int64_t n = 0;
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-      // Digits past 64 bits: as far out of range as they look.
-      if (ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
-        n = text.front() == '-' ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
-        ec = std::errc();
-      }
-      if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
-        error(v, "dataplanes: expected 'auto' or a whole number, got '" + text + "'");
-      else if (n <= 0)
-        error(v, "dataplanes: must be at least 1, got " + text);
-      else if (n > 1024)
-        error(v, "dataplanes: " + text + " is more than 1024");
-      else
-        config.dataplanes = uint32_t(n);
-    } else {
-      error(v, std::string("dataplanes: expected 'auto' or a whole number, got ") + typeName(v));
-    }
-  }
-  if (auto v = root["steering"]) {
-    if (auto c = choice(v, "steering", {"kernel", "inner-flow", "cpu"})) config.steering = Steering(*c);
-  }
-  if (auto v = root["mode"]) {
-    if (auto c = choice(v, "mode", {"relay", "route"})) config.mode = Mode(*c);
-    else mode_known_ = false;
-  }
-  if (auto v = root["control_socket"]) {
-    if (auto s = scalar(v, "control_socket")) {
-      if (s->empty() || s->front() != '/')
-        error(v, "control_socket: expected an absolute path, got '" + *s + "'");
-      else if (s->size() >= 108)  // sizeof(sockaddr_un::sun_path)
-        error(v, "control_socket: path is longer than 107 bytes");
-      else
-        config.control_socket = *s;
-    }
-  }
-  // user / group: names (or numbers) as passwd and group files spell them;
-  // whether they exist is checked when ferryd switches to them.
-  auto account = [&](const char* key, std::optional<std::string>& out) {
-    if (auto v = root[key]) {
-      if (auto s = scalar(v, key)) {
-        bool ok = !s->empty() && s->size() <= 32 && s->front() != '-';
-        for (char c : *s) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
-        if (!ok)
-          error(v, std::string(key) + ": '" + *s + "' is not a " + key +
-                       " name (1 to 32 of letters, digits, '_', '-', '.')");
-        else
-          out = *s;
-      }
-    }
-  };
-  account("user", config.user);
-  account("group", config.group);
+  if (auto v = root["dataplanes"]) parseDataplanes(v, config);
+  optionalChoice(root, "steering", "", {"kernel", "inner-flow", "cpu"}, config.steering);
+  mode_known_ = optionalChoice(root, "mode", "", {"relay", "route"}, config.mode);
+  if (auto v = root["control_socket"]) parseControlSocket(v, config);
+  parseAccount(root, "user", config.user);
+  parseAccount(root, "group", config.group);
   if (root["group"] && !root["user"]) error(root["group"], "group: needs 'user' (the account ferryd switches to)");
-  if (auto v = root["metrics"]) {
-    if (checkMap(v, "metrics", {"listen"})) {
-      if (auto l = v["listen"]) config.metrics_listen = address(l, "metrics.listen");
-    }
-  }
-  if (auto v = root["fpm"]) {
-    if (checkMap(v, "fpm", {"listen", "batch_ms", "resync_ms"}) && require(v, "listen", "fpm")) {
-      FpmConfig fpm;
-      auto listen = address(v["listen"], "fpm.listen");
-      if (auto b = v["batch_ms"])
-        if (auto n = unsignedInt(b, "fpm.batch_ms", 1, 60'000)) fpm.batch_ms = uint32_t(*n);
-      if (auto r = v["resync_ms"])
-        if (auto n = unsignedInt(r, "fpm.resync_ms", 100, 3'600'000)) fpm.resync_ms = uint32_t(*n);
-      if (listen) {
-        fpm.listen = *listen;
-        config.fpm = fpm;
-      }
-    }
-  }
+  if (auto v = root["metrics"]) parseMetrics(v, config);
+  if (auto v = root["fpm"]) parseFpm(v, config);
   if (auto v = root["tuning"]) parseTuning(v, config.tuning);
   if (auto v = root["announce"]) {
     AnnounceConfig announce;
     parseAnnounce(v, announce);
     config.announce = announce;
   }
-  if (auto v = root["drain_ms"]) {
-    if (auto n = unsignedInt(v, "drain_ms", 0, kMaxDrainMs)) config.drain_ms = uint32_t(*n);
-  }
+  optionalUnsigned(root, "drain_ms", "", 0, kMaxDrainMs, config.drain_ms);
   if (auto v = root["icmp"]) {
     IcmpConfig icmp;
     parseIcmp(v, icmp);
     config.icmp = icmp;
   }
+  parseInterfaces(root, config);
+  if (auto v = root["relay"]) parseRelay(v, config);
+  if (auto v = root["routes"]) parseRoutes(v, config);
+  if (auto file = root["routes_file"]; file && config.mode == Mode::Route) {
+    if (auto path = scalar(file, "routes_file")) readRoutesFile(file, *path, config);
+  }
+  validate(root, config);
+}
 
+// `dataplanes`: a count, or `auto` (0: one per CPU ferryd may run on).
+void Parser::parseDataplanes(const YAML::Node& v, Config& config) {
+  if (v.IsScalar() && v.Scalar() == "auto") {
+    config.dataplanes = 0;
+  } else if (v.IsScalar()) {
+    // Written so that "0" and "-1" get the same clear message.
+    const std::string text = v.Scalar();
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    // Digits past 64 bits: as far out of range as they look.
+    if (ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
+      n = text.front() == '-' ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+      ec = std::errc();
+    }
+    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
+      error(v, "dataplanes: expected 'auto' or a whole number, got '" + text + "'");
+    else if (n <= 0)
+      error(v, "dataplanes: must be at least 1, got " + text);
+    else if (n > 1024)
+      error(v, "dataplanes: " + text + " is more than 1024");
+    else
+      config.dataplanes = uint32_t(n);
+  } else {
+    error(v, std::string("dataplanes: expected 'auto' or a whole number, got ") + typeName(v));
+  }
+}
+
+void Parser::parseControlSocket(const YAML::Node& v, Config& config) {
+  if (auto s = scalar(v, "control_socket")) {
+    if (s->empty() || s->front() != '/')
+      error(v, "control_socket: expected an absolute path, got '" + *s + "'");
+    else if (s->size() >= 108)  // sizeof(sockaddr_un::sun_path)
+      error(v, "control_socket: path is longer than 107 bytes");
+    else
+      config.control_socket = *s;
+  }
+}
+
+// user / group: names (or numbers) as passwd and group files spell them;
+// whether they exist is checked when ferryd switches to them.
+void Parser::parseAccount(const YAML::Node& root, const char* key, std::optional<std::string>& out) {
+  const YAML::Node v = root[key];
+  if (!v) return;
+  auto s = scalar(v, key);
+  if (!s) return;
+  bool ok = !s->empty() && s->size() <= 32 && s->front() != '-';
+  for (char c : *s) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+  if (!ok)
+    error(v, std::string(key) + ": '" + *s + "' is not a " + key +
+                 " name (1 to 32 of letters, digits, '_', '-', '.')");
+  else
+    out = *s;
+}
+
+void Parser::parseMetrics(const YAML::Node& v, Config& config) {
+  if (!checkMap(v, "metrics", {"listen"})) return;
+  if (auto l = v["listen"]) config.metrics_listen = address(l, "metrics.listen");
+}
+
+void Parser::parseFpm(const YAML::Node& v, Config& config) {
+  if (!checkMap(v, "fpm", {"listen", "batch_ms", "resync_ms"}) || !require(v, "listen", "fpm")) return;
+  FpmConfig fpm;
+  auto listen = address(v["listen"], "fpm.listen");
+  optionalUnsigned(v, "batch_ms", "fpm", 1, 60'000, fpm.batch_ms);
+  optionalUnsigned(v, "resync_ms", "fpm", 100, 3'600'000, fpm.resync_ms);
+  if (!listen) return;
+  fpm.listen = *listen;
+  config.fpm = fpm;
+}
+
+void Parser::parseInterfaces(const YAML::Node& root, Config& config) {
   const YAML::Node interfaces = root["interfaces"];
   if (!interfaces) {
     error(root, "config: missing required key 'interfaces'");
@@ -615,90 +635,86 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
       parseInterface(interfaces[i], "interfaces[" + std::to_string(i) + "]", config);
     checkDependsOn(interfaces, config);
   }
+}
 
-  if (auto relay = root["relay"]) {
-    if (!relay.IsSequence()) {
-      error(relay, std::string("relay: expected a list, got ") + typeName(relay));
-    } else {
-      for (size_t i = 0; i < relay.size(); ++i) {
-        const YAML::Node rule = relay[i];
-        const std::string path = "relay[" + std::to_string(i) + "]";
-        if (!checkMap(rule, path, {"from", "to"})) continue;
-        const bool has = require(rule, "from", path) & require(rule, "to", path);
-        if (!has) continue;
-        auto from = interfaceRef(config, rule["from"], path + ".from");
-        auto to = interfaceRef(config, rule["to"], path + ".to");
-        if (!from || !to) continue;
-        const auto& dst = config.interfaces[*to];
-        if (*from == *to) {
-          error(rule["to"], path + ": 'from' and 'to' are the same interface '" + dst.name + "'");
-          continue;
-        }
-        if (!dst.peer) {
-          error(rule["to"], path + ".to: interface '" + dst.name +
-                                "' has no 'peer', so there is nowhere to send to");
-          continue;
-        }
-        bool duplicate = false;
-        for (const auto& r : config.relay) {
-          if (r.from == *from) {
-            error(rule["from"], path + ".from: interface '" + config.interfaces[*from].name +
-                                    "' already relays to '" + config.interfaces[r.to].name +
-                                    "' (line " + std::to_string(r.pos.line) + ")");
-            duplicate = true;
-          }
-        }
-        if (!duplicate) config.relay.push_back({*from, *to, posOf(rule)});
+void Parser::parseRelay(const YAML::Node& relay, Config& config) {
+  if (!relay.IsSequence()) {
+    error(relay, std::string("relay: expected a list, got ") + typeName(relay));
+    return;
+  }
+  for (size_t i = 0; i < relay.size(); ++i) {
+    const YAML::Node rule = relay[i];
+    const std::string path = "relay[" + std::to_string(i) + "]";
+    if (!checkMap(rule, path, {"from", "to"})) continue;
+    const bool has = require(rule, "from", path) & require(rule, "to", path);
+    if (!has) continue;
+    auto from = interfaceRef(config, rule["from"], path + ".from");
+    auto to = interfaceRef(config, rule["to"], path + ".to");
+    if (!from || !to) continue;
+    const auto& dst = config.interfaces[*to];
+    if (*from == *to) {
+      error(rule["to"], path + ": 'from' and 'to' are the same interface '" + dst.name + "'");
+      continue;
+    }
+    if (!dst.peer) {
+      error(rule["to"], path + ".to: interface '" + dst.name +
+                            "' has no 'peer', so there is nowhere to send to");
+      continue;
+    }
+    bool duplicate = false;
+    for (const auto& r : config.relay) {
+      if (r.from == *from) {
+        error(rule["from"], path + ".from: interface '" + config.interfaces[*from].name +
+                                "' already relays to '" + config.interfaces[r.to].name +
+                                "' (line " + std::to_string(r.pos.line) + ")");
+        duplicate = true;
       }
     }
+    if (!duplicate) config.relay.push_back({*from, *to, posOf(rule)});
   }
+}
 
-  if (auto routes = root["routes"]) {
-    if (!routes.IsSequence()) {
-      error(routes, std::string("routes: expected a list, got ") + typeName(routes));
-    } else {
-      for (size_t i = 0; i < routes.size(); ++i) {
-        const YAML::Node r = routes[i];
-        const std::string path = "routes[" + std::to_string(i) + "]";
-        if (!checkMap(r, path, {"prefix", "via", "ecmp"})) continue;
-        const bool has = require(r, "prefix", path) & require(r, "via", path);
-        if (!has) continue;
-        RouteConfig route;
-        route.pos = posOf(r);
-        route.prefix_pos = posOf(r["prefix"]);
-        auto prefix = scalar(r["prefix"], path + ".prefix");
-        if (!prefix) continue;
-        route.prefix = *prefix;
-        const YAML::Node via = r["via"];
-        if (!via.IsSequence()) {
-          error(via, path + ".via: expected a list of interface names");
-          continue;
-        }
-        bool ok = true;
-        for (size_t j = 0; j < via.size(); ++j) {
-          auto name = scalar(via[j], path + ".via[" + std::to_string(j) + "]");
-          if (!name) {
-            ok = false;
-            continue;
-          }
-          route.via_names.push_back(*name);
-          route.via_pos.push_back(posOf(via[j]));
-        }
-        route.ecmp_pos = posOf(via);
-        if (auto e = r["ecmp"]) {
-          route.ecmp_pos = posOf(e);
-          if (auto b = boolean(e, path + ".ecmp")) route.ecmp = *b;
-          else ok = false;
-        }
-        if (ok) config.routes.push_back(std::move(route));
-      }
-      checkRoutes(config);
+void Parser::parseRoutes(const YAML::Node& routes, Config& config) {
+  if (!routes.IsSequence()) {
+    error(routes, std::string("routes: expected a list, got ") + typeName(routes));
+    return;
+  }
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const YAML::Node r = routes[i];
+    const std::string path = "routes[" + std::to_string(i) + "]";
+    if (!checkMap(r, path, {"prefix", "via", "ecmp"})) continue;
+    const bool has = require(r, "prefix", path) & require(r, "via", path);
+    if (!has) continue;
+    RouteConfig route;
+    route.pos = posOf(r);
+    route.prefix_pos = posOf(r["prefix"]);
+    auto prefix = scalar(r["prefix"], path + ".prefix");
+    if (!prefix) continue;
+    route.prefix = *prefix;
+    const YAML::Node via = r["via"];
+    if (!via.IsSequence()) {
+      error(via, path + ".via: expected a list of interface names");
+      continue;
     }
+    bool ok = true;
+    for (size_t j = 0; j < via.size(); ++j) {
+      auto name = scalar(via[j], path + ".via[" + std::to_string(j) + "]");
+      if (!name) {
+        ok = false;
+        continue;
+      }
+      route.via_names.push_back(*name);
+      route.via_pos.push_back(posOf(via[j]));
+    }
+    route.ecmp_pos = posOf(via);
+    if (auto e = r["ecmp"]) {
+      route.ecmp_pos = posOf(e);
+      if (auto b = boolean(e, path + ".ecmp")) route.ecmp = *b;
+      else ok = false;
+    }
+    if (ok) config.routes.push_back(std::move(route));
   }
-  if (auto file = root["routes_file"]; file && config.mode == Mode::Route) {
-    if (auto path = scalar(file, "routes_file")) readRoutesFile(file, *path, config);
-  }
-  validate(root, config);
+  checkRoutes(config);
 }
 
 // `routes_file:` read streaming (route_set.h); its errors name that file and
