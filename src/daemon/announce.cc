@@ -23,11 +23,11 @@ namespace {
 // any one request or acknowledgement sent here.
 constexpr size_t kNetlinkBuffer = 8192;
 
-// One rtnetlink request and its acknowledgement. "" or strerror of the
-// kernel's answer.
-std::string request(nlmsghdr* message) {
+// One rtnetlink request and its acknowledgement; fails with strerror of the
+// kernel's answer, unless that answer is `ignored` (an errno value).
+Status request(nlmsghdr* message, int ignored = 0) {
   mnl_socket* nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-  if (nl == nullptr) return std::string("netlink socket: ") + std::strerror(errno);
+  if (nl == nullptr) return Status::failure(std::string("netlink socket: ") + std::strerror(errno));
   std::string why;
   if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
     why = std::string("netlink bind: ") + std::strerror(errno);
@@ -41,11 +41,13 @@ std::string request(nlmsghdr* message) {
       alignas(nlmsghdr) char buf[kNetlinkBuffer];
       const ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
       if (n < 0) why = std::string("netlink receive: ") + std::strerror(errno);
-      else if (mnl_cb_run(buf, size_t(n), 1, port, nullptr, nullptr) < 0) why = std::strerror(errno);
+      else if (mnl_cb_run(buf, size_t(n), 1, port, nullptr, nullptr) < 0 && errno != ignored)
+        why = std::strerror(errno);
     }
   }
   mnl_socket_close(nl);
-  return why;
+  if (!why.empty()) return Status::failure(why);
+  return {};
 }
 
 struct Parsed {
@@ -70,7 +72,7 @@ bool parse(const std::string& text, Parsed& out) {
   return false;
 }
 
-std::string linkUp(int ifindex) {
+Status linkUp(int ifindex) {
   alignas(nlmsghdr) char buf[kNetlinkBuffer];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_NEWLINK;
@@ -84,9 +86,9 @@ std::string linkUp(int ifindex) {
 
 // Adds or removes one host address. Adding one that is there, or removing
 // one that is not, is no error (gating and takeovers repeat themselves).
-std::string address(int ifindex, const std::string& text, bool add) {
+Status address(int ifindex, const std::string& text, bool add) {
   Parsed a;
-  if (!parse(text, a)) return "'" + text + "' is not an address";
+  if (!parse(text, a)) return Status::failure("'" + text + "' is not an address");
   alignas(nlmsghdr) char buf[kNetlinkBuffer];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
@@ -101,19 +103,21 @@ std::string address(int ifindex, const std::string& text, bool add) {
   const size_t bytes = a.family == AF_INET ? 4 : 16;
   mnl_attr_put(nlh, IFA_LOCAL, bytes, a.bytes);
   mnl_attr_put(nlh, IFA_ADDRESS, bytes, a.bytes);
-  std::string why = request(nlh);
-  if (!add && why == std::strerror(EADDRNOTAVAIL)) why.clear();
-  if (!why.empty()) return std::string(add ? "adding " : "removing ") + text + ": " + why;
+  const Status done = request(nlh, add ? 0 : EADDRNOTAVAIL);
+  if (!done)
+    return Status::failure(std::string(add ? "adding " : "removing ") + text + ": " + done.error());
   return {};
 }
 
 }  // namespace
 
-std::string Announcement::create(const AnnounceConfig& config, bool with_addresses) {
+Status Announcement::create(const AnnounceConfig& config, bool with_addresses) {
   std::lock_guard lock(mu_);
   config_ = config;
   Fd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
-  if (!fd) return "announce: cannot open /dev/net/tun: " + std::string(std::strerror(errno));
+  if (!fd)
+    return Status::failure("announce: cannot open /dev/net/tun: " +
+                           std::string(std::strerror(errno)));
   ifreq ifr{};
   // Layer 3, no packet-information header; not persistent, so the device
   // goes when the last descriptor closes.
@@ -126,39 +130,41 @@ std::string Announcement::create(const AnnounceConfig& config, bool with_address
       why += " (a device of that name exists and is in use: another ferryd, or not a TUN device)";
     else if (err == EPERM)
       why += " (needs CAP_NET_ADMIN)";
-    return why;
+    return Status::failure(why);
   }
   ifindex_ = int(if_nametoindex(config.device.c_str()));
-  if (ifindex_ == 0) return "announce: device '" + config.device + "' vanished after creation";
+  if (ifindex_ == 0)
+    return Status::failure("announce: device '" + config.device + "' vanished after creation");
   fd_ = std::move(fd);
-  if (std::string why = linkUp(ifindex_); !why.empty())
-    return "announce: bringing '" + config.device + "' up: " + why;
+  if (const Status up = linkUp(ifindex_); !up)
+    return Status::failure("announce: bringing '" + config.device + "' up: " + up.error());
   if (!with_addresses) return {};
-  if (std::string why = addressesLocked(true, config_.addresses); !why.empty()) return why;
+  if (Status added = addressesLocked(true, config_.addresses); !added) return added;
   announced_ = true;
   return {};
 }
 
-std::string Announcement::adopt(Fd fd, const AnnounceConfig& config, const AnnounceConfig* previous,
-                                bool with_addresses) {
+Status Announcement::adopt(Fd fd, const AnnounceConfig& config, const AnnounceConfig* previous,
+                           bool with_addresses) {
   std::lock_guard lock(mu_);
   config_ = config;
   ifindex_ = int(if_nametoindex(config.device.c_str()));
-  if (ifindex_ == 0) return "announce: handed-over device '" + config.device + "' not found";
+  if (ifindex_ == 0)
+    return Status::failure("announce: handed-over device '" + config.device + "' not found");
   fd_ = std::move(fd);
   if (previous != nullptr) {
     std::vector<std::string> dropped;
     for (const auto& a : previous->addresses)
       if (std::find(config.addresses.begin(), config.addresses.end(), a) == config.addresses.end())
         dropped.push_back(a);
-    if (std::string why = addressesLocked(false, dropped); !why.empty()) return why;
+    if (Status removed = addressesLocked(false, dropped); !removed) return removed;
   }
-  if (std::string why = linkUp(ifindex_); !why.empty())
-    return "announce: bringing '" + config.device + "' up: " + why;
+  if (const Status up = linkUp(ifindex_); !up)
+    return Status::failure("announce: bringing '" + config.device + "' up: " + up.error());
   // With gating, what the old process announced stays until this one's
   // BFD thread decides (the liveness it takes over says the same).
   if (with_addresses) {
-    if (std::string why = addressesLocked(true, config_.addresses); !why.empty()) return why;
+    if (Status added = addressesLocked(true, config_.addresses); !added) return added;
     announced_ = true;
   } else {
     announced_ = previous != nullptr && !previous->addresses.empty();
@@ -166,19 +172,19 @@ std::string Announcement::adopt(Fd fd, const AnnounceConfig& config, const Annou
   return {};
 }
 
-std::string Announcement::addressesLocked(bool add, const std::vector<std::string>& addresses) {
+Status Announcement::addressesLocked(bool add, const std::vector<std::string>& addresses) {
   for (const auto& a : addresses)
-    if (std::string why = address(ifindex_, a, add); !why.empty())
-      return "announce: device '" + config_.device + "': " + why;
+    if (const Status done = address(ifindex_, a, add); !done)
+      return Status::failure("announce: device '" + config_.device + "': " + done.error());
   return {};
 }
 
-std::string Announcement::setAnnounced(bool on) {
+Status Announcement::setAnnounced(bool on) {
   std::lock_guard lock(mu_);
   if (!fd_ || on == announced_) return {};
-  std::string why = addressesLocked(on, config_.addresses);
-  if (why.empty()) announced_ = on;
-  return why;
+  Status done = addressesLocked(on, config_.addresses);
+  if (done) announced_ = on;
+  return done;
 }
 
 void Announcement::close() {

@@ -111,7 +111,7 @@ takeover::Manifest Daemon::handoverManifest(std::vector<int>& fds, int handover_
   return m;
 }
 
-std::string Daemon::start(TakeoverClient* from) {
+Status Daemon::start(TakeoverClient* from) {
   const std::vector<int> allowed = allowedCpus();
   count_ = config_.dataplaneCount(static_cast<uint32_t>(allowed.size()));
   for (unsigned d = 0; d < count_; ++d) cpus_.push_back(allowed[d % allowed.size()]);
@@ -121,10 +121,10 @@ std::string Daemon::start(TakeoverClient* from) {
   if (from != nullptr) {
     const takeover::Manifest& m = from->manifest();
     if (m.dataplanes != count_)
-      return "takeover refused: this config starts " + std::to_string(count_) +
-             " dataplanes, but the running ferryd (pid " + std::to_string(m.pid) + ") hands over " +
-             std::to_string(m.dataplanes) +
-             " sockets per interface; a different dataplane count needs a restart";
+      return Status::failure("takeover refused: this config starts " + std::to_string(count_) +
+                             " dataplanes, but the running ferryd (pid " + std::to_string(m.pid) +
+                             ") hands over " + std::to_string(m.dataplanes) +
+                             " sockets per interface; a different dataplane count needs a restart");
     for (size_t i = 0; i < config_.interfaces.size(); ++i)
       for (size_t j = 0; j < m.interfaces.size(); ++j)
         if (m.interfaces[j].bind == config_.interfaces[i].bind.toString()) inherited[i] = long(j);
@@ -137,15 +137,15 @@ std::string Daemon::start(TakeoverClient* from) {
   bool gated = false;
   for (const auto& iface : config_.interfaces) gated = gated || (iface.bfd && !iface.bfd->depends_on.empty());
   if (config_.announce) {
-    std::string why;
+    Status announced;
     const long index = from != nullptr ? from->announceIndex() : -1;
     if (index >= 0 && from->manifest().announce_device == config_.announce->device) {
       AnnounceConfig previous{from->manifest().announce_device, from->manifest().announce_addresses};
-      why = announce_.adopt(from->take(size_t(index)), *config_.announce, &previous, !gated);
+      announced = announce_.adopt(from->take(size_t(index)), *config_.announce, &previous, !gated);
     } else {
-      why = announce_.create(*config_.announce, !gated);
+      announced = announce_.create(*config_.announce, !gated);
     }
-    if (!why.empty()) return why;
+    if (!announced) return announced;
     std::string list;
     for (const auto& a : config_.announce->addresses) list += (list.empty() ? "" : ", ") + a;
     log::info("announce: " + list + " on device " + config_.announce->device +
@@ -168,7 +168,7 @@ std::string Daemon::start(TakeoverClient* from) {
     const auto& iface = config_.interfaces[i];
     std::string why;
     if (inherited[i] < 0 && !addressIsFree(iface.bind, &why, freebind[i]))
-      return "interface '" + iface.name + "': " + why;
+      return Status::failure("interface '" + iface.name + "': " + why);
   }
   UdpSocketOptions options;
   options.buffer_bytes = config_.tuning.socket_buffer;
@@ -178,7 +178,7 @@ std::string Daemon::start(TakeoverClient* from) {
       const auto& iface = config_.interfaces[i];
       if (inherited[i] >= 0) {
         Fd fd = from->take(from->socketIndex(d, size_t(inherited[i])));
-        if (!fd) return "interface '" + iface.name + "': takeover: socket missing";
+        if (!fd) return Status::failure("interface '" + iface.name + "': takeover: socket missing");
         sockets_[d].push_back(std::move(fd));
         continue;
       }
@@ -188,7 +188,7 @@ std::string Daemon::start(TakeoverClient* from) {
       Fd fd = openUdpSocket(iface.bind, these, &why);
       if (!fd) {
         sockets_.clear();
-        return "interface '" + iface.name + "': " + why;
+        return Status::failure("interface '" + iface.name + "': " + why);
       }
       sockets_[d].push_back(std::move(fd));
     }
@@ -198,8 +198,8 @@ std::string Daemon::start(TakeoverClient* from) {
   const auto program = steeringProgram(config_.steering, count_, cpus_);
   for (size_t i = 0; i < config_.interfaces.size() && !program.empty(); ++i) {
     if (std::string why = attachSteering(sockets_[0][i].get(), program); !why.empty())
-      return "interface '" + config_.interfaces[i].name + "': steering " +
-             toString(config_.steering) + ": " + why;
+      return Status::failure("interface '" + config_.interfaces[i].name + "': steering " +
+                             toString(config_.steering) + ": " + why);
   }
 
   // 2. Shared state: counters, the first forwarding snapshot, the BFD hand-off.
@@ -217,7 +217,7 @@ std::string Daemon::start(TakeoverClient* from) {
   try {
     forwarding_->publish(std::make_unique<ForwardingState>(ForwardingState::fromConfig(config_, count_, seed)));
   } catch (const std::exception& e) {
-    return e.what();
+    return Status::failure(e.what());
   }
   bool any_bfd = false;
   for (const auto& iface : config_.interfaces) any_bfd = any_bfd || iface.bfd.has_value();
@@ -238,10 +238,11 @@ std::string Daemon::start(TakeoverClient* from) {
       metrics = from->take(size_t(from->metricsIndex()));
     control_->adopt(std::move(ctl), std::move(metrics), std::move(rx), std::move(tx));
   }
-  if (std::string why = control_->setup(); !why.empty()) return why;
+  if (std::string why = control_->setup(); !why.empty()) return Status::failure(why);
   if (config_.announce)
     control_->setForwardingHook(announce_.announced(), [this](bool can_forward) {
-      if (std::string why = announce_.setAnnounced(can_forward); !why.empty()) log::error(why);
+      if (const Status done = announce_.setAnnounced(can_forward); !done)
+        log::error(done.error());
       else if (announce_.active())
         log::info(can_forward ? "announce: addresses back on " + announce_.device() + " (an egress is up again)"
                               : "announce: addresses removed from " + announce_.device() +
@@ -253,20 +254,20 @@ std::string Daemon::start(TakeoverClient* from) {
   config_.routes.clear();
   config_.file_routes.reset();
   if (before_threads_)
-    if (std::string why = before_threads_(); !why.empty()) return why;
+    if (Status done = before_threads_(); !done) return done;
 
   // 3b. Least privilege: the sockets are open and no thread runs yet, so
   // every thread started below has the unprivileged credentials and only
   // the kept capabilities (privileges.h).
   if (config_.user) {
-    std::string why;
-    const auto who = resolveIdentity(*config_.user, config_.group, &why);
-    if (!who) return "user: " + why;
+    const auto who = resolveIdentity(*config_.user, config_.group);
+    if (!who) return Status::failure("user: " + who.error());
     // The control and handover sockets: the user's, mode 0660 as before.
     for (const std::string& path : {config_.control_socket, handoverPath(config_.control_socket)})
       if (::chown(path.c_str(), who->uid, who->gid) != 0 && errno != ENOENT)
-        return "chown " + path + ": " + std::strerror(errno);
-    if (why = dropPrivileges(*who); !why.empty()) return "switching to user '" + *config_.user + "': " + why;
+        return Status::failure("chown " + path + ": " + std::strerror(errno));
+    if (const Status dropped = dropPrivileges(who.value()); !dropped)
+      return Status::failure("switching to user '" + *config_.user + "': " + dropped.error());
     std::string kept;
     for (const auto& name : keptCapabilityNames()) kept += (kept.empty() ? "" : ", ") + name;
     log::info("running as uid " + std::to_string(who->uid) + " gid " + std::to_string(who->gid) +
@@ -275,7 +276,7 @@ std::string Daemon::start(TakeoverClient* from) {
 
   // 4. Dataplanes: each sets up its own ring on its own thread (the ring is
   // single-issuer) and reports back before the daemon counts as started.
-  std::vector<std::future<std::string>> ready;
+  std::vector<std::future<Status>> ready;
   std::shared_future<bool> go = go_.get_future().share();
   for (unsigned d = 0; d < count_; ++d) {
     std::vector<DataplaneInterface> ifaces;
@@ -299,7 +300,7 @@ std::string Daemon::start(TakeoverClient* from) {
     }
     dataplanes_.push_back(std::make_unique<Dataplane>(settings, std::move(ifaces), *forwarding_,
                                                       *counters_[d], bfd_.get()));
-    auto promise = std::make_shared<std::promise<std::string>>();
+    auto promise = std::make_shared<std::promise<Status>>();
     ready.push_back(promise->get_future());
     Dataplane* dp = dataplanes_.back().get();
     const int cpu = cpus_[d];
@@ -309,21 +310,21 @@ std::string Daemon::start(TakeoverClient* from) {
       cpu_set_t set;
       CPU_ZERO(&set);
       CPU_SET(cpu, &set);
-      std::string why;
       if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
         log::warn("dataplane " + std::to_string(dp->id()) + ": cannot pin to CPU " + std::to_string(cpu));
-      why = dp->setup();
-      promise->set_value(why);
-      if (why.empty() && go.get()) dp->run();
+      Status setup = dp->setup();
+      const bool ok = setup.ok();
+      promise->set_value(std::move(setup));
+      if (ok && go.get()) dp->run();
       dp->close();
     });
   }
-  std::string failure;
+  Status failure;
   for (auto& f : ready) {
-    std::string why = f.get();
-    if (!why.empty() && failure.empty()) failure = why;
+    Status setup = f.get();
+    if (!setup && failure) failure = std::move(setup);
   }
-  if (!failure.empty()) {
+  if (!failure) {
     stop();
     return failure;
   }
@@ -331,9 +332,9 @@ std::string Daemon::start(TakeoverClient* from) {
     // The old process freezes its BFD sessions now; ours take them over
     // before any dataplane forwards with this process's liveness.
     takeover::BfdState state;
-    if (std::string why = from->exchangeBfd(state); !why.empty()) {
+    if (const Status exchanged = from->exchangeBfd(state); !exchanged) {
       stop();
-      return "takeover: " + why;
+      return Status::failure("takeover: " + exchanged.error());
     }
     const size_t taken = control_->restoreBfd(state);
     log::info("takeover: " + std::to_string(taken) + " of " + std::to_string(state.sessions.size()) +

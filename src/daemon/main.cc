@@ -153,8 +153,8 @@ int run(const std::string& path, bool takeover) {
   // as it was.
   ferry::TakeoverClient client;
   if (takeover) {
-    if (std::string why = client.connect(config->control_socket); !why.empty()) {
-      ferry::log::error("takeover refused: " + why);
+    if (const ferry::Status connected = client.connect(config->control_socket); !connected) {
+      ferry::log::error("takeover refused: " + connected.error());
       return 1;
     }
   }
@@ -175,22 +175,22 @@ int run(const std::string& path, bool takeover) {
   const std::string handover_path = ferry::handoverPath(control_socket);
   const bool adopt_handover =
       takeover && client.handoverIndex() >= 0 && client.manifest().control_socket == control_socket;
-  daemon.setBeforeThreads([&]() -> std::string {
+  daemon.setBeforeThreads([&]() -> ferry::Status {
     if (adopt_handover) return {};
-    if (std::string why = handover.listen(handover_path); !why.empty())
-      ferry::log::warn(why + "; this ferryd cannot be taken over");
+    if (const ferry::Status listening = handover.listen(handover_path); !listening)
+      ferry::log::warn(listening.error() + "; this ferryd cannot be taken over");
     return {};
   });
-  if (std::string why = daemon.start(takeover ? &client : nullptr); !why.empty()) {
-    if (takeover) client.abort(why);
-    ferry::log::error(why + (takeover ? "; the running ferryd carries on" : ""));
+  if (const ferry::Status started = daemon.start(takeover ? &client : nullptr); !started) {
+    if (takeover) client.abort(started.error());
+    ferry::log::error(started.error() + (takeover ? "; the running ferryd carries on" : ""));
     return 1;
   }
   if (adopt_handover) handover.adopt(client.take(size_t(client.handoverIndex())), handover_path);
   std::string took_over;
   if (takeover) {
-    if (std::string why = client.finish(); !why.empty())
-      ferry::log::warn("takeover: " + why + "; the old ferryd may still be running");
+    if (const ferry::Status finished = client.finish(); !finished)
+      ferry::log::warn("takeover: " + finished.error() + "; the old ferryd may still be running");
     daemon.ownControlSocket();
     handover.ownPath(true);
     took_over = "took over from pid " + std::to_string(client.manifest().pid) + "; ";

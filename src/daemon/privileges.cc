@@ -15,7 +15,9 @@ namespace {
 
 constexpr cap_value_t kKept[] = {CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_SYS_NICE};
 
-std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+Status errnoFailure(const std::string& what) {
+  return Status::failure(what + ": " + std::strerror(errno));
+}
 
 template <class T>
 std::optional<T> number(const std::string& text) {
@@ -27,8 +29,7 @@ std::optional<T> number(const std::string& text) {
 
 }  // namespace
 
-std::optional<Identity> resolveIdentity(const std::string& user, const std::optional<std::string>& group,
-                                        std::string* error) {
+Result<Identity> resolveIdentity(const std::string& user, const std::optional<std::string>& group) {
   Identity who;
   std::vector<char> buf(16384);
   passwd pw{};
@@ -40,8 +41,7 @@ std::optional<Identity> resolveIdentity(const std::string& user, const std::opti
     who.uid = *uid;
     who.gid = *uid;
   } else {
-    if (error) *error = "user '" + user + "' does not exist";
-    return std::nullopt;
+    return Result<Identity>::failure("user '" + user + "' does not exist");
   }
   if (group) {
     ::group gr{};
@@ -51,8 +51,7 @@ std::optional<Identity> resolveIdentity(const std::string& user, const std::opti
     } else if (auto gid = number<gid_t>(*group)) {
       who.gid = *gid;
     } else {
-      if (error) *error = "group '" + *group + "' does not exist";
-      return std::nullopt;
+      return Result<Identity>::failure("group '" + *group + "' does not exist");
     }
   }
   return who;
@@ -68,10 +67,10 @@ std::vector<std::string> keptCapabilityNames() {
   return out;
 }
 
-std::string dropPrivileges(const Identity& who) {
+Status dropPrivileges(const Identity& who) {
   // Which of the kept ones this process has at all.
   cap_t current = cap_get_proc();
-  if (current == nullptr) return errnoText("cap_get_proc");
+  if (current == nullptr) return errnoFailure("cap_get_proc");
   std::vector<cap_value_t> keep;
   for (const cap_value_t c : kKept) {
     cap_flag_value_t has = CAP_CLEAR;
@@ -81,29 +80,32 @@ std::string dropPrivileges(const Identity& who) {
 
   if (geteuid() != who.uid || getegid() != who.gid) {
     // Keep the permitted set across the uid change; trimmed below.
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return errnoText("prctl(PR_SET_KEEPCAPS)");
-    if (setgroups(0, nullptr) != 0) return errnoText("setgroups");
-    if (setresgid(who.gid, who.gid, who.gid) != 0) return errnoText("setresgid(" + std::to_string(who.gid) + ")");
-    if (setresuid(who.uid, who.uid, who.uid) != 0) return errnoText("setresuid(" + std::to_string(who.uid) + ")");
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return errnoFailure("prctl(PR_SET_KEEPCAPS)");
+    if (setgroups(0, nullptr) != 0) return errnoFailure("setgroups");
+    if (setresgid(who.gid, who.gid, who.gid) != 0)
+      return errnoFailure("setresgid(" + std::to_string(who.gid) + ")");
+    if (setresuid(who.uid, who.uid, who.uid) != 0)
+      return errnoFailure("setresuid(" + std::to_string(who.uid) + ")");
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   }
 
   cap_t caps = cap_init();  // all clear
-  if (caps == nullptr) return errnoText("cap_init");
-  std::string why;
+  if (caps == nullptr) return errnoFailure("cap_init");
+  Status set;
   if (!keep.empty() &&
       (cap_set_flag(caps, CAP_PERMITTED, int(keep.size()), keep.data(), CAP_SET) != 0 ||
        cap_set_flag(caps, CAP_EFFECTIVE, int(keep.size()), keep.data(), CAP_SET) != 0 ||
        cap_set_flag(caps, CAP_INHERITABLE, int(keep.size()), keep.data(), CAP_SET) != 0))
-    why = errnoText("cap_set_flag");
-  if (why.empty() && cap_set_proc(caps) != 0) why = errnoText("cap_set_proc");
+    set = errnoFailure("cap_set_flag");
+  if (set && cap_set_proc(caps) != 0) set = errnoFailure("cap_set_proc");
   cap_free(caps);
-  if (!why.empty()) return why;
+  if (!set) return set;
   // Ambient: an upgrade's re-exec of ferryd (SIGUSR2) keeps them too.
-  if (cap_reset_ambient() != 0) return errnoText("cap_reset_ambient");
+  if (cap_reset_ambient() != 0) return errnoFailure("cap_reset_ambient");
   for (const cap_value_t c : keep)
-    if (cap_set_ambient(c, CAP_SET) != 0) return errnoText("cap_set_ambient");
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errnoText("prctl(PR_SET_NO_NEW_PRIVS)");
+    if (cap_set_ambient(c, CAP_SET) != 0) return errnoFailure("cap_set_ambient");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return errnoFailure("prctl(PR_SET_NO_NEW_PRIVS)");
   return {};
 }
 

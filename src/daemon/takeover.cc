@@ -27,7 +27,7 @@ constexpr size_t kFdsPerMessage = 200;
 // Larger than any message: a BFD session is about 350 bytes.
 constexpr size_t kMaxMessage = 8 << 20;
 
-std::string sendMessage(int fd, const std::vector<uint8_t>& bytes, std::span<const int> fds = {}) {
+Status sendMessage(int fd, const std::vector<uint8_t>& bytes, std::span<const int> fds = {}) {
   iovec iov{const_cast<uint8_t*>(bytes.data()), bytes.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -44,18 +44,19 @@ std::string sendMessage(int fd, const std::vector<uint8_t>& bytes, std::span<con
     std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
   }
   if (::sendmsg(fd, &msg, MSG_NOSIGNAL) != ssize_t(bytes.size()))
-    return std::string("handover: send: ") + std::strerror(errno);
+    return Status::failure(std::string("handover: send: ") + std::strerror(errno));
   return {};
 }
 
 // One message (and the descriptors that came with it), waiting at most
-// TakeoverClient::kTimeout. "" or why.
-std::string receiveMessage(int fd, std::vector<uint8_t>& bytes, std::vector<Fd>* fds = nullptr) {
+// TakeoverClient::kTimeout.
+Status receiveMessage(int fd, std::vector<uint8_t>& bytes, std::vector<Fd>* fds = nullptr) {
   pollfd p{fd, POLLIN, 0};
   const int ready = ::poll(&p, 1, int(std::chrono::milliseconds(TakeoverClient::kTimeout).count()));
   if (ready == 0)
-    return "handover: no answer within " + std::to_string(TakeoverClient::kTimeout.count()) + " s";
-  if (ready < 0) return std::string("handover: poll: ") + std::strerror(errno);
+    return Status::failure("handover: no answer within " +
+                           std::to_string(TakeoverClient::kTimeout.count()) + " s");
+  if (ready < 0) return Status::failure(std::string("handover: poll: ") + std::strerror(errno));
   bytes.assign(kMaxMessage, 0);
   iovec iov{bytes.data(), bytes.size()};
   std::vector<uint8_t> control(CMSG_SPACE(sizeof(int) * kFdsPerMessage));
@@ -65,7 +66,7 @@ std::string receiveMessage(int fd, std::vector<uint8_t>& bytes, std::vector<Fd>*
   msg.msg_control = control.data();
   msg.msg_controllen = control.size();
   const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  if (n < 0) return std::string("handover: receive: ") + std::strerror(errno);
+  if (n < 0) return Status::failure(std::string("handover: receive: ") + std::strerror(errno));
   for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
     if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
     const size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -78,8 +79,9 @@ std::string receiveMessage(int fd, std::vector<uint8_t>& bytes, std::vector<Fd>*
         ::close(received);
     }
   }
-  if (n == 0) return "handover: the other ferryd closed the connection";
-  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return "handover: message truncated";
+  if (n == 0) return Status::failure("handover: the other ferryd closed the connection");
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+    return Status::failure("handover: message truncated");
   bytes.resize(size_t(n));
   return {};
 }
@@ -124,81 +126,84 @@ Fd TakeoverClient::take(size_t index) {
   return std::move(fds_[index]);
 }
 
-std::string TakeoverClient::connect(const std::string& control_socket) {
+Status TakeoverClient::connect(const std::string& control_socket) {
   const std::string path = handoverPath(control_socket);
   struct stat st {};
   if (::stat(control_socket.c_str(), &st) != 0)
-    return "no ferryd is running with control socket " + control_socket + " (nothing to take over)";
+    return Status::failure("no ferryd is running with control socket " + control_socket +
+                           " (nothing to take over)");
   if (::stat(path.c_str(), &st) != 0)
-    return "handover socket " + path +
-           " is absent: the running ferryd cannot hand over (too old, or "
-           "not started by ferryd run)";
+    return Status::failure("handover socket " + path +
+                           " is absent: the running ferryd cannot hand over (too old, or "
+                           "not started by ferryd run)");
   sockaddr_un addr;
-  if (!unixAddress(path, addr)) return "handover socket path '" + path + "' is too long";
+  if (!unixAddress(path, addr))
+    return Status::failure("handover socket path '" + path + "' is too long");
   fd_ = Fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!fd_) return std::string("handover: socket: ") + std::strerror(errno);
+  if (!fd_) return Status::failure(std::string("handover: socket: ") + std::strerror(errno));
   if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     const int err = errno;
     fd_.reset();
     if (err == ECONNREFUSED)
-      return "no ferryd is running behind " + path + " (a stale socket file)";
-    return "handover: connect " + path + ": " + std::strerror(err);
+      return Status::failure("no ferryd is running behind " + path + " (a stale socket file)");
+    return Status::failure("handover: connect " + path + ": " + std::strerror(err));
   }
-  if (std::string why = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kHello)); !why.empty())
-    return why;
+  if (Status sent = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kHello)); !sent)
+    return sent;
   std::vector<uint8_t> bytes;
-  if (std::string why = receiveMessage(fd_.get(), bytes); !why.empty()) return why;
+  if (Status got = receiveMessage(fd_.get(), bytes); !got) return got;
   if (std::string why = takeover::decode(bytes, manifest_); !why.empty()) {
     const std::string reason = unexpected(bytes, why);
     abort("cannot read the manifest: " + why);
-    return reason;
+    return Status::failure(reason);
   }
   const size_t expected = manifest_.fdCount();
   while (fds_.size() < expected) {
     std::vector<Fd> batch;
-    if (std::string why = receiveMessage(fd_.get(), bytes, &batch); !why.empty()) return why;
+    if (Status got = receiveMessage(fd_.get(), bytes, &batch); !got) return got;
     uint32_t count = 0;
     if (std::string why = takeover::decodeFds(bytes, count); !why.empty())
-      return unexpected(bytes, why);
+      return Status::failure(unexpected(bytes, why));
     if (count != batch.size() || fds_.size() + batch.size() > expected) {
       abort("descriptor batch mismatch");
-      return "handover: expected " + std::to_string(count) + " descriptors, received " +
-             std::to_string(batch.size());
+      return Status::failure("handover: expected " + std::to_string(count) +
+                             " descriptors, received " + std::to_string(batch.size()));
     }
     for (auto& f : batch) fds_.push_back(std::move(f));
   }
   return {};
 }
 
-std::string TakeoverClient::exchangeBfd(takeover::BfdState& state) {
-  if (std::string why = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kReady)); !why.empty())
-    return why;
+Status TakeoverClient::exchangeBfd(takeover::BfdState& state) {
+  if (Status sent = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kReady)); !sent)
+    return sent;
   std::vector<uint8_t> bytes;
-  if (std::string why = receiveMessage(fd_.get(), bytes); !why.empty()) return why;
+  if (Status got = receiveMessage(fd_.get(), bytes); !got) return got;
   if (std::string why = takeover::decode(bytes, state); !why.empty()) {
     const std::string reason = unexpected(bytes, why);
     abort("cannot read the BFD state: " + why);
-    return reason;
+    return Status::failure(reason);
   }
   return {};
 }
 
-std::string TakeoverClient::finish() {
+Status TakeoverClient::finish() {
   done_ = true;
   // What this process did not take (interfaces removed or moved, listeners
   // it opened afresh) closes now; the kernel closes each socket when the
   // old process exits too.
   fds_.clear();
-  std::string why = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kTaken));
+  Status sent = sendMessage(fd_.get(), takeover::encodeSimple(Kind::kTaken));
   fd_.reset();
-  return why;
+  return sent;
 }
 
 void TakeoverClient::abort(const std::string& why) {
   fds_.clear();
   if (!fd_ || done_) return;
   done_ = true;
-  sendMessage(fd_.get(), takeover::encodeSimple(Kind::kAbort, why));
+  // The old process carries on whether or not it hears this.
+  (void)sendMessage(fd_.get(), takeover::encodeSimple(Kind::kAbort, why));
   fd_.reset();
 }
 
@@ -208,16 +213,17 @@ HandoverServer::~HandoverServer() {
   if (listen_fd_ && owns_path_) ::unlink(path_.c_str());
 }
 
-std::string HandoverServer::listen(const std::string& path) {
+Status HandoverServer::listen(const std::string& path) {
   sockaddr_un addr;
-  if (!unixAddress(path, addr)) return "handover socket path '" + path + "' is too long";
+  if (!unixAddress(path, addr))
+    return Status::failure("handover socket path '" + path + "' is too long");
   // The control socket at the same place was free (CtlServer::listen ran
   // first), so a file here is stale.
   ::unlink(path.c_str());
   // Same access as the control socket: whoever may reconfigure may upgrade.
   std::string why;
   Fd fd = listenUnix(path, SOCK_SEQPACKET, 4, "handover socket", &why);
-  if (!fd) return why;
+  if (!fd) return Status::failure(why);
   listen_fd_ = std::move(fd);
   path_ = path;
   owns_path_ = true;
@@ -244,26 +250,32 @@ bool HandoverServer::serve(Daemon& daemon, std::string& why) {
   const int buffer = int(kMaxMessage);
   if (::setsockopt(conn.get(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof(buffer)) != 0)
     ::setsockopt(conn.get(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
+  // A failed send or receive: its message in `why`.
+  auto failed = [&why](const Status& status) {
+    if (status) return false;
+    why = status.error();
+    return true;
+  };
   std::vector<uint8_t> bytes;
-  if ((why = receiveMessage(conn.get(), bytes)); !why.empty()) return false;
+  if (failed(receiveMessage(conn.get(), bytes))) return false;
   if (std::string bad = takeover::decodeSimple(bytes, Kind::kHello); !bad.empty()) {
     why = "refused a takeover: " + bad;
-    sendMessage(conn.get(),
-                takeover::encodeSimple(Kind::kAbort, "the running ferryd refused: " + bad));
+    // The new process reports its own failure whether or not it hears why.
+    (void)sendMessage(conn.get(),
+                      takeover::encodeSimple(Kind::kAbort, "the running ferryd refused: " + bad));
     return false;
   }
   std::vector<int> fds;
   const takeover::Manifest manifest = daemon.handoverManifest(fds, listen_fd_.get());
-  if ((why = sendMessage(conn.get(), takeover::encode(manifest))); !why.empty()) return false;
+  if (failed(sendMessage(conn.get(), takeover::encode(manifest)))) return false;
   for (size_t at = 0; at < fds.size(); at += kFdsPerMessage) {
     const size_t n = std::min(kFdsPerMessage, fds.size() - at);
-    if ((why = sendMessage(conn.get(), takeover::encodeFds(uint32_t(n)),
-                           std::span(fds.data() + at, n)));
-        !why.empty())
+    if (failed(sendMessage(conn.get(), takeover::encodeFds(uint32_t(n)),
+                           std::span(fds.data() + at, n))))
       return false;
   }
   log::info("takeover: handed " + std::to_string(fds.size()) + " sockets to a new ferryd");
-  if ((why = receiveMessage(conn.get(), bytes)); !why.empty()) return false;
+  if (failed(receiveMessage(conn.get(), bytes))) return false;
   if (std::string bad = takeover::decodeSimple(bytes, Kind::kReady); !bad.empty()) {
     why = "takeover abandoned: " + unexpected(bytes, bad);
     return false;
@@ -271,11 +283,11 @@ bool HandoverServer::serve(Daemon& daemon, std::string& why) {
   // From here the sessions are the new process's: it must hear them as the
   // old one left them, so the old one says nothing more.
   const takeover::BfdState state = daemon.freezeBfd();
-  if ((why = sendMessage(conn.get(), takeover::encode(state))); !why.empty()) {
+  if (failed(sendMessage(conn.get(), takeover::encode(state)))) {
     daemon.thawBfd();
     return false;
   }
-  if ((why = receiveMessage(conn.get(), bytes)).empty()) {
+  if (!failed(receiveMessage(conn.get(), bytes))) {
     if (std::string bad = takeover::decodeSimple(bytes, Kind::kTaken); bad.empty())
       return true;
     else

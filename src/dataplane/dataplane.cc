@@ -54,7 +54,7 @@ void Dataplane::close() noexcept {
   buffers_ = nullptr;
 }
 
-std::string Dataplane::setup() {
+Status Dataplane::setup() {
   const std::string who = "dataplane " + std::to_string(settings_.id) + ": ";
   const Tuning& t = settings_.tuning;
   // With GRO a buffer holds a whole train (64 KiB); without, one datagram.
@@ -64,7 +64,7 @@ std::string Dataplane::setup() {
   stride_ = (kHeadroom + payload_room + 63) & ~63u;
 
   wake_fd_ = Fd(eventfd(0, EFD_CLOEXEC));
-  if (!wake_fd_) return who + "eventfd: " + errnoText(errno);
+  if (!wake_fd_) return Status::failure(who + "eventfd: " + errnoText(errno));
 
   io_uring_params params{};
   // One thread owns the ring: completions run only when it asks
@@ -82,11 +82,13 @@ std::string Dataplane::setup() {
       hint = " (needs Linux >= 6.1 for SINGLE_ISSUER|DEFER_TASKRUN)";
     else if (ret == -ENOMEM)
       hint = " (locked-memory limit too low? see ulimit -l)";
-    return who + "io_uring_queue_init: " + errnoText(-ret) + hint;
+    return Status::failure(who + "io_uring_queue_init: " + errnoText(-ret) + hint);
   }
   ring_ready_ = true;
   if (!(params.features & IORING_FEAT_NODROP))
-    return who + "this kernel's io_uring may drop completions (no IORING_FEAT_NODROP); needs Linux >= 5.19";
+    return Status::failure(
+        who +
+        "this kernel's io_uring may drop completions (no IORING_FEAT_NODROP); needs Linux >= 5.19");
 
   std::vector<int> fds;
   for (const auto& i : interfaces_) {
@@ -94,22 +96,26 @@ std::string Dataplane::setup() {
     // UDP GRO needs Linux >= 5.0; without the option no train is ever formed.
     const int on = 1;
     if (t.gro && setsockopt(i.fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) != 0)
-      return who + "setsockopt UDP_GRO: " + errnoText(errno) + " (set tuning.gro: false on this kernel)";
+      return Status::failure(who + "setsockopt UDP_GRO: " + errnoText(errno) +
+                             " (set tuning.gro: false on this kernel)");
   }
   ret = io_uring_register_files(&ring_, fds.data(), static_cast<unsigned>(fds.size()));
-  if (ret < 0) return who + "io_uring_register_files: " + errnoText(-ret);
+  if (ret < 0) return Status::failure(who + "io_uring_register_files: " + errnoText(-ret));
 
   // The buffers, and the ring through which the kernel takes them.
   buffers_bytes_ = size_t(stride_) * buffer_count_;
   void* mem = mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (mem == MAP_FAILED) return who + "mmap of " + std::to_string(buffers_bytes_) + " buffer bytes: " + errnoText(errno);
+  if (mem == MAP_FAILED)
+    return Status::failure(who + "mmap of " + std::to_string(buffers_bytes_) +
+                           " buffer bytes: " + errnoText(errno));
   buffers_ = static_cast<uint8_t*>(mem);
   madvise(buffers_, buffers_bytes_, MADV_HUGEPAGE);  // fewer TLB misses when THP is on
 
   buf_ring_bytes_ = sizeof(io_uring_buf) * buffer_count_;
   mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return who + "mmap of the buffer ring: " + errnoText(errno);
+  if (mem == MAP_FAILED)
+    return Status::failure(who + "mmap of the buffer ring: " + errnoText(errno));
   buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<uint64_t>(buf_ring_);
@@ -119,7 +125,8 @@ std::string Dataplane::setup() {
   if (ret < 0) {
     munmap(buf_ring_, buf_ring_bytes_);
     buf_ring_ = nullptr;
-    return who + "io_uring_register_buf_ring: " + errnoText(-ret) + " (needs Linux >= 5.19)";
+    return Status::failure(who + "io_uring_register_buf_ring: " + errnoText(-ret) +
+                           " (needs Linux >= 5.19)");
   }
   io_uring_buf_ring_init(buf_ring_);
   const int mask = io_uring_buf_ring_mask(buffer_count_);

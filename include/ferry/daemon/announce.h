@@ -23,24 +23,26 @@
 
 #include "ferry/config/config.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
 class Announcement {
  public:
-  // Creates the device, brings it up and adds the addresses. "" or an error
-  // naming the device and the cause (no /dev/net/tun, no CAP_NET_ADMIN, a
+  // Creates the device, brings it up and adds the addresses. Fails with a
+  // message naming the device and the cause (no /dev/net/tun, no CAP_NET_ADMIN, a
   // device of that name already in use, an address refused).
   // `with_addresses` false: the device comes up empty (health gating will
   // add them once the host can forward).
-  std::string create(const AnnounceConfig& config, bool with_addresses);
+  Status create(const AnnounceConfig& config, bool with_addresses);
   // Takeover: `fd` is the running ferryd's descriptor of the device; the
   // addresses are (re)added, those of the old config that the new one
   // lacks are removed.
-  std::string adopt(Fd fd, const AnnounceConfig& config, const AnnounceConfig* previous, bool with_addresses);
+  Status adopt(Fd fd, const AnnounceConfig& config, const AnnounceConfig* previous,
+               bool with_addresses);
   // Adds (true) or removes (false) every address; the device stays. Does
-  // nothing once closed. "" or an error.
-  std::string setAnnounced(bool on);
+  // nothing once closed.
+  Status setAnnounced(bool on);
   // Closes the descriptor: the kernel deletes the device and its addresses.
   void close();
 
@@ -50,7 +52,7 @@ class Announcement {
   const std::string& device() const noexcept { return config_.device; }
 
  private:
-  std::string addressesLocked(bool add, const std::vector<std::string>& addresses);
+  Status addressesLocked(bool add, const std::vector<std::string>& addresses);
 
   mutable std::mutex mu_;
   AnnounceConfig config_;

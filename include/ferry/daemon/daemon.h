@@ -23,6 +23,7 @@
 #include "ferry/dataplane/forwarding.h"
 #include "ferry/dataplane/published.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -35,8 +36,8 @@ class Daemon {
 
   // Opens every socket, the control socket, starts the dataplanes (each
   // pinned to a CPU) and the control thread. On failure everything started
-  // is stopped again and the error names the cause. "" on success.
-  std::string start() { return start(nullptr); }
+  // is stopped again and the failure names the cause.
+  Status start() { return start(nullptr); }
   // Takeover (`--takeover`): the same, on the sockets `from` received from
   // the running daemon. Interfaces are matched by bind address: those it
   // handed over are used as they are (the same sockets in the same
@@ -45,7 +46,7 @@ class Daemon {
   // start receiving only after the BFD sessions were taken over (`from`'s
   // Ready/BfdState), so the first forwarding snapshot already has their
   // liveness. The caller then sends Taken (from->finish()).
-  std::string start(TakeoverClient* from);
+  Status start(TakeoverClient* from);
   // Stops the dataplanes (receives cancelled, in-flight sends completed),
   // joins them, then stops the control thread. Idempotent.
   void stop();
@@ -96,7 +97,7 @@ class Daemon {
   // Runs in start() once the control socket is open and before the switch
   // to `user:` and the first thread: what must still be done with the
   // privileges ferryd started with (the handover socket; main.cc).
-  void setBeforeThreads(std::function<std::string()> hook) { before_threads_ = std::move(hook); }
+  void setBeforeThreads(std::function<Status()> hook) { before_threads_ = std::move(hook); }
 
  private:
   std::vector<DataplaneView> views() const;
@@ -115,7 +116,7 @@ class Daemon {
   std::unique_ptr<Control> control_;
   std::thread control_thread_;
   std::function<void(bool)> reload_hook_;
-  std::function<std::string()> before_threads_;
+  std::function<Status()> before_threads_;
   // Dataplanes wait on this after setup: true = run, false = give up.
   std::promise<bool> go_;
   bool go_set_ = false;

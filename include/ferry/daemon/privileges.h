@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "ferry/result.h"
+
 namespace ferry {
 
 struct Identity {
@@ -18,9 +20,8 @@ struct Identity {
 };
 
 // `user` (a name or a number) and `group` (default: the user's primary
-// group) looked up; nullopt with `error` naming what does not exist.
-std::optional<Identity> resolveIdentity(const std::string& user, const std::optional<std::string>& group,
-                                        std::string* error);
+// group) looked up; fails naming what does not exist.
+Result<Identity> resolveIdentity(const std::string& user, const std::optional<std::string>& group);
 
 // The capabilities kept, each for something ferryd does after the switch:
 //   CAP_NET_ADMIN         socket buffers above net.core.{r,w}mem_max
@@ -34,9 +35,9 @@ std::vector<std::string> keptCapabilityNames();
 
 // Switches every credential to `who` (no supplementary groups), keeps only
 // kKeptCapabilities (permitted, effective, inheritable and ambient), and sets
-// no_new_privs. Call while the process has one thread. "" or why it failed.
+// no_new_privs. Call while the process has one thread.
 // Already running as `who` (an upgrade's re-exec), only the capabilities are
 // trimmed.
-std::string dropPrivileges(const Identity& who);
+Status dropPrivileges(const Identity& who);
 
 }  // namespace ferry

@@ -29,6 +29,7 @@
 
 #include "ferry/bfd/takeover_state.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -45,9 +46,9 @@ class TakeoverClient {
   ~TakeoverClient();  // an unfinished takeover is aborted
 
   // Connects to the daemon behind `control_socket`, says Hello and receives
-  // the Manifest and every descriptor. "" or why not ("no ferryd is running
-  // there", "handover socket ... is absent").
-  std::string connect(const std::string& control_socket);
+  // the Manifest and every descriptor. Fails saying why not ("no ferryd is
+  // running there", "handover socket ... is absent").
+  Status connect(const std::string& control_socket);
   const takeover::Manifest& manifest() const noexcept { return manifest_; }
   // The received descriptors in Manifest order; taking one leaves -1.
   Fd take(size_t index);
@@ -63,11 +64,11 @@ class TakeoverClient {
   long handoverIndex() const noexcept;
   long announceIndex() const noexcept;  // the `announce:` TUN device, -1 if none
 
-  // Ready → BfdState. "" or why.
-  std::string exchangeBfd(takeover::BfdState& state);
-  // Taken: the old process stops. Closes the descriptors not taken. "" or
-  // why (then the old process may still be running).
-  std::string finish();
+  // Ready → BfdState.
+  Status exchangeBfd(takeover::BfdState& state);
+  // Taken: the old process stops. Closes the descriptors not taken. On
+  // failure the old process may still be running.
+  Status finish();
   // Tells the old process to carry on; closes every descriptor received.
   void abort(const std::string& why);
 
@@ -82,8 +83,8 @@ class TakeoverClient {
 class HandoverServer {
  public:
   ~HandoverServer();
-  // Creates the socket at `path` (replacing a stale file). "" or why.
-  std::string listen(const std::string& path);
+  // Creates the socket at `path` (replacing a stale file).
+  Status listen(const std::string& path);
   // Serves on a listening socket handed over by the previous process.
   void adopt(Fd listening, const std::string& path);
   // Whether the destructor removes the socket file (see CtlServer::ownPath).

@@ -34,6 +34,7 @@
 #include "ferry/dataplane/user_data.h"
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 #include "ferry/route/icmp.h"
 #include "ferry/token_bucket.h"
 
@@ -74,9 +75,9 @@ class Dataplane {
   Dataplane& operator=(const Dataplane&) = delete;
 
   // Creates the ring, registers the sockets and the buffer ring. Must run on
-  // the thread that then calls run() (the ring is single-issuer). Returns ""
-  // or an error naming the cause.
-  std::string setup();
+  // the thread that then calls run() (the ring is single-issuer). Fails
+  // with a message naming the dataplane and the cause.
+  Status setup();
   // The event loop. Returns once stop() was called, the receives are
   // cancelled and every in-flight send has completed.
   void run() noexcept;
