@@ -19,9 +19,13 @@
 #include <thread>
 #include <tuple>
 
-#include "ferry/bench/process.h"
+#include "ferry/process/child.h"
 
 namespace ferry::bench {
+
+using process::runChecked;
+using process::runCommand;
+
 namespace {
 
 constexpr const char* kPrefix = "ferrybench-";
