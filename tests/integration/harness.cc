@@ -32,19 +32,6 @@ std::mutex g_mutex;
 std::vector<std::string> g_namespaces;
 std::vector<pid_t> g_children;
 
-void removeNamespace(const std::string& name) {
-  // Kill whatever still runs inside, then delete the namespace; retried for a
-  // while because killed processes can hold it for a moment.
-  const std::string cmd = "for p in $(ip netns pids " + name +
-                          " 2>/dev/null); do kill -9 $p 2>/dev/null; done; ip netns del " + name +
-                          " 2>/dev/null";
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    if (std::system(cmd.c_str()) == 0) return;
-    if (std::system(("ip netns list | grep -qw " + name).c_str()) != 0) return;  // gone
-    usleep(100'000);
-  }
-}
-
 extern "C" void onFatalSignal(int sig) {
   // Best effort from a signal handler: the test binary is being killed
   // (meson timeout, Ctrl-C). Not async-signal-safe in theory; acceptable in a
@@ -53,7 +40,7 @@ extern "C" void onFatalSignal(int sig) {
     kill(-pid, SIGKILL);  // each child leads its own process group
     kill(pid, SIGKILL);
   }
-  for (const auto& ns : g_namespaces) removeNamespace(ns);
+  for (const auto& ns : g_namespaces) process::deleteNetns(ns);
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -169,32 +156,35 @@ NetNs::NetNs(const std::string& tag) {
   installSignalCleanup();
   static std::atomic<int> counter{0};
   // Short and unique per process: tag + pid + counter.
-  name_ = "ft" + tag.substr(0, 6) + std::to_string(getpid()) + "x" + std::to_string(counter++);
+  const std::string name =
+      "ft" + tag.substr(0, 6) + std::to_string(getpid()) + "x" + std::to_string(counter++);
   {
     std::lock_guard lock(g_mutex);
-    g_namespaces.push_back(name_);
+    g_namespaces.push_back(name);
   }
-  std::string output;
-  if (sh("ip netns add " + name_, &output) != 0)
-    throw std::runtime_error("ip netns add " + name_ + ": " + output);
+  std::string error;
+  auto made = process::Netns::create(name, &error);
+  if (!made) throw std::runtime_error(error);
+  netns_ = std::move(*made);
   execOk("ip link set lo up");
 }
 
 NetNs::~NetNs() {
-  removeNamespace(name_);
+  const std::string name = netns_.name();
+  netns_ = process::Netns();  // deletes it, before the signal-time cleanup forgets it
   std::lock_guard lock(g_mutex);
-  g_namespaces.erase(std::remove(g_namespaces.begin(), g_namespaces.end(), name_),
+  g_namespaces.erase(std::remove(g_namespaces.begin(), g_namespaces.end(), name),
                      g_namespaces.end());
 }
 
 int NetNs::exec(const std::string& command, std::string* output) const {
-  return process::runCommand({"/bin/sh", "-c", command}, output, name_, kCommandLimit);
+  return process::runCommand({"/bin/sh", "-c", command}, output, name(), kCommandLimit);
 }
 
 std::string NetNs::execOk(const std::string& command) const {
   std::string output;
   const int status = exec(command, &output);
-  EXPECT_EQ(status, 0) << "[" << name_ << "] " << command << "\n" << output;
+  EXPECT_EQ(status, 0) << "[" << name() << "] " << command << "\n" << output;
   return output;
 }
 
@@ -206,13 +196,7 @@ int allowedCpuCount() {
 }
 
 bool canUseNetns() {
-  if (geteuid() != 0) return false;
-  static const bool works = [] {
-    const std::string name = "ftprobe" + std::to_string(getpid());
-    const bool ok = sh("ip netns add " + name) == 0;
-    if (ok) sh("ip netns del " + name);
-    return ok;
-  }();
+  static const bool works = process::netnsUsable("ftprobe" + std::to_string(getpid()));
   return works;
 }
 

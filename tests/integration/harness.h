@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ferry/process/child.h"
+#include "ferry/process/netns.h"
 
 namespace ferry::test {
 
@@ -81,22 +82,21 @@ int sh(const std::string& command, std::string* output = nullptr);
 // Like sh() but fails the current test when the status is not 0.
 std::string shOk(const std::string& command);
 
-// A network namespace that exists for the lifetime of the object. Killing
-// every process inside and deleting it happen in the destructor.
+// A network namespace that exists for the lifetime of the object (a
+// process::Netns the signal-time cleanup knows of). Killing every process
+// inside and deleting it happen in the destructor.
 class NetNs {
  public:
-  explicit NetNs(const std::string& tag);
+  explicit NetNs(const std::string& tag);  // throws std::runtime_error
   ~NetNs();
-  NetNs(const NetNs&) = delete;
-  NetNs& operator=(const NetNs&) = delete;
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return netns_.name(); }
   // Runs a shell command inside the namespace (sh -c, as sh() does; /sys is
   // this namespace's, as with `ip netns exec`).
   int exec(const std::string& command, std::string* output = nullptr) const;
   std::string execOk(const std::string& command) const;
 
  private:
-  std::string name_;
+  process::Netns netns_;
 };
 
 // CPUs this process may run on.

@@ -4,9 +4,11 @@
 #include "ferry/process/netns.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
 
 #include "ferry/process/child.h"
@@ -82,6 +84,50 @@ TEST_F(NetnsTest, NetnsScopeMovesTheThreadForItsLife) {
     NetnsScope stay("");
     EXPECT_EQ(ownNetns(), ours);
   }
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+TEST_F(NetnsTest, AnOwnedNamespaceIsDeletedWithWhatRunsInIt) {
+  const std::string name = name_ + "-owned";
+  std::string error;
+  auto owned = Netns::create(name, &error);
+  ASSERT_TRUE(owned) << error;
+  EXPECT_EQ(owned->name(), name);
+  EXPECT_TRUE(exists(netnsPath(name)));
+  auto child = Child::spawn({"sleep", "30"}, {.netns = name}, &error);
+  ASSERT_TRUE(child) << error;
+  Netns moved = std::move(*owned);
+  EXPECT_EQ(owned->name(), "");  // NOLINT(bugprone-use-after-move): a moved-from Netns is empty
+  owned.reset();                 // owns nothing: deletes nothing
+  EXPECT_TRUE(exists(netnsPath(name)));
+  moved = Netns();
+  EXPECT_FALSE(exists(netnsPath(name)));
+  EXPECT_EQ(child->wait(std::chrono::seconds(5)), 128 + SIGKILL);
+}
+
+TEST_F(NetnsTest, MakingANamespaceThatExistsIsAnError) {
+  std::string error;
+  EXPECT_FALSE(Netns::create(name_, &error));
+  EXPECT_EQ(error, "ip netns add " + name_ + ": exit 1: Cannot create namespace file \"" +
+                       netnsPath(name_) + "\": File exists");
+  EXPECT_TRUE(exists(netnsPath(name_)));  // still there: not ours to delete
+}
+
+TEST_F(NetnsTest, DeletingANamespaceThatIsGoneReturns) {
+  deleteNetns(name_);
+  EXPECT_FALSE(exists(netnsPath(name_)));
+  deleteNetns(name_);
+  created_ = false;
+}
+
+TEST_F(NetnsTest, UsableProbesAndLeavesNothingBehind) {
+  const std::string probe = name_ + "-probe";
+  EXPECT_TRUE(netnsUsable(probe));
+  EXPECT_FALSE(exists(netnsPath(probe)));
 }
 
 TEST(Netns, PathIsWhereIpNetnsPutsIt) { EXPECT_EQ(netnsPath("blue"), "/run/netns/blue"); }
