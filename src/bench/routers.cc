@@ -10,9 +10,12 @@
 #include <thread>
 
 #include "ferry/bench/peer_configs.h"
-#include "ferry/bench/process.h"
+#include "ferry/process/child.h"
 
 namespace ferry::bench {
+
+using process::Child;
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -44,7 +47,7 @@ class ProcessRouter final : public RouterUnderTest {
     if (child_.running()) return "";
     const auto status = child_.wait(0ms);
     return impl_ + " exited (status " + (status ? std::to_string(*status) : "?") +
-           "): " + child_.output(2000);
+           "): " + child_.stdoutText(2000);
   }
 
   void stop() override { shutdown(); }
@@ -53,13 +56,14 @@ class ProcessRouter final : public RouterUnderTest {
   std::string waitReady(const std::string& needle, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (!needle.empty() && child_.output(1 << 16).find(needle) != std::string::npos) return "";
+      if (!needle.empty() && child_.stdoutText(1 << 16).find(needle) != std::string::npos)
+        return "";
       if (!child_.running()) return health();
       std::this_thread::sleep_for(10ms);
     }
     if (needle.empty()) return "";
     return impl_ + " did not become ready within " + std::to_string(timeout.count()) +
-           " ms: " + child_.output(2000);
+           " ms: " + child_.stdoutText(2000);
   }
 
  private:
@@ -106,7 +110,8 @@ std::unique_ptr<RouterUnderTest> spawnRouter(const std::string& impl,
                                              const RouterSetup& setup, const std::string& ready,
                                              int stop_signal, std::string* error) {
   const std::string out = setup.work_dir + "/" + impl + ".out";
-  auto child = Child::spawn(argv, {setup.topology->routerNs(), out}, error);
+  auto child = Child::spawn(
+      argv, {.netns = setup.topology->routerNs(), .stdout_path = out, .stderr_path = out}, error);
   if (!child) return nullptr;
   auto router = std::make_unique<ProcessRouter>(impl, std::move(*child),
                                                 setup.topology->routerIngress(), stop_signal);

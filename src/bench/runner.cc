@@ -15,11 +15,17 @@
 #include <thread>
 
 #include "ferry/bench/cpu.h"
-#include "ferry/bench/process.h"
 #include "ferry/bench/search.h"
 #include "ferry/gen.h"
+#include "ferry/process/child.h"
+#include "ferry/process/netns.h"
 
 namespace ferry::bench {
+
+using process::Child;
+using process::NetnsScope;
+using process::runCommand;
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -242,9 +248,9 @@ void profileRun(const RunnerContext& ctx, const TrialSpec& spec, const RunResult
   const std::string base = o.perf_dir + "/" + r.impl + "-" + std::to_string(r.dataplanes) + "dp-" +
                            std::to_string(r.size);
   std::string error;
-  auto perf =
-      Child::spawn({"perf", "record", "-e", "cpu-clock", "-g", "-p", pids, "-o", base + ".data"},
-                   {"", base + ".record.log"}, &error);
+  auto perf = Child::spawn(
+      {"perf", "record", "-e", "cpu-clock", "-g", "-p", pids, "-o", base + ".data"},
+      {.stdout_path = base + ".record.log", .stderr_path = base + ".record.log"}, &error);
   if (!perf) {
     if (ctx.progress) *ctx.progress << "  perf: " << error << "\n";
     return;

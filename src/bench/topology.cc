@@ -19,9 +19,14 @@
 #include <thread>
 #include <tuple>
 
-#include "ferry/bench/process.h"
+#include "ferry/process/child.h"
+#include "ferry/process/netns.h"
 
 namespace ferry::bench {
+
+using process::runChecked;
+using process::runCommand;
+
 namespace {
 
 constexpr const char* kPrefix = "ferrybench-";
@@ -65,31 +70,8 @@ uint16_t freeLoopbackPort() {
 
 }  // namespace
 
-void deleteNamespace(const std::string& netns) {
-  // Processes keep a namespace alive after `ip netns del`; kill them first
-  // (nginx workers, for instance, are not our children).
-  for (int round = 0; round < 3; ++round) {
-    std::string pids;
-    if (runCommand({"ip", "netns", "pids", netns}, &pids) != 0) break;
-    std::istringstream in(pids);
-    bool any = false;
-    for (pid_t pid; in >> pid;) {
-      if (pid == getpid()) continue;
-      kill(pid, SIGKILL);
-      any = true;
-    }
-    if (!any) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  runCommand({"ip", "netns", "del", netns});
-}
-
 bool BenchTopology::netnsAvailable() {
-  if (geteuid() != 0) return false;
-  const std::string probe = kPrefix + std::to_string(getpid()) + "-probe";
-  if (runCommand({"ip", "netns", "add", probe}) != 0) return false;
-  runCommand({"ip", "netns", "del", probe});
-  return true;
+  return process::netnsUsable(kPrefix + std::to_string(getpid()) + "-probe");
 }
 
 void BenchTopology::removeStale() {
@@ -108,7 +90,7 @@ void BenchTopology::removeStale() {
       stale.push_back(name);
   }
   closedir(dir);
-  for (const auto& ns : stale) deleteNamespace(ns);
+  for (const auto& ns : stale) process::deleteNetns(ns);
 }
 
 std::unique_ptr<BenchTopology> BenchTopology::create(Topology kind, Traffic traffic,
@@ -383,7 +365,7 @@ void BenchTopology::remove() {
   if (removed_) return;
   removed_ = true;
   for (const auto* ns : {&gen_ns_, &router_ns_, &sink_ns_})
-    if (!ns->empty()) deleteNamespace(*ns);
+    if (!ns->empty()) process::deleteNetns(*ns);
 }
 
 BenchTopology::~BenchTopology() { remove(); }

@@ -2,11 +2,9 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,7 +20,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 namespace ferry::test {
@@ -35,25 +32,15 @@ std::mutex g_mutex;
 std::vector<std::string> g_namespaces;
 std::vector<pid_t> g_children;
 
-void removeNamespace(const std::string& name) {
-  // Kill whatever still runs inside, then delete the namespace; retried for a
-  // while because killed processes can hold it for a moment.
-  const std::string cmd = "for p in $(ip netns pids " + name +
-                          " 2>/dev/null); do kill -9 $p 2>/dev/null; done; ip netns del " + name +
-                          " 2>/dev/null";
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    if (std::system(cmd.c_str()) == 0) return;
-    if (std::system(("ip netns list | grep -qw " + name).c_str()) != 0) return;  // gone
-    usleep(100'000);
-  }
-}
-
 extern "C" void onFatalSignal(int sig) {
   // Best effort from a signal handler: the test binary is being killed
   // (meson timeout, Ctrl-C). Not async-signal-safe in theory; acceptable in a
   // test process that is about to die anyway.
-  for (pid_t pid : g_children) kill(pid, SIGKILL);
-  for (const auto& ns : g_namespaces) removeNamespace(ns);
+  for (pid_t pid : g_children) {
+    kill(-pid, SIGKILL);  // each child leads its own process group
+    kill(pid, SIGKILL);
+  }
+  for (const auto& ns : g_namespaces) process::deleteNetns(ns);
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -64,13 +51,6 @@ void installSignalCleanup() {
     signal(SIGTERM, onFatalSignal);
     signal(SIGINT, onFatalSignal);
   });
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -104,88 +84,48 @@ Process Process::start(const std::vector<std::string>& argv, const Options& opti
   const char* made = mkdtemp(tmpl);
   if (made == nullptr) throw std::runtime_error("mkdtemp failed");
   p.dir_ = made;
-  p.out_path_ = p.dir_ + "/stdout";
-  p.err_path_ = p.dir_ + "/stderr";
-
-  std::vector<std::string> full;
-  if (!options.netns.empty()) full = {"ip", "netns", "exec", options.netns};
-  full.insert(full.end(), argv.begin(), argv.end());
-  std::vector<char*> cargv;
-  for (auto& s : full) cargv.push_back(s.data());
-  cargv.push_back(nullptr);
-
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    const int out = open(p.out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = open(p.err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0) _exit(126);
-    dup2(out, 1);
-    dup2(err, 2);
-    const int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    // The child starts in its own process group so a kill reaches what it
-    // spawns, and dies with the test process even if that crashes.
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    for (const auto& e : options.env) putenv(const_cast<char*>(e.c_str()));
-    execvp(cargv[0], cargv.data());
-    _exit(127);
-  }
-  p.pid_ = pid;
+  std::string error;
+  auto child = process::Child::spawn(argv,
+                                     {.netns = options.netns,
+                                      .stdout_path = p.dir_ + "/stdout",
+                                      .stderr_path = p.dir_ + "/stderr",
+                                      .env = options.env,
+                                      .own_process_group = true},
+                                     &error);
+  if (!child) throw std::runtime_error("start " + argv.at(0) + ": " + error);
+  p.child_ = std::move(*child);
   std::lock_guard lock(g_mutex);
-  g_children.push_back(pid);
+  g_children.push_back(p.child_.pid());
   return p;
 }
 
-Process::Process(Process&& other) noexcept { *this = std::move(other); }
+Process::Process(Process&& other) noexcept
+    : child_(std::move(other.child_)), dir_(std::exchange(other.dir_, {})) {}
 
 Process& Process::operator=(Process&& other) noexcept {
-  std::swap(pid_, other.pid_);
-  std::swap(status_, other.status_);
-  std::swap(out_path_, other.out_path_);
-  std::swap(err_path_, other.err_path_);
-  std::swap(dir_, other.dir_);
+  if (this != &other) {
+    release();
+    child_ = std::move(other.child_);
+    dir_ = std::exchange(other.dir_, {});
+  }
   return *this;
 }
 
-Process::~Process() {
-  if (pid_ > 0) {
-    if (running()) {
-      kill(-pid_, SIGKILL);
-      kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
+Process::~Process() { release(); }
+
+void Process::release() {
+  const pid_t pid = child_.pid();
+  if (pid > 0) {
+    child_.kill();
     std::lock_guard lock(g_mutex);
-    g_children.erase(std::remove(g_children.begin(), g_children.end(), pid_), g_children.end());
+    g_children.erase(std::remove(g_children.begin(), g_children.end(), pid), g_children.end());
   }
   if (!dir_.empty()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
+    dir_.clear();
   }
 }
-
-bool Process::running() {
-  if (pid_ <= 0 || status_) return false;
-  int status = 0;
-  const pid_t r = waitpid(pid_, &status, WNOHANG);
-  if (r == 0) return true;
-  if (r == pid_) status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return false;
-}
-
-void Process::signal(int sig) const {
-  if (pid_ > 0 && !status_) ::kill(pid_, sig);
-}
-
-std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
-  eventually([&] { return !running(); }, timeout);
-  return status_;
-}
-
-std::string Process::out() const { return readFile(out_path_); }
-std::string Process::err() const { return readFile(err_path_); }
 
 bool Process::waitForOutput(const std::string& needle, std::chrono::milliseconds timeout) {
   return eventually(
@@ -197,17 +137,12 @@ bool Process::waitForOutput(const std::string& needle, std::chrono::milliseconds
          (out().find(needle) != std::string::npos || err().find(needle) != std::string::npos);
 }
 
+// Longer than any test's meson timeout, so a command that hangs shows as
+// its test's timeout.
+constexpr std::chrono::milliseconds kCommandLimit = 10min;
+
 int sh(const std::string& command, std::string* output) {
-  std::string cmd = command + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return -1;
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) text.append(buf, n);
-  const int status = pclose(pipe);
-  if (output) *output = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return process::runCommand({"/bin/sh", "-c", command}, output, "", kCommandLimit);
 }
 
 std::string shOk(const std::string& command) {
@@ -221,37 +156,35 @@ NetNs::NetNs(const std::string& tag) {
   installSignalCleanup();
   static std::atomic<int> counter{0};
   // Short and unique per process: tag + pid + counter.
-  name_ = "ft" + tag.substr(0, 6) + std::to_string(getpid()) + "x" + std::to_string(counter++);
+  const std::string name =
+      "ft" + tag.substr(0, 6) + std::to_string(getpid()) + "x" + std::to_string(counter++);
   {
     std::lock_guard lock(g_mutex);
-    g_namespaces.push_back(name_);
+    g_namespaces.push_back(name);
   }
-  std::string output;
-  if (sh("ip netns add " + name_, &output) != 0)
-    throw std::runtime_error("ip netns add " + name_ + ": " + output);
+  std::string error;
+  auto made = process::Netns::create(name, &error);
+  if (!made) throw std::runtime_error(error);
+  netns_ = std::move(*made);
   execOk("ip link set lo up");
 }
 
 NetNs::~NetNs() {
-  removeNamespace(name_);
+  const std::string name = netns_.name();
+  netns_ = process::Netns();  // deletes it, before the signal-time cleanup forgets it
   std::lock_guard lock(g_mutex);
-  g_namespaces.erase(std::remove(g_namespaces.begin(), g_namespaces.end(), name_),
+  g_namespaces.erase(std::remove(g_namespaces.begin(), g_namespaces.end(), name),
                      g_namespaces.end());
 }
 
 int NetNs::exec(const std::string& command, std::string* output) const {
-  std::string quoted;
-  for (char c : command) {
-    if (c == '\'') quoted += "'\\''";
-    else quoted += c;
-  }
-  return sh("ip netns exec " + name_ + " sh -c '" + quoted + "'", output);
+  return process::runCommand({"/bin/sh", "-c", command}, output, name(), kCommandLimit);
 }
 
 std::string NetNs::execOk(const std::string& command) const {
   std::string output;
   const int status = exec(command, &output);
-  EXPECT_EQ(status, 0) << "[" << name_ << "] " << command << "\n" << output;
+  EXPECT_EQ(status, 0) << "[" << name() << "] " << command << "\n" << output;
   return output;
 }
 
@@ -263,13 +196,7 @@ int allowedCpuCount() {
 }
 
 bool canUseNetns() {
-  if (geteuid() != 0) return false;
-  static const bool works = [] {
-    const std::string name = "ftprobe" + std::to_string(getpid());
-    const bool ok = sh("ip netns add " + name) == 0;
-    if (ok) sh("ip netns del " + name);
-    return ok;
-  }();
+  static const bool works = process::netnsUsable("ftprobe" + std::to_string(getpid()));
   return works;
 }
 

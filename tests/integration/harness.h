@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "ferry/process/child.h"
+#include "ferry/process/netns.h"
+
 namespace ferry::test {
 
 using namespace std::chrono_literals;
@@ -35,61 +38,65 @@ class TempDir {
   std::string path_;
 };
 
-// A child process with stdout and stderr captured to files. Killed (SIGKILL)
-// and reaped in the destructor if still running.
+// A child process with stdout and stderr captured to files (a
+// process::Child in a process group of its own). Killed (SIGKILL, the group
+// too: not SIGTERM, which a ferryd with BFD up answers with a drain of
+// hundreds of milliseconds) and reaped in the destructor if still running.
 class Process {
  public:
   struct Options {
-    std::string netns = {};              // run inside this namespace (ip netns exec)
+    std::string netns = {};              // run inside this namespace, as `ip netns exec` does
     std::vector<std::string> env = {};   // extra NAME=value entries
   };
+  // Throws std::runtime_error when the process cannot be started.
   static Process start(const std::vector<std::string>& argv, const Options& options);
   static Process start(const std::vector<std::string>& argv) { return start(argv, Options{}); }
 
   Process() = default;  // no process yet; assign from start()
   Process(Process&& other) noexcept;
-  Process& operator=(Process&& other) noexcept;
+  Process& operator=(Process&& other) noexcept;  // kills the process it had
   ~Process();
 
-  pid_t pid() const { return pid_; }
-  bool running();
-  void signal(int sig) const;
+  pid_t pid() const { return child_.pid(); }
+  bool running() { return child_.running(); }
+  void signal(int sig) const { child_.signal(sig); }
   // Waits for exit; returns the exit status (0..255), 128+N for a signal, or
   // nullopt on timeout (the process keeps running).
-  std::optional<int> wait(std::chrono::milliseconds timeout);
-  std::string out() const;   // stdout so far
-  std::string err() const;   // stderr so far
+  std::optional<int> wait(std::chrono::milliseconds timeout) { return child_.wait(timeout); }
+  std::string out() const { return child_.stdoutText(); }  // stdout so far
+  std::string err() const { return child_.stderrText(); }  // stderr so far
   // Polls stdout/stderr until `needle` appears; false on timeout or exit.
   bool waitForOutput(const std::string& needle, std::chrono::milliseconds timeout);
 
  private:
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-  std::string out_path_, err_path_;
+  void release();  // kill, forget and remove the capture files
+
+  process::Child child_;
   std::string dir_;  // owned temp dir for the capture files
 };
 
-// Runs a shell command to completion; returns its exit status. Output is
-// captured into `output` when given (stdout and stderr together).
+// Runs a shell command (/bin/sh -c) to completion; returns its exit status
+// (128+N for signal N, -1 when it could not start). Output is captured into
+// `output` when given (stdout and stderr together).
 int sh(const std::string& command, std::string* output = nullptr);
 // Like sh() but fails the current test when the status is not 0.
 std::string shOk(const std::string& command);
 
-// A network namespace that exists for the lifetime of the object. Killing
-// every process inside and deleting it happen in the destructor.
+// A network namespace that exists for the lifetime of the object (a
+// process::Netns the signal-time cleanup knows of). Killing every process
+// inside and deleting it happen in the destructor.
 class NetNs {
  public:
-  explicit NetNs(const std::string& tag);
+  explicit NetNs(const std::string& tag);  // throws std::runtime_error
   ~NetNs();
-  NetNs(const NetNs&) = delete;
-  NetNs& operator=(const NetNs&) = delete;
-  const std::string& name() const { return name_; }
-  // Runs a shell command inside the namespace (sh -c).
+  const std::string& name() const { return netns_.name(); }
+  // Runs a shell command inside the namespace (sh -c, as sh() does; /sys is
+  // this namespace's, as with `ip netns exec`).
   int exec(const std::string& command, std::string* output = nullptr) const;
   std::string execOk(const std::string& command) const;
 
  private:
-  std::string name_;
+  process::Netns netns_;
 };
 
 // CPUs this process may run on.

@@ -126,7 +126,4 @@ class BenchTopology {
   bool removed_ = false;
 };
 
-// Kills every process in namespace `netns` (SIGKILL) and deletes it.
-void deleteNamespace(const std::string& netns);
-
 }  // namespace ferry::bench
