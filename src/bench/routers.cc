@@ -111,8 +111,11 @@ std::unique_ptr<RouterUnderTest> spawnRouter(const std::string& impl,
                                              int stop_signal, std::string* error) {
   const std::string out = setup.work_dir + "/" + impl + ".out";
   auto child = Child::spawn(
-      argv, {.netns = setup.topology->routerNs(), .stdout_path = out, .stderr_path = out}, error);
-  if (!child) return nullptr;
+      argv, {.netns = setup.topology->routerNs(), .stdout_path = out, .stderr_path = out});
+  if (!child) {
+    *error = child.error();
+    return nullptr;
+  }
   auto router = std::make_unique<ProcessRouter>(impl, std::move(*child),
                                                 setup.topology->routerIngress(), stop_signal);
   if (auto why = router->waitReady(ready, 10s); !why.empty()) {

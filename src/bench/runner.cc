@@ -247,12 +247,11 @@ void profileRun(const RunnerContext& ctx, const TrialSpec& spec, const RunResult
     pids += (pids.empty() ? "" : ",") + std::to_string(p);
   const std::string base = o.perf_dir + "/" + r.impl + "-" + std::to_string(r.dataplanes) + "dp-" +
                            std::to_string(r.size);
-  std::string error;
-  auto perf = Child::spawn(
-      {"perf", "record", "-e", "cpu-clock", "-g", "-p", pids, "-o", base + ".data"},
-      {.stdout_path = base + ".record.log", .stderr_path = base + ".record.log"}, &error);
+  auto perf =
+      Child::spawn({"perf", "record", "-e", "cpu-clock", "-g", "-p", pids, "-o", base + ".data"},
+                   {.stdout_path = base + ".record.log", .stderr_path = base + ".record.log"});
   if (!perf) {
-    if (ctx.progress) *ctx.progress << "  perf: " << error << "\n";
+    if (ctx.progress) *ctx.progress << "  perf: " << perf.error() << "\n";
     return;
   }
   std::this_thread::sleep_for(500ms);  // perf attaches

@@ -121,12 +121,8 @@ int openOutput(const std::string& path, std::string* error) {
 
 }  // namespace
 
-std::optional<Child> Child::spawn(const std::vector<std::string>& argv, const Options& options,
-                                  std::string* error) {
-  if (argv.empty()) {
-    if (error) *error = "spawn: empty command";
-    return std::nullopt;
-  }
+Result<Child> Child::spawn(const std::vector<std::string>& argv, const Options& options) {
+  if (argv.empty()) return Result<Child>::failure("spawn: empty command");
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
@@ -143,29 +139,26 @@ std::optional<Child> Child::spawn(const std::vector<std::string>& argv, const Op
   if (!options.netns.empty()) {
     plan.netns_name = options.netns.c_str();
     plan.netns_fd = open(netnsPath(options.netns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (plan.netns_fd < 0) {
-      if (error) *error = "open " + netnsPath(options.netns) + ": " + std::strerror(errno);
-      return std::nullopt;
-    }
+    if (plan.netns_fd < 0)
+      return Result<Child>::failure("open " + netnsPath(options.netns) + ": " +
+                                    std::strerror(errno));
   }
-  plan.stdout_fd = openOutput(options.stdout_path, error);
+  std::string error;
+  plan.stdout_fd = openOutput(options.stdout_path, &error);
   if (plan.stdout_fd >= 0) {
     plan.stderr_fd = options.stderr_path == options.stdout_path
                          ? plan.stdout_fd
-                         : openOutput(options.stderr_path, error);
+                         : openOutput(options.stderr_path, &error);
   }
   if (plan.stdout_fd < 0 || plan.stderr_fd < 0) {
     closeFds();
-    return std::nullopt;
+    return Result<Child>::failure(error);
   }
   const pid_t pid = fork();
   if (pid == 0) execChild(plan);
   const int fork_errno = errno;
   closeFds();
-  if (pid < 0) {
-    if (error) *error = std::string("fork: ") + std::strerror(fork_errno);
-    return std::nullopt;
-  }
+  if (pid < 0) return Result<Child>::failure(std::string("fork: ") + std::strerror(fork_errno));
   Child c;
   c.pid_ = pid;
   c.own_process_group_ = options.own_process_group;
@@ -251,11 +244,9 @@ int runCommand(const std::vector<std::string>& argv, std::string* output, const 
     return -1;
   }
   close(fd);
-  std::string error;
-  auto child =
-      Child::spawn(argv, {.netns = netns, .stdout_path = path, .stderr_path = path}, &error);
+  auto child = Child::spawn(argv, {.netns = netns, .stdout_path = path, .stderr_path = path});
   if (!child) {
-    if (output) *output = error;
+    if (output) *output = child.error();
     unlink(path);
     return -1;
   }

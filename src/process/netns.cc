@@ -51,11 +51,9 @@ bool netnsUsable(const std::string& probe_name) {
   return true;
 }
 
-std::optional<Netns> Netns::create(const std::string& name, std::string* error) {
-  if (auto why = runChecked({"ip", "netns", "add", name}); !why.empty()) {
-    if (error) *error = why;
-    return std::nullopt;
-  }
+Result<Netns> Netns::create(const std::string& name) {
+  if (auto why = runChecked({"ip", "netns", "add", name}); !why.empty())
+    return Result<Netns>::failure(why);
   Netns n;
   n.name_ = name;
   return n;

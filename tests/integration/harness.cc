@@ -84,15 +84,12 @@ Process Process::start(const std::vector<std::string>& argv, const Options& opti
   const char* made = mkdtemp(tmpl);
   if (made == nullptr) throw std::runtime_error("mkdtemp failed");
   p.dir_ = made;
-  std::string error;
-  auto child = process::Child::spawn(argv,
-                                     {.netns = options.netns,
-                                      .stdout_path = p.dir_ + "/stdout",
-                                      .stderr_path = p.dir_ + "/stderr",
-                                      .env = options.env,
-                                      .own_process_group = true},
-                                     &error);
-  if (!child) throw std::runtime_error("start " + argv.at(0) + ": " + error);
+  auto child = process::Child::spawn(argv, {.netns = options.netns,
+                                            .stdout_path = p.dir_ + "/stdout",
+                                            .stderr_path = p.dir_ + "/stderr",
+                                            .env = options.env,
+                                            .own_process_group = true});
+  if (!child) throw std::runtime_error("start " + argv.at(0) + ": " + child.error());
   p.child_ = std::move(*child);
   std::lock_guard lock(g_mutex);
   g_children.push_back(p.child_.pid());
@@ -162,9 +159,8 @@ NetNs::NetNs(const std::string& tag) {
     std::lock_guard lock(g_mutex);
     g_namespaces.push_back(name);
   }
-  std::string error;
-  auto made = process::Netns::create(name, &error);
-  if (!made) throw std::runtime_error(error);
+  auto made = process::Netns::create(name);
+  if (!made) throw std::runtime_error(made.error());
   netns_ = std::move(*made);
   execOk("ip link set lo up");
 }

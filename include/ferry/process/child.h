@@ -1,7 +1,7 @@
 // Child processes: fork + exec of a command, optionally inside a network
 // namespace, with stdout and stderr sent to files. Used by the benchmark
 // (routers under test, the `ip` commands that build its topology) and by the
-// integration tests' harness. Setup code: errors come back as text.
+// integration tests' harness. Setup code: failures come back as Result.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "ferry/result.h"
 
 namespace ferry::process {
 
@@ -37,11 +39,10 @@ class Child {
 
   // fork + exec of argv[0] (searched in PATH). The child gets stdin from
   // /dev/null, an empty signal mask and default dispositions, and SIGKILL
-  // when the thread that spawned it dies (PR_SET_PDEATHSIG). nullopt with
-  // `error` set when it cannot start here; when it cannot enter the
-  // namespace or exec, it writes why to its stderr and exits 126 or 127.
-  static std::optional<Child> spawn(const std::vector<std::string>& argv, const Options& options,
-                                    std::string* error);
+  // when the thread that spawned it dies (PR_SET_PDEATHSIG). Fails when it
+  // cannot start here; when it cannot enter the namespace or exec, it
+  // writes why to its stderr and exits 126 or 127.
+  static Result<Child> spawn(const std::vector<std::string>& argv, const Options& options);
 
   Child() = default;  // no process
   Child(Child&& other) noexcept;

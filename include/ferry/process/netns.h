@@ -1,10 +1,12 @@
 // Network namespaces by name (/run/netns/NAME, as `ip netns add` makes
 // them): made and deleted with `ip netns`, entered by the calling thread.
-// Setup code: errors come back as text.
+// Setup code: failures come back as Result.
 #pragma once
 
 #include <optional>
 #include <string>
+
+#include "ferry/result.h"
 
 namespace ferry::process {
 
@@ -24,8 +26,8 @@ bool netnsUsable(const std::string& probe_name);
 // create(), deleted (deleteNetns) by the destructor. Move-only.
 class Netns {
  public:
-  // `ip netns add name`; nullopt with `error` set when it fails.
-  static std::optional<Netns> create(const std::string& name, std::string* error);
+  // `ip netns add name`; fails with its command and output.
+  static Result<Netns> create(const std::string& name);
 
   Netns() = default;  // none
   Netns(Netns&& other) noexcept;

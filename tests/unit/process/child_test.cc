@@ -32,10 +32,9 @@ class ChildTest : public ::testing::Test {
   Child shell(const std::string& script, Child::Options options = {}) {
     if (options.stdout_path.empty()) options.stdout_path = dir_ + "/out";
     if (options.stderr_path.empty()) options.stderr_path = dir_ + "/err";
-    std::string error;
-    auto child = Child::spawn({"/bin/sh", "-c", script}, options, &error);
-    EXPECT_TRUE(child.has_value()) << error;
-    return child ? std::move(*child) : Child();
+    auto child = Child::spawn({"/bin/sh", "-c", script}, options);
+    EXPECT_TRUE(child) << child.error();
+    return child ? std::move(child).take() : Child();
   }
 
   std::string dir_;
@@ -97,9 +96,8 @@ TEST_F(ChildTest, TheSamePathForBothHoldsBothStreamsInOrder) {
 }
 
 TEST_F(ChildTest, NoPathMeansDevNull) {
-  std::string error;
-  auto c = Child::spawn({"/bin/sh", "-c", "echo lost; echo lost >&2"}, {}, &error);
-  ASSERT_TRUE(c) << error;
+  auto c = Child::spawn({"/bin/sh", "-c", "echo lost; echo lost >&2"}, {});
+  ASSERT_TRUE(c) << c.error();
   ASSERT_EQ(c->wait(5s), 0);
   EXPECT_EQ(c->stdoutText(), "");
   EXPECT_EQ(c->stderrText(), "");
@@ -139,32 +137,29 @@ TEST_F(ChildTest, ExtraEnvironmentIsAddedOrReplacesAnEntry) {
 }
 
 TEST_F(ChildTest, ACommandThatCannotBeExecutedExits127AndSaysWhy) {
-  std::string error;
   auto c = Child::spawn({"/nonexistent/ferry-command"},
-                        {.stdout_path = dir_ + "/out", .stderr_path = dir_ + "/err"}, &error);
-  ASSERT_TRUE(c) << error;
+                        {.stdout_path = dir_ + "/out", .stderr_path = dir_ + "/err"});
+  ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->wait(5s), 127);
   EXPECT_EQ(c->stderrText(),
             "ferry child: exec /nonexistent/ferry-command: No such file or directory\n");
 }
 
 TEST_F(ChildTest, CommandsAreSearchedInPath) {
-  std::string error;
-  auto c = Child::spawn({"sh", "-c", "exit 7"}, {}, &error);
-  ASSERT_TRUE(c) << error;
+  auto c = Child::spawn({"sh", "-c", "exit 7"}, {});
+  ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->wait(5s), 7);
 }
 
 TEST_F(ChildTest, WhatCannotStartHereIsAnError) {
-  std::string error;
-  EXPECT_FALSE(Child::spawn({}, {}, &error));
-  EXPECT_EQ(error, "spawn: empty command");
-  EXPECT_FALSE(Child::spawn({"true"}, {.stdout_path = dir_ + "/no/such/dir/out"}, &error));
-  EXPECT_EQ(error, "open " + dir_ + "/no/such/dir/out: No such file or directory");
-  EXPECT_FALSE(Child::spawn({"true"}, {.stderr_path = dir_ + "/no/such/dir/err"}, &error));
-  EXPECT_EQ(error, "open " + dir_ + "/no/such/dir/err: No such file or directory");
-  EXPECT_FALSE(Child::spawn({"true"}, {.netns = "ferry-no-such-namespace"}, &error));
-  EXPECT_EQ(error, "open /run/netns/ferry-no-such-namespace: No such file or directory");
+  auto failure = [](const Result<Child>& r) { return r ? std::string("(started)") : r.error(); };
+  EXPECT_EQ(failure(Child::spawn({}, {})), "spawn: empty command");
+  EXPECT_EQ(failure(Child::spawn({"true"}, {.stdout_path = dir_ + "/no/such/dir/out"})),
+            "open " + dir_ + "/no/such/dir/out: No such file or directory");
+  EXPECT_EQ(failure(Child::spawn({"true"}, {.stderr_path = dir_ + "/no/such/dir/err"})),
+            "open " + dir_ + "/no/such/dir/err: No such file or directory");
+  EXPECT_EQ(failure(Child::spawn({"true"}, {.netns = "ferry-no-such-namespace"})),
+            "open /run/netns/ferry-no-such-namespace: No such file or directory");
 }
 
 TEST_F(ChildTest, WaitGivesUpAfterItsTimeoutAndTheChildRunsOn) {

@@ -93,16 +93,15 @@ bool exists(const std::string& path) {
 
 TEST_F(NetnsTest, AnOwnedNamespaceIsDeletedWithWhatRunsInIt) {
   const std::string name = name_ + "-owned";
-  std::string error;
-  auto owned = Netns::create(name, &error);
-  ASSERT_TRUE(owned) << error;
+  auto owned = Netns::create(name);
+  ASSERT_TRUE(owned) << owned.error();
   EXPECT_EQ(owned->name(), name);
   EXPECT_TRUE(exists(netnsPath(name)));
-  auto child = Child::spawn({"sleep", "30"}, {.netns = name}, &error);
-  ASSERT_TRUE(child) << error;
+  auto child = Child::spawn({"sleep", "30"}, {.netns = name});
+  ASSERT_TRUE(child) << child.error();
   Netns moved = std::move(*owned);
   EXPECT_EQ(owned->name(), "");  // NOLINT(bugprone-use-after-move): a moved-from Netns is empty
-  owned.reset();                 // owns nothing: deletes nothing
+  *owned = Netns();              // owned nothing: deleted nothing
   EXPECT_TRUE(exists(netnsPath(name)));
   moved = Netns();
   EXPECT_FALSE(exists(netnsPath(name)));
@@ -110,10 +109,10 @@ TEST_F(NetnsTest, AnOwnedNamespaceIsDeletedWithWhatRunsInIt) {
 }
 
 TEST_F(NetnsTest, MakingANamespaceThatExistsIsAnError) {
-  std::string error;
-  EXPECT_FALSE(Netns::create(name_, &error));
-  EXPECT_EQ(error, "ip netns add " + name_ + ": exit 1: Cannot create namespace file \"" +
-                       netnsPath(name_) + "\": File exists");
+  auto again = Netns::create(name_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), "ip netns add " + name_ + ": exit 1: Cannot create namespace file \"" +
+                               netnsPath(name_) + "\": File exists");
   EXPECT_TRUE(exists(netnsPath(name_)));  // still there: not ours to delete
 }
 
