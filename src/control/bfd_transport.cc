@@ -64,7 +64,7 @@ BfdTransport::BfdTransport(const Config& config, std::vector<int> send_fds) : co
 }
 
 void BfdTransport::adoptSockets(std::vector<std::pair<std::string, Fd>> rx,
-                                 std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> tx) {
+                                std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> tx) {
   adopted_rx_ = std::move(rx);
   adopted_tx_ = std::move(tx);
 }

@@ -12,9 +12,8 @@
 // BFD thread publishes a new forwarding snapshot.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,12 +51,16 @@ class BfdController {
                     std::vector<std::pair<takeover::Manifest::BfdTx, Fd>> tx) {
     transport_.adoptSockets(std::move(rx), std::move(tx));
   }
-  std::vector<std::pair<std::string, int>> receiveSockets() const { return transport_.receiveSockets(); }
+  std::vector<std::pair<std::string, int>> receiveSockets() const {
+    return transport_.receiveSockets();
+  }
   std::vector<std::pair<takeover::Manifest::BfdTx, int>> transmitSockets() const {
     return transport_.transmitSockets();
   }
   takeover::BfdState save() const { return sessions_.save(); }
-  size_t restore(const takeover::BfdState& state, bfd::Micros now) { return sessions_.restore(state, now); }
+  size_t restore(const takeover::BfdState& state, bfd::Micros now) {
+    return sessions_.restore(state, now);
+  }
 
   // Descriptors the control loop must poll for reading (RFC 5881 receive sockets).
   std::vector<int> pollFds() const { return transport_.pollFds(); }

@@ -43,7 +43,8 @@ namespace ferry {
 // through the interfaces `depends_on` must be held Down (diagnostic 6),
 // given each interface's liveness (1 = usable): when none of them is usable.
 // An empty list never gates.
-bool gateClosed(const std::vector<uint16_t>& depends_on, const std::vector<uint8_t>& liveness) noexcept;
+bool gateClosed(const std::vector<uint16_t>& depends_on,
+                const std::vector<uint8_t>& liveness) noexcept;
 
 // The longer of the two detection times of a session: ours of the peer
 // (§6.8.4), and the peer's of us (our Detect Mult × our transmit interval,
@@ -119,7 +120,7 @@ class BfdSessions {
     BfdMode mode = BfdMode::InBand;
     bfd::Micros interval_us = 0;  // configured DesiredMinTx = RequiredMinRx (set may change it)
     std::unique_ptr<bfd::Session> session;
-    bfd::HoldDown hold;  // bfd.hold_up_ms between the session's up and the link's
+    bfd::HoldDown hold;                // bfd.hold_up_ms between the session's up and the link's
     bfd::Micros queued = bfd::kNever;  // its key in the timer queue
     uint64_t tx_errors = 0;
     uint64_t rx_frames = 0;  // datagrams received for it, before decoding
@@ -203,7 +204,8 @@ class BfdSessions {
  private:
   // decode → select (hint: the session of the receiving interface / source)
   // → onPacket, then whatever the result asks for.
-  void deliver(std::optional<uint32_t> hint, std::span<const uint8_t> wire, bfd::Micros now) noexcept;
+  void deliver(std::optional<uint32_t> hint, std::span<const uint8_t> wire,
+               bfd::Micros now) noexcept;
   void reschedule(uint32_t index) noexcept;
   // Whether session `index`'s detection expiry, due at `now`, waits for the
   // receive path (ReceivePath); false also ends a finished wait.

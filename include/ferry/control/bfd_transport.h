@@ -80,9 +80,9 @@ class BfdTransport final : public BfdSessions::Transmit {
     std::string name;
     SockAddr peer;
     BfdMode mode = BfdMode::InBand;
-    int send_fd = -1;        // in-band: dataplane 0's socket; RFC 5881: tx_socket
-    Fd tx_socket;            // RFC 5881 only
-    SockAddr destination;    // where packets go (peer, or peer ip:3784)
+    int send_fd = -1;      // in-band: dataplane 0's socket; RFC 5881: tx_socket
+    Fd tx_socket;          // RFC 5881 only
+    SockAddr destination;  // where packets go (peer, or peer ip:3784)
   };
   struct RxSocket {
     SockAddr bind;

@@ -2,6 +2,8 @@
 // built with the BFD encoder and fed in as datagrams; what the sessions send
 // is recorded by a fake Transmit with the fake time it was sent at. Every
 // `now` is an argument, so every deadline is checked to the microsecond.
+#include "ferry/control/bfd_sessions.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -12,7 +14,6 @@
 #include "../bfd/bfd_test_util.h"
 #include "ferry/bfd/packet.h"
 #include "ferry/config/config.h"
-#include "ferry/control/bfd_sessions.h"
 #include "ferry/control/bfd_transport.h"
 #include "ferry/control/render.h"
 
@@ -92,7 +93,9 @@ class FakeTransmit final : public BfdSessions::Transmit {
 class FakeReceivePath final : public BfdSessions::ReceivePath {
  public:
   unsigned dataplanes() const noexcept override { return 1; }
-  bool waiting(unsigned, uint16_t interface) const noexcept override { return interface == waiting_on; }
+  bool waiting(unsigned, uint16_t interface) const noexcept override {
+    return interface == waiting_on;
+  }
   uint64_t turns(unsigned) const noexcept override { return turn_count; }
   bool runnable(unsigned) const noexcept override { return is_runnable; }
   bool handedOver() const noexcept override { return handed_over; }
@@ -172,7 +175,8 @@ TEST_F(BfdSessionsTest, NothingIsScheduledBeforeStartAndTheFirstPacketLeavesAtSt
   make(oneSession());
   ASSERT_EQ(sessions().size(), 1u) << "b has no BFD";
   EXPECT_EQ(sessions().nextDeadline(), bfd::kNever);
-  EXPECT_EQ(sessions().liveness(), (std::vector<uint8_t>{0, 1})) << "a BFD interface starts unusable";
+  EXPECT_EQ(sessions().liveness(), (std::vector<uint8_t>{0, 1}))
+      << "a BFD interface starts unusable";
   EXPECT_EQ(sessions().livenessVersion(), 0u);
   sessions().start(kT0);
   ASSERT_EQ(tx_.sent.size(), 1u);
@@ -351,15 +355,18 @@ TEST_F(BfdSessionsTest, SetRefusesWhatIsWrongWithTheseMessages) {
       {"nope", "interval_ms", "100", "unknown interface 'nope'"},
       {"b", "interval_ms", "100", "interface 'b' has no BFD session"},
       {"a", "interval_ms", "0", "interval_ms: expected a whole number 1..4294967, got '0'"},
-      {"a", "interval_ms", "4294968", "interval_ms: expected a whole number 1..4294967, got '4294968'"},
+      {"a", "interval_ms", "4294968",
+       "interval_ms: expected a whole number 1..4294967, got '4294968'"},
       {"a", "interval_ms", "10x", "interval_ms: expected a whole number 1..4294967, got '10x'"},
       {"a", "interval_ms", "-5", "interval_ms: expected a whole number 1..4294967, got '-5'"},
       {"a", "interval_ms", "", "interval_ms: expected a whole number 1..4294967, got ''"},
       {"a", "detect_mult", "0", "detect_mult: expected a whole number 1..255, got '0'"},
       {"a", "detect_mult", "256", "detect_mult: expected a whole number 1..255, got '256'"},
       {"a", "admin_down", "yes", "admin_down: expected true or false"},
-      {"a", "hold_up_ms", "3600001", "hold_up_ms: expected a whole number 0..3600000, got '3600001'"},
-      {"a", "color", "red", "unknown key 'color' (expected interval_ms, detect_mult, admin_down or hold_up_ms)"},
+      {"a", "hold_up_ms", "3600001",
+       "hold_up_ms: expected a whole number 0..3600000, got '3600001'"},
+      {"a", "color", "red",
+       "unknown key 'color' (expected interval_ms, detect_mult, admin_down or hold_up_ms)"},
   };
   const size_t sent = tx_.sent.size();
   for (const Case& c : cases) {
@@ -448,7 +455,8 @@ TEST_F(BfdSessionsTest, BeginDrainHoldsEverySessionWithDiag4AndFreezesLiveness) 
   const uint64_t version = sessions().livenessVersion();
   tx_.sent.clear();
   now_ += kMs;
-  EXPECT_EQ(sessions().beginDrain(now_), 250 * kMs) << "the slowest of the Up sessions (up2 is Down)";
+  EXPECT_EQ(sessions().beginDrain(now_), 250 * kMs)
+      << "the slowest of the Up sessions (up2 is Down)";
   EXPECT_TRUE(sessions().draining());
   for (uint32_t i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
@@ -600,7 +608,8 @@ TEST_F(BfdDeferralTest, AWaitingDatagramNeedsTheNextTurnAfterTheOneUnderWay) {
   path_.waiting_on = -1;  // read by the turn under way, or the next
   path_.turn_count = 8;
   runUntil(deadline + 30 * kMs);
-  EXPECT_EQ(session(0).state(), State::kUp) << "turn 8 may have read it; only its end hands it over";
+  EXPECT_EQ(session(0).state(), State::kUp)
+      << "turn 8 may have read it; only its end hands it over";
   path_.turn_count = 9;
   const Micros next = sessions().nextDeadline();
   runUntil(next);
@@ -615,7 +624,8 @@ TEST_F(BfdDeferralTest, ABacklogThatNeverDrainsDefersAtMostOneSecond) {
   runUntil(deadline + BfdSessions::kMaxBacklogDeferUs + BfdSessions::kBacklogRecheckUs);
   EXPECT_EQ(session(0).state(), State::kDown);
   EXPECT_GE(session(0).lastChange(), deadline + BfdSessions::kMaxBacklogDeferUs);
-  EXPECT_LT(session(0).lastChange(), deadline + BfdSessions::kMaxBacklogDeferUs + BfdSessions::kBacklogRecheckUs);
+  EXPECT_LT(session(0).lastChange(),
+            deadline + BfdSessions::kMaxBacklogDeferUs + BfdSessions::kBacklogRecheckUs);
   EXPECT_EQ(session(0).counters().detection_expiries, 1u);
   EXPECT_EQ(sessions().entry(0).expiries_deferred, 1u);
 }
@@ -674,7 +684,8 @@ TEST_F(BfdSessionsTest, UnmatchedPacketsAndFailedSendsAreCounted) {
     DecodeResult why;
     std::vector<uint8_t> bytes;
   };
-  std::vector<uint8_t> version2(good.begin(), good.begin() + 24), mult0 = version2, short_length = version2;
+  std::vector<uint8_t> version2(good.begin(), good.begin() + 24), mult0 = version2,
+                                                                  short_length = version2;
   version2[0] = uint8_t((2 << 5) | (version2[0] & 0x1f));
   mult0[2] = 0;
   short_length[3] = 20;
@@ -735,15 +746,46 @@ TEST_F(BfdSessionsTest, ShowBfdJsonHasEveryKey) {
   const nlohmann::json& s = j["sessions"][0];
   std::vector<std::string> keys;
   for (auto it = s.begin(); it != s.end(); ++it) keys.push_back(it.key());
-  const std::vector<std::string> expected = {
-      "auth", "depends_on", "desired_min_tx_us", "detect_mult", "detection_expiries",
-      "detection_time_us", "discards", "expiries_deferred", "flaps_damped", "forwarding_usable",
-      "gate_closed", "gate_holds", "held_down", "hold_left_ms", "hold_up_ms", "interface",
-      "last_change_monotonic_us", "last_diagnostic", "link_usable", "local_discriminator", "mode",
-      "peer", "poll_active", "polls_completed", "remote_demand", "remote_desired_min_tx_us",
-      "remote_detect_mult", "remote_diagnostic", "remote_discriminator", "remote_required_min_rx_us",
-      "remote_state", "required_min_rx_us", "rx_accepted", "rx_packets", "since_last_change_ms",
-      "state", "transitions", "tx_errors", "tx_interval_us", "tx_packets"};
+  const std::vector<std::string> expected = {"auth",
+                                             "depends_on",
+                                             "desired_min_tx_us",
+                                             "detect_mult",
+                                             "detection_expiries",
+                                             "detection_time_us",
+                                             "discards",
+                                             "expiries_deferred",
+                                             "flaps_damped",
+                                             "forwarding_usable",
+                                             "gate_closed",
+                                             "gate_holds",
+                                             "held_down",
+                                             "hold_left_ms",
+                                             "hold_up_ms",
+                                             "interface",
+                                             "last_change_monotonic_us",
+                                             "last_diagnostic",
+                                             "link_usable",
+                                             "local_discriminator",
+                                             "mode",
+                                             "peer",
+                                             "poll_active",
+                                             "polls_completed",
+                                             "remote_demand",
+                                             "remote_desired_min_tx_us",
+                                             "remote_detect_mult",
+                                             "remote_diagnostic",
+                                             "remote_discriminator",
+                                             "remote_required_min_rx_us",
+                                             "remote_state",
+                                             "required_min_rx_us",
+                                             "rx_accepted",
+                                             "rx_packets",
+                                             "since_last_change_ms",
+                                             "state",
+                                             "transitions",
+                                             "tx_errors",
+                                             "tx_interval_us",
+                                             "tx_packets"};
   EXPECT_EQ(keys, expected);
   EXPECT_EQ(s["interface"], "a");
   EXPECT_EQ(s["peer"], "192.0.2.2:5000");
