@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <sstream>
 
+#include "ferry/control/bfd_sessions.h"
+#include "ferry/control/bfd_transport.h"
+
 namespace ferry {
 namespace {
 
@@ -106,6 +109,82 @@ std::string renderBfd(const nlohmann::json& bfd) {
   return renderTable({"INTERFACE", "PEER", "MODE", "STATE", "REMOTE", "LOCAL_DISC", "REMOTE_DISC",
                       "TX_US", "DETECT_US", "DIAG", "TRANSITIONS", "SINCE_MS"},
                      rows);
+}
+
+nlohmann::json bfdJson(const BfdSessions& bfd_sessions, const BfdTransport& transport, uint64_t now_us) {
+  const bfd::Micros now = now_us;
+  const Config& config = bfd_sessions.config();
+  nlohmann::json sessions = nlohmann::json::array();
+  for (uint32_t i = 0; i < bfd_sessions.size(); ++i) {
+    const BfdSessions::Entry& e = bfd_sessions.entry(i);
+    const bfd::SessionStatus st = e.session->status();
+    nlohmann::json j;
+    j["interface"] = e.name;
+    j["peer"] = e.peer.toString();
+    j["mode"] = toString(e.mode);
+    j["auth"] = bfd::toString(st.auth_type);  // the type only, never the secret
+    j["state"] = bfd::toString(st.state);
+    j["remote_state"] = bfd::toString(st.remote_state);
+    j["forwarding_usable"] = st.forwarding_usable;
+    // The link itself: the session's usability after the up hold-down.
+    j["link_usable"] = bfd_sessions.liveness()[e.interface] != 0;
+    j["hold_up_ms"] = e.hold.hold() / 1000;
+    j["hold_left_ms"] = e.hold.deadline() == bfd::kNever || e.hold.deadline() <= now
+                            ? 0
+                            : (e.hold.deadline() - now + 999) / 1000;
+    j["flaps_damped"] = e.hold.damped();
+    j["local_discriminator"] = st.local_disc;
+    j["remote_discriminator"] = st.remote_disc;
+    j["tx_interval_us"] = st.tx_interval_us;
+    j["detection_time_us"] = st.detection_time_us;
+    j["last_diagnostic"] = bfd::toString(st.local_diag);
+    j["remote_diagnostic"] = bfd::toString(st.remote_diag);
+    j["transitions"] = st.transitions;
+    j["since_last_change_ms"] = (now - st.last_change_us) / 1000;
+    j["last_change_monotonic_us"] = st.last_change_us;
+    j["desired_min_tx_us"] = st.desired_min_tx_us;
+    j["required_min_rx_us"] = st.required_min_rx_us;
+    j["detect_mult"] = st.detect_mult;
+    j["remote_desired_min_tx_us"] = st.remote_desired_min_tx_us;
+    j["remote_required_min_rx_us"] = st.remote_required_min_rx_us;
+    j["remote_detect_mult"] = st.remote_detect_mult;
+    j["poll_active"] = st.poll_active;
+    j["remote_demand"] = st.remote_demand;
+    j["rx_packets"] = e.rx_frames;
+    j["rx_accepted"] = st.counters.rx_accepted;
+    j["tx_packets"] = st.counters.tx_packets;
+    j["tx_errors"] = e.tx_errors;
+    j["polls_completed"] = st.counters.polls_completed;
+    j["detection_expiries"] = st.counters.detection_expiries;
+    j["expiries_deferred"] = e.expiries_deferred;
+    nlohmann::json deps = nlohmann::json::array();
+    for (const uint16_t d : e.depends_on) deps.push_back(config.interfaces[d].name);
+    j["depends_on"] = std::move(deps);
+    j["held_down"] = e.session->heldDown();  // gated, or stopping (diag 6 / diag 4)
+    j["gate_closed"] = e.gated;
+    j["gate_holds"] = e.gate_holds;
+    nlohmann::json discards = nlohmann::json::object();
+    for (size_t k = 1; k < bfd::kRxDiscardCount; ++k)
+      discards[bfd::toString(static_cast<bfd::RxDiscard>(k))] = st.counters.rx_discarded[k];
+    j["discards"] = std::move(discards);
+    sessions.push_back(std::move(j));
+  }
+  nlohmann::json unmatched;
+  nlohmann::json decode = nlohmann::json::object();
+  for (size_t k = 1; k < 16; ++k) {
+    const char* name = bfd::toString(static_cast<bfd::DecodeResult>(k));
+    if (std::string(name) != "unknown") decode[name] = bfd_sessions.counters().decode_errors[k];
+  }
+  unmatched["decode_errors"] = std::move(decode);
+  unmatched["unknown_discriminator"] = bfd_sessions.counters().unknown_discriminator;
+  unmatched["no_session_for_peer"] = bfd_sessions.counters().no_session_for_peer;
+  unmatched["bad_ttl"] = transport.counters().bad_ttl;
+  unmatched["unknown_source"] = transport.counters().unknown_source;
+  unmatched["tx_errors"] = bfd_sessions.counters().tx_errors;
+  nlohmann::json out;
+  out["sessions"] = std::move(sessions);
+  out["unmatched"] = std::move(unmatched);
+  return out;
 }
 
 std::string renderRoutes(const nlohmann::json& routes) {

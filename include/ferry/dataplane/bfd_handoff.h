@@ -27,7 +27,6 @@ struct BfdFrame {
   uint16_t interface = 0;
   uint16_t length = 0;
   uint16_t dataplane = 0;
-  uint8_t ttl = 0;  // IP TTL / hop limit when known (RFC 5881 GTSM), 0 = unknown
   SockAddr source;
   uint8_t bytes[kMaxBytes];
 };
@@ -40,13 +39,12 @@ class BfdHandoff {
   // Producer: dataplane `dataplane` hands over a packet. False when its queue
   // is full or the packet is longer than kMaxBytes (the caller counts it).
   bool push(unsigned dataplane, uint16_t interface, const SockAddr& source, const uint8_t* data,
-            uint32_t length, uint8_t ttl = 0) noexcept {
+            uint32_t length) noexcept {
     if (length > BfdFrame::kMaxBytes) return false;
     BfdFrame frame;
     frame.interface = interface;
     frame.length = static_cast<uint16_t>(length);
     frame.dataplane = static_cast<uint16_t>(dataplane);
-    frame.ttl = ttl;
     frame.source = source;
     std::memcpy(frame.bytes, data, length);
     if (!queues_[dataplane]->push(frame)) return false;

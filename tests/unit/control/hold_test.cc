@@ -8,7 +8,7 @@
 
 #include "../bfd/bfd_test_util.h"
 #include "ferry/bfd/session.h"
-#include "ferry/control/bfd_controller.h"
+#include "ferry/control/bfd_sessions.h"
 
 namespace ferry::bfd {
 namespace {
