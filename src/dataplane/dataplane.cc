@@ -395,7 +395,7 @@ void Dataplane::act(const Action& action, uint16_t ingress, uint16_t buffer_id, 
       // Copied into the hand-off queue: the buffer is not kept.
       if (bfd_ == nullptr)
         c.drop(Drop::BadBfd);
-      else if (!bfd_->push(settings_.id, ingress, *interfaces_[ingress].peer, datagram, length))
+      else if (!bfd_->push(settings_.id, ingress, datagram, length))
         c.drop(Drop::BfdQueueFull);
       else
         c.bfd_rx.add();

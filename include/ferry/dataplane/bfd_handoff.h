@@ -17,17 +17,14 @@
 #include <vector>
 
 #include "ferry/dataplane/spsc_queue.h"
-#include "ferry/net/address.h"
 #include "ferry/net/socket.h"
 
 namespace ferry {
 
 struct BfdFrame {
   static constexpr uint32_t kMaxBytes = 64;  // 24-byte header + the longest auth section (28)
-  uint16_t interface = 0;
+  uint16_t interface = 0;  // the interface it arrived on (its peer was checked)
   uint16_t length = 0;
-  uint16_t dataplane = 0;
-  SockAddr source;
   uint8_t bytes[kMaxBytes];
 };
 
@@ -38,14 +35,11 @@ class BfdHandoff {
 
   // Producer: dataplane `dataplane` hands over a packet. False when its queue
   // is full or the packet is longer than kMaxBytes (the caller counts it).
-  bool push(unsigned dataplane, uint16_t interface, const SockAddr& source, const uint8_t* data,
-            uint32_t length) noexcept {
+  bool push(unsigned dataplane, uint16_t interface, const uint8_t* data, uint32_t length) noexcept {
     if (length > BfdFrame::kMaxBytes) return false;
     BfdFrame frame;
     frame.interface = interface;
     frame.length = static_cast<uint16_t>(length);
-    frame.dataplane = static_cast<uint16_t>(dataplane);
-    frame.source = source;
     std::memcpy(frame.bytes, data, length);
     if (!queues_[dataplane]->push(frame)) return false;
     if (sleeping_.load(std::memory_order_seq_cst) && sleeping_.exchange(false)) notify();

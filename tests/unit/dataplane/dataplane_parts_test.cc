@@ -85,20 +85,18 @@ TEST(SpscQueue, TwoThreadsDeliverEveryItemInOrder) {
 
 TEST(BfdHandoff, CopiesFramesAndRefusesWhenFullOrTooLong) {
   BfdHandoff handoff(2, 16);
-  const auto src = *SockAddr::parse("192.0.2.1:3784");
   uint8_t packet[24] = {0x20, 0x40, 3, 24};
-  for (int i = 0; i < 16; ++i) EXPECT_TRUE(handoff.push(1, 7, src, packet, sizeof(packet)));
-  EXPECT_FALSE(handoff.push(1, 7, src, packet, sizeof(packet))) << "dataplane 1's queue is full";
-  EXPECT_TRUE(handoff.push(0, 3, src, packet, sizeof(packet))) << "dataplane 0 has its own queue";
+  for (int i = 0; i < 16; ++i) EXPECT_TRUE(handoff.push(1, 7, packet, sizeof(packet)));
+  EXPECT_FALSE(handoff.push(1, 7, packet, sizeof(packet))) << "dataplane 1's queue is full";
+  EXPECT_TRUE(handoff.push(0, 3, packet, sizeof(packet))) << "dataplane 0 has its own queue";
   uint8_t long_packet[65] = {};
-  EXPECT_FALSE(handoff.push(0, 3, src, long_packet, sizeof(long_packet)));
+  EXPECT_FALSE(handoff.push(0, 3, long_packet, sizeof(long_packet)));
   size_t from0 = 0, from1 = 0;
   const size_t n = handoff.drain([&](const BfdFrame& f) {
     EXPECT_EQ(f.length, 24);
     EXPECT_EQ(f.bytes[0], 0x20);
-    EXPECT_EQ(f.source, src);
-    (f.dataplane == 0 ? from0 : from1)++;
-    EXPECT_EQ(f.interface, f.dataplane == 0 ? 3 : 7);
+    ASSERT_TRUE(f.interface == 3 || f.interface == 7) << f.interface;
+    (f.interface == 3 ? from0 : from1)++;  // dataplane 0 pushed interface 3, dataplane 1 interface 7
   });
   EXPECT_EQ(n, 17u);
   EXPECT_EQ(from0, 1u);
@@ -107,11 +105,10 @@ TEST(BfdHandoff, CopiesFramesAndRefusesWhenFullOrTooLong) {
 
 TEST(BfdHandoff, WakesASleepingConsumerOnce) {
   BfdHandoff handoff(1, 16);
-  const auto src = *SockAddr::parse("192.0.2.1:3784");
   uint8_t packet[24] = {0x20};
   ASSERT_TRUE(handoff.prepareToSleep());
-  EXPECT_TRUE(handoff.push(0, 0, src, packet, 24));
-  EXPECT_TRUE(handoff.push(0, 0, src, packet, 24));
+  EXPECT_TRUE(handoff.push(0, 0, packet, 24));
+  EXPECT_TRUE(handoff.push(0, 0, packet, 24));
   uint64_t value = 0;
   ASSERT_EQ(read(handoff.eventFd(), &value, sizeof(value)), ssize_t(sizeof(value)));
   EXPECT_EQ(value, 1u) << "one wake-up for two frames";
