@@ -228,12 +228,14 @@ int mmsgRelayMain(const std::vector<std::string>& args) {
   std::vector<std::unique_ptr<RelayThread>> relays;
   std::vector<std::unique_ptr<ThreadCounters>> counters;
   for (unsigned t = 0; t < s.threads; ++t) {
-    Fd in = openUdpSocket(s.listen, options, &error);
-    Fd out = in ? openUdpSocket(s.bind, options, &error) : Fd{};
-    if (!in || !out) {
-      std::cerr << "mmsg relay: " << error << "\n";
+    auto opened_in = openUdpSocket(s.listen, options);
+    auto opened_out = opened_in ? openUdpSocket(s.bind, options) : Result<Fd>::failure("");
+    if (!opened_in || !opened_out) {
+      std::cerr << "mmsg relay: " << (opened_in ? opened_out : opened_in).error() << "\n";
       return 1;
     }
+    Fd in = std::move(opened_in).take();
+    Fd out = std::move(opened_out).take();
     if (s.connect_egress && ::connect(out.get(), s.to.sa(), s.to.len()) != 0) {
       std::cerr << "mmsg relay: connect " << s.to.toString() << ": " << std::strerror(errno)
                 << "\n";

@@ -7,8 +7,8 @@ namespace ferry {
 BfdController::BfdController(const Config& config, std::vector<int> send_fds, uint64_t seed)
     : transport_(config, std::move(send_fds)), sessions_(config, transport_, seed) {}
 
-std::string BfdController::setup(bool start) {
-  if (std::string why = transport_.openSockets(sessions_); !why.empty()) return why;
+Status BfdController::setup(bool start) {
+  if (Status opened = transport_.openSockets(sessions_); !opened) return opened;
   if (start) sessions_.start(monotonicMicros());
   return {};
 }

@@ -98,7 +98,7 @@ Fd BfdTransport::takeAdoptedTx(const std::string& interface, const SockAddr& bin
   return Fd();
 }
 
-std::string BfdTransport::openSockets(const BfdSessions& sessions) {
+Status BfdTransport::openSockets(const BfdSessions& sessions) {
   for (uint32_t index = 0; index < endpoints_.size(); ++index) {
     Endpoint& e = endpoints_[index];
     if (e.mode != BfdMode::Rfc5881) continue;
@@ -124,13 +124,15 @@ std::string BfdTransport::openSockets(const BfdSessions& sessions) {
       options.reuse_port = false;
       options.buffer_bytes = 1 << 20;
       options.nonblocking = true;
-      std::string why;
-      Fd fd = openUdpSocket(local, options, &why);
-      if (!fd) return "interface '" + e.name + "': BFD (rfc5881) receive socket: " + why;
+      auto opened = openUdpSocket(local, options);
+      if (!opened)
+        return Status::failure("interface '" + e.name +
+                               "': BFD (rfc5881) receive socket: " + opened.error());
+      Fd fd = std::move(opened).take();
       // GTSM (RFC 5881 §5): we need the received TTL / hop limit.
       if (local.isV4() ? setInt(fd.get(), IPPROTO_IP, IP_RECVTTL, 1)
                        : setInt(fd.get(), IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1))
-        return "interface '" + e.name + "': IP_RECVTTL: " + std::strerror(errno);
+        return Status::failure("interface '" + e.name + "': IP_RECVTTL: " + std::strerror(errno));
       // GTSM in the kernel (RFC 5082): a packet with TTL / hop limit below
       // 255 is dropped before it is queued, so a flood from afar never
       // fills the BFD socket. Without the filter the check in onReadable()
@@ -152,13 +154,18 @@ std::string BfdTransport::openSockets(const BfdSessions& sessions) {
       options.reuse_port = false;
       options.buffer_bytes = 0;
       options.nonblocking = true;
-      e.tx_socket = openUdpSocket(local, options, &last_error);
+      auto opened = openUdpSocket(local, options);
+      if (opened)
+        e.tx_socket = std::move(opened).take();
+      else
+        last_error = opened.error();
     }
     if (!e.tx_socket)
-      return "interface '" + e.name + "': no free BFD source port in 49152-65535: " + last_error;
+      return Status::failure("interface '" + e.name +
+                             "': no free BFD source port in 49152-65535: " + last_error);
     const int fd = e.tx_socket.get();
     if (bind.isV4() ? setInt(fd, IPPROTO_IP, IP_TTL, 255) : setInt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255))
-      return "interface '" + e.name + "': TTL 255: " + std::strerror(errno);
+      return Status::failure("interface '" + e.name + "': TTL 255: " + std::strerror(errno));
     // RFC 5881 §4 suggests Internet Control (CS6) precedence.
     if (bind.isV4()) setInt(fd, IPPROTO_IP, IP_TOS, 0xc0);
     else setInt(fd, IPPROTO_IPV6, IPV6_TCLASS, 0xc0);

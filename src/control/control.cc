@@ -102,23 +102,24 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
 
 Control::~Control() = default;
 
-std::string Control::setup() {
-  if (!wake_fd_ || !bfd_wake_fd_) return "control: eventfd failed";
+Status Control::setup() {
+  if (!wake_fd_ || !bfd_wake_fd_) return Status::failure("control: eventfd failed");
   if (ctl_.listenFd() < 0)
-    if (std::string why = ctl_.listen(config_.control_socket); !why.empty()) return why;
+    if (Status listening = ctl_.listen(config_.control_socket); !listening) return listening;
   if (config_.metrics_listen) {
     if (metrics_.listenFd() < 0)
-      if (std::string why = metrics_.listenTcp(*config_.metrics_listen); !why.empty()) return why;
+      if (Status listening = metrics_.listenTcp(*config_.metrics_listen); !listening)
+        return listening;
     metrics_on_ = true;
   }
   if (fpm_) {
-    if (std::string why = fpm_->listen(); !why.empty()) return why;
+    if (Status listening = fpm_->listen(); !listening) return listening;
     std::lock_guard lock(routes_mu_);
     config_table_ = forwarding_.current()->routes;
   }
   if (bfd_controller_) {
     std::lock_guard lock(bfd_mu_);
-    if (std::string why = bfd_controller_->setup(!adopting_); !why.empty()) return why;
+    if (Status opened = bfd_controller_->setup(!adopting_); !opened) return opened;
     published_liveness_ = ~0ull;  // force the first publish
     publishLiveness();
   }

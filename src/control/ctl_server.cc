@@ -41,40 +41,44 @@ void CtlServer::adopt(Fd listening, const std::string& path) {
   owns_path_ = false;
 }
 
-std::string CtlServer::listen(const std::string& path) {
+Status CtlServer::listen(const std::string& path) {
   sockaddr_un addr;
-  if (!unixAddress(path, addr)) return "control socket path '" + path + "' is too long";
+  if (!unixAddress(path, addr))
+    return Status::failure("control socket path '" + path + "' is too long");
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
     std::filesystem::create_directories(parent, ec);
-    if (ec) return "control socket: cannot create " + parent.string() + ": " + ec.message();
+    if (ec)
+      return Status::failure("control socket: cannot create " + parent.string() + ": " +
+                             ec.message());
   }
   if (std::filesystem::exists(std::filesystem::symlink_status(path))) {
     // A live daemon answers a connect; a stale file from a crash does not.
     Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
-      return "control socket " + path + " is in use by a running ferryd";
+      return Status::failure("control socket " + path + " is in use by a running ferryd");
     if (::unlink(path.c_str()) != 0)
-      return "control socket: cannot remove stale " + path + ": " + std::strerror(errno);
+      return Status::failure("control socket: cannot remove stale " + path + ": " +
+                             std::strerror(errno));
   }
-  std::string why;
-  Fd fd = listenUnix(path, SOCK_STREAM, 16, "control socket", &why);
-  if (!fd) return why;
-  listen_fd_ = std::move(fd);
+  auto listening = listenUnix(path, SOCK_STREAM, 16, "control socket");
+  if (!listening) return Status::failure(listening.error());
+  listen_fd_ = std::move(listening).take();
   path_ = path;
   owns_path_ = true;
   return {};
 }
 
-std::string CtlServer::listenTcp(const SockAddr& address) {
+Status CtlServer::listenTcp(const SockAddr& address) {
   Fd fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return std::string("metrics: socket: ") + std::strerror(errno);
+  if (!fd) return Status::failure(std::string("metrics: socket: ") + std::strerror(errno));
   const int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (::bind(fd.get(), address.sa(), address.len()) != 0)
-    return "metrics: bind " + address.toString() + ": " + std::strerror(errno);
-  if (::listen(fd.get(), 16) != 0) return std::string("metrics: listen: ") + std::strerror(errno);
+    return Status::failure("metrics: bind " + address.toString() + ": " + std::strerror(errno));
+  if (::listen(fd.get(), 16) != 0)
+    return Status::failure(std::string("metrics: listen: ") + std::strerror(errno));
   listen_fd_ = std::move(fd);
   http_ = true;
   return {};

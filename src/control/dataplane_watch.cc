@@ -40,10 +40,10 @@ bool DataplaneWatch::attach(const std::vector<bool>& away) {
   }
   bool ok = true;
   for (std::size_t i = 0; i < dataplanes_[0].fds.size(); ++i) {
-    const std::string why = attachSteering(dataplanes_[0].fds[i], program);
-    if (!why.empty()) {
-      log::error("re-steering interface " + std::to_string(i) + ": " + why + " (retried in " +
-                 std::to_string(kSampleUs / 1000) + " ms)");
+    const Status attached = attachSteering(dataplanes_[0].fds[i], program);
+    if (!attached) {
+      log::error("re-steering interface " + std::to_string(i) + ": " + attached.error() +
+                 " (retried in " + std::to_string(kSampleUs / 1000) + " ms)");
       ok = false;
     }
   }

@@ -46,16 +46,17 @@ FpmServer::FpmServer(const FpmConfig& config, std::vector<std::optional<route::I
 
 FpmServer::~FpmServer() { stop(); }
 
-std::string FpmServer::listen() {
-  if (!wake_fd_) return "fpm: eventfd failed";
+Status FpmServer::listen() {
+  if (!wake_fd_) return Status::failure("fpm: eventfd failed");
   const SockAddr& address = config_.listen;
   Fd fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return std::string("fpm: socket: ") + std::strerror(errno);
+  if (!fd) return Status::failure(std::string("fpm: socket: ") + std::strerror(errno));
   const int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (::bind(fd.get(), address.sa(), address.len()) != 0)
-    return "fpm: bind " + address.toString() + ": " + std::strerror(errno);
-  if (::listen(fd.get(), 4) != 0) return std::string("fpm: listen: ") + std::strerror(errno);
+    return Status::failure("fpm: bind " + address.toString() + ": " + std::strerror(errno));
+  if (::listen(fd.get(), 4) != 0)
+    return Status::failure(std::string("fpm: listen: ") + std::strerror(errno));
   listen_fd_ = std::move(fd);
   log::info("fpm: listening for zebra on " + address.toString());
   return {};
@@ -219,7 +220,7 @@ void FpmServer::run() noexcept {
 
 nlohmann::json FpmServer::statusJson() const {
   std::lock_guard lock(status_mu_);
-  const Status& s = status_;
+  const SessionState& s = status_;
   nlohmann::json left_out = nlohmann::json::array();
   for (const auto& [prefix, why] : s.left_out_examples)
     left_out.push_back({{"prefix", prefix.toString()}, {"why", why}});

@@ -166,9 +166,9 @@ Status Daemon::start(TakeoverClient* from) {
       if (sameAddress(a.substr(0, a.find('/')), config_.interfaces[i].bind.host())) freebind[i] = true;
   for (size_t i = 0; i < config_.interfaces.size(); ++i) {
     const auto& iface = config_.interfaces[i];
-    std::string why;
-    if (inherited[i] < 0 && !addressIsFree(iface.bind, &why, freebind[i]))
-      return Status::failure("interface '" + iface.name + "': " + why);
+    if (inherited[i] >= 0) continue;
+    if (const Status free = addressIsFree(iface.bind, freebind[i]); !free)
+      return Status::failure("interface '" + iface.name + "': " + free.error());
   }
   UdpSocketOptions options;
   options.buffer_bytes = config_.tuning.socket_buffer;
@@ -182,24 +182,23 @@ Status Daemon::start(TakeoverClient* from) {
         sockets_[d].push_back(std::move(fd));
         continue;
       }
-      std::string why;
       UdpSocketOptions these = options;
       these.freebind = freebind[i];
-      Fd fd = openUdpSocket(iface.bind, these, &why);
+      auto fd = openUdpSocket(iface.bind, these);
       if (!fd) {
         sockets_.clear();
-        return Status::failure("interface '" + iface.name + "': " + why);
+        return Status::failure("interface '" + iface.name + "': " + fd.error());
       }
-      sockets_[d].push_back(std::move(fd));
+      sockets_[d].push_back(std::move(fd).take());
     }
   }
 
   // Steering: one program per interface group (attached to any member).
   const auto program = steeringProgram(config_.steering, count_, cpus_);
   for (size_t i = 0; i < config_.interfaces.size() && !program.empty(); ++i) {
-    if (std::string why = attachSteering(sockets_[0][i].get(), program); !why.empty())
+    if (const Status attached = attachSteering(sockets_[0][i].get(), program); !attached)
       return Status::failure("interface '" + config_.interfaces[i].name + "': steering " +
-                             toString(config_.steering) + ": " + why);
+                             toString(config_.steering) + ": " + attached.error());
   }
 
   // 2. Shared state: counters, the first forwarding snapshot, the BFD hand-off.
@@ -238,7 +237,7 @@ Status Daemon::start(TakeoverClient* from) {
       metrics = from->take(size_t(from->metricsIndex()));
     control_->adopt(std::move(ctl), std::move(metrics), std::move(rx), std::move(tx));
   }
-  if (std::string why = control_->setup(); !why.empty()) return Status::failure(why);
+  if (Status set_up = control_->setup(); !set_up) return set_up;
   if (config_.announce)
     control_->setForwardingHook(announce_.announced(), [this](bool can_forward) {
       if (const Status done = announce_.setAnnounced(can_forward); !done)

@@ -221,10 +221,9 @@ Status HandoverServer::listen(const std::string& path) {
   // first), so a file here is stale.
   ::unlink(path.c_str());
   // Same access as the control socket: whoever may reconfigure may upgrade.
-  std::string why;
-  Fd fd = listenUnix(path, SOCK_SEQPACKET, 4, "handover socket", &why);
-  if (!fd) return Status::failure(why);
-  listen_fd_ = std::move(fd);
+  auto listening = listenUnix(path, SOCK_SEQPACKET, 4, "handover socket");
+  if (!listening) return Status::failure(listening.error());
+  listen_fd_ = std::move(listening).take();
   path_ = path;
   owns_path_ = true;
   return {};

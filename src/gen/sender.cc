@@ -140,9 +140,9 @@ SendEngine::SendEngine(const SendConfig& config, std::vector<uint16_t> flows)
   for (uint16_t id : flows) {
     SockAddr local = config_.from.value_or(any);
     if (local.port() != 0) local.setPort(static_cast<uint16_t>(local.port() + id));
-    std::string error;
-    Fd fd = openUdpSocket(local, options, &error);
-    if (!fd) throw std::runtime_error(error);
+    auto opened = openUdpSocket(local, options);
+    if (!opened) throw std::runtime_error(opened.error());
+    Fd fd = std::move(opened).take();
     if (::connect(fd.get(), config_.to.sa(), config_.to.len()) != 0)
       throw std::runtime_error("connect " + config_.to.toString() + ": " + std::strerror(errno));
     flows_.push_back(Flow{id, std::move(fd), 0});

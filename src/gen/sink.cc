@@ -48,9 +48,9 @@ Sink::Sink(const SinkConfig& config)
   UdpSocketOptions options;
   options.reuse_port = false;
   options.buffer_bytes = config_.rcvbuf;
-  std::string error;
-  fd_ = openUdpSocket(config_.listen, options, &error);
-  if (!fd_) throw std::runtime_error(error);
+  auto opened = openUdpSocket(config_.listen, options);
+  if (!opened) throw std::runtime_error(opened.error());
+  fd_ = std::move(opened).take();
   const int one = 1;
   if (config_.gro && ::setsockopt(fd_.get(), SOL_UDP, UDP_GRO, &one, sizeof(one)) != 0)
     throw std::runtime_error("UDP_GRO on " + config_.listen.toString() + ": " +

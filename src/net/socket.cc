@@ -32,17 +32,13 @@ bool setInt(int fd, int level, int name, int value) {
 
 }  // namespace
 
-Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::string* error) {
+Result<Fd> openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options) {
   const int flags = SOCK_DGRAM | SOCK_CLOEXEC | (options.nonblocking ? SOCK_NONBLOCK : 0);
   Fd fd(::socket(bind.family(), flags, IPPROTO_UDP));
-  if (!fd) {
-    if (error) *error = "socket: " + errnoText(errno);
-    return {};
-  }
+  if (!fd) return Result<Fd>::failure("socket: " + errnoText(errno));
   auto fail = [&](const std::string& what) {
     const int err = errno;
-    if (error) *error = what + " on " + bind.toString() + ": " + errnoText(err);
-    return Fd{};
+    return Result<Fd>::failure(what + " on " + bind.toString() + ": " + errnoText(err));
   };
   if (options.reuse_port) {
     if (!setInt(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1)) return fail("SO_REUSEADDR");
@@ -62,33 +58,24 @@ Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::str
         !setInt(fd.get(), SOL_SOCKET, SO_SNDBUF, bytes))
       return fail("SO_SNDBUF");
   }
-  if (::bind(fd.get(), bind.sa(), bind.len()) != 0) {
-    const int err = errno;
-    if (error) *error = "bind " + bind.toString() + ": " + errnoText(err);
-    return {};
-  }
+  if (::bind(fd.get(), bind.sa(), bind.len()) != 0)
+    return Result<Fd>::failure("bind " + bind.toString() + ": " + errnoText(errno));
   return fd;
 }
 
-bool addressIsFree(const SockAddr& bind, std::string* error, bool freebind) {
+Status addressIsFree(const SockAddr& bind, bool freebind) {
   Fd fd(::socket(bind.family(), SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
-  if (!fd) {
-    const int err = errno;
-    if (error) *error = "socket: " + errnoText(err);
-    return false;
-  }
+  if (!fd) return Status::failure("socket: " + errnoText(errno));
   if (bind.isV6()) setInt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1);
   if (freebind) {
     if (bind.isV6()) setInt(fd.get(), IPPROTO_IPV6, IPV6_FREEBIND, 1);
     else setInt(fd.get(), IPPROTO_IP, IP_FREEBIND, 1);
   }
-  if (::bind(fd.get(), bind.sa(), bind.len()) == 0) return true;
+  if (::bind(fd.get(), bind.sa(), bind.len()) == 0) return {};
   const int err = errno;
-  if (error) {
-    *error = err == EADDRINUSE ? bind.toString() + " is already in use by another socket"
-                               : "bind " + bind.toString() + ": " + errnoText(err);
-  }
-  return false;
+  return Status::failure(err == EADDRINUSE
+                             ? bind.toString() + " is already in use by another socket"
+                             : "bind " + bind.toString() + ": " + errnoText(err));
 }
 
 uint64_t socketDrops(int fd) noexcept {
@@ -117,11 +104,8 @@ bool unixAddress(const std::string& path, sockaddr_un& addr) noexcept {
   return true;
 }
 
-Fd listenUnix(const std::string& path, int type, int backlog, const std::string& what, std::string* error) {
-  auto fail = [&](const std::string& why) {
-    if (error) *error = what + ": " + why;
-    return Fd();
-  };
+Result<Fd> listenUnix(const std::string& path, int type, int backlog, const std::string& what) {
+  auto fail = [&](const std::string& why) { return Result<Fd>::failure(what + ": " + why); };
   sockaddr_un addr;
   if (!unixAddress(path, addr)) return fail("path '" + path + "' is too long");
   Fd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));

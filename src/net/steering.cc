@@ -240,13 +240,13 @@ std::vector<sock_filter> steeringProgram(Steering steering, unsigned sockets,
   return b.finish();
 }
 
-std::string attachSteering(int fd, const std::vector<sock_filter>& program) {
+Status attachSteering(int fd, const std::vector<sock_filter>& program) {
   if (program.empty()) return {};
   sock_fprog prog{};
   prog.len = static_cast<unsigned short>(program.size());
   prog.filter = const_cast<sock_filter*>(program.data());
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0)
-    return std::string("SO_ATTACH_REUSEPORT_CBPF: ") + std::strerror(errno);
+    return Status::failure(std::string("SO_ATTACH_REUSEPORT_CBPF: ") + std::strerror(errno));
   return {};
 }
 

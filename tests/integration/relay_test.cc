@@ -162,9 +162,10 @@ TEST(Relay, SigtermUnderTrafficExitsCleanly) {
   EXPECT_NE(ferryd.process().out().find("final counters:"), std::string::npos);
   EXPECT_NE(ferryd.process().err().find("stopped"), std::string::npos);
   // Nothing holds the interface addresses any more.
-  std::string why;
-  EXPECT_TRUE(addressIsFree(*SockAddr::parse("127.0.0.1:" + std::to_string(a_port)), &why)) << why;
-  EXPECT_TRUE(addressIsFree(*SockAddr::parse("127.0.0.1:" + std::to_string(b_port)), &why)) << why;
+  for (const int port : {a_port, b_port}) {
+    const Status free = addressIsFree(*SockAddr::parse("127.0.0.1:" + std::to_string(port)));
+    EXPECT_TRUE(free) << free.error();
+  }
   EXPECT_FALSE(std::filesystem::exists(ferryd.socketPath())) << "control socket left behind";
 }
 

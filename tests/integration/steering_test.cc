@@ -111,13 +111,14 @@ TEST(Steering, TheKernelAgreesWithTheInterpreter) {
     const auto bind = *SockAddr::parse(bracketed + ":" + std::to_string(port));
     std::vector<Fd> group;
     for (int i = 0; i < 4; ++i) {
-      std::string why;
-      group.push_back(openUdpSocket(bind, UdpSocketOptions{}, &why));
-      ASSERT_TRUE(group.back()) << why;
+      auto opened = openUdpSocket(bind, UdpSocketOptions{});
+      ASSERT_TRUE(opened) << opened.error();
+      group.push_back(std::move(opened).take());
     }
     const std::vector<bool> away = {false, true, false, false};
     const auto program = steeringProgram(Steering::Kernel, 4, {0, 1, 2, 3}, away);
-    ASSERT_EQ(attachSteering(group[0].get(), program), "");
+    const Status attached = attachSteering(group[0].get(), program);
+    ASSERT_TRUE(attached) << attached.error();
     std::vector<int> per_socket(4, 0);
     for (uint16_t i = 0; i < 64; ++i) {
       UdpSocket from(bracketed + ":0");

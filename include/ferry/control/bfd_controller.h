@@ -26,6 +26,7 @@
 #include "ferry/control/bfd_transport.h"
 #include "ferry/dataplane/bfd_handoff.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -42,8 +43,8 @@ class BfdController {
   // Opens the RFC 5881 sockets and, with `start`, schedules every session
   // and sends what is due (as of the monotonic clock). A takeover passes
   // start = false: its sessions must not speak before restore() gave them
-  // the old process's state. "" or an error naming the interface.
-  std::string setup(bool start = true);
+  // the old process's state. Failures name the interface.
+  Status setup(bool start = true);
 
   // Takeover: BfdTransport::adoptSockets(), receiveSockets(),
   // transmitSockets(); BfdSessions::save(), restore().

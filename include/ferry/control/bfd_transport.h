@@ -24,6 +24,7 @@
 #include "ferry/control/bfd_sessions.h"
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -54,8 +55,8 @@ class BfdTransport final : public BfdSessions::Transmit {
   // address, shared by its sessions, and one transmit socket per session,
   // whose search for a free source port starts from the session's local
   // discriminator in `sessions`. Sockets handed over and not used close.
-  // "" or an error naming the interface.
-  std::string openSockets(const BfdSessions& sessions);
+  // Failures name the interface.
+  Status openSockets(const BfdSessions& sessions);
 
   // The sockets to hand over at a takeover, in adoptSockets()' terms
   // (descriptors stay owned here).

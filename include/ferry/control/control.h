@@ -31,6 +31,7 @@
 #include "ferry/dataplane/forwarding.h"
 #include "ferry/dataplane/published.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -65,8 +66,8 @@ class Control {
 
   // Opens the control socket and the BFD sockets, and publishes the first
   // liveness (interfaces with BFD start down). Runs on the main thread before
-  // any dataplane starts, so a bad path fails startup cleanly. "" or an error.
-  std::string setup();
+  // any dataplane starts, so a bad path fails startup cleanly.
+  Status setup();
 
   // Takeover, new process side. Before setup(): serve on the old process's
   // listening sockets (`control`, `metrics`: invalid Fd = open afresh) and

@@ -14,6 +14,7 @@
 
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -32,12 +33,12 @@ class CtlServer {
   ~CtlServer();
 
   // Creates the parent directory if needed, refuses a path that a live
-  // daemon is listening on, replaces a stale socket file. "" or an error.
-  std::string listen(const std::string& path);
+  // daemon is listening on, replaces a stale socket file.
+  Status listen(const std::string& path);
   // HTTP on TCP: a request ends with an empty line (CRLF CRLF, or LF LF);
   // the handler gets its first line ("GET /metrics HTTP/1.1") and returns
   // the whole response.
-  std::string listenTcp(const SockAddr& address);
+  Status listenTcp(const SockAddr& address);
   // Takeover: serves on a listening socket handed over by the old process
   // (Unix at `path`, or TCP with an empty path). The path stays the old
   // process's to remove until ownPath(true).

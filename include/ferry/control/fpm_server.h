@@ -27,6 +27,7 @@
 #include "ferry/fpm/decoder.h"
 #include "ferry/fpm/route_store.h"
 #include "ferry/net/socket.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -48,8 +49,8 @@ class FpmServer {
   FpmServer(const FpmServer&) = delete;
   FpmServer& operator=(const FpmServer&) = delete;
 
-  // Opens the listening socket ("" or why not). Before start().
-  std::string listen();
+  // Opens the listening socket. Before start().
+  Status listen();
   void start();
   void stop() noexcept;  // ends the thread (idempotent)
   // Any thread: the next turn publishes the routes again even if nothing
@@ -82,7 +83,7 @@ class FpmServer {
   std::vector<uint8_t> read_buffer_;
 
   // Shared with statusJson(), under status_mu_.
-  struct Status {
+  struct SessionState {
     std::string state = "listening";  // listening | connected | resyncing | disconnected
     std::string peer;                 // zebra's address while connected
     uint64_t connects = 0;
@@ -111,7 +112,7 @@ class FpmServer {
   };
   void updateStatus(uint64_t now_us);
   mutable std::mutex status_mu_;
-  Status status_;
+  SessionState status_;
 };
 
 }  // namespace ferry

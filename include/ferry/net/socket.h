@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ferry/net/address.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -45,16 +46,16 @@ struct UdpSocketOptions {
   bool freebind = false;
 };
 
-// Opens, configures and binds a UDP socket. On failure returns an invalid Fd
-// and sets `error` ("bind 127.0.0.1:5000: Address already in use").
-Fd openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options, std::string* error);
+// Opens, configures and binds a UDP socket. Fails saying what and why
+// ("bind 127.0.0.1:5000: Address already in use").
+Result<Fd> openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options);
 
 // SO_REUSEPORT lets any process of the same user join a port group silently,
 // so before creating the group ferry checks that nobody holds the address:
-// a plain bind (no SO_REUSEPORT) on it must succeed. False with `error` set
-// ("127.0.0.1:5000 is already in use by another socket") otherwise.
+// a plain bind (no SO_REUSEPORT) on it must succeed; otherwise fails
+// ("127.0.0.1:5000 is already in use by another socket").
 // `freebind`: the address need not be local now (UdpSocketOptions::freebind).
-bool addressIsFree(const SockAddr& bind, std::string* error, bool freebind = false);
+Status addressIsFree(const SockAddr& bind, bool freebind = false);
 
 // The address of the Unix socket at `path`; false when the path does not
 // fit sun_path (107 bytes and the NUL).
@@ -62,8 +63,8 @@ bool unixAddress(const std::string& path, sockaddr_un& addr) noexcept;
 // A non-blocking, listening Unix socket of `type` (SOCK_STREAM,
 // SOCK_SEQPACKET) bound at `path`, which must not exist, with mode 0660:
 // its owner and group may connect. `what` ("control socket") starts every
-// error. An invalid Fd on failure, `error` saying why.
-Fd listenUnix(const std::string& path, int type, int backlog, const std::string& what, std::string* error);
+// failure's message.
+Result<Fd> listenUnix(const std::string& path, int type, int backlog, const std::string& what);
 
 // The kernel's count of datagrams dropped on this socket (SO_MEMINFO
 // SK_MEMINFO_DROPS): receive-queue overflows and other socket-level drops.

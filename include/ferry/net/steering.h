@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "ferry/config/config.h"
+#include "ferry/result.h"
 
 namespace ferry {
 
@@ -60,7 +61,7 @@ std::vector<sock_filter> steeringProgram(Steering steering, unsigned sockets,
 
 // Attaches `program` to the reuseport group of `fd` (any member), replacing
 // the one attached before (the kernel swaps them atomically: every datagram
-// meets one or the other). "" or an error.
-std::string attachSteering(int fd, const std::vector<sock_filter>& program);
+// meets one or the other).
+Status attachSteering(int fd, const std::vector<sock_filter>& program);
 
 }  // namespace ferry
