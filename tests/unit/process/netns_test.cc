@@ -24,6 +24,16 @@ ino_t ownNetns() {
   return st.st_ino;
 }
 
+// Whether process `pid` is in the network namespace whose file is `path`
+// (a child spawned into a namespace enters it between fork and exec, so
+// right after spawn() it may not be there yet).
+bool inNetns(pid_t pid, const std::string& path) {
+  struct stat ns {}, theirs {};
+  return stat(path.c_str(), &ns) == 0 &&
+         stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &theirs) == 0 &&
+         ns.st_ino == theirs.st_ino && ns.st_dev == theirs.st_dev;
+}
+
 // A fresh namespace from `ip netns add`, deleted at the end.
 class NetnsTest : public ::testing::Test {
  protected:
@@ -99,6 +109,11 @@ TEST_F(NetnsTest, AnOwnedNamespaceIsDeletedWithWhatRunsInIt) {
   EXPECT_TRUE(exists(netnsPath(name)));
   auto child = Child::spawn({"sleep", "30"}, {.netns = name});
   ASSERT_TRUE(child) << child.error();
+  // Deleting kills what is in the namespace: wait until the child is.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!inNetns(child->pid(), netnsPath(name)) && std::chrono::steady_clock::now() < deadline)
+    usleep(1000);
+  ASSERT_TRUE(inNetns(child->pid(), netnsPath(name)));
   Netns moved = std::move(*owned);
   EXPECT_EQ(owned->name(), "");  // NOLINT(bugprone-use-after-move): a moved-from Netns is empty
   *owned = Netns();              // owned nothing: deleted nothing
