@@ -70,7 +70,7 @@ void BM_GenStampEncapsulated(benchmark::State& state) {
   const auto encap = static_cast<Encap>(state.range(0));
   const PacketTemplate t(encap, InnerConfig::defaults(encap), 3, 1400);
   std::vector<uint8_t> packet(1400, 0);
-  Header h{Kind::Data, 3, 0, 1, 0};
+  Header h{Kind::kData, 3, 0, 1, 0};
   for (auto _ : state) {
     ++h.seq;
     t.write(h, packet.data());
@@ -83,7 +83,7 @@ BENCHMARK(BM_GenStampEncapsulated)->ArgName("encap")->Arg(0)->Arg(1)->Arg(2);
 void BM_GenCollect(benchmark::State& state) {
   Collector collector(CollectorConfig{});
   std::vector<uint8_t> packet(64, 0);
-  Header h{Kind::Data, 0, 0, 1, 0};
+  Header h{Kind::kData, 0, 0, 1, 0};
   uint64_t now = 1000;
   for (auto _ : state) {
     h.flow = static_cast<uint16_t>(h.seq & 15);

@@ -132,10 +132,11 @@ nlohmann::json settingsJson(const Options& o, bench::Topology topology,
       {"quick", o.quick},
       {"generator",
        {{"tool", "ferry-gen library (sendmmsg, token bucket), in the bench process"},
-        {"threads", "one per CPU left to it (all CPUs when the dataplanes take every one), "
-                    "at most flows and " + std::to_string(bench::kMaxGeneratorThreads) +
-                    "; runs[].generator_threads"},
-        {"gso", o.traffic == bench::Traffic::Tunnel},
+        {"threads",
+         "one per CPU left to it (all CPUs when the dataplanes take every one), "
+         "at most flows and " +
+             std::to_string(bench::kMaxGeneratorThreads) + "; runs[].generator_threads"},
+        {"gso", o.traffic == bench::Traffic::kTunnel},
         {"batch", bench::kGeneratorBatch}}},
       {"sink", "ferry-gen library (one recvmmsg thread), in the bench process"},
       {"ferry_max_datagram", bench::ferryMaxDatagram(o.sizes)},
@@ -197,9 +198,10 @@ int runBench(const Options& options, const std::vector<std::string>& args) {
   setenv("PATH", (std::string(path ? path : "/usr/bin:/bin") + ":/usr/sbin:/sbin").c_str(), 1);
 
   SignalWatcher signals;  // before any thread starts
-  bench::Topology kind = options.topology.value_or(
-      bench::BenchTopology::netnsAvailable() ? bench::Topology::Netns : bench::Topology::Loopback);
-  if (kind == bench::Topology::Netns) {
+  bench::Topology kind = options.topology.value_or(bench::BenchTopology::netnsAvailable()
+                                                       ? bench::Topology::kNetns
+                                                       : bench::Topology::kLoopback);
+  if (kind == bench::Topology::kNetns) {
     if (!bench::BenchTopology::netnsAvailable()) {
       std::cerr << "ferryd bench: the netns topology needs root and `ip netns`; try "
                    "--topology loopback\n";

@@ -66,10 +66,10 @@ std::optional<std::vector<T>> parseNumberList(const std::string& text, uint64_t 
 
 }  // namespace
 
-const char* name(Topology t) { return t == Topology::Netns ? "netns" : "loopback"; }
-const char* name(Mode m) { return m == Mode::Relay ? "relay" : "route"; }
-const char* name(CpuLayout l) { return l == CpuLayout::Split ? "split" : "shared"; }
-const char* name(Traffic t) { return t == Traffic::Spread ? "spread" : "tunnel"; }
+const char* name(Topology t) { return t == Topology::kNetns ? "netns" : "loopback"; }
+const char* name(Mode m) { return m == Mode::kRelay ? "relay" : "route"; }
+const char* name(CpuLayout l) { return l == CpuLayout::kSplit ? "split" : "shared"; }
+const char* name(Traffic t) { return t == Traffic::kSpread ? "spread" : "tunnel"; }
 
 SearchSettings Options::searchSettings() const {
   SearchSettings s;
@@ -206,30 +206,30 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
       o.flows = static_cast<uint32_t>(*v);
     } else if (arg == "--mode") {
       if (value == "relay")
-        o.mode = Mode::Relay;
+        o.mode = Mode::kRelay;
       else if (value == "route")
-        o.mode = Mode::Route;
+        o.mode = Mode::kRoute;
       else
         return fail("--mode: expected relay or route, got '" + value + "'");
     } else if (arg == "--topology") {
       if (value == "netns")
-        o.topology = Topology::Netns;
+        o.topology = Topology::kNetns;
       else if (value == "loopback")
-        o.topology = Topology::Loopback;
+        o.topology = Topology::kLoopback;
       else
         return fail("--topology: expected netns or loopback, got '" + value + "'");
     } else if (arg == "--traffic") {
       if (value == "spread")
-        o.traffic = Traffic::Spread;
+        o.traffic = Traffic::kSpread;
       else if (value == "tunnel")
-        o.traffic = Traffic::Tunnel;
+        o.traffic = Traffic::kTunnel;
       else
         return fail("--traffic: expected spread or tunnel, got '" + value + "'");
     } else if (arg == "--cpu-layout") {
       if (value == "split")
-        o.layout = CpuLayout::Split;
+        o.layout = CpuLayout::kSplit;
       else if (value == "shared")
-        o.layout = CpuLayout::Shared;
+        o.layout = CpuLayout::kShared;
       else
         return fail("--cpu-layout: expected split or shared, got '" + value + "'");
     } else if (arg == "--loss") {
@@ -285,8 +285,8 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
       o.resolution = *v;
     }
   }
-  if (o.traffic == Traffic::Tunnel) {
-    if (o.topology == Topology::Loopback)
+  if (o.traffic == Traffic::kTunnel) {
+    if (o.topology == Topology::kLoopback)
       return fail(
           "--traffic tunnel: needs the netns topology (GRO on the router's ingress veth), "
           "not loopback");

@@ -18,7 +18,7 @@ std::string ferryConfig(const RelayPath& path, Mode mode, unsigned dataplanes,
     << "  - name: out\n"
     << "    bind: \"" << path.egress.toString() << "\"\n"
     << "    peer: \"" << path.sink.toString() << "\"\n";
-  if (mode == Mode::Relay)
+  if (mode == Mode::kRelay)
     y << "relay:\n  - { from: in, to: out }\n";
   else
     y << "routes:\n  - { prefix: \"" << kInnerDestinations << "\", via: [out] }\n";

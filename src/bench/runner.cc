@@ -39,7 +39,7 @@ struct TrialSpec {
   uint32_t size = 64;
   uint32_t flows = 64;
   double duration_s = 2;
-  Mode mode = Mode::Relay;
+  Mode mode = Mode::kRelay;
   bool gso = false;  // tunnel traffic: UDP GSO sends
   unsigned threads = 1;
   pid_t router_pid = -1;
@@ -102,7 +102,7 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   sc.until_end = true;                  // ends 50 ms after the last end marker …
   sc.idle_s = 0.3;                      // … or once traffic stopped (end markers lost) …
   sc.duration_s = spec.duration_s + 3;  // … and in any case
-  sc.decap = spec.mode == Mode::Route;
+  sc.decap = spec.mode == Mode::kRoute;
   // Plain datagrams for every router: without UDP_GRO a GSO super-packet
   // that reaches the sink (loopback) is split by the kernel at its socket.
   sc.gro = false;
@@ -123,7 +123,7 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   c.batch = kGeneratorBatch;
   c.gso = spec.gso;
   c.run = run;
-  c.encap = spec.mode == Mode::Route ? gen::Encap::Ipv4 : gen::Encap::None;
+  c.encap = spec.mode == Mode::kRoute ? gen::Encap::kIpv4 : gen::Encap::kNone;
   std::unique_ptr<gen::Sender> sender;
   {
     NetnsScope in_gen(spec.gen_ns);
@@ -288,7 +288,7 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
       checkInterrupted(interrupted);
       std::string error;
       const std::vector<int>& allowed = ctx.router_setup.cpus;
-      const bool split = o.layout == CpuLayout::Split;
+      const bool split = o.layout == CpuLayout::kSplit;
       // The sink's receive processing stays inline in the router's send (no
       // RPS on snk0): with RPS there, each send would raise an IPI to the
       // sink's CPU, which on a VM costs the router more than the delivery.
@@ -322,7 +322,7 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
         spec.duration_s = o.trial_s;
         spec.mode = o.mode;
         spec.router_pid = router->pid();
-        spec.gso = o.traffic == Traffic::Tunnel;
+        spec.gso = o.traffic == Traffic::kTunnel;
         spec.topology = &topo;
         if (split) spec.helper_cpus = helperCpus(allowed, dp);
         spec.threads = generatorThreads(

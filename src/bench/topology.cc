@@ -98,11 +98,11 @@ std::unique_ptr<BenchTopology> BenchTopology::create(Topology kind, Traffic traf
   std::unique_ptr<BenchTopology> t(new BenchTopology());
   t->kind_ = kind;
   t->traffic_ = traffic;
-  if (traffic == Traffic::Tunnel && kind != Topology::Netns) {
+  if (traffic == Traffic::kTunnel && kind != Topology::kNetns) {
     *error = "tunnel traffic needs the netns topology (GRO on the router's ingress veth)";
     return nullptr;
   }
-  const std::string why = kind == Topology::Netns ? t->buildNetns() : t->buildLoopback();
+  const std::string why = kind == Topology::kNetns ? t->buildNetns() : t->buildLoopback();
   if (!why.empty()) {
     *error = why;
     t->remove();
@@ -193,7 +193,7 @@ std::string BenchTopology::buildNetns() {
   };
   for (const auto& cmd : neighbours)
     if (auto why = runChecked(cmd); !why.empty()) return "netns topology: " + why;
-  if (traffic_ == Traffic::Tunnel)
+  if (traffic_ == Traffic::kTunnel)
     if (auto why = buildTunnelLinks(); !why.empty()) return "netns topology (tunnel): " + why;
   return "";
 }
@@ -247,7 +247,7 @@ std::string BenchTopology::buildTunnelLinks() {
 }
 
 std::optional<uint64_t> BenchTopology::generatorTxPackets() const {
-  if (kind_ != Topology::Netns) return std::nullopt;
+  if (kind_ != Topology::kNetns) return std::nullopt;
   std::string out;
   if (runCommand({"ip", "-n", gen_ns_, "-s", "-j", "link", "show", "dev", "gen0"}, &out) != 0)
     return std::nullopt;
@@ -259,7 +259,7 @@ std::optional<uint64_t> BenchTopology::generatorTxPackets() const {
 }
 
 std::optional<uint64_t> BenchTopology::generatorRequeues() const {
-  if (kind_ != Topology::Netns || traffic_ != Traffic::Tunnel) return std::nullopt;
+  if (kind_ != Topology::kNetns || traffic_ != Traffic::kTunnel) return std::nullopt;
   std::string out;
   if (runCommand({"tc", "-s", "-j", "qdisc", "show", "dev", "gen0", "root"}, &out, gen_ns_) != 0)
     return std::nullopt;
@@ -272,7 +272,7 @@ std::optional<uint64_t> BenchTopology::generatorRequeues() const {
 
 std::map<std::string, std::map<std::string, std::string>> BenchTopology::linkSettings() const {
   std::map<std::string, std::map<std::string, std::string>> out;
-  if (kind_ != Topology::Netns) return out;
+  if (kind_ != Topology::kNetns) return out;
   const std::vector<std::string> features = {
       "generic-receive-offload", "rx-udp-gro-forwarding", "tx-udp-segmentation",
       "tcp-segmentation-offload"};
@@ -307,7 +307,7 @@ std::map<std::string, std::map<std::string, std::string>> BenchTopology::linkSet
 }
 
 std::string BenchTopology::setKernelForwarding(bool on) {
-  if (kind_ != Topology::Netns) return "kernel forwarding needs the netns topology";
+  if (kind_ != Topology::kNetns) return "kernel forwarding needs the netns topology";
   return runChecked({"sysctl", "-q", "-w", std::string("net.ipv4.ip_forward=") + (on ? "1" : "0")},
                     router_ns_);
 }
@@ -335,7 +335,7 @@ std::string rpsMask(const std::vector<int>& cpus) {
 
 std::string BenchTopology::setReceiveCpus(const std::vector<int>& router,
                                           const std::vector<int>& sink) {
-  if (kind_ != Topology::Netns) return "";
+  if (kind_ != Topology::kNetns) return "";
   // rtr0's NAPI thread (tunnel traffic) goes with its receive processing.
   if (!napi_threads_.empty()) {
     cpu_set_t set;

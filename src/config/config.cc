@@ -28,31 +28,38 @@ namespace ferry {
 
 const char* toString(Mode mode) noexcept {
   switch (mode) {
-    case Mode::Relay: return "relay";
-    case Mode::Route: return "route";
+    case Mode::kRelay:
+      return "relay";
+    case Mode::kRoute:
+      return "route";
   }
   return "?";
 }
 
 const char* toString(Steering steering) noexcept {
   switch (steering) {
-    case Steering::Kernel: return "kernel";
-    case Steering::InnerFlow: return "inner-flow";
-    case Steering::Cpu: return "cpu";
+    case Steering::kKernel:
+      return "kernel";
+    case Steering::kInnerFlow:
+      return "inner-flow";
+    case Steering::kCpu:
+      return "cpu";
   }
   return "?";
 }
 
 const char* toString(BfdMode mode) noexcept {
   switch (mode) {
-    case BfdMode::InBand: return "inband";
-    case BfdMode::Rfc5881: return "rfc5881";
+    case BfdMode::kInBand:
+      return "inband";
+    case BfdMode::kRfc5881:
+      return "rfc5881";
   }
   return "?";
 }
 
 bool groInUse(const Config& config) noexcept {
-  return config.tuning.gro && config.steering != Steering::InnerFlow;
+  return config.tuning.gro && config.steering != Steering::kInnerFlow;
 }
 
 int Config::interfaceIndex(std::string_view name) const noexcept {
@@ -65,7 +72,7 @@ std::string Config::summary() const {
   std::ostringstream out;
   out << interfaces.size() << (interfaces.size() == 1 ? " interface" : " interfaces") << ", "
       << toString(mode) << " mode, ";
-  if (mode == Mode::Relay)
+  if (mode == Mode::kRelay)
     out << relay.size() << (relay.size() == 1 ? " relay rule" : " relay rules");
   else
     out << routeCount() << (routeCount() == 1 ? " route" : " routes");
@@ -546,7 +553,7 @@ void Parser::parseRoot(const YAML::Node& root, Config& config) {
   parseInterfaces(root, config);
   if (auto v = root["relay"]) parseRelay(v, config);
   if (auto v = root["routes"]) parseRoutes(v, config);
-  if (auto file = root["routes_file"]; file && config.mode == Mode::Route) {
+  if (auto file = root["routes_file"]; file && config.mode == Mode::kRoute) {
     if (auto path = scalar(file, "routes_file")) readRoutesFile(file, *path, config);
   }
   validate(root, config);
@@ -906,20 +913,20 @@ void Parser::parseAnnounce(const YAML::Node& node, AnnounceConfig& announce) {
 // Cross-item rules that need the whole file.
 void Parser::validate(const YAML::Node& root, Config& config) {
   if (!mode_known_) return;  // already reported; the mode rules would only add noise
-  if (config.mode == Mode::Relay && root["routes"])
+  if (config.mode == Mode::kRelay && root["routes"])
     error(root["routes"], "routes: only used in route mode (set 'mode: route')");
-  if (config.mode == Mode::Relay && root["routes_file"])
+  if (config.mode == Mode::kRelay && root["routes_file"])
     error(root["routes_file"], "routes_file: only used in route mode (set 'mode: route')");
   if (root["routes"] && root["routes_file"])
     error(root["routes_file"], "routes_file: use either 'routes' or 'routes_file', not both");
-  if (config.mode == Mode::Route && root["relay"])
+  if (config.mode == Mode::kRoute && root["relay"])
     error(root["relay"], "relay: only used in relay mode (mode is 'route')");
-  if (config.mode == Mode::Relay && root["fpm"])
+  if (config.mode == Mode::kRelay && root["fpm"])
     error(root["fpm"], "fpm: only used in route mode (set 'mode: route')");
-  if (config.mode == Mode::Route && root["interfaces"] && !root["routes"] && !root["routes_file"] &&
-      !root["fpm"])
+  if (config.mode == Mode::kRoute && root["interfaces"] && !root["routes"] &&
+      !root["routes_file"] && !root["fpm"])
     error(root, "config: route mode needs a 'routes' list, a 'routes_file' or 'fpm'");
-  if (config.mode == Mode::Relay && root["interfaces"] && !root["relay"])
+  if (config.mode == Mode::kRelay && root["interfaces"] && !root["relay"])
     error(root, "config: relay mode needs a 'relay' list");
 }
 

@@ -254,7 +254,7 @@ bool BfdSessions::deferExpiry(uint32_t index, bfd::Micros now) {
   constexpr uint64_t kNoTurnOwed = ~0ull;
   Entry& e = sessions_[index];
   const bool due = e.session->detectionDeadline() <= now;
-  if (!due || e.mode != BfdMode::InBand || receive_path_ == nullptr) {
+  if (!due || e.mode != BfdMode::kInBand || receive_path_ == nullptr) {
     e.deferred_since = bfd::kNever;
     return false;
   }

@@ -57,7 +57,8 @@ BfdTransport::BfdTransport(const Config& config, std::vector<int> send_fds) : co
     e.peer = *ic.peer;
     e.mode = ic.bfd->mode;
     e.destination = *ic.peer;
-    if (e.mode == BfdMode::InBand) e.send_fd = i < send_fds.size() ? send_fds[i] : -1;
+    if (e.mode == BfdMode::kInBand)
+      e.send_fd = i < send_fds.size() ? send_fds[i] : -1;
     else e.destination.setPort(kRfc5881Port);
     endpoints_.push_back(std::move(e));
   }
@@ -101,7 +102,7 @@ Fd BfdTransport::takeAdoptedTx(const std::string& interface, const SockAddr& bin
 Status BfdTransport::openSockets(const BfdSessions& sessions) {
   for (uint32_t index = 0; index < endpoints_.size(); ++index) {
     Endpoint& e = endpoints_[index];
-    if (e.mode != BfdMode::Rfc5881) continue;
+    if (e.mode != BfdMode::kRfc5881) continue;
     const SockAddr& bind = config_.interfaces[e.interface].bind;
     // One receive socket per local address, shared by its sessions.
     bool have_rx = false;
@@ -221,7 +222,8 @@ void BfdTransport::onReadable(int fd, BfdSessions& sessions, bfd::Micros now) no
     std::optional<uint32_t> hint;
     for (uint32_t i = 0; i < endpoints_.size(); ++i) {
       const auto& e = endpoints_[i];
-      if (e.mode == BfdMode::Rfc5881 && sameHost(e.peer, reinterpret_cast<sockaddr*>(&from), msg.msg_namelen) &&
+      if (e.mode == BfdMode::kRfc5881 &&
+          sameHost(e.peer, reinterpret_cast<sockaddr*>(&from), msg.msg_namelen) &&
           sameHost(config_.interfaces[e.interface].bind, rx->bind))
         hint = i;
     }

@@ -87,7 +87,7 @@ Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
     receive_path_ = std::make_unique<InBandReceivePath>(dataplanes_, bfd_handoff_);
     bfd_controller_->setReceivePath(receive_path_.get());
   }
-  if (config_.mode == Mode::Route && config_.fpm) {
+  if (config_.mode == Mode::kRoute && config_.fpm) {
     // A next hop maps to the interface whose peer has its address.
     std::vector<std::optional<route::IpAddress>> peers;
     for (const auto& i : config_.interfaces) {
@@ -413,7 +413,7 @@ std::string Control::handleMetrics(const std::string& request_line) {
   const auto health = watch_.health();
   const Reading state(forwarding_, reader_);
   const nlohmann::json routes =
-      config_.mode == Mode::Route ? routesView(state.get()) : nlohmann::json();
+      config_.mode == Mode::kRoute ? routesView(state.get()) : nlohmann::json();
   return httpResponse(request_line,
                       prometheusText(statsJson(config_, dataplanes_, &health),
                                      interfacesJson(config_, dataplanes_, state.get()), bfd, routes));

@@ -284,7 +284,7 @@ Status Daemon::start(TakeoverClient* from) {
       DataplaneInterface di;
       di.fd = sockets_[d][i].get();
       di.peer = ic.peer;
-      di.bfd_inband = ic.bfd && ic.bfd->mode == BfdMode::InBand;
+      di.bfd_inband = ic.bfd && ic.bfd->mode == BfdMode::kInBand;
       ifaces.push_back(di);
     }
     DataplaneSettings settings{d, cpus_[d], config_.tuning};

@@ -181,7 +181,7 @@ void Dataplane::armReceive(uint16_t interface) noexcept {
   io_uring_prep_recvmsg_multishot(s, interface, &recv_msg_, 0);
   s->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
   s->buf_group = kBufferGroup;
-  io_uring_sqe_set_data64(s, UserData{Op::Recv, interface, 0}.pack());
+  io_uring_sqe_set_data64(s, UserData{Op::kRecv, interface, 0}.pack());
   rearm_[interface] = 0;
   ++active_receives_;
 }
@@ -190,7 +190,7 @@ void Dataplane::armWake() noexcept {
   io_uring_sqe* s = sqe();
   if (s == nullptr) return;
   io_uring_prep_read(s, wake_fd_.get(), &wake_value_, sizeof(wake_value_), 0);
-  io_uring_sqe_set_data64(s, UserData{Op::Wake, 0, 0}.pack());
+  io_uring_sqe_set_data64(s, UserData{Op::kWake, 0, 0}.pack());
 }
 
 void Dataplane::stop() noexcept {
@@ -208,8 +208,8 @@ void Dataplane::beginStop() noexcept {
   for (uint16_t i = 0; i < interfaces_.size(); ++i) {
     io_uring_sqe* s = sqe();
     if (s == nullptr) continue;
-    io_uring_prep_cancel64(s, UserData{Op::Recv, i, 0}.pack(), 0);
-    io_uring_sqe_set_data64(s, UserData{Op::Cancel, i, 0}.pack());
+    io_uring_prep_cancel64(s, UserData{Op::kRecv, i, 0}.pack(), 0);
+    io_uring_sqe_set_data64(s, UserData{Op::kCancel, i, 0}.pack());
   }
 }
 
@@ -259,25 +259,25 @@ void Dataplane::run() noexcept {
 void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) noexcept {
   const UserData ud = UserData::unpack(cqe.user_data);
   switch (ud.op) {
-    case Op::Recv:
+    case Op::kRecv:
       onReceive(ud.interface, cqe, state);
       break;
-    case Op::Send:
+    case Op::kSend:
       onSent(ud.interface, ud.buffer, cqe.res);
       break;
-    case Op::IcmpReply:
+    case Op::kIcmpReply:
       onIcmpSent(ud.interface, ud.buffer, cqe.res);
       break;
-    case Op::Wake:
+    case Op::kWake:
       if (stop_requested_.load(std::memory_order_acquire))
         beginStop();
       else
         armWake();
       break;
-    case Op::SendBatch:
+    case Op::kSendBatch:
       onBatchSent(ud.interface, ud.buffer, cqe.res);
       break;
-    case Op::Cancel:
+    case Op::kCancel:
       break;
   }
 }
@@ -313,7 +313,7 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   if (cqe.res < 0) {
     // ENOBUFS: every buffer is in flight. The datagram waits in the socket
     // queue; receiving resumes when sends complete and buffers return.
-    if (cqe.res == -ENOBUFS) c.drop(Drop::NoBuffer);
+    if (cqe.res == -ENOBUFS) c.drop(Drop::kNoBuffer);
     return;
   }
   if (!(cqe.flags & IORING_CQE_F_BUFFER)) return;
@@ -321,7 +321,7 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   uint8_t* buf = buffer(id);
   io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buf, cqe.res, &recv_msg_);
   if (out == nullptr) {
-    c.drop(Drop::Truncated);
+    c.drop(Drop::kTruncated);
     recycle(id);
     return;
   }
@@ -339,7 +339,7 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
     // It did not fit the buffer: never forwarded in part. With GRO a buffer
     // holds 64 KiB, more than the kernel merges, so a cut train means a
     // kernel that merges more (counted apart: rx_gro_cut).
-    c.drop(Drop::Truncated, segments);
+    c.drop(Drop::kTruncated, segments);
     if (segments > 1) c.rx_gro_cut.add();
     recycle(id);
     return;
@@ -350,7 +350,7 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   // The source check is made once per receive: GRO merges datagrams of one
   // 4-tuple only, so every datagram of a train has this source.
   if (in.peer && !in.peer->sameEndpoint(name, name_len)) {
-    c.drop(Drop::BadSource, segments);
+    c.drop(Drop::kBadSource, segments);
     recycle(id);
     return;
   }
@@ -387,23 +387,24 @@ void Dataplane::act(const Action& action, uint16_t ingress, uint16_t buffer_id, 
                     const ForwardingState& state) noexcept {
   InterfaceCounters& c = counters_.per_interface[ingress];
   switch (action.kind) {
-    case Action::Kind::Forward:
-      if (action.route != route::kNoRoute) state.route_counters->at(settings_.id, action.route).add();
+    case Action::Kind::kForward:
+      if (action.route_index != route::kNoRoute)
+        state.route_counters->at(settings_.id, action.route_index).add();
       queue(action.egress, buffer_id, datagram, action.length);
       return;
-    case Action::Kind::Bfd:
+    case Action::Kind::kBfd:
       // Copied into the hand-off queue: the buffer is not kept.
       if (bfd_ == nullptr)
-        c.drop(Drop::BadBfd);
+        c.drop(Drop::kBadBfd);
       else if (!bfd_->push(settings_.id, ingress, datagram, length))
-        c.drop(Drop::BfdQueueFull);
+        c.drop(Drop::kBfdQueueFull);
       else
         c.bfd_rx.add();
       return;
-    case Action::Kind::Drop:
+    case Action::Kind::kDrop:
       c.drop(action.drop);
       return;
-    case Action::Kind::Icmp:
+    case Action::Kind::kIcmp:
       c.drop(action.drop);
       answerIcmp(action, ingress, datagram, length, source, source_len, state);
       return;
@@ -438,8 +439,8 @@ void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t
   std::memcpy(&s.to, to, to_len);
   s.iov.iov_base = s.data;
   s.iov.iov_len = n;
-  submitSend(e, UserData{Op::IcmpReply, ingress, slot}, s.msg, reinterpret_cast<sockaddr*>(&s.to), to_len,
-             &s.iov, 1);
+  submitSend(e, UserData{Op::kIcmpReply, ingress, slot}, s.msg, reinterpret_cast<sockaddr*>(&s.to),
+             to_len, &s.iov, 1);
 }
 
 void Dataplane::onIcmpSent(uint16_t interface, uint16_t slot, int result) noexcept {
@@ -455,7 +456,7 @@ void Dataplane::sendOne(uint16_t egress, uint16_t buffer_id, uint8_t* datagram,
   // kMaxTrainSegments datagrams (the kernel's GRO limit); counted if it does.
   io_uring_sqe* s = free_tx_.empty() ? nullptr : sqe();
   if (s == nullptr) {
-    c.drop(Drop::SendError);
+    c.drop(Drop::kSendError);
     return;
   }
   const uint16_t slot = free_tx_.back();
@@ -466,7 +467,7 @@ void Dataplane::sendOne(uint16_t egress, uint16_t buffer_id, uint8_t* datagram,
   t.iov.iov_len = length;
   t.buffer = buffer_id;
   hold(buffer_id);
-  submitSend(s, UserData{Op::Send, egress, slot}, t.msg, to.sa(), to.len(), &t.iov, 1);
+  submitSend(s, UserData{Op::kSend, egress, slot}, t.msg, to.sa(), to.len(), &t.iov, 1);
 }
 
 void Dataplane::submitSend(io_uring_sqe* s, UserData tag, msghdr& msg, const sockaddr* to,
@@ -495,7 +496,7 @@ void Dataplane::onSent(uint16_t interface, uint16_t slot, int result) noexcept {
   --inflight_sends_;
   InterfaceCounters& c = counters_.per_interface[interface];
   if (result < 0) {
-    c.drop(Drop::SendError);
+    c.drop(Drop::kSendError);
   } else {
     c.tx_packets.add();
     c.tx_bytes.add(uint64_t(result));
@@ -573,7 +574,7 @@ void Dataplane::flush(uint16_t egress) noexcept {
   cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
   const auto segment = static_cast<uint16_t>(r.segment);
   std::memcpy(CMSG_DATA(cm), &segment, sizeof(segment));
-  submitSend(s, UserData{Op::SendBatch, egress, slot}, b.msg, to.sa(), to.len(), b.iov, pieces,
+  submitSend(s, UserData{Op::kSendBatch, egress, slot}, b.msg, to.sa(), to.len(), b.iov, pieces,
              b.control, sizeof(b.control));
 }
 
@@ -598,7 +599,7 @@ void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexc
       sendEach(interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
                uint32_t(b.iov[i].iov_len), b.segment);
   } else {
-    c.drop(Drop::SendError, b.segments);
+    c.drop(Drop::kSendError, b.segments);
   }
   for (uint16_t i = 0; i < b.pieces; ++i) release(b.buffers[i]);
   free_batches_.push_back(slot);

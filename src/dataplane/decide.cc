@@ -10,14 +10,19 @@ namespace {
 
 Drop dropFor(route::Verdict verdict) noexcept {
   switch (verdict) {
-    case route::Verdict::kBadInnerHeader: return Drop::BadInnerHeader;
-    case route::Verdict::kTtlExceeded: return Drop::TtlExceeded;
-    case route::Verdict::kMartian: return Drop::Martian;
-    case route::Verdict::kNoRoute: return Drop::NoRoute;
-    case route::Verdict::kAllNextHopsDown: return Drop::AllNextHopsDown;
+    case route::Verdict::kBadInnerHeader:
+      return Drop::kBadInnerHeader;
+    case route::Verdict::kTtlExceeded:
+      return Drop::kTtlExceeded;
+    case route::Verdict::kMartian:
+      return Drop::kMartian;
+    case route::Verdict::kNoRoute:
+      return Drop::kNoRoute;
+    case route::Verdict::kAllNextHopsDown:
+      return Drop::kAllNextHopsDown;
     case route::Verdict::kForward: break;
   }
-  return Drop::BadInnerHeader;
+  return Drop::kBadInnerHeader;
 }
 
 Action actionFor(const route::Decision& d, const ForwardingState& state) noexcept {
@@ -26,7 +31,7 @@ Action actionFor(const route::Decision& d, const ForwardingState& state) noexcep
   Action a = Action::dropped(dropFor(d.verdict));
   const auto& source = d.family == route::Family::kIpv4 ? state.icmp_source_v4 : state.icmp_source_v6;
   if (d.icmp && source) {
-    a.kind = Action::Kind::Icmp;
+    a.kind = Action::Kind::kIcmp;
     a.family = d.family;
     a.icmp = *d.icmp;
   }
@@ -36,9 +41,9 @@ Action actionFor(const route::Decision& d, const ForwardingState& state) noexcep
 // What holds before the mode's own decision: the size limit and in-band BFD.
 std::optional<Action> screen(const Ingress& ingress, std::span<const uint8_t> datagram,
                              uint32_t max_datagram) noexcept {
-  if (datagram.size() > max_datagram) return Action::dropped(Drop::Truncated);
+  if (datagram.size() > max_datagram) return Action::dropped(Drop::kTruncated);
   if (ingress.bfd_inband && looksLikeBfd(datagram)) {
-    return ingress.has_peer ? Action::toBfd() : Action::dropped(Drop::BadBfd);
+    return ingress.has_peer ? Action::toBfd() : Action::dropped(Drop::kBadBfd);
   }
   return std::nullopt;
 }
@@ -54,20 +59,20 @@ bool looksLikeBfd(std::span<const uint8_t> datagram) noexcept {
 Action decide(const Ingress& ingress, std::span<uint8_t> datagram, uint32_t max_datagram,
               const ForwardingState& state) noexcept {
   if (const auto screened = screen(ingress, datagram, max_datagram)) return *screened;
-  if (state.mode == Mode::Route) {
-    if (!state.routes) return Action::dropped(Drop::NoRoute);
+  if (state.mode == Mode::kRoute) {
+    if (!state.routes) return Action::dropped(Drop::kNoRoute);
     return actionFor(state.routes->forward(datagram, state.up_mask), state);
   }
   const uint16_t egress =
       ingress.index < state.relay_to.size() ? state.relay_to[ingress.index] : ForwardingState::kNoInterface;
-  if (egress == ForwardingState::kNoInterface) return Action::dropped(Drop::NoRoute);
-  if (egress >= state.up.size() || !state.up[egress]) return Action::dropped(Drop::EgressDown);
+  if (egress == ForwardingState::kNoInterface) return Action::dropped(Drop::kNoRoute);
+  if (egress >= state.up.size() || !state.up[egress]) return Action::dropped(Drop::kEgressDown);
   return Action::forward(egress, uint32_t(datagram.size()));
 }
 
 void decide(const Ingress& ingress, std::span<const std::span<uint8_t>> datagrams,
             uint32_t max_datagram, const ForwardingState& state, std::span<Action> actions) noexcept {
-  if (state.mode != Mode::Route || !state.routes) {
+  if (state.mode != Mode::kRoute || !state.routes) {
     for (size_t i = 0; i < datagrams.size(); ++i)
       actions[i] = decide(ingress, datagrams[i], max_datagram, state);
     return;

@@ -12,12 +12,12 @@ ForwardingState ForwardingState::fromConfig(const Config& config, unsigned datap
   state.relay_to.assign(config.interfaces.size(), kNoInterface);
   for (const auto& rule : config.relay) state.relay_to[rule.from] = rule.to;
   state.setLiveness(std::vector<uint8_t>(config.interfaces.size(), 1));
-  if (config.mode == Mode::Route && config.file_routes) {
+  if (config.mode == Mode::kRoute && config.file_routes) {
     std::string error;
     auto table = route::RouteTable::build(config.file_routes, {.hash_seed = hash_seed}, &error);
     if (!table) throw std::runtime_error(config.routes_file + ": " + error);
     state.routes = std::make_shared<const route::RouteTable>(std::move(*table));
-  } else if (config.mode == Mode::Route) {
+  } else if (config.mode == Mode::kRoute) {
     std::vector<route::RouteSpec> specs;
     for (const auto& r : config.routes) specs.push_back({r.prefix, r.via_names, r.ecmp});
     std::vector<std::string> names;
@@ -28,7 +28,7 @@ ForwardingState ForwardingState::fromConfig(const Config& config, unsigned datap
       throw std::runtime_error("routes: " + (issues.empty() ? std::string("invalid") : issues[0].message));
     state.routes = std::make_shared<const route::RouteTable>(std::move(*table));
   }
-  if (config.mode == Mode::Route) {
+  if (config.mode == Mode::kRoute) {
     state.route_counters = std::make_shared<RouteCounters>(dataplanes, state.routes->size());
     if (config.icmp) {
       if (!config.icmp->source_v4.empty())

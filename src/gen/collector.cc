@@ -21,11 +21,11 @@ void Collector::onDatagram(std::span<const uint8_t> payload, uint64_t now_ns) no
   std::span<const uint8_t> inner = payload;
   if (config_.decap) {
     const DecapStatus status = decap(payload, inner);
-    if (status == DecapStatus::BadChecksum) {
+    if (status == DecapStatus::kBadChecksum) {
       ++totals_.bad_checksum;
       return;
     }
-    if (status != DecapStatus::Ok) {
+    if (status != DecapStatus::kOk) {
       ++totals_.invalid;
       return;
     }
@@ -40,7 +40,7 @@ void Collector::onDatagram(std::span<const uint8_t> payload, uint64_t now_ns) no
     ++totals_.foreign;
     return;
   }
-  if (header->kind == Kind::Data)
+  if (header->kind == Kind::kData)
     onData(*header, payload.size(), now_ns);
   else
     onEnd(*header, inner);
@@ -55,11 +55,11 @@ void Collector::onData(const Header& header, size_t outer_size, uint64_t now_ns)
   const uint64_t expected_before = f->seq.expected();
   const auto verdict = f->seq.onPacket(header.seq);
   totals_.expected += f->seq.expected() - expected_before;
-  if (verdict == SequenceTracker::Verdict::Duplicate) {
+  if (verdict == SequenceTracker::Verdict::kDuplicate) {
     ++totals_.duplicates;
     return;
   }
-  if (verdict != SequenceTracker::Verdict::Next) ++totals_.reordered;
+  if (verdict != SequenceTracker::Verdict::kNext) ++totals_.reordered;
   ++totals_.packets;
   totals_.bytes += outer_size;
   f->bytes += outer_size;

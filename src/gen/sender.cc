@@ -19,7 +19,7 @@ namespace {
 std::string familyName(int family) { return family == AF_INET6 ? "IPv6" : "IPv4"; }
 
 std::string checkInner(const route::Prefix& p, Encap encap, const char* option) {
-  if (p.isV6() != (encap == Encap::Ipv6))
+  if (p.isV6() != (encap == Encap::kIpv6))
     return std::string(option) + ": " + p.toString() + " is " +
            familyName(p.isV6() ? AF_INET6 : AF_INET) + " but --encap is " +
            std::string(toString(encap));
@@ -67,7 +67,7 @@ std::string validate(const SendConfig& c) {
   if (c.batch < 1 || c.batch > 1024)
     return "--batch: expected 1..1024, got " + std::to_string(c.batch);
   if (c.end_marker_rounds > 100) return "end_marker_rounds: at most 100";
-  if (c.encap != Encap::None && c.inner) {
+  if (c.encap != Encap::kNone && c.inner) {
     if (auto e = checkInner(c.inner->src, c.encap, "--inner-src"); !e.empty()) return e;
     if (auto e = checkInner(c.inner->dst, c.encap, "--inner-dst"); !e.empty()) return e;
   }
@@ -161,7 +161,7 @@ size_t SendEngine::sendBurst(size_t max_packets, uint64_t now_ns) noexcept {
   auto& b = *buffers_;
   const size_t nsizes = config_.sizes.size();
   const PacketTemplate* templates = &templates_[flow_index * nsizes];
-  Header h{Kind::Data, f.id, 0, config_.run, now_ns};
+  Header h{Kind::kData, f.id, 0, config_.run, now_ns};
   size_t messages;
   if (segments_ == 1) {
     size_t pos = size_pos_;
@@ -210,7 +210,7 @@ void SendEngine::sendEndMarkers(uint32_t total_flows, uint64_t now_ns) noexcept 
   uint8_t marker[kEndMarkerSize];
   uint8_t packet[ip::kIpv6Header + ip::kUdpHeader + kEndMarkerSize];
   for (const Flow& f : flows_) {
-    const Header h{Kind::End, f.id, static_cast<uint32_t>(f.next_seq), config_.run, now_ns};
+    const Header h{Kind::kEnd, f.id, static_cast<uint32_t>(f.next_seq), config_.run, now_ns};
     encodeEndMarker(h, EndMarker{f.next_seq, total_flows}, marker);
     const size_t size = encapsulate(config_.encap, *config_.inner, f.id, marker, packet);
     if (::send(f.fd.get(), packet, size, 0) == static_cast<ssize_t>(size)) ++end_markers_;

@@ -41,21 +41,21 @@ SequenceTracker::Verdict SequenceTracker::onPacket(uint32_t seq32) noexcept {
     highest_ = seq;
     testAndSet(seq);
     ++received_;
-    return Verdict::Next;
+    return Verdict::kNext;
   }
   if (highest_ - seq >= kDuplicateWindow) {
     ++received_;
     ++reordered_;
     ++late_;
-    return Verdict::Late;
+    return Verdict::kLate;
   }
   if (testAndSet(seq)) {
     ++duplicates_;
-    return Verdict::Duplicate;
+    return Verdict::kDuplicate;
   }
   ++received_;
   ++reordered_;
-  return Verdict::Reordered;
+  return Verdict::kReordered;
 }
 
 void SequenceTracker::onEnd(uint64_t packets_sent) noexcept {

@@ -26,7 +26,7 @@ uint64_t loadBe48(const uint8_t* p) noexcept {
 
 constexpr uint8_t kTtl = 64;
 
-size_t addressSize(Encap encap) noexcept { return encap == Encap::Ipv6 ? 16 : 4; }
+size_t addressSize(Encap encap) noexcept { return encap == Encap::kIpv6 ? 16 : 4; }
 
 // Writes the inner IP and UDP headers for a packet of `size` outer payload
 // bytes, with the UDP checksum field 0. Returns the unfolded checksum sum of
@@ -35,10 +35,10 @@ uint32_t writeInnerHeaders(Encap encap, const InnerConfig& inner, uint16_t flow,
                            uint8_t* out) noexcept {
   const auto src = innerAddress(inner.src, flow);
   const auto dst = innerAddress(inner.dst, flow);
-  const size_t ip_size = encap == Encap::Ipv4 ? ip::kIpv4MinHeader : ip::kIpv6Header;
+  const size_t ip_size = encap == Encap::kIpv4 ? ip::kIpv4MinHeader : ip::kIpv6Header;
   const auto udp_length = static_cast<uint16_t>(size - ip_size);
   const size_t alen = addressSize(encap);
-  if (encap == Encap::Ipv4) {
+  if (encap == Encap::kIpv4) {
     out[0] = 0x45;  // version 4, 5 words
     out[1] = 0;     // DSCP/ECN
     storeBe16(out + 2, static_cast<uint16_t>(size));
@@ -81,7 +81,7 @@ uint16_t udpChecksumField(uint32_t sum) noexcept {
 }  // namespace
 
 void encodeHeader(const Header& header, uint8_t* out) noexcept {
-  storeBe16(out, header.kind == Kind::End ? kEndMagic : kDataMagic);
+  storeBe16(out, header.kind == Kind::kEnd ? kEndMagic : kDataMagic);
   storeBe16(out + 2, header.flow);
   storeBe32(out + 4, header.seq);
   storeBe16(out + 8, header.run);
@@ -94,9 +94,9 @@ std::optional<Header> decodeHeader(std::span<const uint8_t> payload) noexcept {
   Header h;
   const uint16_t magic = loadBe16(p);
   if (magic == kDataMagic)
-    h.kind = Kind::Data;
+    h.kind = Kind::kData;
   else if (magic == kEndMagic)
-    h.kind = Kind::End;
+    h.kind = Kind::kEnd;
   else
     return std::nullopt;
   h.flow = loadBe16(p + 2);
@@ -108,7 +108,7 @@ std::optional<Header> decodeHeader(std::span<const uint8_t> payload) noexcept {
 
 void encodeEndMarker(const Header& header, const EndMarker& marker, uint8_t* out) noexcept {
   Header h = header;
-  h.kind = Kind::End;
+  h.kind = Kind::kEnd;
   encodeHeader(h, out);
   storeBe64(out + kHeaderSize, marker.packets);
   storeBe32(out + kHeaderSize + 8, marker.flows);
@@ -123,20 +123,20 @@ std::optional<EndMarker> decodeEndMarker(std::span<const uint8_t> payload) noexc
 
 std::string_view toString(Encap encap) noexcept {
   switch (encap) {
-    case Encap::None:
+    case Encap::kNone:
       return "none";
-    case Encap::Ipv4:
+    case Encap::kIpv4:
       return "ipv4";
-    case Encap::Ipv6:
+    case Encap::kIpv6:
       return "ipv6";
   }
   return "?";
 }
 
 std::optional<Encap> parseEncap(std::string_view text) noexcept {
-  if (text == "none") return Encap::None;
-  if (text == "ipv4") return Encap::Ipv4;
-  if (text == "ipv6") return Encap::Ipv6;
+  if (text == "none") return Encap::kNone;
+  if (text == "ipv4") return Encap::kIpv4;
+  if (text == "ipv6") return Encap::kIpv6;
   return std::nullopt;
 }
 
@@ -158,7 +158,7 @@ std::array<uint8_t, 16> innerAddress(const route::Prefix& prefix, uint32_t flow)
 
 InnerConfig InnerConfig::defaults(Encap encap) {
   InnerConfig c;
-  if (encap == Encap::Ipv6) {
+  if (encap == Encap::kIpv6) {
     c.src = *route::Prefix::parse("2001:2:0:1::/64");
     c.dst = *route::Prefix::parse("2001:2:0:2::/64");
   } else {
@@ -175,7 +175,7 @@ size_t encapsulate(Encap encap, const InnerConfig& inner, uint16_t flow,
   if (out.size() < size || size > kMaxPacketSize) return 0;
   if (!inner_payload.empty())
     std::memmove(out.data() + overhead, inner_payload.data(), inner_payload.size());
-  if (encap == Encap::None) return size;
+  if (encap == Encap::kNone) return size;
   uint32_t sum = writeInnerHeaders(encap, inner, flow, size, out.data());
   sum = checksum::add(sum, inner_payload);
   storeBe16(out.data() + overhead - 2, udpChecksumField(sum));
@@ -187,7 +187,7 @@ PacketTemplate::PacketTemplate(Encap encap, const InnerConfig& inner, uint16_t f
     : prefix_size_(static_cast<uint16_t>(encapOverhead(encap))),
       checksum_at_(static_cast<uint16_t>(encapOverhead(encap) - 2)),
       size_(static_cast<uint32_t>(size)) {
-  if (encap != Encap::None)
+  if (encap != Encap::kNone)
     partial_sum_ = writeInnerHeaders(encap, inner, flow, size, prefix_.data());
 }
 
@@ -203,13 +203,13 @@ void PacketTemplate::write(const Header& header, uint8_t* packet) const noexcept
 
 std::string_view toString(DecapStatus status) noexcept {
   switch (status) {
-    case DecapStatus::Ok:
+    case DecapStatus::kOk:
       return "ok";
-    case DecapStatus::Malformed:
+    case DecapStatus::kMalformed:
       return "malformed";
-    case DecapStatus::NotUdp:
+    case DecapStatus::kNotUdp:
       return "not-udp";
-    case DecapStatus::BadChecksum:
+    case DecapStatus::kBadChecksum:
       return "bad-checksum";
   }
   return "?";
@@ -217,7 +217,7 @@ std::string_view toString(DecapStatus status) noexcept {
 
 DecapStatus decap(std::span<const uint8_t> packet,
                   std::span<const uint8_t>& inner_payload) noexcept {
-  if (packet.empty()) return DecapStatus::Malformed;
+  if (packet.empty()) return DecapStatus::kMalformed;
   const uint8_t* p = packet.data();
   const unsigned version = p[0] >> 4;
   size_t ip_size = 0;
@@ -225,40 +225,40 @@ DecapStatus decap(std::span<const uint8_t> packet,
   uint32_t sum = 0;
   bool zero_checksum_ok = false;
   if (version == 4) {
-    if (packet.size() < ip::kIpv4MinHeader) return DecapStatus::Malformed;
+    if (packet.size() < ip::kIpv4MinHeader) return DecapStatus::kMalformed;
     ip_size = static_cast<size_t>(p[0] & 0x0f) * 4;
     end = loadBe16(p + 2);
     if (ip_size < ip::kIpv4MinHeader || end < ip_size || end > packet.size())
-      return DecapStatus::Malformed;
-    if ((loadBe16(p + 6) & 0x3fff) != 0) return DecapStatus::Malformed;  // a fragment
-    if (checksum::compute({p, ip_size}) != 0) return DecapStatus::BadChecksum;
-    if (p[9] != ip::kProtoUdp) return DecapStatus::NotUdp;
+      return DecapStatus::kMalformed;
+    if ((loadBe16(p + 6) & 0x3fff) != 0) return DecapStatus::kMalformed;  // a fragment
+    if (checksum::compute({p, ip_size}) != 0) return DecapStatus::kBadChecksum;
+    if (p[9] != ip::kProtoUdp) return DecapStatus::kNotUdp;
     sum = checksum::add(0, {p + 12, 8});
     zero_checksum_ok = true;
   } else if (version == 6) {
-    if (packet.size() < ip::kIpv6Header) return DecapStatus::Malformed;
+    if (packet.size() < ip::kIpv6Header) return DecapStatus::kMalformed;
     ip_size = ip::kIpv6Header;
     end = ip::kIpv6Header + loadBe16(p + 4);
-    if (end > packet.size()) return DecapStatus::Malformed;
-    if (p[6] != ip::kProtoUdp) return DecapStatus::NotUdp;  // extension headers included
+    if (end > packet.size()) return DecapStatus::kMalformed;
+    if (p[6] != ip::kProtoUdp) return DecapStatus::kNotUdp;  // extension headers included
     sum = checksum::add(0, {p + 8, 32});
   } else {
-    return DecapStatus::Malformed;
+    return DecapStatus::kMalformed;
   }
-  if (end - ip_size < ip::kUdpHeader) return DecapStatus::Malformed;
+  if (end - ip_size < ip::kUdpHeader) return DecapStatus::kMalformed;
   const uint8_t* udp = p + ip_size;
   const size_t udp_length = loadBe16(udp + 4);
-  if (udp_length < ip::kUdpHeader || udp_length > end - ip_size) return DecapStatus::Malformed;
+  if (udp_length < ip::kUdpHeader || udp_length > end - ip_size) return DecapStatus::kMalformed;
   if (loadBe16(udp + 6) == 0) {
-    if (!zero_checksum_ok) return DecapStatus::BadChecksum;
+    if (!zero_checksum_ok) return DecapStatus::kBadChecksum;
   } else {
     sum = checksum::add16(sum, ip::kProtoUdp);
     sum = checksum::add16(sum, static_cast<uint16_t>(udp_length));
     sum = checksum::add(sum, {udp, udp_length});
-    if (checksum::fold(sum) != 0) return DecapStatus::BadChecksum;
+    if (checksum::fold(sum) != 0) return DecapStatus::kBadChecksum;
   }
   inner_payload = {udp + ip::kUdpHeader, udp_length - ip::kUdpHeader};
-  return DecapStatus::Ok;
+  return DecapStatus::kOk;
 }
 
 }  // namespace ferry::gen

@@ -213,12 +213,12 @@ std::vector<sock_filter> steeringProgram(Steering steering, unsigned sockets,
   Builder b;
   const size_t tuple = b.label(), mix = b.label();
   switch (steering) {
-    case Steering::Kernel:
+    case Steering::kKernel:
       break;
-    case Steering::InnerFlow:
+    case Steering::kInnerFlow:
       innerFlow(b, tuple, mix);
       break;
-    case Steering::Cpu:
+    case Steering::kCpu:
       b.emit(BPF_LD | BPF_W | BPF_ABS, uint32_t(SKF_AD_OFF + SKF_AD_CPU));
       // One compare per dataplane: "if A == cpu_i return i"; the first match
       // wins when several dataplanes share a CPU. A dataplane that is away

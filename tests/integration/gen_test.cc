@@ -72,7 +72,7 @@ json finish(Process& sink) {
 // unchanged), one datagram at a time and in order.
 class Relay {
  public:
-  enum class Mode { DropEveryTenth, SwapNeighbours, DuplicateEveryTenth };
+  enum class Mode { kDropEveryTenth, kSwapNeighbours, kDuplicateEveryTenth };
 
   Relay(Mode mode, uint16_t target_port) : mode_(mode) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -116,20 +116,20 @@ class Relay {
       if (n <= 0) continue;
       std::vector<uint8_t> d(buf.begin(), buf.begin() + n);
       const auto header = gen::decodeHeader(d);
-      if (!header || header->kind != gen::Kind::Data) {
+      if (!header || header->kind != gen::Kind::kData) {
         forward(d);
         continue;
       }
       const uint64_t index = data_seen_++;
       switch (mode_) {
-        case Mode::DropEveryTenth:
+        case Mode::kDropEveryTenth:
           if (index % 10 != 9) forward(d);
           break;
-        case Mode::DuplicateEveryTenth:
+        case Mode::kDuplicateEveryTenth:
           forward(d);
           if (index % 10 == 9) forward(d);
           break;
-        case Mode::SwapNeighbours:
+        case Mode::kSwapNeighbours:
           if (held.empty()) {
             held = std::move(d);
           } else {
@@ -250,7 +250,7 @@ TEST(GenLoopback, EncapsulatedPacketsAreInvalidWithoutDecap) {
 TEST(GenRelay, DropEveryTenthIsExactlyTenPercentLoss) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--expect-from-gen", "--duration", "30"});
-  Relay relay(Relay::Mode::DropEveryTenth, port);
+  Relay relay(Relay::Mode::kDropEveryTenth, port);
   const json s =
       send({"--to", addr(relay.port()), "--count", "20000", "--flows", "4", "--rate", "50000"});
   const json r = finish(sink);
@@ -268,7 +268,7 @@ TEST(GenRelay, DropEveryTenthIsExactlyTenPercentLoss) {
 TEST(GenRelay, SwappedNeighboursAreReorderedNotLost) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--expect-from-gen", "--duration", "30"});
-  Relay relay(Relay::Mode::SwapNeighbours, port);
+  Relay relay(Relay::Mode::kSwapNeighbours, port);
   const json s =
       send({"--to", addr(relay.port()), "--count", "10000", "--flows", "1", "--rate", "50000"});
   const json r = finish(sink);
@@ -282,7 +282,7 @@ TEST(GenRelay, SwappedNeighboursAreReorderedNotLost) {
 TEST(GenRelay, DuplicatesCountedExactly) {
   const uint16_t port = freeUdpPort();
   Process sink = startSink({"--listen", addr(port), "--expect-from-gen", "--duration", "30"});
-  Relay relay(Relay::Mode::DuplicateEveryTenth, port);
+  Relay relay(Relay::Mode::kDuplicateEveryTenth, port);
   send({"--to", addr(relay.port()), "--count", "10000", "--flows", "3", "--rate", "50000"});
   const json r = finish(sink);
   EXPECT_EQ(r["packets"], 10000);

@@ -63,10 +63,10 @@ class Recorder {
       last_ = now;
       std::span<const uint8_t> payload(buf.data(), size_t(n));
       if (decap_ && gen::decap(std::span<const uint8_t>(buf.data(), size_t(n)), payload) !=
-                        gen::DecapStatus::Ok)
+                        gen::DecapStatus::kOk)
         continue;
       const auto h = gen::decodeHeader(payload);
-      if (h && h->kind == gen::Kind::Data) arrivals_.push_back({h->flow, h->seq, h->sent_ns, now});
+      if (h && h->kind == gen::Kind::kData) arrivals_.push_back({h->flow, h->seq, h->sent_ns, now});
     }
   }
   UdpSocket socket_;

@@ -116,7 +116,7 @@ TEST(Steering, TheKernelAgreesWithTheInterpreter) {
       group.push_back(std::move(opened).take());
     }
     const std::vector<bool> away = {false, true, false, false};
-    const auto program = steeringProgram(Steering::Kernel, 4, {0, 1, 2, 3}, away);
+    const auto program = steeringProgram(Steering::kKernel, 4, {0, 1, 2, 3}, away);
     const Status attached = attachSteering(group[0].get(), program);
     ASSERT_TRUE(attached) << attached.error();
     std::vector<int> per_socket(4, 0);

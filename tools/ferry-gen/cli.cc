@@ -167,7 +167,7 @@ struct Commands {
 
 Parsed parseSend(const Texts& t) {
   Parsed p;
-  p.command = Command::Send;
+  p.command = Command::kSend;
   p.json = t.json;
   p.quiet = t.quiet;
   SendConfig& c = p.send;
@@ -236,7 +236,7 @@ Parsed parseSend(const Texts& t) {
     p.run_given = true;
   }
   if (rate && bitrate) throw Error{"--bitrate: give --rate or --bitrate, not both"};
-  if (c.encap != Encap::None) {
+  if (c.encap != Encap::kNone) {
     InnerConfig inner = InnerConfig::defaults(c.encap);
     if (inner_src) inner.src = *inner_src;
     if (inner_dst) inner.dst = *inner_dst;
@@ -257,7 +257,7 @@ Parsed parseSend(const Texts& t) {
 
 Parsed parseSink(const Texts& t) {
   Parsed p;
-  p.command = Command::Sink;
+  p.command = Command::kSink;
   p.json = t.json;
   p.quiet = t.quiet;
   SinkConfig& c = p.sink;
@@ -336,7 +336,7 @@ Result parse(std::span<const std::string_view> argv) {
   if (parsed.outcome == ::ferry::cli::Outcome::kHelp) return {Parsed{}, {}};
   if (parsed.outcome == ::ferry::cli::Outcome::kVersion) {
     Parsed p;
-    p.command = Command::Version;
+    p.command = Command::kVersion;
     return {p, {}};
   }
   const bool send = commands.send->parsed(), sink = commands.sink->parsed();

@@ -13,10 +13,10 @@
 
 namespace ferry::gen::cli {
 
-enum class Command { Help, Version, Send, Sink };
+enum class Command { kHelp, kVersion, kSend, kSink };
 
 struct Parsed {
-  Command command = Command::Help;
+  Command command = Command::kHelp;
   SendConfig send;
   SinkConfig sink;
   bool run_given = false;  // send: --run-id given (else the caller picks a random one)

@@ -105,17 +105,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   const cli::Parsed& p = *result.parsed;
-  if (p.command == cli::Command::Help) {
+  if (p.command == cli::Command::kHelp) {
     std::cout << cli::usage();
     return 0;
   }
-  if (p.command == cli::Command::Version) {
+  if (p.command == cli::Command::kVersion) {
     std::cout << "ferry-gen " << FERRY_VERSION << "\n";
     return 0;
   }
   installSignals();
   try {
-    return p.command == cli::Command::Send ? runSend(p) : runSink(p);
+    return p.command == cli::Command::kSend ? runSend(p) : runSink(p);
   } catch (const std::exception& e) {
     std::cerr << "ferry-gen: " << e.what() << "\n";
     return 1;

@@ -10,15 +10,15 @@
 
 namespace ferry::bench {
 
-enum class Topology { Netns, Loopback };
-enum class Mode { Relay, Route };
+enum class Topology { kNetns, kLoopback };
+enum class Mode { kRelay, kRoute };
 // Where the netns topology's work runs (see topology.h and the README):
 //   split   the router's receive processing on the router's CPUs (RPS on
 //           its ingress veth); generator and sink pinned to the CPUs the
 //           dataplanes leave free, if any — as if they were other machines;
 //   shared  kernel defaults: a veth runs the receiver's stack on the sending
 //           CPU, generator and sink float over all CPUs.
-enum class CpuLayout { Split, Shared };
+enum class CpuLayout { kSplit, kShared };
 // The generator's traffic (--traffic, netns only for tunnel):
 //   spread  many flows (64 by default) spread over the dataplanes; the
 //           router's ingress veth hands each datagram over alone (no NAPI,
@@ -29,7 +29,7 @@ enum class CpuLayout { Split, Shared };
 //           segments them in software, so separate datagrams cross the
 //           link), and the router's ingress veth does GRO as a NIC does
 //           (NAPI, gro and rx-udp-gro-forwarding on; see topology.h).
-enum class Traffic { Spread, Tunnel };
+enum class Traffic { kSpread, kTunnel };
 
 const char* name(Topology t);
 const char* name(Mode m);
@@ -47,11 +47,11 @@ inline constexpr uint32_t kTunnelFlows = 4;
 struct Options {
   std::vector<unsigned> dataplanes = {1, 2, 4};
   std::vector<uint32_t> sizes = {64, 512, 1400, 3000};  // UDP payload bytes
-  Traffic traffic = Traffic::Spread;
+  Traffic traffic = Traffic::kSpread;
   uint32_t flows = kSpreadFlows;  // unless --flows: kTunnelFlows with --traffic tunnel
-  Mode mode = Mode::Relay;
+  Mode mode = Mode::kRelay;
   std::optional<Topology> topology;  // unset: netns when root and namespaces work, else loopback
-  CpuLayout layout = CpuLayout::Split;
+  CpuLayout layout = CpuLayout::kSplit;
   double loss = 0.001;  // loss tolerance of a passing trial, 0..1
   double trial_s = 2;
   // ferry first, then the peers of --compare, in the order given.

@@ -29,7 +29,7 @@ struct RouterSetup {
   BenchTopology* topology = nullptr;
   std::string work_dir;  // per-invocation private directory
   std::string self_exe;  // this ferryd, for `run` and the mmsg peer
-  Mode mode = Mode::Relay;
+  Mode mode = Mode::kRelay;
   uint32_t max_datagram = 2048;  // ferry's and mmsg's largest datagram
   std::vector<int> cpus;         // allowed CPUs, in pinning order
 };

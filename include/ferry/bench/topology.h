@@ -76,7 +76,7 @@ class BenchTopology {
   const SockAddr& routerEgress() const noexcept { return router_out_; }
   const SockAddr& sink() const noexcept { return sink_; }
 
-  bool supportsKernelForwarding() const noexcept { return kind_ == Topology::Netns; }
+  bool supportsKernelForwarding() const noexcept { return kind_ == Topology::kNetns; }
   // Kernel forwarding in the router namespace (ip_forward) on or off. "" on success.
   std::string setKernelForwarding(bool on);
   // Where each namespace's receive processing (IP, UDP, socket enqueue) runs:
@@ -118,8 +118,8 @@ class BenchTopology {
   std::string buildTunnelLinks();
   std::string buildLoopback();
 
-  Topology kind_ = Topology::Loopback;
-  Traffic traffic_ = Traffic::Spread;
+  Topology kind_ = Topology::kLoopback;
+  Traffic traffic_ = Traffic::kSpread;
   std::vector<pid_t> napi_threads_;
   std::string gen_ns_, router_ns_, sink_ns_;
   SockAddr gen_src_, router_in_, router_out_, sink_;

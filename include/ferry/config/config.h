@@ -34,9 +34,9 @@
 
 namespace ferry {
 
-enum class Mode : uint8_t { Relay, Route };
-enum class Steering : uint8_t { Kernel, InnerFlow, Cpu };
-enum class BfdMode : uint8_t { InBand, Rfc5881 };
+enum class Mode : uint8_t { kRelay, kRoute };
+enum class Steering : uint8_t { kKernel, kInnerFlow, kCpu };
+enum class BfdMode : uint8_t { kInBand, kRfc5881 };
 
 const char* toString(Mode mode) noexcept;
 const char* toString(Steering steering) noexcept;
@@ -63,7 +63,7 @@ struct BfdAuth {
 struct BfdConfig {
   uint32_t interval_ms = 300;  // DesiredMinTx and RequiredMinRx, milliseconds
   uint8_t detect_mult = 3;
-  BfdMode mode = BfdMode::InBand;
+  BfdMode mode = BfdMode::kInBand;
   bool admin_down = false;
   // Up hold-down: after the session comes up, the link carries traffic only
   // once the session has stayed up this long (flap damping). 0 = at once.
@@ -176,8 +176,8 @@ bool groInUse(const Config& config) noexcept;
 struct Config {
   std::string file;           // where it came from (for messages)
   uint32_t dataplanes = 0;    // 0 = auto (online CPUs)
-  Steering steering = Steering::Kernel;
-  Mode mode = Mode::Relay;
+  Steering steering = Steering::kKernel;
+  Mode mode = Mode::kRelay;
   std::vector<InterfaceConfig> interfaces;
   std::vector<RelayRule> relay;
   std::vector<RouteConfig> routes;

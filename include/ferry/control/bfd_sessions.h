@@ -117,7 +117,7 @@ class BfdSessions {
     uint16_t interface = 0;
     std::string name;
     SockAddr peer;
-    BfdMode mode = BfdMode::InBand;
+    BfdMode mode = BfdMode::kInBand;
     bfd::Micros interval_us = 0;  // configured DesiredMinTx = RequiredMinRx (set may change it)
     std::unique_ptr<bfd::Session> session;
     bfd::HoldDown hold;                // bfd.hold_up_ms between the session's up and the link's

@@ -80,7 +80,7 @@ class BfdTransport final : public BfdSessions::Transmit {
     uint16_t interface = 0;
     std::string name;
     SockAddr peer;
-    BfdMode mode = BfdMode::InBand;
+    BfdMode mode = BfdMode::kInBand;
     int send_fd = -1;      // in-band: dataplane 0's socket; RFC 5881: tx_socket
     Fd tx_socket;          // RFC 5881 only
     SockAddr destination;  // where packets go (peer, or peer ip:3784)

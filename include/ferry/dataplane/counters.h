@@ -16,18 +16,18 @@ namespace ferry {
 // either sent, handed to the control module (BFD), or counted under exactly
 // one of these.
 enum class Drop : uint8_t {
-  NoRoute,          // relay: no rule for the ingress interface; route: no matching prefix
-  BadSource,        // the interface has a peer and the datagram came from elsewhere
-  Truncated,        // larger than tuning.max_datagram (MSG_TRUNC)
-  SendError,        // the kernel refused the send (the error is in the send CQE)
-  NoBuffer,         // the provided-buffer ring ran dry (receive paused, re-armed)
-  EgressDown,       // relay: the egress interface's BFD session is down
-  BfdQueueFull,     // the hand-off queue to the control module was full
-  BadBfd,           // an in-band BFD packet with no BFD session to take it (defensive)
-  BadInnerHeader,   // route: the inner IPv4/IPv6 header is invalid
-  TtlExceeded,      // route: inner TTL / hop limit ≤ 1
-  Martian,          // route: inner source or destination that must never be routed
-  AllNextHopsDown,  // route: every next hop of the matching route is down
+  kNoRoute,          // relay: no rule for the ingress interface; route: no matching prefix
+  kBadSource,        // the interface has a peer and the datagram came from elsewhere
+  kTruncated,        // larger than tuning.max_datagram (MSG_TRUNC)
+  kSendError,        // the kernel refused the send (the error is in the send CQE)
+  kNoBuffer,         // the provided-buffer ring ran dry (receive paused, re-armed)
+  kEgressDown,       // relay: the egress interface's BFD session is down
+  kBfdQueueFull,     // the hand-off queue to the control module was full
+  kBadBfd,           // an in-band BFD packet with no BFD session to take it (defensive)
+  kBadInnerHeader,   // route: the inner IPv4/IPv6 header is invalid
+  kTtlExceeded,      // route: inner TTL / hop limit ≤ 1
+  kMartian,          // route: inner source or destination that must never be routed
+  kAllNextHopsDown,  // route: every next hop of the matching route is down
   kCount
 };
 inline constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);

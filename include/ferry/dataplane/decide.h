@@ -21,31 +21,31 @@ namespace ferry {
 
 struct Action {
   enum class Kind : uint8_t {
-    Forward,  // send `length` bytes to `egress`'s peer
-    Bfd,      // an in-band BFD control packet: hand it to the control module
-    Drop,     // count under `drop`
-    Icmp,     // count under `drop`, then answer with `icmp` (if the rate limit allows)
+    kForward,  // send `length` bytes to `egress`'s peer
+    kBfd,      // an in-band BFD control packet: hand it to the control module
+    kDrop,     // count under `drop`
+    kIcmp,     // count under `drop`, then answer with `icmp` (if the rate limit allows)
   };
-  Kind kind = Kind::Drop;
-  Drop drop = Drop::NoRoute;             // Drop and Icmp: the reason to count
+  Kind kind = Kind::kDrop;
+  Drop drop = Drop::kNoRoute;            // Drop and Icmp: the reason to count
   uint16_t egress = 0;                   // Forward
   uint32_t length = 0;                   // Forward: bytes to send (route: the inner packet)
-  uint32_t route = route::kNoRoute;      // Forward in route mode: the route (its counter)
+  uint32_t route_index = route::kNoRoute;       // Forward in route mode: the route (its counter)
   route::Family family = route::Family::kIpv4;  // Icmp: of the inner packet (the source to use)
   route::IcmpError icmp = route::IcmpError::kTimeExceeded;  // Icmp: which error
 
   static constexpr Action forward(uint16_t egress, uint32_t length,
-                                  uint32_t route = route::kNoRoute) noexcept {
+                                  uint32_t route_index = route::kNoRoute) noexcept {
     Action a;
-    a.kind = Kind::Forward;
+    a.kind = Kind::kForward;
     a.egress = egress;
     a.length = length;
-    a.route = route;
+    a.route_index = route_index;
     return a;
   }
   static constexpr Action toBfd() noexcept {
     Action a;
-    a.kind = Kind::Bfd;
+    a.kind = Kind::kBfd;
     return a;
   }
   static constexpr Action dropped(Drop why) noexcept {

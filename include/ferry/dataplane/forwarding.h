@@ -19,7 +19,7 @@ namespace ferry {
 struct ForwardingState {
   static constexpr uint16_t kNoInterface = 0xffff;
 
-  Mode mode = Mode::Relay;
+  Mode mode = Mode::kRelay;
   uint64_t version = 0;            // increments with every publish, for logs and tests
   uint32_t hash_seed = 0;          // route mode's ECMP seed (kept across reloads)
   std::vector<uint16_t> relay_to;  // relay mode: egress per ingress interface, or kNoInterface

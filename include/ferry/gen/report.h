@@ -28,7 +28,7 @@ struct SendReport {
   uint32_t flows = 0;
   uint32_t threads = 0;
   std::vector<uint32_t> sizes;
-  Encap encap = Encap::None;
+  Encap encap = Encap::kNone;
   bool gso = false;
   std::vector<uint64_t> flow_packets;  // data packets per flow id
 };

@@ -42,7 +42,7 @@ struct SendConfig {
   uint64_t count = 0;                  // data packets in all; 0 = no count bound
   double duration_s = 0;               // 0 = no time bound; at least one bound is needed
   uint32_t threads = 1;                // 1 .. flows
-  Encap encap = Encap::None;
+  Encap encap = Encap::kNone;
   std::optional<InnerConfig> inner;  // unset: InnerConfig::defaults(encap)
   bool gso = false;                  // UDP_SEGMENT; needs a single size
   uint32_t batch = 64;               // packets per sendmmsg without GSO, 1 .. 1024

@@ -26,7 +26,7 @@ inline constexpr uint64_t kDuplicateWindow = 4096;
 //   duplicates second and later copies, exact within kDuplicateWindow
 class SequenceTracker {
  public:
-  enum class Verdict : uint8_t { Next, Reordered, Late, Duplicate };
+  enum class Verdict : uint8_t { kNext, kReordered, kLate, kDuplicate };
 
   // `seq32` is the low 32 bits from the header; the tracker extends it to 64
   // bits by taking the value nearest the highest seen.

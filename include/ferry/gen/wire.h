@@ -39,10 +39,10 @@ inline constexpr size_t kHeaderSize = 16;
 inline constexpr size_t kEndMarkerSize = 32;
 inline constexpr uint64_t kTimestampMask = (uint64_t{1} << 48) - 1;
 
-enum class Kind : uint8_t { Data, End };
+enum class Kind : uint8_t { kData, kEnd };
 
 struct Header {
-  Kind kind = Kind::Data;
+  Kind kind = Kind::kData;
   uint16_t flow = 0;
   uint32_t seq = 0;
   uint16_t run = 0;
@@ -73,16 +73,16 @@ inline uint64_t latencyNs(uint64_t sent_ns48, uint64_t now_ns) noexcept {
 // --encap: none, or each UDP payload is a whole inner IPv4/IPv6 + UDP packet
 // (what ferry's route mode and Linux FOU carry), the measuring header first in
 // the inner UDP payload.
-enum class Encap : uint8_t { None, Ipv4, Ipv6 };
+enum class Encap : uint8_t { kNone, kIpv4, kIpv6 };
 
 std::string_view toString(Encap encap) noexcept;
 std::optional<Encap> parseEncap(std::string_view text) noexcept;
 
 // IP + UDP header bytes in front of the measuring header.
 constexpr size_t encapOverhead(Encap encap) noexcept {
-  return encap == Encap::Ipv4   ? ip::kIpv4MinHeader + ip::kUdpHeader
-         : encap == Encap::Ipv6 ? ip::kIpv6Header + ip::kUdpHeader
-                                : 0;
+  return encap == Encap::kIpv4   ? ip::kIpv4MinHeader + ip::kUdpHeader
+         : encap == Encap::kIpv6 ? ip::kIpv6Header + ip::kUdpHeader
+                                 : 0;
 }
 // Smallest UDP payload that carries the encapsulation and the measuring header.
 constexpr size_t minPacketSize(Encap encap) noexcept { return encapOverhead(encap) + kHeaderSize; }
@@ -136,10 +136,10 @@ class PacketTemplate {
 
 // --decap: what a packet's inner headers said.
 enum class DecapStatus : uint8_t {
-  Ok,
-  Malformed,    // not IPv4/IPv6, short, lengths disagree, an IPv4 fragment
-  NotUdp,       // inner protocol (IPv6: next header) is not UDP; IPv6 extension headers too
-  BadChecksum,  // IPv4 header or inner UDP checksum wrong (UDP checksum 0 is accepted on IPv4)
+  kOk,
+  kMalformed,    // not IPv4/IPv6, short, lengths disagree, an IPv4 fragment
+  kNotUdp,       // inner protocol (IPv6: next header) is not UDP; IPv6 extension headers too
+  kBadChecksum,  // IPv4 header or inner UDP checksum wrong (UDP checksum 0 is accepted on IPv4)
 };
 std::string_view toString(DecapStatus status) noexcept;
 

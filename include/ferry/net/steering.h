@@ -49,7 +49,7 @@ struct SteeringPlan {
 SteeringPlan planSteering(unsigned sockets, const std::vector<bool>& away);
 
 // The program for `steering` over `sockets` sockets (never empty).
-// `cpus[i]` is the CPU dataplane i is pinned to (for Steering::Cpu).
+// `cpus[i]` is the CPU dataplane i is pinned to (for Steering::kCpu).
 // `away`: see planSteering(); empty = every dataplane keeps its share.
 // About 2 instructions per dataplane and mode, 4 for cpu with some away: a
 // program past BPF_MAXINSNS (4096; cpu steering with about 1000 dataplanes,

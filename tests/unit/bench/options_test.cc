@@ -24,10 +24,10 @@ TEST(BenchOptions, DefaultsAreTheDocumentedMatrix) {
   EXPECT_EQ(o.dataplanes, (std::vector<unsigned>{1, 2, 4}));
   EXPECT_EQ(o.sizes, (std::vector<uint32_t>{64, 512, 1400, 3000}));
   EXPECT_EQ(o.flows, 64u);
-  EXPECT_EQ(o.traffic, Traffic::Spread);
-  EXPECT_EQ(o.mode, Mode::Relay);
+  EXPECT_EQ(o.traffic, Traffic::kSpread);
+  EXPECT_EQ(o.mode, Mode::kRelay);
   EXPECT_FALSE(o.topology.has_value());
-  EXPECT_EQ(o.layout, CpuLayout::Split);
+  EXPECT_EQ(o.layout, CpuLayout::kSplit);
   EXPECT_DOUBLE_EQ(o.loss, 0.001);
   EXPECT_DOUBLE_EQ(o.trial_s, 2);
   EXPECT_EQ(o.impls, (std::vector<std::string>{"ferry", "mmsg", "nginx", "kernel"}));
@@ -47,8 +47,8 @@ TEST(BenchOptions, EveryOption) {
   EXPECT_EQ(o.dataplanes, (std::vector<unsigned>{2, 1}));
   EXPECT_EQ(o.sizes, (std::vector<uint32_t>{1400, 64}));
   EXPECT_EQ(o.flows, 16u);
-  EXPECT_EQ(o.mode, Mode::Route);
-  EXPECT_EQ(o.topology, Topology::Loopback);
+  EXPECT_EQ(o.mode, Mode::kRoute);
+  EXPECT_EQ(o.topology, Topology::kLoopback);
   EXPECT_DOUBLE_EQ(o.loss, 0.005);
   EXPECT_DOUBLE_EQ(o.trial_s, 0.25);
   EXPECT_EQ(o.impls, (std::vector<std::string>{"ferry", "kernel", "mmsg"}));
@@ -58,7 +58,7 @@ TEST(BenchOptions, EveryOption) {
   EXPECT_EQ(o.max_trials, 9u);
   EXPECT_DOUBLE_EQ(o.resolution, 0.01);
   EXPECT_EQ(o.perf_dir, "p");
-  EXPECT_EQ(o.layout, CpuLayout::Shared);
+  EXPECT_EQ(o.layout, CpuLayout::kShared);
   EXPECT_TRUE(o.verbose);
   EXPECT_EQ(parseOk({"--compare", "none"}).impls, std::vector<std::string>{"ferry"});
   EXPECT_EQ(parseOk({"--from-json", "r.json", "--svg", "r.svg"}).from_json, "r.json");
@@ -66,13 +66,13 @@ TEST(BenchOptions, EveryOption) {
 
 TEST(BenchOptions, TunnelTrafficHasFourFlowsUnlessGiven) {
   const Options t = parseOk({"--traffic", "tunnel"});
-  EXPECT_EQ(t.traffic, Traffic::Tunnel);
+  EXPECT_EQ(t.traffic, Traffic::kTunnel);
   EXPECT_EQ(t.flows, 4u);
   EXPECT_STREQ(name(t.traffic), "tunnel");
   EXPECT_EQ(parseOk({"--flows", "16", "--traffic", "tunnel"}).flows, 16u);
   EXPECT_EQ(parseOk({"--traffic", "tunnel", "--flows", "1"}).flows, 1u);
   const Options s = parseOk({"--traffic", "spread"});
-  EXPECT_EQ(s.traffic, Traffic::Spread);
+  EXPECT_EQ(s.traffic, Traffic::kSpread);
   EXPECT_EQ(s.flows, 64u);
   EXPECT_STREQ(name(s.traffic), "spread");
   // The command that judges UDP GRO on tunnel traffic.

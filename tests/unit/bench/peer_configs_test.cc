@@ -15,7 +15,7 @@ RelayPath path() {
 }
 
 TEST(PeerConfigs, FerryRelayConfigIsValid) {
-  const std::string yaml = ferryConfig(path(), Mode::Relay, 2, 4096, "/tmp/x/ferry.sock");
+  const std::string yaml = ferryConfig(path(), Mode::kRelay, 2, 4096, "/tmp/x/ferry.sock");
   const ConfigResult r = parseConfig(yaml, "bench.yaml");
   ASSERT_TRUE(r.config.has_value()) << (r.errors.empty() ? "" : r.errors[0].format()) << yaml;
   const Config& c = *r.config;
@@ -32,17 +32,17 @@ TEST(PeerConfigs, FerryRelayConfigIsValid) {
 
 TEST(PeerConfigs, FerryNogroTurnsGroOff) {
   const std::string yaml =
-      ferryConfig(path(), Mode::Relay, 1, 2048, "/tmp/x/ferry-nogro.sock", /*gro=*/false);
+      ferryConfig(path(), Mode::kRelay, 1, 2048, "/tmp/x/ferry-nogro.sock", /*gro=*/false);
   const ConfigResult r = parseConfig(yaml, "bench.yaml");
   ASSERT_TRUE(r.config.has_value()) << (r.errors.empty() ? "" : r.errors[0].format()) << yaml;
   EXPECT_FALSE(r.config->tuning.gro);
   EXPECT_NE(yaml.find("  gro: false\n"), std::string::npos) << yaml;
-  EXPECT_NE(ferryConfig(path(), Mode::Relay, 1, 2048, "/s").find("  gro: true\n"),
+  EXPECT_NE(ferryConfig(path(), Mode::kRelay, 1, 2048, "/s").find("  gro: true\n"),
             std::string::npos);
 }
 
 TEST(PeerConfigs, FerryRouteConfigIsValid) {
-  const std::string yaml = ferryConfig(path(), Mode::Route, 1, 2048, "/tmp/x/ferry.sock");
+  const std::string yaml = ferryConfig(path(), Mode::kRoute, 1, 2048, "/tmp/x/ferry.sock");
   const ConfigResult r = parseConfig(yaml, "bench.yaml");
   ASSERT_TRUE(r.config.has_value()) << (r.errors.empty() ? "" : r.errors[0].format()) << yaml;
   EXPECT_EQ(r.config->routes.size(), 1u);

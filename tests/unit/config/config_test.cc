@@ -72,8 +72,8 @@ routes:
   ASSERT_TRUE(result.errors.empty()) << result.errors[0].format();
   const Config& c = *result.config;
   EXPECT_EQ(c.dataplanes, 4u);
-  EXPECT_EQ(c.steering, Steering::InnerFlow);
-  EXPECT_EQ(c.mode, Mode::Route);
+  EXPECT_EQ(c.steering, Steering::kInnerFlow);
+  EXPECT_EQ(c.mode, Mode::kRoute);
   EXPECT_EQ(c.control_socket, "/tmp/ferry-x.sock");
   ASSERT_TRUE(c.metrics_listen);
   EXPECT_EQ(c.metrics_listen->toString(), "127.0.0.1:9108");
@@ -93,11 +93,11 @@ routes:
   EXPECT_EQ(c.interfaces[0].peer->toString(), "192.0.2.2:50000");
   EXPECT_EQ(c.interfaces[0].bfd->interval_ms, 50u);
   EXPECT_EQ(c.interfaces[0].bfd->detect_mult, 3);
-  EXPECT_EQ(c.interfaces[0].bfd->mode, BfdMode::InBand);
+  EXPECT_EQ(c.interfaces[0].bfd->mode, BfdMode::kInBand);
   EXPECT_FALSE(c.interfaces[0].bfd->admin_down);
   EXPECT_EQ(c.interfaces[0].pos.line, 10);
   EXPECT_EQ(c.interfaces[1].bind.toString(), "[2001:db8::1]:50000");
-  EXPECT_EQ(c.interfaces[1].bfd->mode, BfdMode::Rfc5881);
+  EXPECT_EQ(c.interfaces[1].bfd->mode, BfdMode::kRfc5881);
   EXPECT_EQ(c.interfaces[1].bfd->detect_mult, 5);
   EXPECT_TRUE(c.interfaces[1].bfd->admin_down);
   EXPECT_EQ(c.interfaces[1].bfd->hold_up_ms, 2500u);
@@ -131,8 +131,8 @@ relay: [ { from: a, to: b } ]
   const Config& c = *result.config;
   EXPECT_EQ(c.dataplanes, 0u) << "auto";
   EXPECT_EQ(c.dataplaneCount(7), 7u);
-  EXPECT_EQ(c.mode, Mode::Relay);
-  EXPECT_EQ(c.steering, Steering::Kernel);
+  EXPECT_EQ(c.mode, Mode::kRelay);
+  EXPECT_EQ(c.steering, Steering::kKernel);
   EXPECT_EQ(c.control_socket, "/run/ferry/ferry.sock");
   EXPECT_EQ(c.tuning.max_datagram, 2048u);
   EXPECT_EQ(c.tuning.buffers, 4096u);

@@ -20,7 +20,7 @@ namespace ferry {
 namespace {
 
 TEST(UserData, RoundTripsEveryOpAndEdgeValue) {
-  for (Op op : {Op::Recv, Op::Send, Op::Wake, Op::Cancel, Op::IcmpReply}) {
+  for (Op op : {Op::kRecv, Op::kSend, Op::kWake, Op::kCancel, Op::kIcmpReply}) {
     for (uint16_t iface : {uint16_t(0), uint16_t(1), uint16_t(4095), uint16_t(0xffff)}) {
       for (uint16_t buf : {uint16_t(0), uint16_t(1), uint16_t(32767), uint16_t(0xffff)}) {
         const UserData ud{op, iface, buf};
@@ -28,10 +28,10 @@ TEST(UserData, RoundTripsEveryOpAndEdgeValue) {
       }
     }
   }
-  EXPECT_EQ((UserData{Op::Send, 2, 7}.pack()), 0x0200000200000007ull);
+  EXPECT_EQ((UserData{Op::kSend, 2, 7}.pack()), 0x0200000200000007ull);
   // Distinct requests never share a user_data (async cancel matches on it).
-  EXPECT_NE((UserData{Op::Recv, 1, 0}.pack()), (UserData{Op::Recv, 2, 0}.pack()));
-  EXPECT_NE((UserData{Op::Recv, 1, 0}.pack()), (UserData{Op::Cancel, 1, 0}.pack()));
+  EXPECT_NE((UserData{Op::kRecv, 1, 0}.pack()), (UserData{Op::kRecv, 2, 0}.pack()));
+  EXPECT_NE((UserData{Op::kRecv, 1, 0}.pack()), (UserData{Op::kCancel, 1, 0}.pack()));
 }
 
 TEST(Drop, EveryReasonHasADistinctSnakeCaseName) {
@@ -201,7 +201,7 @@ relay: [ { from: a, to: b }, { from: c, to: a } ]
   const auto state = ForwardingState::fromConfig(*result.config, 1);
   EXPECT_EQ(state.relay_to, (std::vector<uint16_t>{1, ForwardingState::kNoInterface, 0}));
   EXPECT_EQ(state.up, (std::vector<uint8_t>{1, 1, 1}));
-  EXPECT_EQ(state.mode, Mode::Relay);
+  EXPECT_EQ(state.mode, Mode::kRelay);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ namespace ferry {
 void PrintTo(const Action& a, std::ostream* os) {
   static const char* const kinds[] = {"forward", "bfd", "drop", "icmp"};
   *os << kinds[int(a.kind)] << "{egress " << a.egress << ", length " << a.length << ", route "
-      << a.route << ", drop " << toString(a.drop) << ", icmp " << int(a.icmp) << ", family "
+      << a.route_index << ", drop " << toString(a.drop) << ", icmp " << int(a.icmp) << ", family "
       << int(a.family) << "}";
 }
 
@@ -77,10 +77,10 @@ TEST(Decide, RelayTable) {
       {"b relays to c", &state, 1, 1400, Action::forward(2, 1400)},
       {"empty datagrams are forwarded too", &state, 0, 0, Action::forward(1, 0)},
       {"exactly max_datagram", &state, 0, kMax, Action::forward(1, kMax)},
-      {"one byte more is truncated", &state, 0, kMax + 1, Action::dropped(Drop::Truncated)},
-      {"c has no rule", &state, 2, 100, Action::dropped(Drop::NoRoute)},
-      {"an ingress the snapshot does not know", &state, 9, 100, Action::dropped(Drop::NoRoute)},
-      {"egress b down", &b_down, 0, 100, Action::dropped(Drop::EgressDown)},
+      {"one byte more is truncated", &state, 0, kMax + 1, Action::dropped(Drop::kTruncated)},
+      {"c has no rule", &state, 2, 100, Action::dropped(Drop::kNoRoute)},
+      {"an ingress the snapshot does not know", &state, 9, 100, Action::dropped(Drop::kNoRoute)},
+      {"egress b down", &b_down, 0, 100, Action::dropped(Drop::kEgressDown)},
       {"egress c up while b is down", &b_down, 1, 100, Action::forward(2, 100)},
   };
   for (const Row& r : rows) {
@@ -116,7 +116,7 @@ TEST(Decide, InBandBfdGoesToTheControlModuleOnlyWhereTheInterfaceHasIt) {
   const Action bfd = Action::toBfd();
   auto d = bfdLike(24);
   EXPECT_EQ(decide({0, true, true}, d, kMax, state), bfd);
-  EXPECT_EQ(decide({0, true, false}, d, kMax, state), Action::dropped(Drop::BadBfd))
+  EXPECT_EQ(decide({0, true, false}, d, kMax, state), Action::dropped(Drop::kBadBfd))
       << "no peer: no session could take it";
   EXPECT_EQ(decide({0, false, true}, d, kMax, state), Action::forward(1, 24))
       << "without in-band BFD it is data";
@@ -128,7 +128,7 @@ TEST(Decide, InBandBfdGoesToTheControlModuleOnlyWhereTheInterfaceHasIt) {
   EXPECT_EQ(decide({2, true, true}, d, kMax, state), bfd);
   // A datagram above max_datagram is truncated before anything else.
   auto big = bfdLike(64, 0x20, 64);
-  EXPECT_EQ(decide({0, true, true}, big, 60, state), Action::dropped(Drop::Truncated));
+  EXPECT_EQ(decide({0, true, true}, big, 60, state), Action::dropped(Drop::kTruncated));
 }
 
 const std::string kRoute = R"(
@@ -153,7 +153,7 @@ std::vector<uint8_t> hopLimitOne() {
 
 Action icmp(Drop why, route::IcmpError error, route::Family family) {
   Action a = Action::dropped(why);
-  a.kind = Action::Kind::Icmp;
+  a.kind = Action::Kind::kIcmp;
   a.icmp = error;
   a.family = family;
   return a;
@@ -177,28 +177,29 @@ TEST(Decide, RouteTable) {
   };
   const Row rows[] = {
       {"10.1/16 via e1", &state, makeV4({.destination = 0x0a010001}), Action::forward(1, 32, 0)},
-      {"10.2/16 via e2 first", &state, makeV4({.destination = 0x0a020001}), Action::forward(2, 32, 1)},
+      {"10.2/16 via e2 first", &state, makeV4({.destination = 0x0a020001}),
+       Action::forward(2, 32, 1)},
       {"10.2/16 fails over to e1", &e2_down, makeV4({.destination = 0x0a020001}),
        Action::forward(1, 32, 1)},
       {"IPv6 via e2", &state, makeV6({}), Action::forward(2, 52, 3)},
       {"TTL 1: time exceeded", &state, makeV4({.destination = 0x0a010001, .ttl = 1}),
-       icmp(Drop::TtlExceeded, IcmpError::kTimeExceeded, Family::kIpv4)},
+       icmp(Drop::kTtlExceeded, IcmpError::kTimeExceeded, Family::kIpv4)},
       {"hop limit 1: time exceeded", &state, hopLimitOne(),
-       icmp(Drop::TtlExceeded, IcmpError::kTimeExceeded, Family::kIpv6)},
+       icmp(Drop::kTtlExceeded, IcmpError::kTimeExceeded, Family::kIpv6)},
       {"no route: unreachable", &state, makeV4({.destination = 0x0a030001}),
-       icmp(Drop::NoRoute, IcmpError::kDestinationUnreachable, Family::kIpv4)},
+       icmp(Drop::kNoRoute, IcmpError::kDestinationUnreachable, Family::kIpv4)},
       {"all next hops down: unreachable", &all_down, makeV4({.destination = 0x0a020001}),
-       icmp(Drop::AllNextHopsDown, IcmpError::kDestinationUnreachable, Family::kIpv4)},
-      {"no ICMP source: TTL 1 only dropped", &no_icmp, makeV4({.destination = 0x0a010001, .ttl = 1}),
-       Action::dropped(Drop::TtlExceeded)},
+       icmp(Drop::kAllNextHopsDown, IcmpError::kDestinationUnreachable, Family::kIpv4)},
+      {"no ICMP source: TTL 1 only dropped", &no_icmp,
+       makeV4({.destination = 0x0a010001, .ttl = 1}), Action::dropped(Drop::kTtlExceeded)},
       {"no ICMP source: no route only dropped", &no_icmp, makeV4({.destination = 0x0a030001}),
-       Action::dropped(Drop::NoRoute)},
+       Action::dropped(Drop::kNoRoute)},
       {"martian destination 127.0.0.1", &state, makeV4({.destination = 0x7f000001}),
-       Action::dropped(Drop::Martian)},
+       Action::dropped(Drop::kMartian)},
       {"martian source 0.0.0.0", &state, makeV4({.source = 0, .destination = 0x0a010001}),
-       Action::dropped(Drop::Martian)},
-      {"not an IP packet", &state, bytes(40, 0x50), Action::dropped(Drop::BadInnerHeader)},
-      {"empty", &state, {}, Action::dropped(Drop::BadInnerHeader)},
+       Action::dropped(Drop::kMartian)},
+      {"not an IP packet", &state, bytes(40, 0x50), Action::dropped(Drop::kBadInnerHeader)},
+      {"empty", &state, {}, Action::dropped(Drop::kBadInnerHeader)},
   };
   for (const Row& r : rows) {
     auto p = r.packet;
@@ -210,7 +211,7 @@ TEST(Decide, RouteModeForwardDecrementsTheTtlOnlyWhenForwarding) {
   const ForwardingState state = stateFor(kRoute);
   const auto original = makeV4({.destination = 0x0a010001, .ttl = 9});
   auto p = original;
-  ASSERT_EQ(decide({0, false, false}, p, kMax, state).kind, Action::Kind::Forward);
+  ASSERT_EQ(decide({0, false, false}, p, kMax, state).kind, Action::Kind::kForward);
   EXPECT_EQ(p[8], 8);
   EXPECT_EQ(checksum::compute(std::span(p).first(20)), 0) << "header checksum still valid";
   auto expired = makeV4({.destination = 0x0a010001, .ttl = 1});
@@ -239,8 +240,8 @@ TEST(Decide, EcmpChoosesPerDatagram) {
   for (uint16_t port = 1000; port < 1064; ++port) {
     auto p = makeV4({.destination = 0x0a050001, .source_port = port});
     const Action first = decide({0, false, false}, p, kMax, state);
-    ASSERT_EQ(first.kind, Action::Kind::Forward);
-    EXPECT_EQ(first.route, 2u);
+    ASSERT_EQ(first.kind, Action::Kind::kForward);
+    EXPECT_EQ(first.route_index, 2u);
     used.insert(first.egress);
     auto again = makeV4({.destination = 0x0a050001, .source_port = port});
     EXPECT_EQ(decide({0, false, false}, again, kMax, state).egress, first.egress) << "flow " << port;

@@ -16,7 +16,7 @@ TEST(GenCli, SendDefaults) {
   const auto r = run({"send", "--to", "127.0.0.1:9000"});
   ASSERT_TRUE(r.parsed) << r.error;
   const SendConfig& c = r.parsed->send;
-  EXPECT_EQ(r.parsed->command, Command::Send);
+  EXPECT_EQ(r.parsed->command, Command::kSend);
   EXPECT_EQ(c.to.toString(), "127.0.0.1:9000");
   EXPECT_EQ(c.sizes, std::vector<uint32_t>{64});
   EXPECT_EQ(c.flows, 1u);
@@ -39,7 +39,7 @@ TEST(GenCli, SendEverything) {
   EXPECT_EQ(c.sizes, (std::vector<uint32_t>{100, 200}));
   EXPECT_EQ(c.count, 100000u);
   EXPECT_EQ(c.duration_s, 0);
-  EXPECT_EQ(c.encap, Encap::Ipv6);
+  EXPECT_EQ(c.encap, Encap::kIpv6);
   ASSERT_TRUE(c.inner);
   EXPECT_EQ(c.inner->dst.toString(), "2001:db8::/32");
   EXPECT_EQ(c.inner->src.toString(), "2001:2:0:1::/64");
@@ -75,7 +75,7 @@ TEST(GenCli, HelpIsNotAnError) {
        std::vector<std::vector<std::string_view>>{{"--help"}, {"help"}, {"send", "--help"}}) {
     const auto r = run(args);
     ASSERT_TRUE(r.parsed);
-    EXPECT_EQ(r.parsed->command, Command::Help);
+    EXPECT_EQ(r.parsed->command, Command::kHelp);
   }
   EXPECT_NE(usage().find("--expect-from-gen"), std::string::npos);
 }

@@ -11,13 +11,13 @@ namespace {
 std::vector<uint8_t> data(uint16_t flow, uint32_t seq, uint16_t run = 1, uint64_t sent_ns = 1000,
                           size_t size = 64) {
   std::vector<uint8_t> p(size, 0);
-  encodeHeader(Header{Kind::Data, flow, seq, run, sent_ns}, p.data());
+  encodeHeader(Header{Kind::kData, flow, seq, run, sent_ns}, p.data());
   return p;
 }
 
 std::vector<uint8_t> end(uint16_t flow, uint64_t packets, uint32_t flows, uint16_t run = 1) {
   std::vector<uint8_t> p(kEndMarkerSize, 0);
-  encodeEndMarker(Header{Kind::End, flow, static_cast<uint32_t>(packets), run, 0},
+  encodeEndMarker(Header{Kind::kEnd, flow, static_cast<uint32_t>(packets), run, 0},
                   EndMarker{packets, flows}, p.data());
   return p;
 }
@@ -98,7 +98,7 @@ TEST(GenCollector, NonGenPayloadsAreInvalid) {
 }
 
 TEST(GenCollector, DecapLooksInsideAndChecksChecksums) {
-  for (Encap encap : {Encap::Ipv4, Encap::Ipv6}) {
+  for (Encap encap : {Encap::kIpv4, Encap::kIpv6}) {
     Collector c(CollectorConfig{true, std::nullopt});
     for (uint32_t s = 0; s < 4; ++s) c.onDatagram(encapsulated(encap, data(2, s), 2), 1);
     c.onDatagram(encapsulated(encap, end(2, 4, 3), 2), 1);
@@ -116,7 +116,7 @@ TEST(GenCollector, DecapLooksInsideAndChecksChecksums) {
 
 TEST(GenCollector, WithoutDecapEncapsulatedPacketsAreInvalid) {
   Collector c(CollectorConfig{});
-  c.onDatagram(encapsulated(Encap::Ipv4, data(0, 0), 0), 1);
+  c.onDatagram(encapsulated(Encap::kIpv4, data(0, 0), 0), 1);
   EXPECT_EQ(c.totals().invalid, 1u);
 }
 

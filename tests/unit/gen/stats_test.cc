@@ -57,12 +57,12 @@ TEST(GenSequence, Table) {
 
 TEST(GenSequence, VerdictsNameEachCase) {
   SequenceTracker t;
-  EXPECT_EQ(t.onPacket(5), V::Next);
-  EXPECT_EQ(t.onPacket(7), V::Next);
-  EXPECT_EQ(t.onPacket(6), V::Reordered);
-  EXPECT_EQ(t.onPacket(6), V::Duplicate);
-  EXPECT_EQ(t.onPacket(7), V::Duplicate);
-  EXPECT_EQ(t.onPacket(8), V::Next);
+  EXPECT_EQ(t.onPacket(5), V::kNext);
+  EXPECT_EQ(t.onPacket(7), V::kNext);
+  EXPECT_EQ(t.onPacket(6), V::kReordered);
+  EXPECT_EQ(t.onPacket(6), V::kDuplicate);
+  EXPECT_EQ(t.onPacket(7), V::kDuplicate);
+  EXPECT_EQ(t.onPacket(8), V::kNext);
 }
 
 TEST(GenSequence, DuplicatesExactWithinTheWindowLateBeyondIt) {
@@ -70,9 +70,9 @@ TEST(GenSequence, DuplicatesExactWithinTheWindowLateBeyondIt) {
   for (uint32_t s = 0; s < 10000; ++s) t.onPacket(s);
   const uint32_t highest = 9999;
   // The oldest sequence number still inside the window.
-  EXPECT_EQ(t.onPacket(highest - (kDuplicateWindow - 1)), V::Duplicate);
+  EXPECT_EQ(t.onPacket(highest - (kDuplicateWindow - 1)), V::kDuplicate);
   // One older: cannot be checked; counted as late (and reordered, and received).
-  EXPECT_EQ(t.onPacket(highest - kDuplicateWindow), V::Late);
+  EXPECT_EQ(t.onPacket(highest - kDuplicateWindow), V::kLate);
   EXPECT_EQ(t.late(), 1u);
   EXPECT_EQ(t.reordered(), 1u);
   EXPECT_EQ(t.duplicates(), 1u);
@@ -83,25 +83,25 @@ TEST(GenSequence, WindowSlotsAreClearedWhenTheWindowMoves) {
   SequenceTracker t;
   // 0 and then a jump of exactly one window less one: slot of 0 is reused by
   // kDuplicateWindow, which must not look like a duplicate.
-  EXPECT_EQ(t.onPacket(0), V::Next);
-  EXPECT_EQ(t.onPacket(kDuplicateWindow - 1), V::Next);
-  EXPECT_EQ(t.onPacket(kDuplicateWindow), V::Next);
-  EXPECT_EQ(t.onPacket(kDuplicateWindow + 5), V::Next);
-  EXPECT_EQ(t.onPacket(kDuplicateWindow + 2), V::Reordered);  // slot 2 was never seen
+  EXPECT_EQ(t.onPacket(0), V::kNext);
+  EXPECT_EQ(t.onPacket(kDuplicateWindow - 1), V::kNext);
+  EXPECT_EQ(t.onPacket(kDuplicateWindow), V::kNext);
+  EXPECT_EQ(t.onPacket(kDuplicateWindow + 5), V::kNext);
+  EXPECT_EQ(t.onPacket(kDuplicateWindow + 2), V::kReordered);  // slot 2 was never seen
   // A jump further than the window clears everything.
-  EXPECT_EQ(t.onPacket(10 * kDuplicateWindow), V::Next);
-  EXPECT_EQ(t.onPacket(10 * kDuplicateWindow - 1), V::Reordered);
+  EXPECT_EQ(t.onPacket(10 * kDuplicateWindow), V::kNext);
+  EXPECT_EQ(t.onPacket(10 * kDuplicateWindow - 1), V::kReordered);
 }
 
 TEST(GenSequence, ExtendsPast32Bits) {
   SequenceTracker t;
   const uint64_t start = 0xffff'fff0ULL;
-  EXPECT_EQ(t.onPacket(static_cast<uint32_t>(start)), V::Next);
+  EXPECT_EQ(t.onPacket(static_cast<uint32_t>(start)), V::kNext);
   for (uint64_t s = start + 1; s < start + 40; ++s)
-    EXPECT_EQ(t.onPacket(static_cast<uint32_t>(s)), V::Next);
+    EXPECT_EQ(t.onPacket(static_cast<uint32_t>(s)), V::kNext);
   EXPECT_EQ(t.extend(static_cast<uint32_t>(start + 40)), start + 40);
   EXPECT_EQ(t.extend(static_cast<uint32_t>(start + 5)), start + 5);  // behind, across the wrap
-  EXPECT_EQ(t.onPacket(static_cast<uint32_t>(start + 5)), V::Duplicate);
+  EXPECT_EQ(t.onPacket(static_cast<uint32_t>(start + 5)), V::kDuplicate);
   EXPECT_EQ(t.received(), 40u);
   EXPECT_EQ(t.lost(), start);  // 0 .. start-1 never came
 }

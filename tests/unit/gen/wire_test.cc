@@ -89,14 +89,14 @@ Parsed parseInner(const std::vector<uint8_t>& pkt) {
 }
 
 TEST(GenHeader, RoundTripsEveryField) {
-  const Header h{Kind::Data, 0xbeef, 0xfedcba98, 0x1234, 0x0000abcdef012345};
+  const Header h{Kind::kData, 0xbeef, 0xfedcba98, 0x1234, 0x0000abcdef012345};
   std::array<uint8_t, kHeaderSize> buf{};
   encodeHeader(h, buf.data());
   EXPECT_EQ(buf[0], 0xFE);
   EXPECT_EQ(buf[1], 0x47);
   const auto d = decodeHeader(buf);
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->kind, Kind::Data);
+  EXPECT_EQ(d->kind, Kind::kData);
   EXPECT_EQ(d->flow, 0xbeef);
   EXPECT_EQ(d->seq, 0xfedcba98u);
   EXPECT_EQ(d->run, 0x1234);
@@ -127,11 +127,11 @@ TEST(GenHeader, RejectsShortAndForeignPayloads) {
 
 TEST(GenHeader, EndMarkerCarriesCountAndFlows) {
   std::array<uint8_t, kEndMarkerSize> buf{};
-  const Header h{Kind::Data, 7, 5'000'000'000ULL & 0xffffffff, 9, 1};
+  const Header h{Kind::kData, 7, 5'000'000'000ULL & 0xffffffff, 9, 1};
   encodeEndMarker(h, EndMarker{5'000'000'000ULL, 16}, buf.data());
   const auto d = decodeHeader(buf);
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->kind, Kind::End);
+  EXPECT_EQ(d->kind, Kind::kEnd);
   EXPECT_EQ(d->flow, 7);
   const auto m = decodeEndMarker(buf);
   ASSERT_TRUE(m);
@@ -176,11 +176,11 @@ TEST_P(GenEncap, TemplatePacketsAreValidInnerUdpWithTheHeaderInside) {
       const PacketTemplate t(encap, inner, flow, size);
       ASSERT_EQ(t.size(), size);
       std::vector<uint8_t> pkt(size, 0);
-      const Header h{Kind::Data, flow, 0x89abcdefu + flow, 77, 0x123456789abcULL + size};
+      const Header h{Kind::kData, flow, 0x89abcdefu + flow, 77, 0x123456789abcULL + size};
       t.write(h, pkt.data());
 
       const Parsed p = parseInner(pkt);
-      EXPECT_EQ(p.version, encap == Encap::Ipv4 ? 4 : 6);
+      EXPECT_EQ(p.version, encap == Encap::kIpv4 ? 4 : 6);
       EXPECT_EQ(p.ttl, 64);
       EXPECT_TRUE(p.ip_checksum_ok) << "flow " << flow << " size " << size;
       EXPECT_TRUE(p.udp_checksum_ok) << "flow " << flow << " size " << size;
@@ -203,7 +203,7 @@ TEST_P(GenEncap, TemplatePacketsAreValidInnerUdpWithTheHeaderInside) {
 
       // And our own decap agrees.
       std::span<const uint8_t> payload;
-      EXPECT_EQ(decap(pkt, payload), DecapStatus::Ok);
+      EXPECT_EQ(decap(pkt, payload), DecapStatus::kOk);
       EXPECT_EQ(payload.size(), size - encapOverhead(encap));
     }
   }
@@ -214,67 +214,67 @@ TEST_P(GenEncap, DecapRejectsDamage) {
   const Encap encap = GetParam();
   const PacketTemplate t(encap, InnerConfig::defaults(encap), 3, 200);
   std::vector<uint8_t> good(200, 0);
-  t.write(Header{Kind::Data, 3, 42, 1, 1000}, good.data());
+  t.write(Header{Kind::kData, 3, 42, 1, 1000}, good.data());
   std::span<const uint8_t> payload;
-  ASSERT_EQ(decap(good, payload), DecapStatus::Ok);
+  ASSERT_EQ(decap(good, payload), DecapStatus::kOk);
 
   auto flipped = good;
   flipped.back() ^= 0x01;  // payload bit: the UDP checksum catches it
-  EXPECT_EQ(decap(flipped, payload), DecapStatus::BadChecksum);
+  EXPECT_EQ(decap(flipped, payload), DecapStatus::kBadChecksum);
 
   auto truncated = good;
   truncated.resize(100);
-  EXPECT_EQ(decap(truncated, payload), DecapStatus::Malformed);
+  EXPECT_EQ(decap(truncated, payload), DecapStatus::kMalformed);
 
   auto not_udp = good;
-  not_udp[encap == Encap::Ipv4 ? 9 : 6] = 6;  // TCP
-  if (encap == Encap::Ipv4) {
+  not_udp[encap == Encap::kIpv4 ? 9 : 6] = 6;  // TCP
+  if (encap == Encap::kIpv4) {
     // Keep the IPv4 header checksum right so only the protocol is wrong.
     not_udp[10] = not_udp[11] = 0;
     const uint16_t c = referenceChecksum({not_udp.begin(), not_udp.begin() + 20});
     not_udp[10] = static_cast<uint8_t>(c >> 8);
     not_udp[11] = static_cast<uint8_t>(c);
   }
-  EXPECT_EQ(decap(not_udp, payload), DecapStatus::NotUdp);
+  EXPECT_EQ(decap(not_udp, payload), DecapStatus::kNotUdp);
 
-  EXPECT_EQ(decap(std::vector<uint8_t>{0x20, 0, 0, 0}, payload), DecapStatus::Malformed);
+  EXPECT_EQ(decap(std::vector<uint8_t>{0x20, 0, 0, 0}, payload), DecapStatus::kMalformed);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, GenEncap, ::testing::Values(Encap::Ipv4, Encap::Ipv6),
+INSTANTIATE_TEST_SUITE_P(Families, GenEncap, ::testing::Values(Encap::kIpv4, Encap::kIpv6),
                          [](const auto& param_info) {
                            return std::string(toString(param_info.param));
                          });
 
 TEST(GenEncap, Ipv4HeaderDamageAndFragmentsAreRejected) {
-  const PacketTemplate t(Encap::Ipv4, InnerConfig::defaults(Encap::Ipv4), 0, 100);
+  const PacketTemplate t(Encap::kIpv4, InnerConfig::defaults(Encap::kIpv4), 0, 100);
   std::vector<uint8_t> pkt(100, 0);
   t.write(Header{}, pkt.data());
   std::span<const uint8_t> payload;
   auto bad_ttl = pkt;
   bad_ttl[8] = 63;  // TTL changed without the checksum
-  EXPECT_EQ(decap(bad_ttl, payload), DecapStatus::BadChecksum);
+  EXPECT_EQ(decap(bad_ttl, payload), DecapStatus::kBadChecksum);
   auto fragment = pkt;
   fragment[6] = 0x20;  // MF
-  EXPECT_EQ(decap(fragment, payload), DecapStatus::Malformed);
+  EXPECT_EQ(decap(fragment, payload), DecapStatus::kMalformed);
 }
 
 TEST(GenEncap, NoneIsTheHeaderAlone) {
-  const PacketTemplate t(Encap::None, InnerConfig::defaults(Encap::None), 5, 64);
+  const PacketTemplate t(Encap::kNone, InnerConfig::defaults(Encap::kNone), 5, 64);
   std::vector<uint8_t> pkt(64, 0);
-  t.write(Header{Kind::Data, 5, 9, 2, 3}, pkt.data());
+  t.write(Header{Kind::kData, 5, 9, 2, 3}, pkt.data());
   const auto d = decodeHeader(pkt);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->flow, 5);
   EXPECT_EQ(d->seq, 9u);
-  EXPECT_EQ(minPacketSize(Encap::None), 16u);
-  EXPECT_EQ(minPacketSize(Encap::Ipv4), 44u);
-  EXPECT_EQ(minPacketSize(Encap::Ipv6), 64u);
+  EXPECT_EQ(minPacketSize(Encap::kNone), 16u);
+  EXPECT_EQ(minPacketSize(Encap::kIpv4), 44u);
+  EXPECT_EQ(minPacketSize(Encap::kIpv6), 64u);
 }
 
 TEST(GenEncap, ParsesNames) {
-  EXPECT_EQ(parseEncap("ipv4"), Encap::Ipv4);
-  EXPECT_EQ(parseEncap("ipv6"), Encap::Ipv6);
-  EXPECT_EQ(parseEncap("none"), Encap::None);
+  EXPECT_EQ(parseEncap("ipv4"), Encap::kIpv4);
+  EXPECT_EQ(parseEncap("ipv6"), Encap::kIpv6);
+  EXPECT_EQ(parseEncap("none"), Encap::kNone);
   EXPECT_FALSE(parseEncap("gre"));
 }
 

@@ -95,11 +95,11 @@ std::vector<CbpfPacket> packetsFor(Steering steering, unsigned cpus) {
   for (uint32_t f = 0; f < 400; ++f) {
     const uint32_t cpu = f % (cpus + 1);  // one CPU with no dataplane
     switch (steering) {
-      case Steering::Kernel:
+      case Steering::kKernel:
         out.push_back(underlay4(0xc0000202 + f % 7, uint16_t(40000 + f), {1, 2, 3}, cpu));
         if (f % 4 == 0) out.push_back(underlay6(f, uint16_t(30000 + f), {1, 2, 3}));
         break;
-      case Steering::InnerFlow:
+      case Steering::kInnerFlow:
         out.push_back(underlay4(0xc0000202, 50000,
                                 inner4(0x0a000001 + f, 0x0a020001 + f % 5, uint16_t(1000 + f))));
         if (f % 4 == 0) out.push_back(underlay4(0xc0000202, 50000, inner6(f, f * 7, uint16_t(f))));
@@ -110,7 +110,7 @@ std::vector<CbpfPacket> packetsFor(Steering steering, unsigned cpus) {
         if (f % 10 == 2)
           out.push_back(underlay6(f, uint16_t(40000 + f), {0x60, 0, 0, 0, 0}));  // short "IPv6"
         break;
-      case Steering::Cpu:
+      case Steering::kCpu:
         out.push_back(underlay4(0xc0000202, uint16_t(40000 + f), {1, 2, 3}, cpu));
         if (f % 8 == 0)
           out.push_back(underlay4(0xc0000202, uint16_t(41000 + f), {1, 2, 3}, cpu, /*options=*/2));
@@ -263,7 +263,7 @@ TEST_P(EveryMode, EveryDataplaneGetsAShareWhenAllAreHealthy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steering, EveryMode,
-                         ::testing::Values(Steering::Kernel, Steering::InnerFlow, Steering::Cpu),
+                         ::testing::Values(Steering::kKernel, Steering::kInnerFlow, Steering::kCpu),
                          [](const auto& param_info) {
                            std::string name = toString(param_info.param);
                            for (char& c : name)
@@ -276,9 +276,9 @@ TEST(SteeringSize, TheLargestConfigsFitOrSaySo) {
   std::vector<bool> one(n, false), half(n, false);
   one[7] = true;
   for (unsigned d = 0; d < n; d += 2) half[d] = true;
-  for (Steering mode : {Steering::Kernel, Steering::InnerFlow, Steering::Cpu}) {
+  for (Steering mode : {Steering::kKernel, Steering::kInnerFlow, Steering::kCpu}) {
     EXPECT_EQ(checkCbpf(steeringProgram(mode, n, cpusFor(n))), "") << toString(mode);
-    if (mode == Steering::Cpu) {
+    if (mode == Steering::kCpu) {
       EXPECT_THROW(steeringProgram(mode, n, cpusFor(n), half), std::length_error);
     } else {
       EXPECT_EQ(checkCbpf(steeringProgram(mode, n, cpusFor(n), one)), "") << toString(mode);
@@ -290,7 +290,7 @@ TEST(SteeringSize, TheLargestConfigsFitOrSaySo) {
 // ---- what each mode steers by ---------------------------------------------
 
 TEST(SteeringKernel, OneUnderlayFlowIsOneDataplaneWhateverItCarries) {
-  const auto program = steeringProgram(Steering::Kernel, 4, cpusFor(4));
+  const auto program = steeringProgram(Steering::kKernel, 4, cpusFor(4));
   for (uint16_t port = 40000; port < 40050; ++port) {
     const uint32_t d = run(program, underlay4(0xc0000202, port, {1}));
     for (uint32_t i = 0; i < 20; ++i)
@@ -299,7 +299,7 @@ TEST(SteeringKernel, OneUnderlayFlowIsOneDataplaneWhateverItCarries) {
 }
 
 TEST(SteeringKernel, TheUdpHeaderIsFoundBehindIpv4Options) {
-  const auto program = steeringProgram(Steering::Kernel, 8, cpusFor(8));
+  const auto program = steeringProgram(Steering::kKernel, 8, cpusFor(8));
   std::set<uint32_t> seen;
   for (uint16_t port = 40000; port < 40064; ++port)
     seen.insert(run(program, underlay4(0xc0000202, port, {1}, 0, /*options=*/3)));
@@ -308,7 +308,7 @@ TEST(SteeringKernel, TheUdpHeaderIsFoundBehindIpv4Options) {
 
 TEST(SteeringInnerFlow, AnInnerFlowIsOneDataplaneWhicheverUnderlayFlowCarriesIt) {
   for (const auto& away : std::vector<std::vector<bool>>{{}, {false, true, false, false}}) {
-    const auto program = steeringProgram(Steering::InnerFlow, 4, cpusFor(4), away);
+    const auto program = steeringProgram(Steering::kInnerFlow, 4, cpusFor(4), away);
     std::set<uint32_t> seen;
     for (uint32_t f = 0; f < 64; ++f) {
       const auto payload = inner4(0x0a000001 + f, 0x0a020001, uint16_t(1000 + f));
@@ -323,8 +323,8 @@ TEST(SteeringInnerFlow, AnInnerFlowIsOneDataplaneWhicheverUnderlayFlowCarriesIt)
 
 TEST(SteeringCpu, APacketStaysOnItsCpusDataplaneUnlessThatOneIsAway) {
   const std::vector<int> cpus = {2, 4, 6};
-  const auto base = steeringProgram(Steering::Cpu, 3, cpus);
-  const auto moved = steeringProgram(Steering::Cpu, 3, cpus, {false, true, false});
+  const auto base = steeringProgram(Steering::kCpu, 3, cpus);
+  const auto moved = steeringProgram(Steering::kCpu, 3, cpus, {false, true, false});
   std::set<uint32_t> from_cpu4;
   for (uint16_t port = 40000; port < 40100; ++port) {
     EXPECT_EQ(run(base, underlay4(0xc0000202, port, {1}, 2)), 0u);
