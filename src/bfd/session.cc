@@ -468,6 +468,7 @@ SessionStatus Session::status() const noexcept {
   s.detection_time_us = detectionTime();
   s.transitions = transitions_;
   s.last_change_us = last_change_;
+  s.last_rx_us = counters_.rx_accepted == 0 ? 0 : last_rx_;
   s.poll_active = poll_active_;
   s.remote_demand = remote_demand_;
   s.desired_min_tx_us = adv_tx_;

@@ -142,6 +142,7 @@ nlohmann::json bfdJson(const BfdSessions& bfd_sessions, const BfdTransport& tran
     j["transitions"] = st.transitions;
     j["since_last_change_ms"] = (now - st.last_change_us) / 1000;
     j["last_change_monotonic_us"] = st.last_change_us;
+    j["last_rx_monotonic_us"] = st.last_rx_us;
     j["desired_min_tx_us"] = st.desired_min_tx_us;
     j["required_min_rx_us"] = st.required_min_rx_us;
     j["detect_mult"] = st.detect_mult;

@@ -147,6 +147,8 @@ struct SessionStatus {
   Micros detection_time_us = 0;  // 0 until a packet has been received (§6.8.4)
   uint64_t transitions = 0;
   Micros last_change_us = 0;  // `now` of the last state change (0: never changed)
+  // `now` of the last packet accepted (0: none): the detection time counts from it.
+  Micros last_rx_us = 0;
   bool poll_active = false;
   bool remote_demand = false;
   // What we advertise (bfd.DesiredMinTxInterval etc.) and what the peer does.

@@ -782,6 +782,7 @@ TEST_F(BfdSessionsTest, ShowBfdJsonHasEveryKey) {
                                              "interface",
                                              "last_change_monotonic_us",
                                              "last_diagnostic",
+                                             "last_rx_monotonic_us",
                                              "link_usable",
                                              "local_discriminator",
                                              "mode",
