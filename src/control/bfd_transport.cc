@@ -53,11 +53,9 @@ BfdTransport::BfdTransport(const Config& config, std::vector<int> send_fds) : co
     const auto& ic = config.interfaces[i];
     Endpoint e;
     e.interface = i;
-    e.name = ic.name;
-    e.peer = *ic.peer;
-    e.mode = ic.bfd->mode;
+    e.rfc5881 = ic.bfd->mode == BfdMode::kRfc5881;
     e.destination = *ic.peer;
-    if (e.mode == BfdMode::kInBand)
+    if (!e.rfc5881)
       e.send_fd = i < send_fds.size() ? send_fds[i] : -1;
     else e.destination.setPort(kRfc5881Port);
     endpoints_.push_back(std::move(e));
@@ -85,7 +83,7 @@ std::vector<std::pair<takeover::Manifest::BfdTx, int>> BfdTransport::transmitSoc
     if (getsockname(e.tx_socket.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
     const auto local = SockAddr::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
     if (!local) continue;
-    out.push_back({{e.name, local->toString()}, e.tx_socket.get()});
+    out.push_back({{config(e).name, local->toString()}, e.tx_socket.get()});
   }
   return out;
 }
@@ -102,8 +100,9 @@ Fd BfdTransport::takeAdoptedTx(const std::string& interface, const SockAddr& bin
 Status BfdTransport::openSockets(const BfdSessions& sessions) {
   for (uint32_t index = 0; index < endpoints_.size(); ++index) {
     Endpoint& e = endpoints_[index];
-    if (e.mode != BfdMode::kRfc5881) continue;
-    const SockAddr& bind = config_.interfaces[e.interface].bind;
+    if (!e.rfc5881) continue;
+    const std::string& name = config(e).name;
+    const SockAddr& bind = config(e).bind;
     // One receive socket per local address, shared by its sessions.
     bool have_rx = false;
     for (const auto& rx : rx_sockets_) have_rx = have_rx || sameHost(rx.bind, bind);
@@ -127,24 +126,24 @@ Status BfdTransport::openSockets(const BfdSessions& sessions) {
       options.nonblocking = true;
       auto opened = openUdpSocket(local, options);
       if (!opened)
-        return Status::failure("interface '" + e.name +
+        return Status::failure("interface '" + name +
                                "': BFD (rfc5881) receive socket: " + opened.error());
       Fd fd = std::move(opened).take();
       // GTSM (RFC 5881 §5): we need the received TTL / hop limit.
       if (local.isV4() ? setInt(fd.get(), IPPROTO_IP, IP_RECVTTL, 1)
                        : setInt(fd.get(), IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1))
-        return Status::failure("interface '" + e.name + "': IP_RECVTTL: " + std::strerror(errno));
+        return Status::failure("interface '" + name + "': IP_RECVTTL: " + std::strerror(errno));
       // GTSM in the kernel (RFC 5082): a packet with TTL / hop limit below
       // 255 is dropped before it is queued, so a flood from afar never
       // fills the BFD socket. Without the filter the check in onReadable()
       // still discards it (and counts bad_ttl).
       if (!attachTtlFilter(fd.get(), local.isV4()))
-        log::warn("interface '" + e.name + "': BFD TTL socket filter not attached (" +
+        log::warn("interface '" + name + "': BFD TTL socket filter not attached (" +
                   std::strerror(errno) + "): off-link BFD packets are dropped in ferry");
       rx_sockets_.push_back({local, std::move(fd)});
     }
     // A takeover keeps the session's socket, and so its source port.
-    e.tx_socket = takeAdoptedTx(e.name, bind);
+    e.tx_socket = takeAdoptedTx(name, bind);
     // RFC 5881 §4: source port 49152–65535, the same for the session's life.
     const uint32_t pick = sessions.entry(index).session->localDiscriminator();
     std::string last_error;
@@ -162,11 +161,11 @@ Status BfdTransport::openSockets(const BfdSessions& sessions) {
         last_error = opened.error();
     }
     if (!e.tx_socket)
-      return Status::failure("interface '" + e.name +
+      return Status::failure("interface '" + name +
                              "': no free BFD source port in 49152-65535: " + last_error);
     const int fd = e.tx_socket.get();
     if (bind.isV4() ? setInt(fd, IPPROTO_IP, IP_TTL, 255) : setInt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255))
-      return Status::failure("interface '" + e.name + "': TTL 255: " + std::strerror(errno));
+      return Status::failure("interface '" + name + "': TTL 255: " + std::strerror(errno));
     // RFC 5881 §4 suggests Internet Control (CS6) precedence.
     if (bind.isV4()) setInt(fd, IPPROTO_IP, IP_TOS, 0xc0);
     else setInt(fd, IPPROTO_IPV6, IPV6_TCLASS, 0xc0);
@@ -222,9 +221,9 @@ void BfdTransport::onReadable(int fd, BfdSessions& sessions, bfd::Micros now) no
     std::optional<uint32_t> hint;
     for (uint32_t i = 0; i < endpoints_.size(); ++i) {
       const auto& e = endpoints_[i];
-      if (e.mode == BfdMode::kRfc5881 &&
-          sameHost(e.peer, reinterpret_cast<sockaddr*>(&from), msg.msg_namelen) &&
-          sameHost(config_.interfaces[e.interface].bind, rx->bind))
+      if (e.rfc5881 &&
+          sameHost(*config(e).peer, reinterpret_cast<sockaddr*>(&from), msg.msg_namelen) &&
+          sameHost(config(e).bind, rx->bind))
         hint = i;
     }
     if (!hint) {

@@ -76,11 +76,10 @@ class BfdTransport final : public BfdSessions::Transmit {
   const Counters& counters() const noexcept { return counters_; }
 
  private:
+  // One per session; its name, peer and mode are its interface's config.
   struct Endpoint {
     uint16_t interface = 0;
-    std::string name;
-    SockAddr peer;
-    BfdMode mode = BfdMode::kInBand;
+    bool rfc5881 = false;  // bfd.mode: rfc5881 (else in-band)
     int send_fd = -1;      // in-band: dataplane 0's socket; RFC 5881: tx_socket
     Fd tx_socket;          // RFC 5881 only
     SockAddr destination;  // where packets go (peer, or peer ip:3784)
@@ -90,6 +89,9 @@ class BfdTransport final : public BfdSessions::Transmit {
     Fd fd;
   };
 
+  const InterfaceConfig& config(const Endpoint& e) const noexcept {
+    return config_.interfaces[e.interface];
+  }
   // The handed-over transmit socket of `interface` bound to `bind`'s host.
   Fd takeAdoptedTx(const std::string& interface, const SockAddr& bind);
 
