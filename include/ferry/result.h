@@ -71,12 +71,6 @@ class [[nodiscard]] Status {
     s.message_ = std::move(message);
     return s;
   }
-  // A failure of `other` as this one's (for passing a Result's error on).
-  template <typename T>
-  static Status failureOf(const Result<T>& other, const std::string& prefix = "") {
-    return failure(prefix + other.error());
-  }
-
   bool ok() const noexcept { return !failed_; }
   explicit operator bool() const noexcept { return ok(); }
   // The message: only when !ok().

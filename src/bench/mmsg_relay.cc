@@ -228,22 +228,24 @@ int mmsgRelayMain(const std::vector<std::string>& args) {
   std::vector<std::unique_ptr<RelayThread>> relays;
   std::vector<std::unique_ptr<ThreadCounters>> counters;
   for (unsigned t = 0; t < s.threads; ++t) {
-    auto opened_in = openUdpSocket(s.listen, options);
-    auto opened_out = opened_in ? openUdpSocket(s.bind, options) : Result<Fd>::failure("");
-    if (!opened_in || !opened_out) {
-      std::cerr << "mmsg relay: " << (opened_in ? opened_out : opened_in).error() << "\n";
+    auto in = openUdpSocket(s.listen, options);
+    if (!in) {
+      std::cerr << "mmsg relay: " << in.error() << "\n";
       return 1;
     }
-    Fd in = std::move(opened_in).take();
-    Fd out = std::move(opened_out).take();
-    if (s.connect_egress && ::connect(out.get(), s.to.sa(), s.to.len()) != 0) {
+    auto out = openUdpSocket(s.bind, options);
+    if (!out) {
+      std::cerr << "mmsg relay: " << out.error() << "\n";
+      return 1;
+    }
+    if (s.connect_egress && ::connect(out->get(), s.to.sa(), s.to.len()) != 0) {
       std::cerr << "mmsg relay: connect " << s.to.toString() << ": " << std::strerror(errno)
                 << "\n";
       return 1;
     }
     counters.push_back(std::make_unique<ThreadCounters>());
-    relays.push_back(
-        std::make_unique<RelayThread>(s, std::move(in), std::move(out), *counters.back()));
+    relays.push_back(std::make_unique<RelayThread>(s, std::move(in).take(), std::move(out).take(),
+                                                   *counters.back()));
   }
 
   std::atomic<bool> stop{false};

@@ -16,7 +16,7 @@ Result<int> half(int n) {
 
 Status checkEven(int n) {
   auto h = half(n);
-  if (!h) return Status::failureOf(h, "checkEven: ");
+  if (!h) return Status::failure("checkEven: " + h.error());
   return {};
 }
 
