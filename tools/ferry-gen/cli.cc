@@ -142,9 +142,7 @@ struct Commands {
     send->add_flag("--gso", t.gso, "UDP GSO (UDP_SEGMENT); needs a single size");
     text(send, "--batch", t.batch, "packets per sendmmsg (default 64)", "N");
     text(send, "--run-id", t.run_id, "run id in every header (default random)", "N");
-    send->add_flag("--json", t.json, "print one JSON object at the end (no progress lines)");
-    send->add_flag("-q,--quiet", t.quiet,
-                   "no progress lines (they appear only when stdout is a terminal)");
+    outputFlags(send);
 
     sink = app.add_subcommand("sink", "count what arrives");
     sink->allow_extras();
@@ -159,9 +157,14 @@ struct Commands {
     sink->add_flag("--no-gro", t.no_gro, "do not ask for UDP GRO");
     text(sink, "--batch", t.batch, "datagrams per recvmmsg (default 64)", "N");
     text(sink, "--run-id", t.run_id, "count only this run (default: the first run seen)", "N");
-    sink->add_flag("--json", t.json, "print one JSON object at the end (no progress lines)");
-    sink->add_flag("-q,--quiet", t.quiet,
-                   "no progress lines (they appear only when stdout is a terminal)");
+    outputFlags(sink);
+  }
+
+  // How send and sink report: the same two flags on both.
+  void outputFlags(CLI::App* command) {
+    command->add_flag("--json", t.json, "print one JSON object at the end (no progress lines)");
+    command->add_flag("-q,--quiet", t.quiet,
+                      "no progress lines (they appear only when stdout is a terminal)");
   }
 };
 
