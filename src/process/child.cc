@@ -154,10 +154,23 @@ Result<Child> Child::spawn(const std::vector<std::string>& argv, const Options& 
     closeFds();
     return Result<Child>::failure(error);
   }
+  // Closed in the child by its exec (O_CLOEXEC) or its exit: reading it to
+  // the end waits until the child has entered its namespace and exec'd.
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    const int pipe_errno = errno;
+    closeFds();
+    return Result<Child>::failure(std::string("pipe: ") + std::strerror(pipe_errno));
+  }
   const pid_t pid = fork();
   if (pid == 0) execChild(plan);
   const int fork_errno = errno;
   closeFds();
+  close(exec_pipe[1]);
+  char byte;
+  while (pid > 0 && read(exec_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(exec_pipe[0]);
   if (pid < 0) return Result<Child>::failure(std::string("fork: ") + std::strerror(fork_errno));
   Child c;
   c.pid_ = pid;

@@ -39,9 +39,11 @@ class Child {
 
   // fork + exec of argv[0] (searched in PATH). The child gets stdin from
   // /dev/null, an empty signal mask and default dispositions, and SIGKILL
-  // when the thread that spawned it dies (PR_SET_PDEATHSIG). Fails when it
-  // cannot start here; when it cannot enter the namespace or exec, it
-  // writes why to its stderr and exits 126 or 127.
+  // when the thread that spawned it dies (PR_SET_PDEATHSIG). Returns once
+  // the child has entered its namespace and exec'd, so it is in there (and
+  // a namespace deletion finds it). Fails when it cannot start here; when it
+  // cannot enter the namespace or exec, it writes why to its stderr and
+  // exits 126 or 127.
   static Result<Child> spawn(const std::vector<std::string>& argv, const Options& options);
 
   Child() = default;  // no process
