@@ -34,8 +34,9 @@ std::vector<pid_t> g_children;
 
 extern "C" void onFatalSignal(int sig) {
   // Best effort from a signal handler: the test binary is being killed
-  // (meson timeout, Ctrl-C). Not async-signal-safe in theory; acceptable in a
-  // test process that is about to die anyway.
+  // (meson timeout, Ctrl-C, a closed terminal, or a reader of its output that
+  // went away: `integration_test | head`). Not async-signal-safe in theory;
+  // acceptable in a test process that is about to die anyway.
   for (pid_t pid : g_children) {
     kill(-pid, SIGKILL);  // each child leads its own process group
     kill(pid, SIGKILL);
@@ -48,8 +49,9 @@ extern "C" void onFatalSignal(int sig) {
 void installSignalCleanup() {
   static std::once_flag once;
   std::call_once(once, [] {
-    signal(SIGTERM, onFatalSignal);
-    signal(SIGINT, onFatalSignal);
+    // A handler, unlike SIG_IGN, is reset at exec: children keep the
+    // default actions.
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) signal(sig, onFatalSignal);
   });
 }
 

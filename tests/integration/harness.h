@@ -1,8 +1,9 @@
 // Integration-test harness: real processes, real sockets, real network
 // namespaces. Everything a test creates is owned by an RAII object that
 // removes it in its destructor, so a failing assertion (which returns from the
-// test body) still cleans up; a SIGTERM/SIGINT to the test binary (meson's
-// timeout) removes namespaces and kills children too.
+// test body) still cleans up; a SIGTERM, SIGINT, SIGHUP or SIGPIPE to the test
+// binary (meson's timeout, Ctrl-C, `| head`) removes namespaces and kills
+// children too.
 #pragma once
 
 #include <sys/types.h>

@@ -2,7 +2,9 @@
 // is gone afterwards, since every other integration test relies on it.
 #include <signal.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "harness.h"
 
@@ -56,6 +58,56 @@ TEST(Harness, NetNsCreatedAndRemovedWithItsProcesses) {
     EXPECT_TRUE(p.running());
   }
   EXPECT_NE(sh("ip netns list | grep -qw " + name), 0) << name << " still exists";
+}
+
+// Run by the test below as a child of its own: holds a namespace and a
+// process inside it until a signal kills this binary.
+TEST(HarnessChild, DISABLED_HoldsNamespaceUntilSignalled) {
+  if (std::getenv("FERRY_HARNESS_CHILD") == nullptr) GTEST_SKIP() << "run by KilledBinary";
+  NetNs ns("sig");
+  auto p = Process::start({"sleep", "30"}, {.netns = ns.name()});
+  std::printf("namespace %s\n", ns.name().c_str());
+  std::fflush(stdout);
+  std::this_thread::sleep_for(20s);
+  ADD_FAILURE() << "no signal came";
+}
+
+// A test binary killed by `sig` removes its namespaces (and the processes in
+// them) on the way out, so the next run finds none of them.
+void killedBinaryLeavesNoNamespace(int sig) {
+  auto child = Process::start({"/proc/self/exe", "--gtest_also_run_disabled_tests",
+                               "--gtest_filter=HarnessChild.DISABLED_HoldsNamespaceUntilSignalled"},
+                              {.env = {"FERRY_HARNESS_CHILD=1"}});
+  ASSERT_TRUE(child.waitForOutput("namespace ", 10s)) << child.out() << child.err();
+  const std::string out = child.out();
+  const auto at = out.find("namespace ") + 10;
+  const std::string name = out.substr(at, out.find('\n', at) - at);
+  ASSERT_EQ(sh("ip netns list | grep -qw " + name), 0) << name << " does not exist";
+  child.signal(sig);
+  EXPECT_EQ(child.wait(10s), 128 + sig) << child.err();
+  EXPECT_NE(sh("ip netns list | grep -qw " + name), 0)
+      << name << " still exists after " << sigabbrev_np(sig);
+  process::deleteNetns(name);  // if the test failed: its namespace and the sleep in it
+}
+
+TEST(Harness, KilledBySigtermLeavesNoNamespace) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  killedBinaryLeavesNoNamespace(SIGTERM);
+}
+
+TEST(Harness, KilledBySigintLeavesNoNamespace) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  killedBinaryLeavesNoNamespace(SIGINT);
+}
+
+TEST(Harness, KilledBySighupLeavesNoNamespace) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  killedBinaryLeavesNoNamespace(SIGHUP);
+}
+
+TEST(Harness, KilledBySigpipeLeavesNoNamespace) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  killedBinaryLeavesNoNamespace(SIGPIPE);
 }
 
 TEST(Harness, FreeUdpPortIsBindable) {
