@@ -8,8 +8,10 @@
 #   bench/tcp_route_gro.sh BUILD_DIR [SECONDS] [ROUNDS]
 #
 # Prints one line per run (gro on / off alternating, ROUNDS each) with the
-# throughput, the sender's TCP retransmits and ferry's datagrams per receive
-# (rx_packets / rx_gro_trains on the ingress), then the medians. Namespaces
+# throughput, the sender's TCP retransmits, ferry's datagrams per receive
+# (rx_packets / rx_gro_trains on the ingress), the datagrams ferry dropped,
+# and the datagrams the kernel dropped at each socat's full UDP receive queue
+# (the drops column of /proc/net/udp in tg-a and tg-b), then the medians. Namespaces
 # tg-a / tg-r / tg-b are removed on exit. Needs root, socat, iperf3, ethtool.
 set -euo pipefail
 build=${1:?usage: bench/tcp_route_gro.sh BUILD_DIR [SECONDS] [ROUNDS]}
@@ -49,7 +51,11 @@ tunnel a tunA 10.9.1.1/24 10.1.0.1 10.1.0.254
 tunnel b tunB 10.9.2.1/24 10.2.0.1 10.2.0.254
 ip netns exec tg-b iperf3 -s -D -1 --logfile "$work/iperf3-s.log" >/dev/null 2>&1 || true
 
-run() {  # GRO(true|false) -> prints "gro=… mbps=… retransmits=… per_train=…"
+socat_drops() {  # NS -> the drops of its UDP sockets on port 4000 (0FA0)
+  ip netns exec tg-$1 awk '$2 ~ /:0FA0$/ { d += $NF } END { print d + 0 }' /proc/net/udp
+}
+
+run() {  # GRO(true|false) -> prints "gro=… mbps=… retransmits=… per_train=… …"
   cat >"$work/ferry.yaml" <<YAML
 dataplanes: 1
 mode: route
@@ -68,12 +74,15 @@ YAML
   ip netns exec tg-b sh -c "pkill -x iperf3 || true"
   ip netns exec tg-b iperf3 -s -D -1 >/dev/null 2>&1
   sleep 0.3
+  local drops_a drops_b; drops_a=$(socat_drops a); drops_b=$(socat_drops b)
   ip netns exec tg-a iperf3 -c 10.9.2.1 -t "$secs" -J >"$work/iperf3.json" 2>/dev/null || true
   local stats; stats=$("$ctl" --socket "$work/ferry.sock" show stats --json)
+  drops_a=$(( $(socat_drops a) - drops_a )); drops_b=$(( $(socat_drops b) - drops_b ))
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  python3 - "$1" "$work/iperf3.json" "$stats" <<'PY'
+  python3 - "$1" "$work/iperf3.json" "$stats" "$drops_a" "$drops_b" <<'PY'
 import json, sys
 gro, path, stats = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+drops_a, drops_b = int(sys.argv[4]), int(sys.argv[5])
 try:
     end = json.load(open(path))["end"]
     mbps = end["sum_received"]["bits_per_second"] / 1e6
@@ -83,7 +92,10 @@ except Exception:
 a = stats["interfaces"][0]
 trains = a["rx_gro_trains"]
 per = a["rx_packets"] / trains if trains else 1.0
-print(f"gro={gro} mbps={mbps:.0f} retransmits={retr} per_train={per:.2f}")
+dropped = sum(i["dropped"] for i in stats["interfaces"])
+reasons = ",".join(f'{i["name"]}.{k}' for i in stats["interfaces"] for k, v in i["drops"].items() if v)
+print(f"gro={gro} mbps={mbps:.0f} retransmits={retr} per_train={per:.2f} "
+      f"ferry_dropped={dropped}{'(' + reasons + ')' if reasons else ''} socat_a_drops={drops_a} socat_b_drops={drops_b}")
 PY
 }
 
@@ -101,5 +113,7 @@ for gro in ("true", "false"):
     r = [x for x in rows if x["gro"] == gro]
     mbps = statistics.median(float(x["mbps"]) for x in r)
     retr = statistics.median(int(x["retransmits"]) for x in r)
-    print(f"median gro={gro}: {mbps:.0f} Mbit/s, retransmits {retr:.0f}")
+    drops = statistics.median(int(x["socat_b_drops"]) for x in r)
+    print(f"median gro={gro}: {mbps:.0f} Mbit/s, retransmits {retr:.0f}, "
+          f"drops at the receiving socat {drops:.0f}")
 PY
