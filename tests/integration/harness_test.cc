@@ -63,7 +63,7 @@ TEST(Harness, NetNsCreatedAndRemovedWithItsProcesses) {
 // Run by the test below as a child of its own: holds a namespace and a
 // process inside it until a signal kills this binary.
 TEST(HarnessChild, DISABLED_HoldsNamespaceUntilSignalled) {
-  if (std::getenv("FERRY_HARNESS_CHILD") == nullptr) GTEST_SKIP() << "run by KilledBinary";
+  if (std::getenv("FERRY_HARNESS_CHILD") == nullptr) GTEST_SKIP() << "run by Harness.KilledBy*";
   NetNs ns("sig");
   auto p = Process::start({"sleep", "30"}, {.netns = ns.name()});
   std::printf("namespace %s\n", ns.name().c_str());
@@ -78,6 +78,17 @@ void killedBinaryLeavesNoNamespace(int sig) {
   auto child = Process::start({"/proc/self/exe", "--gtest_also_run_disabled_tests",
                                "--gtest_filter=HarnessChild.DISABLED_HoldsNamespaceUntilSignalled"},
                               {.env = {"FERRY_HARNESS_CHILD=1"}});
+  // However this ends (an assertion returns early), the child gets a signal
+  // it cleans up on before the Process's SIGKILL, which it could not.
+  struct Stop {
+    Process& p;
+    ~Stop() {
+      if (p.running()) {
+        p.signal(SIGTERM);
+        (void)p.wait(10s);
+      }
+    }
+  } stop{child};
   ASSERT_TRUE(child.waitForOutput("namespace ", 10s)) << child.out() << child.err();
   const std::string out = child.out();
   const auto at = out.find("namespace ") + 10;
