@@ -75,6 +75,7 @@ TEST(HarnessChild, DISABLED_HoldsNamespaceUntilSignalled) {
 // A test binary killed by `sig` removes its namespaces (and the processes in
 // them) on the way out, so the next run finds none of them.
 void killedBinaryLeavesNoNamespace(int sig) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
   auto child = Process::start({"/proc/self/exe", "--gtest_also_run_disabled_tests",
                                "--gtest_filter=HarnessChild.DISABLED_HoldsNamespaceUntilSignalled"},
                               {.env = {"FERRY_HARNESS_CHILD=1"}});
@@ -89,9 +90,10 @@ void killedBinaryLeavesNoNamespace(int sig) {
       }
     }
   } stop{child};
-  ASSERT_TRUE(child.waitForOutput("namespace ", 10s)) << child.out() << child.err();
+  const std::string label = "namespace ";
+  ASSERT_TRUE(child.waitForOutput(label, 10s)) << child.out() << child.err();
   const std::string out = child.out();
-  const auto at = out.find("namespace ") + 10;
+  const auto at = out.find(label) + label.size();
   const std::string name = out.substr(at, out.find('\n', at) - at);
   ASSERT_EQ(sh("ip netns list | grep -qw " + name), 0) << name << " does not exist";
   child.signal(sig);
@@ -101,25 +103,13 @@ void killedBinaryLeavesNoNamespace(int sig) {
   process::deleteNetns(name);  // if the test failed: its namespace and the sleep in it
 }
 
-TEST(Harness, KilledBySigtermLeavesNoNamespace) {
-  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
-  killedBinaryLeavesNoNamespace(SIGTERM);
-}
+TEST(Harness, KilledBySigtermLeavesNoNamespace) { killedBinaryLeavesNoNamespace(SIGTERM); }
 
-TEST(Harness, KilledBySigintLeavesNoNamespace) {
-  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
-  killedBinaryLeavesNoNamespace(SIGINT);
-}
+TEST(Harness, KilledBySigintLeavesNoNamespace) { killedBinaryLeavesNoNamespace(SIGINT); }
 
-TEST(Harness, KilledBySighupLeavesNoNamespace) {
-  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
-  killedBinaryLeavesNoNamespace(SIGHUP);
-}
+TEST(Harness, KilledBySighupLeavesNoNamespace) { killedBinaryLeavesNoNamespace(SIGHUP); }
 
-TEST(Harness, KilledBySigpipeLeavesNoNamespace) {
-  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
-  killedBinaryLeavesNoNamespace(SIGPIPE);
-}
+TEST(Harness, KilledBySigpipeLeavesNoNamespace) { killedBinaryLeavesNoNamespace(SIGPIPE); }
 
 TEST(Harness, FreeUdpPortIsBindable) {
   const uint16_t port = freeUdpPort();
