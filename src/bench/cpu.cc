@@ -96,4 +96,45 @@ std::optional<uint64_t> treeCpuNs(pid_t root) {
   return ticksToNs(ticks, sysconf(_SC_CLK_TCK));
 }
 
+std::optional<std::map<int, uint64_t>> parseCpuBusyTicks(std::string_view stat) {
+  std::map<int, uint64_t> busy;
+  while (!stat.empty()) {
+    const size_t end = stat.find('\n');
+    std::string_view line = stat.substr(0, end);
+    stat = end == std::string_view::npos ? std::string_view() : stat.substr(end + 1);
+    // "cpuN user nice system idle iowait irq softirq steal guest guest_nice"
+    if (line.rfind("cpu", 0) != 0 || line.size() < 4 || line[3] < '0' || line[3] > '9') continue;
+    std::vector<std::string_view> fields;
+    while (!line.empty()) {
+      const size_t start = line.find_first_not_of(' ');
+      if (start == std::string_view::npos) break;
+      line.remove_prefix(start);
+      const size_t stop = line.find(' ');
+      fields.push_back(line.substr(0, stop));
+      line = stop == std::string_view::npos ? std::string_view() : line.substr(stop);
+    }
+    int cpu = 0;
+    if (fields.size() < 8 || !toNumber(fields[0].substr(3), cpu)) return std::nullopt;
+    uint64_t t[7] = {};
+    for (size_t i = 0; i < 7; ++i)
+      if (!toNumber(fields[i + 1], t[i])) return std::nullopt;
+    busy[cpu] = t[0] + t[1] + t[2] + t[5] + t[6];  // user nice system irq softirq
+  }
+  return busy;
+}
+
+std::optional<uint64_t> cpusBusyNs(const std::vector<int>& cpus) {
+  const auto text = readFile("/proc/stat");
+  if (!text) return std::nullopt;
+  const auto busy = parseCpuBusyTicks(*text);
+  if (!busy) return std::nullopt;
+  uint64_t ticks = 0;
+  for (int c : cpus) {
+    const auto it = busy->find(c);
+    if (it == busy->end()) return std::nullopt;
+    ticks += it->second;
+  }
+  return ticksToNs(ticks, sysconf(_SC_CLK_TCK));
+}
+
 }  // namespace ferry::bench

@@ -44,6 +44,7 @@ struct TrialSpec {
   unsigned threads = 1;
   pid_t router_pid = -1;
   std::vector<int> helper_cpus;  // where generator and sink run; empty = anywhere
+  std::vector<int> router_cpus;  // the router's own CPUs (split layout); empty = shared
   const BenchTopology* topology = nullptr;  // for gen0's qdisc requeues (tunnel)
 };
 
@@ -137,6 +138,17 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   };
   const int64_t requeues_before = requeues();
   const auto cpu_before = spec.router_pid > 0 ? treeCpuNs(spec.router_pid) : std::nullopt;
+  // The busy time of the router's own CPUs (split layout), for every router.
+  bool cpus_measured = !spec.router_cpus.empty();
+  uint64_t cpus_before = 0, cpus_after = 0;
+  const auto sampleCpus = [&](uint64_t& into) {
+    if (!cpus_measured) return;
+    if (const auto ns = cpusBusyNs(spec.router_cpus))
+      into = *ns;
+    else
+      cpus_measured = false;
+  };
+  sampleCpus(cpus_before);
   {
     AffinityScope on_helpers(spec.helper_cpus);
     sink->start();
@@ -153,6 +165,7 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   const gen::SinkReport got = sink->wait();
   if (wire_sent != nullptr) *wire_sent = sent.packets + sent.end_markers;
   const auto cpu_after = spec.router_pid > 0 ? treeCpuNs(spec.router_pid) : std::nullopt;
+  sampleCpus(cpus_after);
   const int64_t requeues_after = requeues();
   checkInterrupted(interrupted);
 
@@ -171,6 +184,9 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   if (cpu_before && cpu_after && t.received > 0)
     t.cpu_ns_per_packet =
         static_cast<double>(*cpu_after - *cpu_before) / static_cast<double>(t.received);
+  if (cpus_measured && cpus_after >= cpus_before && t.received > 0)
+    t.router_cpus_ns_per_packet =
+        static_cast<double>(cpus_after - cpus_before) / static_cast<double>(t.received);
   return t;
 }
 
@@ -189,21 +205,23 @@ std::string runLabel(const RunResult& r) {
 
 void printTrial(std::ostream* out, const RunResult& r, size_t index, const TrialResult& t) {
   if (out == nullptr) return;
-  char line[320];
-  std::snprintf(
-      line, sizeof line,
-      "  %-22s trial %2zu: offered %-13s sent %-13s received %-13s loss %7.3f%%  "
-      "p99 %7.0f us  cpu %s%s  %s\n",
-      runLabel(r).c_str(), index, t.offered_pps > 0 ? rateText(t.offered_pps).c_str() : "max",
-      rateText(t.sent_pps).c_str(), rateText(t.received_pps).c_str(), t.loss * 100, t.p99_us,
-      t.cpu_ns_per_packet
-          ? (std::to_string(static_cast<int>(*t.cpu_ns_per_packet)) + " ns/pkt").c_str()
-          : "-",
-      t.ingress_pushback ? ("  ring full " + std::to_string(t.ingress_pushback) + "x").c_str()
-                         : "",
-      t.passed            ? "pass"
-      : t.generator_short ? "FAIL (generator short)"
-                          : "FAIL");
+  const auto ns = [](std::optional<double> v) { return std::to_string(static_cast<int>(*v)); };
+  const std::string cpu = t.cpu_ns_per_packet ? ns(t.cpu_ns_per_packet) + " ns/pkt" : "-";
+  const std::string rtr =
+      t.router_cpus_ns_per_packet ? " (router CPUs " + ns(t.router_cpus_ns_per_packet) + ")" : "";
+  const std::string pushback =
+      t.ingress_pushback ? "  ring full " + std::to_string(t.ingress_pushback) + "x" : "";
+  char line[360];
+  std::snprintf(line, sizeof line,
+                "  %-22s trial %2zu: offered %-13s sent %-13s received %-13s loss %7.3f%%  "
+                "p99 %7.0f us  cpu %s%s%s  %s\n",
+                runLabel(r).c_str(), index,
+                t.offered_pps > 0 ? rateText(t.offered_pps).c_str() : "max",
+                rateText(t.sent_pps).c_str(), rateText(t.received_pps).c_str(), t.loss * 100,
+                t.p99_us, cpu.c_str(), rtr.c_str(), pushback.c_str(),
+                t.passed            ? "pass"
+                : t.generator_short ? "FAIL (generator short)"
+                                    : "FAIL");
   *out << line << std::flush;
 }
 
@@ -325,6 +343,8 @@ std::vector<RunResult> runMatrix(const RunnerContext& ctx) {
         spec.gso = o.traffic == Traffic::kTunnel;
         spec.topology = &topo;
         if (split) spec.helper_cpus = helperCpus(allowed, dp);
+        // The router's CPUs are its own only when generator and sink have others.
+        if (!spec.helper_cpus.empty()) spec.router_cpus = routerCpus(allowed, dp);
         spec.threads = generatorThreads(
             spec.helper_cpus.empty() ? allowed.size() : spec.helper_cpus.size(), o.flows);
         r.generator_threads = spec.threads;

@@ -39,6 +39,10 @@ struct TrialResult {
   double p50_us = 0;  // one-way latency, generator to sink
   double p99_us = 0;
   std::optional<double> cpu_ns_per_packet;  // the router's user+sys time / received
+  // The busy time of the router's CPUs / received (split layout only, where
+  // nothing else runs there): what cpu_ns_per_packet leaves out, softirq work
+  // on kernel threads (GRO on a NAPI thread), included; also for the kernel.
+  std::optional<double> router_cpus_ns_per_packet;
   // Tunnel traffic: times the router's ingress ring was full and the
   // generator's queue held datagrams back (requeues of gen0's qdisc): the
   // router, not the generator, set the pace then. 0 otherwise.

@@ -1,7 +1,10 @@
-// /proc/PID/stat parsing and the process-tree CPU sampler.
+// /proc/PID/stat parsing and the process-tree CPU sampler; /proc/stat parsing
+// and the per-CPU busy time.
 #include "ferry/bench/cpu.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +98,69 @@ TEST(CpuSampler, CountsABusyChildInTheTree) {
   ::close(done[0]);
   waitpid(child, nullptr, 0);
   EXPECT_FALSE(treeCpuNs(child).has_value()) << "gone";
+}
+
+TEST(CpuBusy, SumsUserNiceSystemIrqSoftirqPerCpu) {
+  // user nice system idle iowait irq softirq steal guest guest_nice
+  const auto busy = parseCpuBusyTicks(
+      "cpu  300 20 100 9000 50 7 90 400 0 0\n"
+      "cpu0 100 10 60 4000 20 3 80 200 0 0\n"
+      "cpu1 200 10 40 5000 30 4 10 200 0 0\n"
+      "intr 123456 0 0\n"
+      "ctxt 987\n"
+      "softirq 55 1 2 3\n");
+  ASSERT_TRUE(busy.has_value());
+  ASSERT_EQ(busy->size(), 2u) << "the all-CPU line and the others are skipped";
+  EXPECT_EQ(busy->at(0), 100u + 10 + 60 + 3 + 80) << "idle, iowait and steal are not busy";
+  EXPECT_EQ(busy->at(1), 200u + 10 + 40 + 4 + 10);
+}
+
+TEST(CpuBusy, KeepsCpuNumbersWithGaps) {
+  // An offline CPU has no line: CPU 1 must not read as an idle one.
+  const auto busy = parseCpuBusyTicks(
+      "cpu0 1 0 0 0 0 0 0\n"
+      "cpu2 2 0 0 0 0 0 1\n");
+  ASSERT_TRUE(busy.has_value());
+  EXPECT_EQ(busy->count(1), 0u);
+  EXPECT_EQ(busy->at(2), 3u);
+  EXPECT_EQ(busy->at(0), 1u);
+}
+
+TEST(CpuBusy, RejectsMalformedCpuLines) {
+  EXPECT_FALSE(parseCpuBusyTicks("cpu0 1 2 3 4 5 6\n").has_value()) << "too few fields";
+  EXPECT_FALSE(parseCpuBusyTicks("cpu0 1 2 x 4 5 6 7\n").has_value());
+  EXPECT_FALSE(parseCpuBusyTicks("cpu0 1 2 -3 4 5 6 7\n").has_value());
+  EXPECT_FALSE(parseCpuBusyTicks("cpu0x 1 2 3 4 5 6 7\n").has_value());
+  const auto none = parseCpuBusyTicks("");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(CpuBusy, ReadsThisMachinesCpus) {
+  // The calling thread spins on CPU 0 for 100 ms of its own CPU time: CPU 0's
+  // busy time grows by at least that (less one clock tick).
+  cpu_set_t saved, only0;
+  ASSERT_EQ(pthread_getaffinity_np(pthread_self(), sizeof saved, &saved), 0);
+  if (!CPU_ISSET(0, &saved)) GTEST_SKIP() << "CPU 0 is not ours";
+  CPU_ZERO(&only0);
+  CPU_SET(0, &only0);
+  ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof only0, &only0), 0);
+  const auto before = cpusBusyNs({0});
+  timespec start{}, now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+  volatile uint64_t x = 0;
+  do {
+    for (int i = 0; i < 100000; ++i) x = x + 1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1'000'000'000 + (now.tv_nsec - start.tv_nsec) <
+           100'000'000);
+  const auto after = cpusBusyNs({0});
+  ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof saved, &saved), 0);
+  ASSERT_TRUE(before.has_value());
+  ASSERT_TRUE(after.has_value());
+  EXPECT_GE(*after - *before, 90'000'000u);
+  EXPECT_FALSE(cpusBusyNs({CPU_SETSIZE + 1}).has_value()) << "no such CPU";
+  EXPECT_FALSE(cpusBusyNs({-1}).has_value());
 }
 
 }  // namespace

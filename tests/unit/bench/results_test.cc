@@ -59,9 +59,11 @@ TEST(Results, JsonHasTheDocumentedShape) {
   EXPECT_EQ(j["settings"]["topology"], "netns");
   ASSERT_EQ(j["runs"].size(), 3u);
   const auto& f = j["runs"][0];
-  for (const char* key : {"impl", "dataplanes", "size", "flows", "gbps", "gbps_wire", "mpps",
-                          "loss", "p50_us", "p99_us", "cpu_ns_per_packet", "trials"})
+  for (const char* key :
+       {"impl", "dataplanes", "size", "flows", "gbps", "gbps_wire", "mpps", "loss", "p50_us",
+        "p99_us", "cpu_ns_per_packet", "router_cpus_ns_per_packet", "trials"})
     EXPECT_TRUE(f.contains(key)) << key;
+  EXPECT_TRUE(f["router_cpus_ns_per_packet"].is_null()) << "not measured";
   EXPECT_EQ(f["impl"], "ferry");
   EXPECT_EQ(f["dataplanes"], 1);
   EXPECT_EQ(f["size"], 64);
@@ -175,6 +177,11 @@ TEST(Results, TrafficProfileInJsonCsvAndTable) {
                  tunnel("kernel", 1, 1400, 250e3)};
   report.runs[0].wire = WireCheck{412, 412};
   report.runs[0].trials[0].ingress_pushback = 7;
+  // The kernel's cost is measured on the router's CPUs only.
+  report.runs[2].at.router_cpus_ns_per_packet = 1500;
+  report.runs[2].trials[1].router_cpus_ns_per_packet = 1500;
+  report.runs[2].at.cpu_ns_per_packet.reset();
+  report.runs[2].trials[1].cpu_ns_per_packet.reset();
   const nlohmann::json j = toJson(report);
   ASSERT_EQ(j["runs"].size(), 3u);
   EXPECT_EQ(j["runs"][0]["impl"], "ferry");
@@ -189,9 +196,14 @@ TEST(Results, TrafficProfileInJsonCsvAndTable) {
   EXPECT_EQ(j["runs"][0]["wire_check"]["gen_veth_tx_packets"], 412);
   EXPECT_TRUE(j["runs"][1]["wire_check"].is_null());
   EXPECT_EQ(j["runs"][0]["trials"][0]["ingress_pushback"], 7);
+  EXPECT_EQ(j["runs"][2]["router_cpus_ns_per_packet"], 1500.0);
+  EXPECT_EQ(j["runs"][2]["trials"][1]["router_cpus_ns_per_packet"], 1500.0);
+  EXPECT_TRUE(j["runs"][2]["trials"][0]["router_cpus_ns_per_packet"].is_null());
+  EXPECT_TRUE(j["runs"][0]["router_cpus_ns_per_packet"].is_null());
   const BenchReport back = reportFromJson(j);
   EXPECT_EQ(toJson(back), j);
   EXPECT_EQ(back.runs[0].traffic, "tunnel");
+  EXPECT_EQ(back.runs[2].at.router_cpus_ns_per_packet, 1500.0);
 
   // A run saved before there were profiles reads back as spread traffic.
   nlohmann::json old = toJson(BenchReport{report.machine, {}, {run("ferry", 1, 64, 1e5)}});
@@ -199,14 +211,19 @@ TEST(Results, TrafficProfileInJsonCsvAndTable) {
   old["runs"][0].erase("generator_threads");
   old["runs"][0].erase("wire_check");
   old["runs"][0]["trials"][0].erase("ingress_pushback");
+  for (auto& t : old["runs"][0]["trials"]) t.erase("router_cpus_ns_per_packet");
   const BenchReport older = reportFromJson(old);
   EXPECT_EQ(older.runs[0].traffic, "spread");
+  EXPECT_FALSE(older.runs[0].at.router_cpus_ns_per_packet.has_value());
   EXPECT_FALSE(older.runs[0].wire.has_value());
 
   const std::string csv = toCsv(report.runs);
-  EXPECT_NE(csv.find(",error,traffic,generator_threads\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",error,traffic,generator_threads,router_cpus_ns_per_packet\n"),
+            std::string::npos)
+      << csv;
   EXPECT_NE(csv.find("ferry-nogro,1,1400,4,true,"), std::string::npos) << csv;
-  EXPECT_NE(csv.find(",tunnel,1\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",tunnel,1,\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",tunnel,1,1500.0000\n"), std::string::npos) << csv;
 
   std::ostringstream out;
   printTable(out, report.runs);
@@ -214,7 +231,11 @@ TEST(Results, TrafficProfileInJsonCsvAndTable) {
   EXPECT_EQ(t.rfind("traffic: tunnel (4 flows)\n", 0), 0u) << t;
   EXPECT_NE(t.find("ferry          1"), std::string::npos) << t;
   EXPECT_NE(t.find("ferry-nogro    1"), std::string::npos) << t;
-  EXPECT_NE(t.find("kernel         1"), std::string::npos) << t;
+  const auto kernel = t.find("kernel         1");
+  ASSERT_NE(kernel, std::string::npos) << t;
+  // kernel row: Gbit/s, Mpps, no ratio, no process CPU, 1500 ns on the router's CPUs.
+  EXPECT_NE(t.find("        -      1500", kernel), std::string::npos) << t;
+  EXPECT_NE(t.find("rtr ns/p"), std::string::npos) << t;
 }
 
 TEST(Results, RatiosOnlyWithinOneTrafficProfile) {
@@ -246,6 +267,12 @@ TEST(Results, TunnelTargets) {
   EXPECT_EQ(targets[1].detail, "lowest 1.03x at 1 dp, 1400 B, 1 point");
   EXPECT_FALSE(targets[2].met);
   EXPECT_EQ(targets[2].detail, "1 dp: 1.900 us");
+  // The router CPUs' busy time is shown beside ferry's own, which decides.
+  runs[0].at.cpu_ns_per_packet = 450;
+  runs[0].at.router_cpus_ns_per_packet = 1250;
+  targets = checkTargets(runs);
+  EXPECT_TRUE(targets[2].met);
+  EXPECT_EQ(targets[2].detail, "1 dp: 0.450 us (router CPUs 1.250 us)");
   // Spread traffic does not count for these.
   for (auto& r : runs) r.traffic = "spread";
   EXPECT_TRUE(checkTargets(runs).empty());
