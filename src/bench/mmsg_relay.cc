@@ -4,7 +4,7 @@
 //
 // Per thread (one per dataplane, pinned like ferry's):
 //   - its own ingress socket bound to --listen and egress socket bound to
-//     --bind, both SO_REUSEPORT, 4 MiB buffers (as ferry's default
+//     --bind, both SO_REUSEPORT, 16 MiB buffers (as ferry's default
 //     tuning.socket_buffer) — the kernel spreads flows over the threads by
 //     the 4-tuple hash exactly as for ferry;
 //   - recvmmsg(batch, MSG_WAITFORONE): blocks for the first datagram, then
@@ -46,7 +46,7 @@ struct RelaySettings {
   unsigned threads = 1;
   unsigned batch = 64;
   uint32_t max_datagram = 2048;
-  uint32_t socket_buffer = 4 << 20;
+  uint32_t socket_buffer = 16 << 20;
   bool connect_egress = false;
 };
 

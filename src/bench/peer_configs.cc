@@ -60,10 +60,12 @@ std::string nginxConfig(const RelayPath& path, unsigned workers, const std::vect
     << "    server {\n"
     // One session per client address, kept for the whole run: the per-datagram
     // path is recvmsg, a session lookup and a send on the session's upstream socket.
-    // The same socket buffers as ferry's and the mmsg relay's (4 MiB; nginx
-    // sets them with SO_RCVBUF/SO_SNDBUF, so net.core.[rw]mem_max caps them).
+    // The same socket buffers as ferry's and the mmsg relay's (16 MiB; nginx
+    // sets them with SO_RCVBUF/SO_SNDBUF, so net.core.[rw]mem_max caps them:
+    // nginx may get less than asked, which the bench cannot change without
+    // changing a host-wide sysctl).
     << "        listen " << path.ingress.toString()
-    << " udp reuseport rcvbuf=4194304 sndbuf=4194304;\n"
+    << " udp reuseport rcvbuf=16777216 sndbuf=16777216;\n"
     << "        proxy_pass " << path.sink.toString() << ";\n"
     << "        proxy_timeout 60s;\n"
     << "    }\n"

@@ -120,7 +120,10 @@ struct Tuning {
   uint32_t max_datagram = 2048;      // largest UDP payload accepted; larger = dropped (truncated)
   uint32_t buffers = 4096;           // provided buffers per dataplane (power of two, ≤ 32768)
   uint32_t ring_entries = 1024;      // io_uring submission queue entries (power of two)
-  uint32_t socket_buffer = 4 << 20;  // SO_RCVBUF/SO_SNDBUF bytes per socket
+  // SO_RCVBUF/SO_SNDBUF bytes per socket. 16 MiB: at 4 MiB the ingress queue
+  // overflowed in the dataplane's scheduling gaps long before its CPU was
+  // full (bench/RESULTS.md, "The ingress socket's queue").
+  uint32_t socket_buffer = 16 << 20;
   uint32_t bfd_queue = 1024;         // BFD hand-off queue per dataplane (power of two)
   // UDP GSO on send: datagrams of one loop turn for the same egress leave as
   // one sendmsg with UDP_SEGMENT, gathered from their buffers (no copy).

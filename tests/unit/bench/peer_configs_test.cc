@@ -60,7 +60,7 @@ TEST(PeerConfigs, NginxStreamUdpProxy) {
   for (const char* line : {"load_module /m/stream.so;", "daemon off;", "worker_processes 2;",
                            "worker_cpu_affinity 01 10;", "pid /tmp/w/nginx/nginx.pid;",
                            "error_log /tmp/w/nginx/error.log warn;",
-                           "listen 10.201.1.2:5000 udp reuseport rcvbuf=4194304 sndbuf=4194304;",
+                           "listen 10.201.1.2:5000 udp reuseport rcvbuf=16777216 sndbuf=16777216;",
                            "proxy_pass 10.201.2.2:6000;"})
     EXPECT_NE(c.find(line), std::string::npos) << line << "\n" << c;
   // More workers than CPUs wrap around, like ferry's dataplanes.
