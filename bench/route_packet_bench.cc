@@ -118,7 +118,7 @@ void BM_RouteDecision(benchmark::State& state) {
     if (p.verdict == Verdict::kForward) {
       const uint32_t value = p.family == Family::kIpv4 ? table4.lookup(p.destination.v4())
                                                        : table6.lookup(p.destination.v6());
-      if (value != kNoRoute) {
+      if (value != kNoRouteIndex) {
         sink += group.select(p.flow_hash, 0b11);
         decrementTtl(pkt, p);
       }

@@ -376,7 +376,7 @@ std::string Control::handleRequest(const std::string& request) {
     nlohmann::json j{{"address", address->toString()}, {"route", nullptr}};
     if (state.get() != nullptr && state.get()->routes) {
       const uint32_t r = state.get()->routes->lookup(*address);
-      if (r != route::kNoRoute) j["route"] = routeJson(config_, *state.get(), r);
+      if (r != route::kNoRouteIndex) j["route"] = routeJson(config_, *state.get(), r);
     }
     return j.dump();
   }

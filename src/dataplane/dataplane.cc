@@ -388,7 +388,7 @@ void Dataplane::act(const Action& action, uint16_t ingress, uint16_t buffer_id, 
   InterfaceCounters& c = counters_.per_interface[ingress];
   switch (action.kind) {
     case Action::Kind::kForward:
-      if (action.route_index != route::kNoRoute)
+      if (action.route_index != route::kNoRouteIndex)
         state.route_counters->at(settings_.id, action.route_index).add();
       queue(action.egress, buffer_id, datagram, action.length);
       return;

@@ -7,13 +7,6 @@
 #include "text.h"
 
 namespace ferry::route {
-namespace {
-
-void setError(std::string* error, std::string message) {
-  if (error) *error = std::move(message);
-}
-
-}  // namespace
 
 std::optional<Ipv4> parseIpv4(std::string_view text) noexcept {
   // Strict dotted quad: four decimal fields 0..255, no leading zeros (which

@@ -15,7 +15,9 @@
 #include "text.h"
 
 namespace ferry::route {
-namespace {
+// Not an anonymous namespace: LpmTable<>::Builder, a class of the header,
+// holds Items (GCC's -Wsubobject-linkage, which a unity build turns on).
+namespace lpm_build {
 
 struct Item {
   detail::LpmKey key;  // masked
@@ -30,11 +32,10 @@ bool keyLess(const Item& a, const Item& b) noexcept {
   return a.length < b.length;
 }
 
-void setError(std::string* error, std::string message) {
-  if (error) *error = std::move(message);
-}
+}  // namespace lpm_build
 
-}  // namespace
+using lpm_build::Item;
+using lpm_build::keyLess;
 
 template <class Traits>
 class LpmTable<Traits>::Builder {
@@ -130,7 +131,7 @@ class LpmTable<Traits>::Builder {
 };
 
 template <class Traits>
-LpmTable<Traits>::LpmTable() : direct_(size_t{1} << Traits::kDirectBits, kNoRoute) {}
+LpmTable<Traits>::LpmTable() : direct_(size_t{1} << Traits::kDirectBits, kNoRouteIndex) {}
 
 template <class Traits>
 std::optional<LpmTable<Traits>> LpmTable<Traits>::build(std::span<const Route> routes,

@@ -160,7 +160,8 @@ bool RouteTable::buildTries(std::string* error) {
 Decision RouteTable::forward(std::span<uint8_t> payload, uint64_t up_mask) const noexcept {
   Decision d;
   const InnerPacket p = parseInner(payload, seed_);
-  finish(payload, p, p.verdict == Verdict::kForward ? lookup(p.destination) : kNoRoute, up_mask, d);
+  finish(payload, p, p.verdict == Verdict::kForward ? lookup(p.destination) : kNoRouteIndex,
+         up_mask, d);
   return d;
 }
 
@@ -174,7 +175,7 @@ void RouteTable::finish(std::span<uint8_t> payload, const InnerPacket& p, uint32
   }
   if (p.verdict != Verdict::kForward) return;
   d.route = route;
-  if (d.route == kNoRoute) {
+  if (d.route == kNoRouteIndex) {
     d.verdict = Verdict::kNoRoute;
     d.icmp = IcmpError::kDestinationUnreachable;
     return;
@@ -214,7 +215,7 @@ void RouteTable::forwardBatch(std::span<const std::span<uint8_t>> payloads, uint
   const size_t n = payloads.size();
   for (size_t i = 0; i < n; ++i) {
     parsed[i] = parseInner(payloads[i], seed_);
-    route[i] = kNoRoute;
+    route[i] = kNoRouteIndex;
     if (parsed[i].verdict != Verdict::kForward) continue;
     if (parsed[i].destination.isV4()) {
       v4_of[n4] = static_cast<uint8_t>(i);
@@ -229,7 +230,7 @@ void RouteTable::forwardBatch(std::span<const std::span<uint8_t>> payloads, uint
   for (size_t j = 0; j < n4; ++j) route[v4_of[j]] = v4_route[j];
   for (size_t j = 0; j < n6; ++j) route[v6_of[j]] = v6_route[j];
   for (size_t i = 0; i < n; ++i)
-    if (route[i] != kNoRoute) routes_->prefetch(route[i]);
+    if (route[i] != kNoRouteIndex) routes_->prefetch(route[i]);
   for (size_t i = 0; i < n; ++i) {
     out[i] = Decision{};
     finish(payloads[i], parsed[i], route[i], up_mask, out[i]);

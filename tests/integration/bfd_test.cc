@@ -12,14 +12,6 @@
 namespace ferry::test {
 namespace {
 
-uint64_t monotonicUs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000 + uint64_t(ts.tv_nsec) / 1000;
-}
-
-std::string ep(uint16_t port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; }
-
 // A pair of interfaces: A's `name` talks to B's `name`.
 struct Link {
   uint16_t a = freeUdpPort(), b = freeUdpPort();
@@ -29,14 +21,6 @@ std::string interfaceYaml(const std::string& name, uint16_t bind, uint16_t peer,
                           const std::string& bfd = "{ interval_ms: 50, detect_mult: 3 }") {
   return "  - { name: " + name + ", bind: " + ep(bind) + ", peer: " + ep(peer) +
          (bfd.empty() ? "" : ", bfd: " + bfd) + " }\n";
-}
-
-bool allUp(const Ferryd& f, size_t expected) {
-  const auto bfd = f.show("bfd");
-  if (bfd["sessions"].size() != expected) return false;
-  for (const auto& s : bfd["sessions"])
-    if (s["state"] != "up") return false;
-  return true;
 }
 
 TEST(Bfd, UpDetectsStoppedPeerWithinDetectionTimeAndRecovers) {

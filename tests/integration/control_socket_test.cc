@@ -80,12 +80,6 @@ std::string yaml(uint16_t metrics_port) {
          "relay: [ { from: in, to: x } ]\n";
 }
 
-std::string ctl(const Ferryd& f, const std::string& args, int* status) {
-  std::string out;
-  *status = sh(binary("FERRYCTL") + " --socket " + f.socketPath() + " " + args, &out);
-  return out;
-}
-
 class ControlSocket : public ::testing::Test {
  protected:
   const uint16_t metrics_port_ = freeUdpPort();  // free for UDP; TCP very likely too

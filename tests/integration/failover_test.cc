@@ -19,8 +19,6 @@ struct Ports {
            sink1 = 40301, sink2 = 40302;
 };
 
-std::string ep(uint16_t port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; }
-
 class NextHops : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -70,6 +70,35 @@ Ferryd::Ferryd(const std::string& yaml, const std::string& netns, const std::vec
   started_ = process_.waitForOutput("dataplanes started", 60s);
 }
 
+bool allUp(const Ferryd& f, size_t expected) {
+  const auto bfd = f.show("bfd");
+  if (bfd["sessions"].size() != expected) return false;
+  for (const auto& s : bfd["sessions"])
+    if (s["state"] != "up") return false;
+  return true;
+}
+
+std::vector<uint64_t> perDataplaneRx(const Ferryd& f) {
+  std::vector<uint64_t> rx;
+  for (const auto& dp : f.show("dataplanes")) rx.push_back(dp["rx_packets"].get<uint64_t>());
+  return rx;
+}
+
+nlohmann::json lastJson(const Process& p) {
+  const std::string out = p.out();
+  const auto end = out.find_last_not_of('\n');
+  const auto start = out.rfind('\n', end);
+  return nlohmann::json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1),
+                               nullptr, false);
+}
+
+std::string ctl(const Ferryd& f, const std::string& args, int* status) {
+  std::string out;
+  const int s = sh(binary("FERRYCTL") + " --socket " + f.socketPath() + " " + args, &out);
+  if (status) *status = s;
+  return out;
+}
+
 nlohmann::json Ferryd::show(const std::string& what) const {
   std::string out;
   const std::string cmd = (netns_.empty() ? "" : "ip netns exec " + netns_ + " ") + binary("FERRYCTL") +

@@ -63,6 +63,19 @@ class Ferryd {
   bool started_ = false;
 };
 
+// True when `f` has exactly `expected` BFD sessions and all are up.
+bool allUp(const Ferryd& f, size_t expected);
+
+// rx_packets of each of `f`'s dataplanes, in dataplane order.
+std::vector<uint64_t> perDataplaneRx(const Ferryd& f);
+
+// The last line of `p`'s output parsed as JSON (discarded when it is not).
+nlohmann::json lastJson(const Process& p);
+
+// `ferryctl --socket <f's socket> ARGS`: its output, and its exit status in
+// `status` when given.
+std::string ctl(const Ferryd& f, const std::string& args, int* status = nullptr);
+
 // An inner IPv4+UDP packet 10.0.0.1:sport -> dst:9 (route mode's payload),
 // with valid checksums and `seq` in its UDP payload.
 std::vector<uint8_t> innerPacket(uint16_t sport, uint32_t seq, std::array<uint8_t, 4> dst);

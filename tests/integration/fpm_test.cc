@@ -24,7 +24,6 @@
 namespace ferry::test {
 namespace {
 
-constexpr const char* kZebra = "/usr/lib/frr/zebra";
 constexpr const char* kStaticd = "/usr/lib/frr/staticd";
 
 // Runs `make` with the calling thread in network namespace `netns` (sockets

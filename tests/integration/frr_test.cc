@@ -9,14 +9,6 @@
 namespace ferry::test {
 namespace {
 
-constexpr const char* kBfdd = "/usr/lib/frr/bfdd";
-
-uint64_t monotonicUs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000 + uint64_t(ts.tv_nsec) / 1000;
-}
-
 class FrrInterop : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "ferryd_fixture.h"
 #include "harness.h"
 
 namespace ferry::test {
@@ -33,13 +34,6 @@ std::string addr(uint16_t port, const std::string& host = "127.0.0.1") {
 }
 
 // The last line of a process's stdout as JSON.
-json lastJson(const Process& p) {
-  const std::string out = p.out();
-  const auto end = out.find_last_not_of('\n');
-  const auto start = out.rfind('\n', end);
-  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
-}
-
 // A sink process, started and ready (its socket bound).
 Process startSink(const std::vector<std::string>& args, const Process::Options& options = {}) {
   std::vector<std::string> argv{gen(), "sink", "--json"};

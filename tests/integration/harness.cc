@@ -140,6 +140,14 @@ bool Process::waitForOutput(const std::string& needle, std::chrono::milliseconds
 // its test's timeout.
 constexpr std::chrono::milliseconds kCommandLimit = 10min;
 
+std::string ep(uint16_t port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; }
+
+uint64_t monotonicUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
 int sh(const std::string& command, std::string* output) {
   return process::runCommand({"/bin/sh", "-c", command}, output, "", kCommandLimit);
 }

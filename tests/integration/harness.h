@@ -100,6 +100,16 @@ class NetNs {
   process::Netns netns_;
 };
 
+// "\"127.0.0.1:PORT\"": a loopback endpoint, quoted for a YAML config.
+std::string ep(uint16_t port);
+
+// FRR daemons (Debian package frr).
+inline constexpr const char* kBfdd = "/usr/lib/frr/bfdd";
+inline constexpr const char* kZebra = "/usr/lib/frr/zebra";
+
+// CLOCK_MONOTONIC in microseconds (for timestamped test logs).
+uint64_t monotonicUs();
+
 // CPUs this process may run on.
 int allowedCpuCount();
 

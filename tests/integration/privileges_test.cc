@@ -69,7 +69,7 @@ void checkWorks(const std::string& socket, const std::string& config, pid_t pid,
 }
 
 // a → x; the peer (peerYaml) relays what it gets on x to the sink.
-std::string relayYaml(uint16_t a, uint16_t x, uint16_t x_peer) {
+std::string relayWithBfdYaml(uint16_t a, uint16_t x, uint16_t x_peer) {
   return "dataplanes: 2\ninterfaces:\n"
          "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a) + "\" }\n"
          "  - { name: x, bind: \"127.0.0.1:" + std::to_string(x) + "\", peer: \"127.0.0.1:" +
@@ -98,7 +98,7 @@ class Privileges : public ::testing::Test {
 TEST_F(Privileges, StartedAsRootItSwitchesToTheUserAndKeepsOnlyThreeCapabilities) {
   Ferryd peer(peerYaml(peer_x_, x_, peer_out_, sink_.local()));
   ASSERT_TRUE(peer.started()) << peer.process().err();
-  Ferryd f("user: nobody\n" + relayYaml(a_, x_, peer_x_));
+  Ferryd f("user: nobody\n" + relayWithBfdYaml(a_, x_, peer_x_));
   ASSERT_TRUE(f.started()) << f.process().err();
   EXPECT_NE(f.process().err().find("running as uid 65534 gid 65534 with at most cap_net_admin, "
                                    "cap_net_bind_service, cap_sys_nice"),
@@ -118,8 +118,8 @@ TEST_F(Privileges, StartedUnprivilegedWithAmbientCapabilitiesItRunsTheSame) {
   TempDir dir;
   ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);  // nobody makes its control socket here
   const std::string socket = dir.path() + "/ferry.sock";
-  const std::string config =
-      dir.write("ferry.yaml", "control_socket: " + socket + "\n" + relayYaml(a_, x_, peer_x_));
+  const std::string config = dir.write(
+      "ferry.yaml", "control_socket: " + socket + "\n" + relayWithBfdYaml(a_, x_, peer_x_));
   ASSERT_EQ(::chmod(config.c_str(), 0644), 0);
   Process p = Process::start({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                               std::string("--inh-caps=") + kCaps, std::string("--ambient-caps=") + kCaps,

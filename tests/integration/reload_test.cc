@@ -9,13 +9,6 @@
 namespace ferry::test {
 namespace {
 
-std::string ctl(const Ferryd& f, const std::string& args, int* status = nullptr) {
-  std::string out;
-  const int s = sh(binary("FERRYCTL") + " --socket " + f.socketPath() + " " + args, &out);
-  if (status) *status = s;
-  return out;
-}
-
 void rewrite(const Ferryd& f, const std::string& yaml) {
   std::ofstream(f.configPath()) << "control_socket: " << f.socketPath() << "\n" << yaml;
 }

@@ -21,7 +21,7 @@
 namespace ferry::test {
 namespace {
 
-constexpr uint32_t kRate = 20000, kFlows = 16;
+constexpr uint32_t kStallRate = 20000, kFlows = 16;
 constexpr int64_t kSecond = 1'000'000'000;
 
 struct Arrival {
@@ -77,12 +77,6 @@ class Recorder {
   std::thread thread_;
 };
 
-std::vector<uint64_t> perDataplaneRx(const Ferryd& f) {
-  std::vector<uint64_t> rx;
-  for (const auto& dp : f.show("dataplanes")) rx.push_back(dp["rx_packets"].get<uint64_t>());
-  return rx;
-}
-
 void sleepUntil(uint64_t ns) {
   while (gen::monotonicNs() < ns) std::this_thread::sleep_for(5ms);
 }
@@ -109,7 +103,7 @@ void stallOneDataplane(const std::string& steering, bool small_queue = false) {
                                    "--to",
                                    "127.0.0.1:" + std::to_string(in),
                                    "--rate",
-                                   std::to_string(kRate),
+                                   std::to_string(kStallRate),
                                    "--flows",
                                    std::to_string(kFlows),
                                    "--duration",
@@ -123,7 +117,7 @@ void stallOneDataplane(const std::string& steering, bool small_queue = false) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto rx = perDataplaneRx(f);
-        return rx[0] + rx[1] >= kRate / 4;
+        return rx[0] + rx[1] >= kStallRate / 4;
       },
       5s))
       << sender.err() << f.process().err();
@@ -135,7 +129,7 @@ void stallOneDataplane(const std::string& steering, bool small_queue = false) {
   const unsigned victim = r1[0] - r0[0] >= r1[1] - r0[1] ? 0 : 1, other = 1 - victim;
   const double victim_pps = double(r1[victim] - r0[victim]) / window_s;
   const double total_pps = double(r1[0] - r0[0] + r1[1] - r0[1]) / window_s;
-  ASSERT_GE(total_pps, kRate * 0.8) << "the sender did not keep its rate";
+  ASSERT_GE(total_pps, kStallRate * 0.8) << "the sender did not keep its rate";
   ASSERT_GE(victim_pps, total_pps * 0.45);  // the larger share by choice
 
   const pid_t tid = threadNamed(f.process().pid(), "ferry-dp" + std::to_string(victim));

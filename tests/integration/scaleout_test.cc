@@ -26,9 +26,7 @@
 namespace ferry::test {
 namespace {
 
-constexpr const char* kZebra = "/usr/lib/frr/zebra";
 constexpr const char* kBgpd = "/usr/lib/frr/bgpd";
-constexpr const char* kBfdd = "/usr/lib/frr/bfdd";
 constexpr const char* kVip = "10.200.0.1";
 constexpr int kRate = 10'000;
 constexpr int kFlows = 64;

@@ -12,13 +12,6 @@
 namespace ferry::test {
 namespace {
 
-std::vector<uint64_t> perDataplaneRx(const Ferryd& f) {
-  std::vector<uint64_t> rx;
-  const auto stats = f.show("stats");
-  for (const auto& dp : stats["dataplanes"]) rx.push_back(dp["rx_packets"].get<uint64_t>());
-  return rx;
-}
-
 // Sends `count` inner packets over 64 inner flows, all from one UDP socket
 // (one underlay 4-tuple), paced by the sink; returns how many arrived.
 uint64_t oneUnderlayFlow(const SockAddr& to, const UdpSocket& from, const UdpSocket& sink,

@@ -72,14 +72,6 @@ struct Topology {
   }
 };
 
-bool allUp(const Ferryd& f) {
-  const auto bfd = f.show("bfd");
-  if (bfd["sessions"].size() != 2) return false;
-  for (const auto& s : bfd["sessions"])
-    if (s["state"] != "up") return false;
-  return true;
-}
-
 json showAt(const std::string& socket, const std::string& what) {
   std::string out;
   EXPECT_EQ(sh(binary("FERRYCTL") + " --socket " + socket + " show " + what + " --json 2>/dev/null",
@@ -89,14 +81,6 @@ json showAt(const std::string& socket, const std::string& what) {
   auto doc = json::parse(out, nullptr, false);
   EXPECT_FALSE(doc.is_discarded()) << out;
   return doc;
-}
-
-json lastJson(const Process& p) {
-  const std::string out = p.out();
-  const auto end = out.find_last_not_of('\n');
-  const auto start = out.rfind('\n', end);
-  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1), nullptr,
-                     false);
 }
 
 Process takeoverProcess(const Ferryd& f) {
@@ -160,7 +144,7 @@ uint32_t rate() {
 }
 
 // ferry-gen's sink at the topology's sink port, until every flow ended.
-Process startSink(const Topology& t) {
+Process startSinkFor(const Topology& t) {
   return Process::start({binary("FERRY_GEN"), "sink", "--json", "--listen",
                          "127.0.0.1:" + std::to_string(t.sink), "--expect-from-gen", "--duration", "60"});
 }
@@ -178,12 +162,12 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   ASSERT_TRUE(p.started()) << p.process().err();
   Ferryd r(t.relay());
   ASSERT_TRUE(r.started()) << r.process().err();
-  ASSERT_TRUE(eventually([&] { return allUp(r) && allUp(p); }, 5s))
+  ASSERT_TRUE(eventually([&] { return allUp(r, 2) && allUp(p, 2); }, 5s))
       << r.show("bfd").dump(2) << p.show("bfd").dump(2);
   const auto peer_before = transitions(p);
   const auto discs = discriminators(r.show("bfd"));
 
-  Process sink = startSink(t);
+  Process sink = startSinkFor(t);
   ASSERT_TRUE(sink.waitForOutput("listening on", 10s)) << sink.err();
   Process sender = startSender(t, 8);
 
@@ -229,7 +213,7 @@ TEST(Takeover, TakeoverThenUsr2UnderTrafficLoseNothingAndNoBfdFlaps) {
   // the final process is the one answering, with the same discriminators.
   const json final_bfd = showAt(r.socketPath(), "bfd");
   EXPECT_EQ(transitions(p), peer_before) << p.show("bfd").dump(2);
-  EXPECT_TRUE(allUp(p)) << p.show("bfd").dump(2);
+  EXPECT_TRUE(allUp(p, 2)) << p.show("bfd").dump(2);
   EXPECT_EQ(discriminators(final_bfd), discs) << final_bfd.dump(2);
   for (const auto& s : final_bfd["sessions"]) EXPECT_EQ(s["state"], "up") << s.dump();
   const json stats = showAt(r.socketPath(), "stats");
@@ -260,11 +244,11 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   ASSERT_TRUE(p.started()) << p.process().err();
   Ferryd r(t.relay());
   ASSERT_TRUE(r.started()) << r.process().err();
-  ASSERT_TRUE(eventually([&] { return allUp(r) && allUp(p); }, 5s));
+  ASSERT_TRUE(eventually([&] { return allUp(r, 2) && allUp(p, 2); }, 5s));
   const auto peer_before = transitions(p);
   const auto discs = discriminators(r.show("bfd"));
 
-  Process sink = startSink(t);
+  Process sink = startSinkFor(t);
   ASSERT_TRUE(sink.waitForOutput("listening on", 10s)) << sink.err();
   Process sender = startSender(t, 6);
   std::this_thread::sleep_for(2s);
@@ -323,7 +307,7 @@ TEST(Takeover, ConfigChangeAtUsr2AddsARuleAndPollsTheNewInterval) {
   EXPECT_EQ(p.show("bfd")["sessions"][0]["detection_time_us"], 600000)
       << "3 x max(P's 100 ms RequiredMinRx, R's new 200 ms DesiredMinTx)";
   EXPECT_EQ(transitions(p), peer_before) << p.show("bfd").dump(2);
-  EXPECT_TRUE(allUp(p));
+  EXPECT_TRUE(allUp(p, 2));
 
   ASSERT_EQ(kill(next, SIGTERM), 0);
   EXPECT_EQ(waitAdopted(next, 15s), 0);
@@ -415,7 +399,7 @@ void expectUntouched(const Topology& t, Ferryd& r, const Ferryd& p,
   std::vector<UdpSocket*> sources{&source};
   EXPECT_EQ(pacedTransfer(sources, to, sink, 200, 64, 500).received, 200u);
   EXPECT_EQ(transitions(p), before);
-  EXPECT_TRUE(allUp(r));
+  EXPECT_TRUE(allUp(r, 2));
 }
 
 TEST(Takeover, RefusalsLeaveTheRunningDaemonUntouched) {
@@ -424,7 +408,7 @@ TEST(Takeover, RefusalsLeaveTheRunningDaemonUntouched) {
   ASSERT_TRUE(p.started()) << p.process().err();
   Ferryd r(t.relay());
   ASSERT_TRUE(r.started()) << r.process().err();
-  ASSERT_TRUE(eventually([&] { return allUp(r) && allUp(p); }, 5s));
+  ASSERT_TRUE(eventually([&] { return allUp(r, 2) && allUp(p, 2); }, 5s));
   const auto before = transitions(p);
 
   // A different dataplane count than the sockets handed over.

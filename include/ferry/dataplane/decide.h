@@ -30,12 +30,12 @@ struct Action {
   Drop drop = Drop::kNoRoute;            // Drop and Icmp: the reason to count
   uint16_t egress = 0;                   // Forward
   uint32_t length = 0;                   // Forward: bytes to send (route: the inner packet)
-  uint32_t route_index = route::kNoRoute;       // Forward in route mode: the route (its counter)
+  uint32_t route_index = route::kNoRouteIndex;  // Forward in route mode: the route (its counter)
   route::Family family = route::Family::kIpv4;  // Icmp: of the inner packet (the source to use)
   route::IcmpError icmp = route::IcmpError::kTimeExceeded;  // Icmp: which error
 
   static constexpr Action forward(uint16_t egress, uint32_t length,
-                                  uint32_t route_index = route::kNoRoute) noexcept {
+                                  uint32_t route_index = route::kNoRouteIndex) noexcept {
     Action a;
     a.kind = Kind::kForward;
     a.egress = egress;

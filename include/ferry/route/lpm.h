@@ -36,7 +36,7 @@
 //
 // Values are caller-chosen uint32 in [0, kMaxValue] (suggested: the route's
 // index in the config, which maps to its next-hop group and its per-route
-// packet counter); kNoRoute means no prefix matched.
+// packet counter); kNoRouteIndex means no prefix matched.
 #pragma once
 
 #include <algorithm>
@@ -53,7 +53,7 @@
 
 namespace ferry::route {
 
-inline constexpr uint32_t kNoRoute = UINT32_MAX;
+inline constexpr uint32_t kNoRouteIndex = UINT32_MAX;
 // Values use 31 bits: a direct-array entry keeps the top bit to mark a node.
 inline constexpr uint32_t kMaxValue = 0x7fffffff;
 
@@ -119,7 +119,7 @@ class LpmTable {
  public:
   using Address = typename Traits::Address;
 
-  // An empty table: every lookup is kNoRoute.
+  // An empty table: every lookup is kNoRouteIndex.
   LpmTable();
 
   // Builds the table. Fails, naming the offending route, on a prefix of the
@@ -133,7 +133,7 @@ class LpmTable {
   static std::optional<LpmTable> buildIndexed(std::span<const Prefix> prefixes,
                                               std::string* error = nullptr);
 
-  // The value of the longest prefix containing `address`, or kNoRoute.
+  // The value of the longest prefix containing `address`, or kNoRouteIndex.
   uint32_t lookup(Address address) const noexcept;
 
   // values[i] = lookup(addresses[i]) for i < addresses.size() (values must be
@@ -158,8 +158,8 @@ class LpmTable {
 
  private:
   static constexpr unsigned kStride = 6;
-  // Direct entries: a value, kNoRoute, or kNodeFlag | node index. With values
-  // ≤ 0x7fffffff and kNoRoute = 0xffffffff, `entry + 1 <= kNodeFlag` (unsigned,
+  // Direct entries: a value, kNoRouteIndex, or kNodeFlag | node index. With values
+  // ≤ 0x7fffffff and kNoRouteIndex = 0xffffffff, `entry + 1 <= kNodeFlag` (unsigned,
   // wrapping) is true exactly for the two leaf forms.
   static constexpr uint32_t kNodeFlag = 0x80000000;
 

@@ -58,7 +58,7 @@ struct RouteTableOptions {
 struct Decision {
   Verdict verdict = Verdict::kBadInnerHeader;  // kForward, or the drop reason to count
   uint32_t interface = kAllDown;               // egress interface index (kForward)
-  uint32_t route = kNoRoute;      // index of the matched route (per-route counters), or kNoRoute
+  uint32_t route = kNoRouteIndex;  // the matched route (per-route counters), or kNoRouteIndex
   uint32_t length = 0;            // bytes of the payload to send (kForward)
   Family family = Family::kIpv4;  // of the inner packet (which ICMP source to use)
   // The ICMP error that applies (send it if configured and the rate limit
@@ -109,7 +109,7 @@ class RouteTable {
                std::span<Decision> out) const noexcept;
   static constexpr size_t kMaxBatch = 64;
 
-  // The index of the route for `destination`, or kNoRoute.
+  // The index of the route for `destination`, or kNoRouteIndex.
   uint32_t lookup(const IpAddress& destination) const noexcept {
     return destination.isV4() ? v4_.lookup(destination.v4()) : v6_.lookup(destination.v6());
   }

@@ -15,7 +15,7 @@ namespace {
 using test::XmlElement;
 using test::XmlReader;
 
-RunResult run(std::string impl, unsigned dp, uint32_t size, double pps, bool found = true) {
+RunResult chartRun(std::string impl, unsigned dp, uint32_t size, double pps, bool found = true) {
   RunResult r;
   r.impl = std::move(impl);
   r.dataplanes = dp;
@@ -29,21 +29,21 @@ RunResult run(std::string impl, unsigned dp, uint32_t size, double pps, bool fou
 
 std::vector<RunResult> sampleRuns() {
   return {
-      run("ferry", 1, 64, 150e3),
-      run("ferry", 2, 64, 260e3),
-      run("ferry", 4, 64, 250e3),
-      run("ferry", 1, 1400, 140e3),
-      run("ferry", 2, 1400, 240e3),
-      run("ferry", 4, 1400, 230e3),
-      run("mmsg", 1, 64, 140e3),
-      run("mmsg", 2, 64, 250e3),
-      run("mmsg", 4, 64, 240e3),
-      run("mmsg", 1, 1400, 130e3),
-      run("mmsg", 2, 1400, 230e3),
-      run("mmsg", 4, 1400, 220e3),
-      run("nginx", 1, 64, 40e3),
-      run("nginx", 2, 64, 45e3),
-      run("nginx", 4, 64, 0, /*found=*/false),  // no rate passed: not drawn
+      chartRun("ferry", 1, 64, 150e3),
+      chartRun("ferry", 2, 64, 260e3),
+      chartRun("ferry", 4, 64, 250e3),
+      chartRun("ferry", 1, 1400, 140e3),
+      chartRun("ferry", 2, 1400, 240e3),
+      chartRun("ferry", 4, 1400, 230e3),
+      chartRun("mmsg", 1, 64, 140e3),
+      chartRun("mmsg", 2, 64, 250e3),
+      chartRun("mmsg", 4, 64, 240e3),
+      chartRun("mmsg", 1, 1400, 130e3),
+      chartRun("mmsg", 2, 1400, 230e3),
+      chartRun("mmsg", 4, 1400, 220e3),
+      chartRun("nginx", 1, 64, 40e3),
+      chartRun("nginx", 2, 64, 45e3),
+      chartRun("nginx", 4, 64, 0, /*found=*/false),  // no rate passed: not drawn
   };
 }
 

@@ -14,8 +14,6 @@ namespace {
 using namespace testing;
 using route::Prefix;
 
-Prefix pfx(const char* text) { return *Prefix::parse(text); }
-
 RouteUpdate addRoute(const char* prefix, std::vector<route::IpAddress> gateways, uint32_t id = 0) {
   return RouteUpdate{true, pfx(prefix), std::move(gateways), id, true};
 }

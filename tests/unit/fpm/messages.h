@@ -191,4 +191,7 @@ inline Bytes concat(std::initializer_list<Bytes> parts) {
   return out;
 }
 
+// A prefix from text the test knows to be valid.
+inline route::Prefix pfx(const char* text) { return *route::Prefix::parse(text); }
+
 }  // namespace ferry::fpm::testing

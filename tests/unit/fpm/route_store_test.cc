@@ -13,8 +13,7 @@ namespace {
 using route::IpAddress;
 using route::Prefix;
 using testing::ip;
-
-Prefix pfx(const char* text) { return *Prefix::parse(text); }
+using testing::pfx;
 
 // Interfaces: 0 west (peer 10.99.0.2), 1 east (peer 10.98.0.2), 2 v6 (peer
 // 2001:db8:99::2), 3 without a peer.
@@ -276,7 +275,7 @@ TEST(FpmRouteStore, MergeKeepsTheConfigRouteOnTheSamePrefix) {
   EXPECT_EQ(table->group(at("10.50.1.1")).members()[0], 1u) << "config's east";
   EXPECT_EQ(table->group(at("10.60.1.1")).members()[0], 0u);
   EXPECT_EQ(table->group(at("10.70.1.1")).members()[0], 0u);
-  EXPECT_EQ(at("10.80.1.1"), route::kNoRoute);
+  EXPECT_EQ(at("10.80.1.1"), route::kNoRouteIndex);
 
   auto fpm_only = mergeRoutes(nullptr, store.resolve(), &stats);
   EXPECT_EQ(fpm_only->size(), 2u);

@@ -86,17 +86,17 @@ TEST(Ipv4Lpm, NoMatchWithoutDefault) {
   EXPECT_EQ(table->lookup(*parseIpv4("10.9.9.9")), 0u);
   EXPECT_EQ(table->lookup(*parseIpv4("10.1.2.3")), kMaxValue);
   EXPECT_EQ(table->lookup(*parseIpv4("10.1.2.2")), 0u);
-  EXPECT_EQ(table->lookup(*parseIpv4("11.0.0.0")), kNoRoute);
-  EXPECT_EQ(table->lookup(*parseIpv4("0.0.0.0")), kNoRoute);
-  EXPECT_EQ(table->lookup(*parseIpv4("255.255.255.255")), kNoRoute);
+  EXPECT_EQ(table->lookup(*parseIpv4("11.0.0.0")), kNoRouteIndex);
+  EXPECT_EQ(table->lookup(*parseIpv4("0.0.0.0")), kNoRouteIndex);
+  EXPECT_EQ(table->lookup(*parseIpv4("255.255.255.255")), kNoRouteIndex);
 }
 
 TEST(Ipv4Lpm, EmptyAndDefaultOnly) {
   Ipv4Lpm empty;
-  EXPECT_EQ(empty.lookup(0x0a000001), kNoRoute);
+  EXPECT_EQ(empty.lookup(0x0a000001), kNoRouteIndex);
   auto built_empty = Ipv4Lpm::build({});
   ASSERT_TRUE(built_empty);
-  EXPECT_EQ(built_empty->lookup(0), kNoRoute);
+  EXPECT_EQ(built_empty->lookup(0), kNoRouteIndex);
   EXPECT_EQ(built_empty->routeCount(), 0u);
   auto def = Ipv4Lpm::build(parseRoutes({{"0.0.0.0/0", 42}}));
   ASSERT_TRUE(def);
@@ -168,10 +168,10 @@ TEST(Ipv6Lpm, NoMatchWithoutDefault) {
   ASSERT_TRUE(table);
   EXPECT_EQ(table->lookup(*parseIpv6("2001:db8::5")), 8u);
   EXPECT_EQ(table->lookup(*parseIpv6("2001:db8::4")), 7u);
-  EXPECT_EQ(table->lookup(*parseIpv6("2001:db9::")), kNoRoute);
-  EXPECT_EQ(table->lookup(*parseIpv6("::")), kNoRoute);
+  EXPECT_EQ(table->lookup(*parseIpv6("2001:db9::")), kNoRouteIndex);
+  EXPECT_EQ(table->lookup(*parseIpv6("::")), kNoRouteIndex);
   Ipv6Lpm empty;
-  EXPECT_EQ(empty.lookup(*parseIpv6("2001:db8::5")), kNoRoute);
+  EXPECT_EQ(empty.lookup(*parseIpv6("2001:db8::5")), kNoRouteIndex);
 }
 
 // ---- Build errors name the route. ----
@@ -259,10 +259,10 @@ class Reference {
     }
   }
   uint32_t lookup(const Bits& a) const {
-    uint32_t best = kNoRoute;
+    uint32_t best = kNoRouteIndex;
     size_t n = 0;
     for (unsigned depth = 0;; ++depth) {
-      if (nodes_[n].value != kNoRoute) best = nodes_[n].value;
+      if (nodes_[n].value != kNoRouteIndex) best = nodes_[n].value;
       if (depth == 128) break;
       const uint32_t next = nodes_[n].child[bitAt(a, depth)];
       if (next == 0) break;
@@ -274,7 +274,7 @@ class Reference {
  private:
   struct Node {
     uint32_t child[2] = {0, 0};
-    uint32_t value = kNoRoute;
+    uint32_t value = kNoRouteIndex;
   };
   std::vector<Node> nodes_;
 };
@@ -362,7 +362,7 @@ void compareWithReference(unsigned width, uint64_t seed, size_t route_count = kR
       }
     }
     if (!check(a)) return;
-    hits += reference.lookup(a) != kNoRoute;
+    hits += reference.lookup(a) != kNoRouteIndex;
   }
   // Every route's first and last address, and the addresses just outside.
   for (const auto& [p, len] : prefixes) {

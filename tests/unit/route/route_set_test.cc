@@ -13,11 +13,11 @@
 namespace ferry::route {
 namespace {
 
-const std::vector<std::string> kInterfaces = {"east", "west", "north"};
+const std::vector<std::string> kSetInterfaces = {"east", "west", "north"};
 
 RoutesFileResult read(const std::string& text) {
   std::istringstream in(text);
-  return readRoutesFile(in, kInterfaces);
+  return readRoutesFile(in, kSetInterfaces);
 }
 
 // "LINE: message" for each error, for readable comparisons.
@@ -140,7 +140,7 @@ TEST(RoutesFile, TableFromAFileDecidesAsFromYaml) {
                                         {"2001:db8::/32", {"east", "west"}, true},
                                         {"2001:db8:5::/48", {"north", "east"}, false}};
   std::vector<RouteIssue> issues;
-  const auto yaml = RouteTable::build(specs, kInterfaces, {.hash_seed = 5}, &issues);
+  const auto yaml = RouteTable::build(specs, kSetInterfaces, {.hash_seed = 5}, &issues);
   ASSERT_TRUE(yaml);
   auto file = read("10.2.0.0/16 east,west\n10.2.3.0/24 west\n2001:db8::/32 east,west ecmp\n"
                    "2001:db8:5::/48 north,east\n");
