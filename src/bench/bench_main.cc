@@ -24,6 +24,7 @@
 #include "ferry/bench/results.h"
 #include "ferry/bench/runner.h"
 #include "ferry/bench/topology.h"
+#include "ferry/config/config.h"
 
 namespace ferry {
 namespace {
@@ -140,6 +141,12 @@ nlohmann::json settingsJson(const Options& o, bench::Topology topology,
         {"batch", bench::kGeneratorBatch}}},
       {"sink", "ferry-gen library (one recvmmsg thread), in the bench process"},
       {"ferry_max_datagram", bench::ferryMaxDatagram(o.sizes)},
+      // ferry's socket buffers (its default; the mmsg relay asks for the same)
+      // and any tuning keys added for an experiment (FERRY_BENCH_TUNING).
+      {"ferry_socket_buffer", Tuning{}.socket_buffer},
+      {"ferry_extra_tuning", std::getenv("FERRY_BENCH_TUNING") != nullptr
+                                 ? nlohmann::json(std::getenv("FERRY_BENCH_TUNING"))
+                                 : nlohmann::json(nullptr)},
       {"wire_overhead_bytes", bench::kWireOverheadIpv4},
   };
 }

@@ -129,6 +129,8 @@ TEST(Bench, QuickRunWritesResultsAndLeavesNothingBehind) {
   EXPECT_FALSE(j["machine"]["kernel"].get<std::string>().empty());
   EXPECT_EQ(j["settings"]["topology"], "netns");
   EXPECT_EQ(j["settings"]["quick"], true);
+  EXPECT_EQ(j["settings"]["ferry_socket_buffer"], 16u << 20);
+  EXPECT_TRUE(j["settings"]["ferry_extra_tuning"].is_null());
   std::set<std::pair<std::string, unsigned>> covered;
   for (const auto& run : j["runs"]) {
     for (const char* key : {"impl", "dataplanes", "size", "flows", "gbps", "gbps_wire", "mpps",
