@@ -173,6 +173,7 @@ Status Daemon::start(TakeoverClient* from) {
   UdpSocketOptions options;
   options.buffer_bytes = config_.tuning.socket_buffer;
   sockets_.resize(count_);
+  bool buffers_checked = false;  // every socket gets the same: one warning at most
   for (unsigned d = 0; d < count_; ++d) {
     for (size_t i = 0; i < config_.interfaces.size(); ++i) {
       const auto& iface = config_.interfaces[i];
@@ -190,6 +191,13 @@ Status Daemon::start(TakeoverClient* from) {
         return Status::failure("interface '" + iface.name + "': " + fd.error());
       }
       sockets_[d].push_back(std::move(fd).take());
+      if (!buffers_checked) {
+        buffers_checked = true;
+        if (const auto granted = socketBuffers(sockets_[d].back().get()))
+          if (const std::string why = bufferShortfall(options.buffer_bytes, granted.value());
+              !why.empty())
+            log::warn(why);
+      }
     }
   }
 

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 // Linux 4.15; glibc's <netinet/in.h> does not name it yet.
 #ifndef IPV6_FREEBIND
@@ -61,6 +62,29 @@ Result<Fd> openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options) 
   if (::bind(fd.get(), bind.sa(), bind.len()) != 0)
     return Result<Fd>::failure("bind " + bind.toString() + ": " + errnoText(errno));
   return fd;
+}
+
+Result<SocketBuffers> socketBuffers(int fd) {
+  SocketBuffers out;
+  for (auto [option, into] :
+       {std::pair{SO_RCVBUF, &out.receive}, std::pair{SO_SNDBUF, &out.send}}) {
+    int value = 0;
+    socklen_t len = sizeof value;
+    if (::getsockopt(fd, SOL_SOCKET, option, &value, &len) != 0)
+      return Result<SocketBuffers>::failure(
+          std::string(option == SO_RCVBUF ? "SO_RCVBUF" : "SO_SNDBUF") + ": " + errnoText(errno));
+    *into = static_cast<uint32_t>(value > 0 ? value / 2 : 0);
+  }
+  return out;
+}
+
+std::string bufferShortfall(uint32_t asked, const SocketBuffers& granted) {
+  if (granted.receive >= asked && granted.send >= asked) return "";
+  return "tuning.socket_buffer is " + std::to_string(asked) + " bytes, but the kernel granted " +
+         std::to_string(granted.receive) + " to receive and " + std::to_string(granted.send) +
+         " to send: without CAP_NET_ADMIN it caps them at net.core.rmem_max and wmem_max. "
+         "Bursts above that are dropped (rx_queue_overflow); grant CAP_NET_ADMIN or raise "
+         "those sysctls";
 }
 
 Status addressIsFree(const SockAddr& bind, bool freebind) {

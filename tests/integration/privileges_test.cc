@@ -6,6 +6,7 @@
 // traffic, in-band BFD, ferryctl and a reload work either way. Needs root.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -128,6 +129,60 @@ TEST_F(Privileges, StartedUnprivilegedWithAmbientCapabilitiesItRunsTheSame) {
   checkWorks(socket, config, p.pid(), a_, sink_, peer);
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(15s), std::optional<int>(0));
+}
+
+// Without CAP_NET_ADMIN the kernel caps socket buffers at net.core.rmem_max
+// and wmem_max without a word; ferryd says so once at start and runs on.
+// Started as root it uses the FORCE variants and gets all it asks for.
+TEST(SocketBufferCap, WithoutCapNetAdminFerrydWarnsAndRuns) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root";
+  uint32_t rmem_max = 0, wmem_max = 0;
+  std::ifstream("/proc/sys/net/core/rmem_max") >> rmem_max;
+  std::ifstream("/proc/sys/net/core/wmem_max") >> wmem_max;
+  ASSERT_GT(rmem_max, 0u);
+  ASSERT_GT(wmem_max, 0u);
+  const uint32_t asked = std::max(rmem_max, wmem_max) * 2;
+  if (asked > (1u << 30)) GTEST_SKIP() << "rmem_max/wmem_max above 512 MiB";
+  const std::string yaml =
+      "dataplanes: 1\ninterfaces:\n"
+      "  - { name: a, bind: " +
+      ep(freeUdpPort()) +
+      " }\n"
+      "  - { name: b, bind: " +
+      ep(freeUdpPort()) + ", peer: " + ep(freeUdpPort()) +
+      " }\n"
+      "relay: [ { from: a, to: b } ]\n"
+      "tuning: { socket_buffer: " +
+      std::to_string(asked) + " }\n";
+  const std::string warning = "tuning.socket_buffer is " + std::to_string(asked) +
+                              " bytes, but the kernel granted " + std::to_string(rmem_max) +
+                              " to receive and " + std::to_string(wmem_max) + " to send";
+
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);  // nobody makes its control socket here
+  const std::string config =
+      dir.write("ferry.yaml", "control_socket: " + dir.path() + "/ferry.sock\n" + yaml);
+  ASSERT_EQ(::chmod(config.c_str(), 0644), 0);
+  const std::string caps = "+net_bind_service,+sys_nice";  // not net_admin
+  Process p = Process::start({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                              "--inh-caps=" + caps, "--ambient-caps=" + caps, binary("FERRYD"),
+                              "run", "--config", config});
+  ASSERT_TRUE(p.waitForOutput("dataplanes started", 60s)) << p.err();
+  EXPECT_NE(p.err().find(warning), std::string::npos) << p.err();
+  const auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(p.err(), "tuning.socket_buffer is"), 1u) << "once, not per socket";
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(15s), std::optional<int>(0));
+
+  Ferryd root(yaml);
+  ASSERT_TRUE(root.started()) << root.process().err();
+  EXPECT_EQ(root.process().err().find("tuning.socket_buffer is"), std::string::npos)
+      << root.process().err();
+  EXPECT_EQ(root.terminate(), 0);
 }
 
 }  // namespace

@@ -50,6 +50,20 @@ struct UdpSocketOptions {
 // ("bind 127.0.0.1:5000: Address already in use").
 Result<Fd> openUdpSocket(const SockAddr& bind, const UdpSocketOptions& options);
 
+// What the kernel granted a socket's buffers, in setsockopt terms (the kernel
+// reports twice the value set, for its own bookkeeping; halved back here).
+struct SocketBuffers {
+  uint32_t receive = 0;
+  uint32_t send = 0;
+};
+Result<SocketBuffers> socketBuffers(int fd);
+
+// "" when `granted` holds `asked` bytes both ways. Otherwise a warning that
+// names what was asked and what was granted, and why: without
+// CAP_NET_ADMIN the kernel caps the sizes at net.core.rmem_max / wmem_max,
+// silently.
+std::string bufferShortfall(uint32_t asked, const SocketBuffers& granted);
+
 // SO_REUSEPORT lets any process of the same user join a port group silently,
 // so before creating the group ferry checks that nobody holds the address:
 // a plain bind (no SO_REUSEPORT) on it must succeed; otherwise fails
