@@ -53,12 +53,12 @@ uint64_t flag(const nlohmann::json& object, const char* key) {
 std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& interfaces,
                            const nlohmann::json& bfd, const nlohmann::json& routes) {
   Writer w;
-  struct Counter {
+  struct CounterSpec {
     const char* key;
     const char* name;
     const char* help;
   };
-  const Counter per_interface[] = {
+  const CounterSpec per_interface[] = {
       {"rx_packets", "ferry_rx_packets_total", "Datagrams received."},
       {"rx_bytes", "ferry_rx_bytes_total", "UDP payload bytes received."},
       {"tx_packets", "ferry_tx_packets_total", "Datagrams sent (forwarded)."},
@@ -68,7 +68,8 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
        "Receives with UDP GRO on (rx_packets / rx_gro_trains = datagrams per train)."},
       {"rx_gro_cut", "ferry_rx_gro_cut_total", "GRO trains larger than their buffer (dropped)."},
       {"icmp_tx", "ferry_icmp_tx_total", "ICMP errors sent."},
-      {"icmp_rate_limited", "ferry_icmp_rate_limited_total", "ICMP errors suppressed by the rate limit."},
+      {"icmp_rate_limited", "ferry_icmp_rate_limited_total",
+       "ICMP errors suppressed by the rate limit."},
       {"rx_queue_overflow", "ferry_rx_queue_overflow_total",
        "Datagrams the kernel dropped at full socket receive queues."},
   };

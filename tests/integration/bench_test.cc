@@ -107,11 +107,11 @@ Finished runBench(const std::vector<std::string>& args, std::chrono::seconds tim
 TEST(Bench, QuickRunWritesResultsAndLeavesNothingBehind) {
   if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
   TempDir dir;
-  const std::string json = dir.path() + "/r.json", svg = dir.path() + "/r.svg",
+  const std::string json_path = dir.path() + "/r.json", svg = dir.path() + "/r.svg",
                     csv = dir.path() + "/r.csv";
   const auto start = std::chrono::steady_clock::now();
-  const Finished f =
-      runBench({"--quick", "--json", json, "--svg", svg, "--csv", csv}, std::chrono::seconds(150));
+  const Finished f = runBench({"--quick", "--json", json_path, "--svg", svg, "--csv", csv},
+                              std::chrono::seconds(150));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(f.status, 0) << f.out << f.err;
@@ -124,7 +124,7 @@ TEST(Bench, QuickRunWritesResultsAndLeavesNothingBehind) {
   EXPECT_NE(f.out.find("mmsg       2"), std::string::npos) << f.out;
 
   // JSON: machine, settings, runs for ferry and mmsg at 1 and 2 dataplanes.
-  const auto j = nlohmann::json::parse(slurp(json));
+  const auto j = nlohmann::json::parse(slurp(json_path));
   EXPECT_GE(j["machine"]["cpus"].get<int>(), 1);
   EXPECT_FALSE(j["machine"]["kernel"].get<std::string>().empty());
   EXPECT_EQ(j["settings"]["topology"], "netns");
@@ -171,11 +171,10 @@ TEST(Bench, QuickRunWritesResultsAndLeavesNothingBehind) {
 TEST(Bench, TunnelTrafficShapesTheLinksAndIsRecorded) {
   if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
   TempDir dir;
-  const std::string json = dir.path() + "/t.json", csv = dir.path() + "/t.csv";
-  Process p = Process::start({binary("FERRYD"), "bench", "--traffic", "tunnel", "--dataplanes",
-                              "1", "--sizes", "1400", "--compare", "ferry-nogro,kernel",
-                              "--trial", "0.3s", "--max-trials", "3", "--json", json, "--csv",
-                              csv});
+  const std::string json_path = dir.path() + "/t.json", csv = dir.path() + "/t.csv";
+  Process p = Process::start({binary("FERRYD"), "bench", "--traffic", "tunnel", "--dataplanes", "1",
+                              "--sizes", "1400", "--compare", "ferry-nogro,kernel", "--trial",
+                              "0.3s", "--max-trials", "3", "--json", json_path, "--csv", csv});
   // While it runs: rtr0 in the bench's router namespace as a NIC with GRO,
   // once the topology is complete (threaded NAPI is its last step).
   std::map<pid_t, std::string> seen;
@@ -207,7 +206,7 @@ TEST(Bench, TunnelTrafficShapesTheLinksAndIsRecorded) {
             std::string::npos)
       << p.out();
 
-  const auto j = nlohmann::json::parse(slurp(json));
+  const auto j = nlohmann::json::parse(slurp(json_path));
   EXPECT_EQ(j["settings"]["traffic"], "tunnel");
   EXPECT_EQ(j["settings"]["flows"], 4);
   EXPECT_EQ(j["settings"]["generator"]["gso"], true);
@@ -306,13 +305,13 @@ TEST(Bench, SigintMidwayRemovesNamespacesAndProcesses) {
 
 TEST(Bench, LoopbackTopologyNeedsNoNamespaces) {
   TempDir dir;
-  const std::string json = dir.path() + "/r.json";
+  const std::string json_path = dir.path() + "/r.json";
   const Finished f = runBench({"--topology", "loopback", "--quick", "--dataplanes", "1", "--sizes",
-                               "512", "--trial", "0.3s", "--json", json},
+                               "512", "--trial", "0.3s", "--json", json_path},
                               std::chrono::seconds(60));
   ASSERT_EQ(f.status, 0) << f.out << f.err;
   expectAllGone(f.pid, f.processes);
-  const auto j = nlohmann::json::parse(slurp(json));
+  const auto j = nlohmann::json::parse(slurp(json_path));
   EXPECT_EQ(j["settings"]["topology"], "loopback");
   ASSERT_EQ(j["runs"].size(), 2u);
   for (const auto& run : j["runs"]) EXPECT_GT(run["mpps"].get<double>(), 0) << run.dump();

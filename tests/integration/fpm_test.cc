@@ -284,11 +284,11 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   // 10.60/16: it stays until the resync is over, then it is swept; the rest
   // is forwarded throughout (a steady stream over both kill and restart).
   // Stopped and joined however the test body ends (a failed ASSERT returns).
-  struct Stream {
+  struct ZebraStream {
     std::atomic<bool> stop{false};
     std::atomic<int> sent{0};
     std::thread thread;
-    ~Stream() {
+    ~ZebraStream() {
       stop = true;
       if (thread.joinable()) thread.join();
     }
@@ -405,12 +405,15 @@ TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
   };
   Message bad(RTM_NEWROUTE);
   bad.route(AF_INET, 16);
-  bad.address(RTA_DST, ip("10.51.0.0")).attr(RTA_GATEWAY, {10, 99, 0});  // a 3-byte gateway
+  bad.address(RTA_DST, fpm::testing::ip("10.51.0.0"))
+      .attr(RTA_GATEWAY, {10, 99, 0});  // a 3-byte gateway
 
   int fd = connectFpm();
-  ASSERT_TRUE(sendAll(
-      fd, concat({frame({newNextHop(7, ip("10.99.0.2")), newRouteById("10.50.0.0/16", 7)}),
-                  frame({bad.bytes()}), frame({newRoute("10.60.0.0/16", {ip("10.98.0.2")})})})));
+  ASSERT_TRUE(
+      sendAll(fd, concat({frame({newNextHop(7, fpm::testing::ip("10.99.0.2")),
+                                 newRouteById("10.50.0.0/16", 7)}),
+                          frame({bad.bytes()}),
+                          frame({newRoute("10.60.0.0/16", {fpm::testing::ip("10.98.0.2")})})})));
   ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 2; }, 5s)) << routes().dump(2);
   EXPECT_EQ(fpm()["errors"], 1);
   EXPECT_NE(fpm()["last_error"].get<std::string>().find("RTA_GATEWAY of 3 bytes"),
@@ -430,7 +433,7 @@ TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
   // A new session re-sends 10.60/16 only, then a length shorter than the
   // FPM header: closed again; 10.50/16, not re-sent, is swept after the resync.
   fd = connectFpm();
-  ASSERT_TRUE(sendAll(fd, frame({newRoute("10.60.0.0/16", {ip("10.98.0.2")})})));
+  ASSERT_TRUE(sendAll(fd, frame({newRoute("10.60.0.0/16", {fpm::testing::ip("10.98.0.2")})})));
   ASSERT_TRUE(eventually([&] { return fpm()["route_updates"] == 3; }, 5s)) << fpm().dump(2);
   ASSERT_TRUE(sendAll(fd, Bytes{1, 1, 0, 2}));
   EXPECT_TRUE(closedByFerry(fd));

@@ -21,7 +21,7 @@
 namespace ferry::test {
 namespace {
 
-constexpr uint32_t kStallRate = 20000, kFlows = 16;
+constexpr uint32_t kStallRate = 20000, kStallFlows = 16;
 constexpr int64_t kSecond = 1'000'000'000;
 
 struct Arrival {
@@ -105,7 +105,7 @@ void stallOneDataplane(const std::string& steering, bool small_queue = false) {
                                    "--rate",
                                    std::to_string(kStallRate),
                                    "--flows",
-                                   std::to_string(kFlows),
+                                   std::to_string(kStallFlows),
                                    "--duration",
                                    "10",
                                    "--json",
@@ -200,7 +200,7 @@ void stallOneDataplane(const std::string& steering, bool small_queue = false) {
   // Per flow: what arrived, when it was sent and when it arrived.
   std::map<uint16_t, uint64_t> sent_per_flow;
   for (const auto& fl : sent["flows"]) sent_per_flow[fl["flow"].get<uint16_t>()] = fl["packets"];
-  ASSERT_EQ(sent_per_flow.size(), size_t(kFlows));
+  ASSERT_EQ(sent_per_flow.size(), size_t(kStallFlows));
   std::map<uint16_t, std::vector<const Arrival*>> by_flow;
   for (const auto& a : sink.arrivals()) by_flow[a.flow].push_back(&a);
   uint64_t received = 0, duplicates = 0, lost = 0, late_loss = 0, slow = 0, queued = 0;

@@ -29,7 +29,7 @@ namespace {
 constexpr const char* kBgpd = "/usr/lib/frr/bgpd";
 constexpr const char* kVip = "10.200.0.1";
 constexpr int kRate = 10'000;
-constexpr int kFlows = 64;
+constexpr int kVipFlows = 64;
 // Every BFD session: 100 ms × 3.
 constexpr double kDetectionS = 0.3;
 constexpr double kIntervalS = 0.1;
@@ -212,15 +212,15 @@ class ScaleOut : public ::testing::Test {
     return {{"state", "?"}, {"last_diagnostic", "?"}, {"gate_closed", false}};
   }
 
-  // Starts the sink and the sender (`seconds` at kRate over kFlows flows).
+  // Starts the sink and the sender (`seconds` at kRate over kVipFlows flows).
   void startTraffic(double seconds) {
     sink_proc_ = Process::start({binary("FERRY_GEN"), "sink", "--listen", "0.0.0.0:9000", "--idle", "1.5",
                                  "--duration", std::to_string(int(seconds) + 10), "--json"},
                                 {.netns = sink_->name()});
     ASSERT_TRUE(sink_proc_.waitForOutput("listening on", 5s)) << sink_proc_.err();
-    sender_ = Process::start({binary("FERRY_GEN"), "send", "--to", std::string(kVip) + ":7000", "--rate",
-                              std::to_string(kRate), "--flows", std::to_string(kFlows), "--duration",
-                              std::to_string(seconds), "--json"},
+    sender_ = Process::start({binary("FERRY_GEN"), "send", "--to", std::string(kVip) + ":7000",
+                              "--rate", std::to_string(kRate), "--flows", std::to_string(kVipFlows),
+                              "--duration", std::to_string(seconds), "--json"},
                              {.netns = client_->name()});
   }
   Traffic finishTraffic(double seconds) {
@@ -254,9 +254,11 @@ class ScaleOut : public ::testing::Test {
     const double total = double(got[0] + got[1]);
     ASSERT_GT(total, 0);
     const double share = double(got[0]) / total;
-    std::printf("scale-out: %s: %d flows: host1 %llu, host2 %llu datagrams (host1 %.1f%%); sent %llu, received %llu\n",
-                when, kFlows, (unsigned long long)got[0], (unsigned long long)got[1], share * 100,
-                (unsigned long long)run.sent, (unsigned long long)run.received);
+    std::printf(
+        "scale-out: %s: %d flows: host1 %llu, host2 %llu datagrams (host1 %.1f%%); sent %llu, "
+        "received %llu\n",
+        when, kVipFlows, (unsigned long long)got[0], (unsigned long long)got[1], share * 100,
+        (unsigned long long)run.sent, (unsigned long long)run.received);
     EXPECT_GE(share, 0.30) << when;
     EXPECT_LE(share, 0.70) << when;
     EXPECT_EQ(run.lost(), 0u) << when;

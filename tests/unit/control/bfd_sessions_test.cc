@@ -698,7 +698,7 @@ TEST_F(BfdSessionsTest, UnmatchedPacketsAndFailedSendsAreCounted) {
   std::array<uint8_t, bfd::kMaxPacketLength> good{};
   const size_t n = bfd::encode(peer.packet(State::kDown, 0), good);
   ASSERT_EQ(n, 24u);
-  struct Bad {
+  struct BadPacket {
     DecodeResult why;
     std::vector<uint8_t> bytes;
   };
@@ -707,13 +707,13 @@ TEST_F(BfdSessionsTest, UnmatchedPacketsAndFailedSendsAreCounted) {
   version2[0] = uint8_t((2 << 5) | (version2[0] & 0x1f));
   mult0[2] = 0;
   short_length[3] = 20;
-  const Bad bad[] = {
+  const BadPacket bad[] = {
       {DecodeResult::kTruncated, {0x20, 0x40}},
       {DecodeResult::kBadVersion, version2},
       {DecodeResult::kZeroDetectMult, mult0},
       {DecodeResult::kLengthTooShort, short_length},
   };
-  for (const Bad& b : bad) {
+  for (const BadPacket& b : bad) {
     SCOPED_TRACE(bfd::toString(b.why));
     frame(0, b.bytes);
     EXPECT_EQ(sessions().counters().decode_errors[size_t(b.why)], 1u);

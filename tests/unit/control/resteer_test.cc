@@ -9,13 +9,13 @@
 namespace ferry {
 namespace {
 
-struct Step {
+struct ResteerStep {
   std::vector<bool> stalled;
   bool changed;
   std::vector<bool> away;
 };
 
-void run(std::size_t dataplanes, const std::vector<Step>& steps,
+void run(std::size_t dataplanes, const std::vector<ResteerStep>& steps,
          const std::vector<uint64_t>& resteers) {
   Resteer r(dataplanes);
   for (std::size_t i = 0; i < steps.size(); ++i) {

@@ -32,7 +32,7 @@ std::vector<Route> parseRoutes(std::initializer_list<std::pair<const char*, uint
   return routes;
 }
 
-struct Case {
+struct LpmCase {
   const char* address;
   uint32_t expected;
 };
@@ -63,7 +63,7 @@ TEST(Ipv4Lpm, TableOfCases) {
   auto table = Ipv4Lpm::build(routes, &error);
   ASSERT_TRUE(table) << error;
   EXPECT_EQ(table->routeCount(), routes.size());
-  const Case cases[] = {
+  const LpmCase cases[] = {
       {"10.2.3.4", 5},      {"10.2.3.5", 4},         {"10.2.3.3", 4},         {"10.2.3.0", 4},
       {"10.2.3.127", 4},    {"10.2.3.128", 6},       {"10.2.3.251", 6},       {"10.2.3.252", 7},
       {"10.2.3.254", 7},    {"10.2.3.255", 8},       {"10.2.4.0", 3},         {"10.2.2.255", 3},
@@ -74,7 +74,7 @@ TEST(Ipv4Lpm, TableOfCases) {
       {"192.0.4.0", 17},    {"255.255.255.255", 15}, {"255.255.255.254", 17}, {"0.0.0.0", 16},
       {"0.0.0.1", 1},       {"127.255.255.255", 1},  {"128.0.0.0", 17},
   };
-  for (const Case& c : cases) {
+  for (const LpmCase& c : cases) {
     EXPECT_EQ(table->lookup(*parseIpv4(c.address)), c.expected) << c.address;
   }
 }
@@ -127,7 +127,7 @@ TEST(Ipv6Lpm, TableOfCases) {
   std::string error;
   auto table = Ipv6Lpm::build(routes, &error);
   ASSERT_TRUE(table) << error;
-  const Case cases[] = {
+  const LpmCase cases[] = {
       {"2001:db8:1:2::1", 5},
       {"2001:db8:1:2::", 6},
       {"2001:db8:1:2::2", 4},
@@ -158,7 +158,7 @@ TEST(Ipv6Lpm, TableOfCases) {
       {"fd12::1", 17},
       {"fe00::", 1},
   };
-  for (const Case& c : cases) {
+  for (const LpmCase& c : cases) {
     EXPECT_EQ(table->lookup(*parseIpv6(c.address)), c.expected) << c.address;
   }
 }
