@@ -25,6 +25,21 @@ bool toNumber(std::string_view s, T& out) {
   return ec == std::errc() && ptr == s.data() + s.size();
 }
 
+// The space- (or newline-) separated fields of `text`, empty ones skipped.
+std::vector<std::string_view> splitFields(std::string_view text) {
+  std::vector<std::string_view> fields;
+  while (!text.empty()) {
+    const size_t start = text.find_first_not_of(" \n");
+    if (start == std::string_view::npos) break;
+    text.remove_prefix(start);
+    const size_t end = text.find_first_of(" \n");
+    fields.push_back(text.substr(0, end));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end);
+  }
+  return fields;
+}
+
 std::optional<ProcStat> readStat(pid_t pid) {
   auto text = readFile("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;
@@ -45,16 +60,7 @@ std::optional<ProcStat> parseProcStat(std::string_view line) {
   if (!toNumber(pid_text, st.pid)) return std::nullopt;
   st.comm = std::string(line.substr(open + 1, close - open - 1));
   // Fields from 3 (state) on, space separated.
-  std::vector<std::string_view> fields;
-  std::string_view rest = line.substr(close + 1);
-  while (!rest.empty()) {
-    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\n')) rest.remove_prefix(1);
-    if (rest.empty()) break;
-    const size_t end = rest.find_first_of(" \n");
-    fields.push_back(rest.substr(0, end));
-    if (end == std::string_view::npos) break;
-    rest.remove_prefix(end);
-  }
+  const std::vector<std::string_view> fields = splitFields(line.substr(close + 1));
   // fields[0] = field 3 (state); field N is fields[N - 3].
   if (fields.size() < 13 || fields[0].size() != 1) return std::nullopt;
   st.state = fields[0][0];
@@ -100,19 +106,11 @@ std::optional<std::map<int, uint64_t>> parseCpuBusyTicks(std::string_view stat) 
   std::map<int, uint64_t> busy;
   while (!stat.empty()) {
     const size_t end = stat.find('\n');
-    std::string_view line = stat.substr(0, end);
+    const std::string_view line = stat.substr(0, end);
     stat = end == std::string_view::npos ? std::string_view() : stat.substr(end + 1);
     // "cpuN user nice system idle iowait irq softirq steal guest guest_nice"
     if (line.rfind("cpu", 0) != 0 || line.size() < 4 || line[3] < '0' || line[3] > '9') continue;
-    std::vector<std::string_view> fields;
-    while (!line.empty()) {
-      const size_t start = line.find_first_not_of(' ');
-      if (start == std::string_view::npos) break;
-      line.remove_prefix(start);
-      const size_t stop = line.find(' ');
-      fields.push_back(line.substr(0, stop));
-      line = stop == std::string_view::npos ? std::string_view() : line.substr(stop);
-    }
+    const std::vector<std::string_view> fields = splitFields(line);
     int cpu = 0;
     if (fields.size() < 8 || !toNumber(fields[0].substr(3), cpu)) return std::nullopt;
     uint64_t t[7] = {};
