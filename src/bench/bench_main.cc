@@ -116,6 +116,7 @@ nlohmann::json settingsJson(const Options& o, bench::Topology topology,
                             const std::vector<std::string>& args) {
   std::string command = "ferryd bench";
   for (const auto& a : args) command += " " + a;
+  const char* extra_tuning = std::getenv("FERRY_BENCH_TUNING");
   return {
       {"command", command},
       {"topology", bench::name(topology)},
@@ -144,9 +145,8 @@ nlohmann::json settingsJson(const Options& o, bench::Topology topology,
       // ferry's socket buffers (its default; the mmsg relay asks for the same)
       // and any tuning keys added for an experiment (FERRY_BENCH_TUNING).
       {"ferry_socket_buffer", Tuning{}.socket_buffer},
-      {"ferry_extra_tuning", std::getenv("FERRY_BENCH_TUNING") != nullptr
-                                 ? nlohmann::json(std::getenv("FERRY_BENCH_TUNING"))
-                                 : nlohmann::json(nullptr)},
+      {"ferry_extra_tuning",
+       extra_tuning != nullptr ? nlohmann::json(extra_tuning) : nlohmann::json(nullptr)},
       {"wire_overhead_bytes", bench::kWireOverheadIpv4},
   };
 }
