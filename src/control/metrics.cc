@@ -67,6 +67,8 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
       {"rx_gro_trains", "ferry_rx_gro_trains_total",
        "Receives with UDP GRO on (rx_packets / rx_gro_trains = datagrams per train)."},
       {"rx_gro_cut", "ferry_rx_gro_cut_total", "GRO trains larger than their buffer (dropped)."},
+      {"rx_no_buffer", "ferry_rx_no_buffer_total",
+       "Times the buffer ring ran dry and receiving paused (not a drop)."},
       {"icmp_tx", "ferry_icmp_tx_total", "ICMP errors sent."},
       {"icmp_rate_limited", "ferry_icmp_rate_limited_total",
        "ICMP errors suppressed by the rate limit."},

@@ -25,6 +25,7 @@ void putTotals(nlohmann::json& j, const CounterTotals& t) {
   j["tx_gso_refused"] = t.tx_gso_refused;
   j["rx_gro_trains"] = t.rx_gro_trains;
   j["rx_gro_cut"] = t.rx_gro_cut;
+  j["rx_no_buffer"] = t.rx_no_buffer;
   j["icmp_tx"] = t.icmp_tx;
   j["icmp_rate_limited"] = t.icmp_rate_limited;
   j["dropped"] = t.droppedTotal();

@@ -12,8 +12,6 @@ const char* toString(Drop drop) noexcept {
       return "truncated";
     case Drop::kSendError:
       return "send_error";
-    case Drop::kNoBuffer:
-      return "no_buffer";
     case Drop::kEgressDown:
       return "egress_down";
     case Drop::kBfdQueueFull:

@@ -69,9 +69,13 @@ Status Dataplane::setup() {
   io_uring_params params{};
   // One thread owns the ring: completions run only when it asks
   // (DEFER_TASKRUN), which keeps task work off the receive path.
+  // CLAMP: the largest settings (buffers and ring_entries 32768) ask for more
+  // than the kernel's 65536 completion entries; they get 65536 instead of
+  // EINVAL. A full completion queue loses nothing (NODROP, checked below).
   params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
-                 IORING_SETUP_SUBMIT_ALL;
-  // Each buffer yields at most a receive and a send completion at a time.
+                 IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CLAMP;
+  // Room for a receive and a send completion per buffer, and one per
+  // submission entry.
   params.cq_entries = 2 * buffer_count_ + 2 * t.ring_entries;
   int ret = io_uring_queue_init_params(t.ring_entries, &ring_, &params);
   if (ret < 0) {
@@ -178,7 +182,9 @@ void Dataplane::armReceive(uint16_t interface) noexcept {
     return;
   }
   // Multishot recvmsg needs Linux >= 6.0; one request serves many datagrams.
-  io_uring_prep_recvmsg_multishot(s, interface, &recv_msg_, 0);
+  // MSG_TRUNC: payloadlen is the datagram's (or train's) whole length even
+  // when it did not fit, so a cut one is counted in full.
+  io_uring_prep_recvmsg_multishot(s, interface, &recv_msg_, MSG_TRUNC);
   s->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
   s->buf_group = kBufferGroup;
   io_uring_sqe_set_data64(s, UserData{Op::kRecv, interface, 0}.pack());
@@ -242,11 +248,16 @@ void Dataplane::run() noexcept {
     }
     pending_runs_.clear();
 
-    if (pending_recycles_ != 0) {
+    const bool buffers_back = pending_recycles_ != 0;
+    if (buffers_back) {
       io_uring_buf_ring_advance(buf_ring_, pending_recycles_);
       pending_recycles_ = 0;
     }
-    if (!stopping_) {
+    // After the buffer ring ran dry, a receive re-armed before a buffer came
+    // back fails again at once and the loop would spin: it waits for the
+    // sends in flight, whose completions return the buffers.
+    if (starved_ && (buffers_back || inflight_sends_ == 0)) starved_ = false;
+    if (!stopping_ && !starved_) {
       for (uint16_t i = 0; i < interfaces_.size(); ++i)
         if (rearm_[i]) armReceive(i);
     }
@@ -311,9 +322,12 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   }
   InterfaceCounters& c = counters_.per_interface[interface];
   if (cqe.res < 0) {
-    // ENOBUFS: every buffer is in flight. The datagram waits in the socket
-    // queue; receiving resumes when sends complete and buffers return.
-    if (cqe.res == -ENOBUFS) c.drop(Drop::kNoBuffer);
+    // ENOBUFS: every buffer is in flight. Not a drop: the datagram waits in
+    // the socket queue, and receiving resumes when buffers return.
+    if (cqe.res == -ENOBUFS) {
+      c.rx_no_buffer.add();
+      starved_ = true;
+    }
     return;
   }
   if (!(cqe.flags & IORING_CQE_F_BUFFER)) return;
@@ -327,7 +341,8 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   }
   // A plain datagram, or a GRO train: datagrams of `segment` bytes back to
   // back, the last one no longer. payloadlen is the whole length, also when
-  // the kernel had to cut it (MSG_TRUNC), so the count is right either way.
+  // the kernel had to cut it (the receive asks with MSG_TRUNC), so the count
+  // is right either way.
   const uint32_t total = out->payloadlen;
   uint32_t segment = settings_.tuning.gro ? groSegment(out, &recv_msg_) : 0;
   if (segment == 0 || segment > total) segment = total;
@@ -513,6 +528,8 @@ void Dataplane::queue(uint16_t egress, uint16_t buffer_id, uint8_t* datagram,
     // After a refusal, GSO is tried again once kGsoRetryAfter datagrams went
     // one by one: the path may have changed (an MTU raised again).
     if (gso_retry_countdown_[egress] != 0) --gso_retry_countdown_[egress];
+    // Datagrams already gathered for this egress leave first, in order.
+    flush(egress);
     sendOne(egress, buffer_id, datagram, length);
     return;
   }
@@ -547,7 +564,11 @@ void Dataplane::flush(uint16_t egress) noexcept {
   const uint16_t pieces = r.pieces;
   r.segments = 0;
   r.pieces = 0;
-  io_uring_sqe* s = segments > 1 && !free_batches_.empty() ? sqe() : nullptr;
+  // GSO off for this egress since the run was gathered (a refusal came
+  // back meanwhile) goes one by one as well.
+  io_uring_sqe* s = segments > 1 && !free_batches_.empty() && gso_retry_countdown_[egress] == 0
+                        ? sqe()
+                        : nullptr;
   if (s == nullptr) {
     // One datagram, or no batch slot free: one by one.
     for (uint16_t i = 0; i < pieces; ++i) {

@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "ferry/net/socket.h"
+#include "ferry/process/netns.h"
 #include "ferryd_fixture.h"
 
 namespace ferry::test {
@@ -114,11 +116,13 @@ TEST(Relay, DatagramsFromAnotherSourceAreCountedDrops) {
   EXPECT_EQ(ferryd.terminate(), 0);
 }
 
-// Datagrams larger than tuning.max_datagram are counted, not forwarded cut.
-TEST(Relay, OversizedDatagramsAreCountedAsTruncated) {
+// Datagrams larger than tuning.max_datagram are counted, not forwarded cut,
+// and their bytes are counted whole. With GRO a 64 KiB buffer holds them and
+// the decision drops them; without, the kernel cuts them at the buffer's end.
+void oversizedDatagramsAreCountedAsTruncated(const std::string& tuning) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
   UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
-  Ferryd ferryd(relayConfig(1, a_port, b_port, sink.local().toString(), "tuning: { max_datagram: 512 }\n"));
+  Ferryd ferryd(relayConfig(1, a_port, b_port, sink.local().toString(), "tuning: " + tuning + "\n"));
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   const auto a = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
   std::vector<uint8_t> big(513, 0xab), fits(512, 0xcd), huge(9000, 0xef);
@@ -132,8 +136,41 @@ TEST(Relay, OversizedDatagramsAreCountedAsTruncated) {
   const auto stats = ferryd.show("stats");
   EXPECT_EQ(stats["interfaces"][0]["rx_packets"].get<uint64_t>(), 22u);
   EXPECT_EQ(stats["interfaces"][0]["drops"]["truncated"].get<uint64_t>(), 15u);
+  EXPECT_EQ(stats["interfaces"][0]["rx_bytes"].get<uint64_t>(), 10u * 513 + 5u * 9000 + 7u * 512);
+  EXPECT_EQ(stats["interfaces"][0]["dropped"].get<uint64_t>(), 15u);
   EXPECT_EQ(stats["interfaces"][1]["tx_packets"].get<uint64_t>(), 7u);
+  EXPECT_EQ(stats["interfaces"][1]["tx_bytes"].get<uint64_t>(), 7u * 512);
   EXPECT_EQ(ferryd.terminate(), 0);
+}
+
+TEST(Relay, OversizedDatagramsAreCountedAsTruncated) {
+  oversizedDatagramsAreCountedAsTruncated("{ max_datagram: 512 }");
+}
+TEST(Relay, OversizedDatagramsCutByTheKernelAreCountedWhole) {
+  oversizedDatagramsAreCountedAsTruncated("{ max_datagram: 512, gro: false }");
+}
+
+// The largest buffer and ring settings the config accepts start and forward
+// (they ask for more completion entries than the kernel's maximum, 65536).
+void largestSettingsForward(const std::string& tuning) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
+  Ferryd ferryd(relayConfig(1, a_port, b_port, sink.local().toString(), "tuning: " + tuning + "\n"));
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  std::vector<UdpSocket*> sources{&source};
+  const auto r = pacedTransfer(sources, *SockAddr::parse("127.0.0.1:" + std::to_string(a_port)), sink, 500);
+  EXPECT_EQ(r.received, 500u);
+  EXPECT_EQ(r.corrupt, 0u);
+  const auto stats = ferryd.show("stats");
+  EXPECT_EQ(stats["interfaces"][0]["rx_packets"].get<uint64_t>(), 500u);
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"].get<uint64_t>(), 500u);
+  EXPECT_EQ(stats["totals"]["dropped"].get<uint64_t>(), 0u);
+  EXPECT_EQ(ferryd.terminate(), 0) << ferryd.process().err();
+}
+
+TEST(Relay, LargestBufferAndRingSettingsForward) {
+  largestSettingsForward("{ gro: false, buffers: 32768, ring_entries: 32768 }");
+  largestSettingsForward("{ gro_buffers: 512, ring_entries: 32768 }");
 }
 
 // SIGTERM under traffic: exit 0, final counters printed after every thread
@@ -299,6 +336,92 @@ TEST(Relay, ReceiveQueueOverflowIsCounted) {
 // An interface's address removed under traffic and added back (the fault of
 // FRR #11077): while it is gone every datagram for it is a counted
 // send_error, and forwarding resumes by itself once it is back, with GSO on.
+// An egress that takes nothing for a while: a token bucket of 1 byte/s on
+// the link holds what was sent, the egress socket's send buffer fills, the
+// sends wait for room, and every receive buffer ends up in a waiting send.
+// The buffer ring runs dry. The datagrams then wait in the ingress socket:
+// none is lost or counted as a drop, and the loop waits for a buffer to come
+// back instead of re-arming a receive that fails again at once (which spun
+// the loop, counting each spin). Then the link opens and every datagram
+// arrives once, intact. Not in order: sends that waited for room resume in
+// the order the kernel wakes them (README, "Not yet").
+TEST(Relay, BufferRingRunningDryLosesNothingAndDoesNotSpin) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  NetNs router("dry"), far("dryfar");
+  router.execOk("ip link add d0 address 02:00:00:00:79:01 type veth peer name d1 address "
+                "02:00:00:00:79:02 netns " + far.name() +
+                " && ip addr add 10.79.0.1/24 dev d0 && ip link set d0 up && ip link set lo up"
+                " && ip neigh replace 10.79.0.2 lladdr 02:00:00:00:79:02 dev d0 nud permanent"
+                " && tc qdisc add dev d0 root tbf rate 8bit burst 1600 limit 16mb");
+  far.execOk("ip addr add 10.79.0.2/24 dev d1 && ip link set d1 up");
+  const uint16_t in = 41021, out = 41022, sink_port = 41023;
+  // 64 buffers and 256 KiB socket buffers: the egress's send buffer holds a
+  // few hundred datagrams; with the 64 in waiting sends, the ingress holds
+  // the rest of the 300.
+  Ferryd f("dataplanes: 1\n"
+           "tuning: { gro: false, gso: false, buffers: 64, socket_buffer: 262144 }\n"
+           "interfaces:\n"
+           "  - { name: in, bind: \"127.0.0.1:" + std::to_string(in) + "\" }\n"
+           "  - { name: out, bind: \"10.79.0.1:" + std::to_string(out) +
+               "\", peer: \"10.79.0.2:" + std::to_string(sink_port) + "\" }\n"
+           "relay: [ { from: in, to: out } ]\n",
+           router.name());
+  ASSERT_TRUE(f.started()) << f.process().err();
+  std::unique_ptr<UdpSocket> source, sink;
+  {
+    process::NetnsScope here(router.name());
+    source = std::make_unique<UdpSocket>("127.0.0.1:0");
+  }
+  {
+    process::NetnsScope there(far.name());
+    sink = std::make_unique<UdpSocket>("10.79.0.2:" + std::to_string(sink_port));
+  }
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
+  constexpr uint32_t kCount = 300;
+  std::vector<uint8_t> payload(1000);
+  for (uint32_t seq = 0; seq < kCount; ++seq) {
+    std::memcpy(payload.data(), &seq, sizeof seq);
+    std::fill(payload.begin() + sizeof seq, payload.end(), uint8_t(seq));
+    ASSERT_TRUE(source->sendTo(to, payload.data(), payload.size()));
+    // In tens, so the ingress never holds more than the loop leaves there.
+    if (seq % 10 == 9) std::this_thread::sleep_for(2ms);
+  }
+  auto in_stats = [&] { return f.show("stats")["interfaces"][0]; };
+  ASSERT_TRUE(eventually([&] { return in_stats()["rx_no_buffer"].get<uint64_t>() > 0; }, 5s))
+      << "the ring never ran dry: the test did not test it\n" << f.show("stats").dump(2);
+  // Dry, with datagrams waiting: nothing moves, and the loop does not spin.
+  const uint64_t dry = in_stats()["rx_no_buffer"];
+  std::this_thread::sleep_for(300ms);
+  const auto held = in_stats();
+  EXPECT_EQ(held["rx_no_buffer"].get<uint64_t>(), dry) << "the loop re-armed without a buffer";
+  EXPECT_LT(held["rx_packets"].get<uint64_t>(), kCount);
+
+  router.execOk("tc qdisc change dev d0 root tbf rate 100mbit burst 64kb limit 16mb");
+  std::vector<uint8_t> buf(2048);
+  uint32_t got = 0, intact = 0;
+  std::vector<uint8_t> seen(kCount, 0);
+  while (got < kCount) {
+    const ssize_t n = sink->recv(buf.data(), buf.size(), 2000);
+    if (n <= 0) break;
+    uint32_t seq = 0;
+    std::memcpy(&seq, buf.data(), sizeof seq);
+    if (n == 1000 && seq < kCount && buf[999] == uint8_t(seq)) {
+      ++intact;
+      ++seen[seq];
+    }
+    ++got;
+  }
+  EXPECT_EQ(got, kCount);
+  EXPECT_EQ(intact, kCount);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), kCount) << "each datagram exactly once";
+  const auto stats = f.show("stats");
+  EXPECT_EQ(stats["interfaces"][0]["rx_packets"].get<uint64_t>(), kCount);
+  EXPECT_EQ(stats["interfaces"][0]["rx_queue_overflow"].get<uint64_t>(), 0u);
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"].get<uint64_t>(), kCount);
+  EXPECT_EQ(stats["totals"]["dropped"].get<uint64_t>(), 0u);
+  EXPECT_EQ(f.terminate(), 0) << f.process().err();
+}
+
 TEST(Relay, EgressAddressRemovedAndReAddedResumesWithoutRestart) {
   if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
   NetNs ns("addr");

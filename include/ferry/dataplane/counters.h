@@ -20,7 +20,6 @@ enum class Drop : uint8_t {
   kBadSource,        // the interface has a peer and the datagram came from elsewhere
   kTruncated,        // larger than tuning.max_datagram (MSG_TRUNC)
   kSendError,        // the kernel refused the send (the error is in the send CQE)
-  kNoBuffer,         // the provided-buffer ring ran dry (receive paused, re-armed)
   kEgressDown,       // relay: the egress interface's BFD session is down
   kBfdQueueFull,     // the hand-off queue to the control module was full
   kBadBfd,           // an in-band BFD packet with no BFD session to take it (defensive)
@@ -59,6 +58,10 @@ struct alignas(64) InterfaceCounters {
   Counter tx_gso_refused;     // times the kernel refused GSO and it went off (batches resent one by one)
   Counter rx_gro_trains;      // receives with GRO on: rx_packets / rx_gro_trains = datagrams per train
   Counter rx_gro_cut;         // GRO trains larger than their buffer (cut by the kernel; dropped, counted as truncated)
+  // Times the provided-buffer ring ran dry: receiving paused until sends
+  // returned buffers. Not a drop: the datagrams wait in the socket queue
+  // (if that overflows, the kernel counts it: rx_queue_overflow).
+  Counter rx_no_buffer;
   Counter icmp_tx;            // route: ICMP errors sent back through this interface
   Counter icmp_rate_limited;  // route: ICMP errors the rate limit suppressed
   std::array<Counter, kDropCount> drops;
@@ -103,7 +106,7 @@ class RouteCounters {
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, bfd_rx = 0;
   uint64_t icmp_tx = 0, icmp_rate_limited = 0, tx_gso_batches = 0, tx_gso_refused = 0;
-  uint64_t rx_gro_trains = 0, rx_gro_cut = 0;
+  uint64_t rx_gro_trains = 0, rx_gro_cut = 0, rx_no_buffer = 0;
   std::array<uint64_t, kDropCount> drops{};
 
   void add(const InterfaceCounters& c) noexcept {
@@ -117,6 +120,7 @@ struct CounterTotals {
     tx_gso_refused += c.tx_gso_refused.get();
     rx_gro_trains += c.rx_gro_trains.get();
     rx_gro_cut += c.rx_gro_cut.get();
+    rx_no_buffer += c.rx_no_buffer.get();
     icmp_rate_limited += c.icmp_rate_limited.get();
     for (size_t i = 0; i < kDropCount; ++i) drops[i] += c.drops[i].get();
   }

@@ -214,6 +214,7 @@ class Dataplane {
   unsigned active_receives_ = 0;
   uint64_t inflight_sends_ = 0;
   std::vector<uint8_t> rearm_;  // per interface: its multishot receive ended
+  bool starved_ = false;         // a receive ended with ENOBUFS: re-armed once buffers return
   std::vector<Run> runs_;        // per interface
   // Per interface: datagrams still to send one by one after the kernel
   // refused a GSO send (0: GSO in use, when tuning.gso is).
