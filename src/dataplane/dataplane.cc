@@ -376,7 +376,7 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
     const Action action = decide(ingress, {payload, total}, settings_.tuning.max_datagram, state);
     act(action, interface, id, payload, total, name, name_len, state);
   } else {
-    // A train is decided kMaxTrainSegments (the kernel's GRO limit) at a
+    // A train is decided kMaxTrainSegments (the kernel's largest) at a
     // time, so route mode looks its destinations up in one batch, and then
     // carried out segment by segment in order.
     std::span<uint8_t> datagrams[kMaxTrainSegments];
@@ -468,7 +468,8 @@ void Dataplane::sendOne(uint16_t egress, uint16_t buffer_id, uint8_t* datagram,
                         uint32_t length) noexcept {
   InterfaceCounters& c = counters_.per_interface[egress];
   // No free slot cannot happen while a buffer holds at most
-  // kMaxTrainSegments datagrams (the kernel's GRO limit); counted if it does.
+  // kMaxTrainSegments datagrams (the most one receive can hold); counted if
+  // it does.
   io_uring_sqe* s = free_tx_.empty() ? nullptr : sqe();
   if (s == nullptr) {
     c.drop(Drop::kSendError);

@@ -1,6 +1,7 @@
 #include "ferryd_fixture.h"
 
 #include <poll.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstring>
@@ -97,6 +98,18 @@ std::string ctl(const Ferryd& f, const std::string& args, int* status) {
   const int s = sh(binary("FERRYCTL") + " --socket " + f.socketPath() + " " + args, &out);
   if (status) *status = s;
   return out;
+}
+
+bool stopEveryThread(Ferryd& f) {
+  f.process().signal(SIGSTOP);
+  const std::string tasks = "/proc/" + std::to_string(f.process().pid()) + "/task";
+  return eventually(
+      [&] {
+        std::string states;
+        sh("cat " + tasks + "/*/stat | awk '{print $3}' | sort -u", &states);
+        return states == "T\n";
+      },
+      5s);
 }
 
 nlohmann::json Ferryd::show(const std::string& what) const {

@@ -76,6 +76,10 @@ nlohmann::json lastJson(const Process& p);
 // `status` when given.
 std::string ctl(const Ferryd& f, const std::string& args, int* status = nullptr);
 
+// SIGSTOP to `f`, then waits (up to 5 s) until every one of its threads is
+// stopped: a stop reaches them asynchronously. False if they did not stop.
+bool stopEveryThread(Ferryd& f);
+
 // An inner IPv4+UDP packet 10.0.0.1:sport -> dst:9 (route mode's payload),
 // with valid checksums and `seq` in its UDP payload.
 std::vector<uint8_t> innerPacket(uint16_t sport, uint32_t seq, std::array<uint8_t, 4> dst);

@@ -161,6 +161,41 @@ TEST(Gro, OffTheKernelSegmentsEveryTrainBeforeFerry) {
   relayTrains(trains, "tuning: { gro: false }\n", false);
 }
 
+// GRO merges at most 64 datagrams, but a local sender's GSO send reaches a
+// UDP_GRO socket whole: up to 128 datagrams (UDP_MAX_SEGMENTS) in one
+// receive. Without GSO on the egress each leaves on its own, so a buffer
+// can have 128 single sends in flight. 16 such trains wait while ferryd is
+// stopped and are handled in one loop turn: 2048 sends at once, with 16
+// buffers. Every one needs a send slot.
+TEST(Gro, LocalGsoSendsOf128DatagramsAreOneTrainEach) {
+  UdpSocket sink("127.0.0.1:0", 32 << 20);
+  UdpSocket source("127.0.0.1:0");
+  const uint16_t in = freeUdpPort(), out = freeUdpPort();
+  Ferryd f(relayYaml(in, out, sink.local().toString(),
+                     "tuning: { gso: false, gro_buffers: 16, socket_buffer: 33554432 }\n"));
+  ASSERT_TRUE(f.started()) << f.process().err();
+  ASSERT_TRUE(stopEveryThread(f));
+  constexpr uint32_t kTrains = 16, kPerTrain = 128;
+  std::vector<std::vector<uint8_t>> expected;
+  for (uint32_t t = 0; t < kTrains; ++t) {
+    std::vector<std::vector<uint8_t>> segments;
+    for (uint32_t i = 0; i < kPerTrain; ++i) segments.push_back(datagram(t, i, 100));
+    ASSERT_TRUE(sendTrain(source, local(in), segments)) << "train " << t << ": " << strerror(errno);
+    expected.insert(expected.end(), segments.begin(), segments.end());
+  }
+  f.process().signal(SIGCONT);
+  const auto got = receive(sink, expected.size());
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], expected[i]) << "datagram " << i;
+  const auto stats = f.show("stats");
+  const auto& a = stats["interfaces"][0];
+  EXPECT_EQ(a["rx_packets"], kTrains * kPerTrain);
+  EXPECT_EQ(a["rx_gro_trains"], kTrains) << "each send arrived as one train";
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"], kTrains * kPerTrain);
+  EXPECT_EQ(stats["totals"]["dropped"], 0) << stats["totals"].dump();
+  EXPECT_EQ(f.terminate(), 0);
+}
+
 // A datagram above tuning.max_datagram inside a train is dropped on its own
 // (truncated); the others of the train are forwarded.
 TEST(Gro, DatagramsAboveMaxDatagramAreDroppedOneByOne) {

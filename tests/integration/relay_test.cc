@@ -310,14 +310,7 @@ TEST(Relay, ReceiveQueueOverflowIsCounted) {
   Ferryd ferryd(relayConfig(1, a_port, b_port, sink.local().toString(),
                             "tuning: { socket_buffer: 4096 }\n"));
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
-  ferryd.process().signal(SIGSTOP);
-  // Stopping reaches every thread asynchronously: wait until all are stopped.
-  const std::string tasks = "/proc/" + std::to_string(ferryd.process().pid()) + "/task";
-  ASSERT_TRUE(eventually([&] {
-    std::string out;
-    sh("cat " + tasks + "/*/stat | awk '{print $3}' | sort -u", &out);
-    return out == "T\n";
-  }, 5s));
+  ASSERT_TRUE(stopEveryThread(ferryd));
   const auto a = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
   std::vector<uint8_t> payload(200, 0xa5);
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(source.sendTo(a, payload.data(), payload.size()));

@@ -63,9 +63,11 @@ class Dataplane {
   static constexpr uint32_t kControlRoom = CMSG_SPACE(sizeof(int));
   static constexpr uint32_t kHeadroom = sizeof(io_uring_recvmsg_out) + kNameRoom + kControlRoom;
   // With GRO a buffer holds a whole train: the kernel's UDP GRO merges at most
-  // 64 datagrams (UDP_GRO_CNT_MAX) and 64 KiB.
+  // 64 datagrams (UDP_GRO_CNT_MAX) and 64 KiB. A local sender's GSO send
+  // reaches a UDP_GRO socket unmerged and whole: up to 128 datagrams
+  // (UDP_MAX_SEGMENTS on current kernels; 6.18 refuses 129), still 64 KiB.
   static constexpr uint32_t kGroBufferPayload = 65536;
-  static constexpr uint32_t kMaxTrainSegments = 64;
+  static constexpr uint32_t kMaxTrainSegments = 128;
 
   Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
             Published<ForwardingState>& forwarding, DataplaneCounters& counters,
