@@ -74,8 +74,10 @@ Status Dataplane::setup() {
   // EINVAL. A full completion queue loses nothing (NODROP, checked below).
   params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
                  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CLAMP;
-  // Room for a receive and a send completion per buffer, and one per
-  // submission entry.
+  // Room for a receive and a send completion per buffer and two per
+  // submission entry. More at once (a train's datagrams sent one by one) wait
+  // in the kernel's overflow list (NODROP) and end the multishot receives,
+  // which the next loop turn re-arms.
   params.cq_entries = 2 * buffer_count_ + 2 * t.ring_entries;
   int ret = io_uring_queue_init_params(t.ring_entries, &ring_, &params);
   if (ret < 0) {
