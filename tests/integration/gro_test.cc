@@ -7,15 +7,14 @@
 // Every case checks exact contents and totals: what the sinks received, byte
 // for byte and in order, and ferry's counters (rx_packets counts datagrams,
 // rx_gro_trains receives).
-#include <fcntl.h>
 #include <netinet/udp.h>
-#include <sched.h>
 
 #include <cstring>
 #include <map>
 #include <memory>
 
 #include "ferry/net/checksum.h"
+#include "ferry/process/netns.h"
 #include "ferryd_fixture.h"
 
 namespace ferry::test {
@@ -393,31 +392,6 @@ TEST(Gro, RouteModeDecidesEveryDatagramOfATrain) {
   EXPECT_EQ(f.terminate(), 0);
 }
 
-// Runs the calling thread in network namespace `name` while it lives, so
-// sockets created meanwhile belong to it.
-class InNetns {
- public:
-  explicit InNetns(const std::string& name)
-      : self_(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
-    const int target = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    ok_ = self_ >= 0 && target >= 0 && setns(target, CLONE_NEWNET) == 0;
-    if (target >= 0) ::close(target);
-  }
-  ~InNetns() {
-    if (self_ >= 0) {
-      setns(self_, CLONE_NEWNET);
-      ::close(self_);
-    }
-  }
-  InNetns(const InNetns&) = delete;
-  InNetns& operator=(const InNetns&) = delete;
-  bool ok() const { return ok_; }
-
- private:
-  int self_;
-  bool ok_ = false;
-};
-
 // The egress path's MTU (1300) is below the trains' datagram size (1400):
 // the kernel refuses the GSO send, and ferry sends the train's datagrams
 // one by one (IP fragments), so the sink still gets every one whole.
@@ -432,13 +406,11 @@ TEST(Gro, AnEgressMtuBelowTheDatagramSizeFallsBackDatagramByDatagram) {
   const uint16_t in = 41101, out = 41102;
   std::unique_ptr<UdpSocket> sink;
   {
-    InNetns inside(far.name());
-    ASSERT_TRUE(inside.ok()) << strerror(errno);
+    process::NetnsScope inside(far.name());  // throws (the test fails) if it cannot
     sink = std::make_unique<UdpSocket>("10.77.0.2:41103", 32 << 20);
   }
   {
-    InNetns inside(ns.name());
-    ASSERT_TRUE(inside.ok()) << strerror(errno);
+    process::NetnsScope inside(ns.name());
     UdpSocket source("127.0.0.1:0");
     const std::string yaml =
         "dataplanes: 1\ninterfaces:\n"

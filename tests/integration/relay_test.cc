@@ -326,9 +326,6 @@ TEST(Relay, ReceiveQueueOverflowIsCounted) {
   EXPECT_EQ(ferryd.terminate(), 0);
 }
 
-// An interface's address removed under traffic and added back (the fault of
-// FRR #11077): while it is gone every datagram for it is a counted
-// send_error, and forwarding resumes by itself once it is back, with GSO on.
 // An egress that takes nothing for a while: a token bucket of 1 byte/s on
 // the link holds what was sent, the egress socket's send buffer fills, the
 // sends wait for room, and every receive buffer ends up in a waiting send.
@@ -415,6 +412,9 @@ TEST(Relay, BufferRingRunningDryLosesNothingAndDoesNotSpin) {
   EXPECT_EQ(f.terminate(), 0) << f.process().err();
 }
 
+// An interface's address removed under traffic and added back (the fault of
+// FRR #11077): while it is gone every datagram for it is a counted
+// send_error, and forwarding resumes by itself once it is back, with GSO on.
 TEST(Relay, EgressAddressRemovedAndReAddedResumesWithoutRestart) {
   if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
   NetNs ns("addr");
