@@ -26,6 +26,8 @@ const char* toString(Drop drop) noexcept {
       return "martian";
     case Drop::kAllNextHopsDown:
       return "all_next_hops_down";
+    case Drop::kEgressFull:
+      return "egress_full";
     case Drop::kCount: break;
   }
   return "unknown";

@@ -498,7 +498,13 @@ void Dataplane::submitSend(io_uring_sqe* s, UserData tag, msghdr& msg, const soc
   msg.msg_iovlen = iov_count;
   msg.msg_control = control;
   msg.msg_controllen = control_len;
-  io_uring_prep_sendmsg(s, tag.interface, &msg, 0);
+  // MSG_DONTWAIT: an egress whose send buffer is full (its link or qdisc
+  // holds socket_buffer bytes) refuses at once with EAGAIN, and the datagrams
+  // are dropped there and counted (egress_full), as a router's full output
+  // queue tail-drops. Waiting for room instead would hold the buffers, and
+  // one congested egress would stop the dataplane receiving on every
+  // interface.
+  io_uring_prep_sendmsg(s, tag.interface, &msg, MSG_DONTWAIT);
   s->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64(s, tag.pack());
   ++inflight_sends_;
@@ -514,7 +520,7 @@ void Dataplane::onSent(uint16_t interface, uint16_t slot, int result) noexcept {
   --inflight_sends_;
   InterfaceCounters& c = counters_.per_interface[interface];
   if (result < 0) {
-    c.drop(Drop::kSendError);
+    c.drop(result == -EAGAIN ? Drop::kEgressFull : Drop::kSendError);
   } else {
     c.tx_packets.add();
     c.tx_bytes.add(uint64_t(result));
@@ -623,7 +629,7 @@ void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexc
       sendEach(interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
                uint32_t(b.iov[i].iov_len), b.segment);
   } else {
-    c.drop(Drop::kSendError, b.segments);
+    c.drop(result == -EAGAIN ? Drop::kEgressFull : Drop::kSendError, b.segments);
   }
   for (uint16_t i = 0; i < b.pieces; ++i) release(b.buffers[i]);
   free_batches_.push_back(slot);

@@ -326,88 +326,160 @@ TEST(Relay, ReceiveQueueOverflowIsCounted) {
   EXPECT_EQ(ferryd.terminate(), 0);
 }
 
-// An egress that takes nothing for a while: a token bucket of 1 byte/s on
-// the link holds what was sent, the egress socket's send buffer fills, the
-// sends wait for room, and every receive buffer ends up in a waiting send.
-// The buffer ring runs dry. The datagrams then wait in the ingress socket:
-// none is lost or counted as a drop, and the loop waits for a buffer to come
-// back instead of re-arming a receive that fails again at once (which spun
-// the loop, counting each spin). Then the link opens and every datagram
-// arrives once, intact. Not in order: sends that waited for room resume in
-// the order the kernel wakes them (README, "Not yet").
-TEST(Relay, BufferRingRunningDryLosesNothingAndDoesNotSpin) {
+// Each sequence-numbered datagram of `count` (1000 bytes: the number, then
+// its low byte repeated) sent from `source` to `to`, paced in tens so the
+// ingress never holds more than the loop leaves there.
+void sendNumbered(UdpSocket& source, const SockAddr& to, uint32_t count) {
+  std::vector<uint8_t> payload(1000);
+  for (uint32_t seq = 0; seq < count; ++seq) {
+    std::memcpy(payload.data(), &seq, sizeof seq);
+    std::fill(payload.begin() + sizeof seq, payload.end(), uint8_t(seq));
+    ASSERT_TRUE(source.sendTo(to, payload.data(), payload.size()));
+    if (seq % 10 == 9) std::this_thread::sleep_for(2ms);
+  }
+}
+
+// What `sink` receives of sendNumbered()'s datagrams until it stays quiet
+// for `quiet_ms`: how many, how many intact, and whether they came in
+// increasing order, each at most once.
+struct Numbered {
+  uint32_t got = 0, intact = 0;
+  bool in_order = true;
+};
+Numbered receiveNumbered(UdpSocket& sink, uint32_t count, int quiet_ms) {
+  Numbered r;
+  std::vector<uint8_t> buf(2048);
+  int64_t last = -1;
+  while (true) {
+    const ssize_t n = sink.recv(buf.data(), buf.size(), quiet_ms);
+    if (n <= 0) break;
+    ++r.got;
+    uint32_t seq = 0;
+    std::memcpy(&seq, buf.data(), sizeof seq);
+    if (n == 1000 && seq < count && buf[999] == uint8_t(seq)) ++r.intact;
+    if (int64_t(seq) <= last) r.in_order = false;
+    last = seq;
+  }
+  return r;
+}
+
+// A congested egress drops at its queue, as a router's output queue does,
+// and holds up nothing else. The link `slow` takes nothing for a while (a
+// token bucket of 1 byte/s holds what is sent), so its socket's send buffer
+// fills; the sends beyond it fail at once (MSG_DONTWAIT) and are counted as
+// egress_full, exactly: everything else that came in on `in1` left. Meanwhile
+// `in2` → `fast` forwards every datagram, in order. (Before, the sends to
+// `slow` waited for room holding their receive buffers, the buffer ring ran
+// dry, and `fast` got nothing until `slow` drained.) When the link opens, what
+// was queued on it arrives intact and in order.
+TEST(Relay, CongestedEgressTailDropsAndHoldsUpNoOtherEgress) {
   if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
-  NetNs router("dry"), far("dryfar");
-  router.execOk("ip link add d0 address 02:00:00:00:79:01 type veth peer name d1 address "
-                "02:00:00:00:79:02 netns " + far.name() +
-                " && ip addr add 10.79.0.1/24 dev d0 && ip link set d0 up && ip link set lo up"
-                " && ip neigh replace 10.79.0.2 lladdr 02:00:00:00:79:02 dev d0 nud permanent"
-                " && tc qdisc add dev d0 root tbf rate 8bit burst 1600 limit 16mb");
-  far.execOk("ip addr add 10.79.0.2/24 dev d1 && ip link set d1 up");
-  const uint16_t in = 41021, out = 41022, sink_port = 41023;
-  // 64 buffers and 256 KiB socket buffers: the egress's send buffer holds a
-  // few hundred datagrams; with the 64 in waiting sends, the ingress holds
-  // the rest of the 300.
-  Ferryd f("dataplanes: 1\n"
-           "tuning: { gro: false, gso: false, buffers: 64, socket_buffer: 262144 }\n"
-           "interfaces:\n"
-           "  - { name: in, bind: \"127.0.0.1:" + std::to_string(in) + "\" }\n"
-           "  - { name: out, bind: \"10.79.0.1:" + std::to_string(out) +
-               "\", peer: \"10.79.0.2:" + std::to_string(sink_port) + "\" }\n"
-           "relay: [ { from: in, to: out } ]\n",
-           router.name());
+  NetNs router("cong"), far("congfar");
+  router.execOk(
+      "ip link add c0 address 02:00:00:00:79:01 type veth peer name c1 address "
+      "02:00:00:00:79:02 netns " +
+      far.name() +
+      " && ip addr add 10.79.0.1/24 dev c0 && ip link set c0 up && ip link set lo up"
+      " && ip neigh replace 10.79.0.2 lladdr 02:00:00:00:79:02 dev c0 nud permanent"
+      " && tc qdisc add dev c0 root tbf rate 8bit burst 1600 limit 16mb");
+  far.execOk("ip addr add 10.79.0.2/24 dev c1 && ip link set c1 up");
+  const uint16_t in1 = 41021, in2 = 41022, slow = 41023, fast = 41024, slow_sink = 41025,
+                 fast_sink = 41026;
+  // 256 KiB socket buffers: the send buffer of `slow` holds a few hundred
+  // of the 1000 datagrams.
+  Ferryd f(
+      "dataplanes: 1\n"
+      "tuning: { gro: false, gso: false, buffers: 64, socket_buffer: 262144 }\n"
+      "interfaces:\n"
+      "  - { name: in1, bind: \"127.0.0.1:" +
+          std::to_string(in1) +
+          "\" }\n"
+          "  - { name: in2, bind: \"127.0.0.1:" +
+          std::to_string(in2) +
+          "\" }\n"
+          "  - { name: slow, bind: \"10.79.0.1:" +
+          std::to_string(slow) + "\", peer: \"10.79.0.2:" + std::to_string(slow_sink) +
+          "\" }\n"
+          "  - { name: fast, bind: \"127.0.0.1:" +
+          std::to_string(fast) + "\", peer: \"127.0.0.1:" + std::to_string(fast_sink) +
+          "\" }\n"
+          "relay: [ { from: in1, to: slow }, { from: in2, to: fast } ]\n",
+      router.name());
   ASSERT_TRUE(f.started()) << f.process().err();
-  std::unique_ptr<UdpSocket> source, sink;
+  std::unique_ptr<UdpSocket> source, fast_rx, slow_rx;
   {
     process::NetnsScope here(router.name());
     source = std::make_unique<UdpSocket>("127.0.0.1:0");
+    fast_rx = std::make_unique<UdpSocket>("127.0.0.1:" + std::to_string(fast_sink));
   }
   {
     process::NetnsScope there(far.name());
-    sink = std::make_unique<UdpSocket>("10.79.0.2:" + std::to_string(sink_port));
+    slow_rx = std::make_unique<UdpSocket>("10.79.0.2:" + std::to_string(slow_sink));
   }
-  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(in));
-  constexpr uint32_t kCount = 300;
-  std::vector<uint8_t> payload(1000);
-  for (uint32_t seq = 0; seq < kCount; ++seq) {
-    std::memcpy(payload.data(), &seq, sizeof seq);
-    std::fill(payload.begin() + sizeof seq, payload.end(), uint8_t(seq));
-    ASSERT_TRUE(source->sendTo(to, payload.data(), payload.size()));
-    // In tens, so the ingress never holds more than the loop leaves there.
-    if (seq % 10 == 9) std::this_thread::sleep_for(2ms);
-  }
-  auto in_stats = [&] { return f.show("stats")["interfaces"][0]; };
-  ASSERT_TRUE(eventually([&] { return in_stats()["rx_no_buffer"].get<uint64_t>() > 0; }, 5s))
-      << "the ring never ran dry: the test did not test it\n" << f.show("stats").dump(2);
-  // Dry, with datagrams waiting: nothing moves, and the loop does not spin.
-  const uint64_t dry = in_stats()["rx_no_buffer"];
-  std::this_thread::sleep_for(300ms);
-  const auto held = in_stats();
-  EXPECT_EQ(held["rx_no_buffer"].get<uint64_t>(), dry) << "the loop re-armed without a buffer";
-  EXPECT_LT(held["rx_packets"].get<uint64_t>(), kCount);
+  constexpr uint32_t kSlow = 1000, kFast = 300;
+  sendNumbered(*source, *SockAddr::parse("127.0.0.1:" + std::to_string(in1)), kSlow);
+  auto iface = [&](int i) { return f.show("stats")["interfaces"][i]; };
+  ASSERT_TRUE(eventually([&] { return iface(0)["rx_packets"].get<uint64_t>() == kSlow; }, 5s))
+      << f.show("stats").dump(2);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto s = iface(2);
+        return s["tx_packets"].get<uint64_t>() + s["drops"]["egress_full"].get<uint64_t>() == kSlow;
+      },
+      5s))
+      << f.show("stats").dump(2);
+  const auto held = iface(2);
+  const uint64_t queued = held["tx_packets"], full = held["drops"]["egress_full"];
+  EXPECT_GT(full, 0u) << "the send buffer never filled: the test did not test it";
+  EXPECT_GT(queued, 1u);
 
-  router.execOk("tc qdisc change dev d0 root tbf rate 100mbit burst 64kb limit 16mb");
-  std::vector<uint8_t> buf(2048);
-  uint32_t got = 0, intact = 0;
-  std::vector<uint8_t> seen(kCount, 0);
-  while (got < kCount) {
-    const ssize_t n = sink->recv(buf.data(), buf.size(), 2000);
-    if (n <= 0) break;
-    uint32_t seq = 0;
-    std::memcpy(&seq, buf.data(), sizeof seq);
-    if (n == 1000 && seq < kCount && buf[999] == uint8_t(seq)) {
-      ++intact;
-      ++seen[seq];
-    }
-    ++got;
-  }
-  EXPECT_EQ(got, kCount);
-  EXPECT_EQ(intact, kCount);
-  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), kCount) << "each datagram exactly once";
+  sendNumbered(*source, *SockAddr::parse("127.0.0.1:" + std::to_string(in2)), kFast);
+  const Numbered to_fast = receiveNumbered(*fast_rx, kFast, 1000);
+  EXPECT_EQ(to_fast.got, kFast) << "the congested egress held up another one";
+  EXPECT_EQ(to_fast.intact, kFast);
+  EXPECT_TRUE(to_fast.in_order);
+
+  router.execOk("tc qdisc change dev c0 root tbf rate 100mbit burst 64kb limit 16mb");
+  const Numbered to_slow = receiveNumbered(*slow_rx, kSlow, 2000);
+  EXPECT_EQ(to_slow.got, queued) << "every datagram counted as sent arrives";
+  EXPECT_EQ(to_slow.intact, queued);
+  EXPECT_TRUE(to_slow.in_order);
+
   const auto stats = f.show("stats");
+  EXPECT_EQ(stats["interfaces"][2]["tx_packets"].get<uint64_t>(), queued);
+  EXPECT_EQ(stats["interfaces"][2]["drops"]["egress_full"].get<uint64_t>(), full);
+  EXPECT_EQ(stats["interfaces"][3]["tx_packets"].get<uint64_t>(), kFast);
+  EXPECT_EQ(stats["totals"]["rx_packets"].get<uint64_t>(), kSlow + kFast);
+  EXPECT_EQ(stats["totals"]["rx_queue_overflow"].get<uint64_t>(), 0u);
+  EXPECT_EQ(stats["totals"]["dropped"].get<uint64_t>(), full) << "no drop but the tail drops";
+  EXPECT_EQ(f.terminate(), 0) << f.process().err();
+}
+
+// The buffer ring runs dry: with the daemon stopped (SIGSTOP), 300
+// datagrams wait for 64 buffers (the fewest allowed). When it runs again the receive ends with
+// ENOBUFS (counted, rx_no_buffer), the loop re-arms once the sends have
+// returned buffers, and every datagram arrives once, intact and in order;
+// nothing counts as a drop.
+TEST(Relay, BufferRingRunningDryLosesNothing) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
+  Ferryd f(relayConfig(1, a_port, b_port, sink.local().toString(),
+                       "tuning: { gro: false, gso: false, buffers: 64 }\n"));
+  ASSERT_TRUE(f.started()) << f.process().err();
+  ASSERT_TRUE(stopEveryThread(f));
+  constexpr uint32_t kCount = 300;
+  sendNumbered(source, *SockAddr::parse("127.0.0.1:" + std::to_string(a_port)), kCount);
+  f.process().signal(SIGCONT);
+  const Numbered r = receiveNumbered(sink, kCount, 1000);
+  EXPECT_EQ(r.got, kCount);
+  EXPECT_EQ(r.intact, kCount);
+  EXPECT_TRUE(r.in_order);
+  const auto stats = f.show("stats");
+  EXPECT_GT(stats["interfaces"][0]["rx_no_buffer"].get<uint64_t>(), 0u)
+      << "the ring never ran dry: the test did not test it";
   EXPECT_EQ(stats["interfaces"][0]["rx_packets"].get<uint64_t>(), kCount);
-  EXPECT_EQ(stats["interfaces"][0]["rx_queue_overflow"].get<uint64_t>(), 0u);
   EXPECT_EQ(stats["interfaces"][1]["tx_packets"].get<uint64_t>(), kCount);
+  EXPECT_EQ(stats["totals"]["rx_queue_overflow"].get<uint64_t>(), 0u);
   EXPECT_EQ(stats["totals"]["dropped"].get<uint64_t>(), 0u);
   EXPECT_EQ(f.terminate(), 0) << f.process().err();
 }

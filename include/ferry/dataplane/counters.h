@@ -27,6 +27,7 @@ enum class Drop : uint8_t {
   kTtlExceeded,      // route: inner TTL / hop limit ≤ 1
   kMartian,          // route: inner source or destination that must never be routed
   kAllNextHopsDown,  // route: every next hop of the matching route is down
+  kEgressFull,       // the egress socket's send buffer was full (EAGAIN): tail drop
   kCount
 };
 inline constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
