@@ -72,6 +72,8 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
       {"icmp_tx", "ferry_icmp_tx_total", "ICMP errors sent."},
       {"icmp_rate_limited", "ferry_icmp_rate_limited_total",
        "ICMP errors suppressed by the rate limit."},
+      {"icmp_send_errors", "ferry_icmp_send_errors_total",
+       "ICMP errors the kernel refused to send (lost)."},
       {"rx_queue_overflow", "ferry_rx_queue_overflow_total",
        "Datagrams the kernel dropped at full socket receive queues."},
   };

@@ -28,6 +28,7 @@ void putTotals(nlohmann::json& j, const CounterTotals& t) {
   j["rx_no_buffer"] = t.rx_no_buffer;
   j["icmp_tx"] = t.icmp_tx;
   j["icmp_rate_limited"] = t.icmp_rate_limited;
+  j["icmp_send_errors"] = t.icmp_send_errors;
   j["dropped"] = t.droppedTotal();
   j["drops"] = dropsJson(t);
 }

@@ -445,7 +445,10 @@ void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t
   const size_t n = route::buildIcmpError(action.icmp, *from, {datagram, length}, {s.data, sizeof(s.data)});
   if (n == 0) return;  // the builder declined (an error about an ICMP error, …)
   io_uring_sqe* e = sqe();
-  if (e == nullptr) return;
+  if (e == nullptr) {
+    c.icmp_send_errors.add();
+    return;
+  }
   free_icmp_.pop_back();
   // An ICMP error goes back the way the packet came: to the ingress
   // interface's peer, or (no peer) to the datagram's source.
@@ -462,7 +465,12 @@ void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t
 
 void Dataplane::onIcmpSent(uint16_t interface, uint16_t slot, int result) noexcept {
   --inflight_sends_;
-  if (result >= 0) counters_.per_interface[interface].icmp_tx.add();
+  // A refused send (a full send buffer: MSG_DONTWAIT, a firewall's drop, no
+  // route back) loses the error: counted, never retried.
+  if (result >= 0)
+    counters_.per_interface[interface].icmp_tx.add();
+  else
+    counters_.per_interface[interface].icmp_send_errors.add();
   free_icmp_.push_back(slot);
 }
 

@@ -109,5 +109,34 @@ TEST_F(RouteTopology, PingTcpAndTimeExceededThroughFerry) {
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
+// An ICMP error the kernel refuses to send is counted, not lost silently:
+// the router's firewall drops what ferry sends back to host A's tunnel
+// endpoint (nft on the output hook makes the send fail with EPERM), so each
+// Time Exceeded for A's TTL-1 pings is built and refused.
+TEST_F(RouteTopology, IcmpErrorsTheKernelRefusesAreCounted) {
+  if (!std::filesystem::exists("/usr/sbin/nft")) GTEST_SKIP() << "/usr/sbin/nft missing";
+  r_->execOk(
+      "nft add table inet ferrytest && nft add chain inet ferrytest out "
+      "'{ type filter hook output priority 0; }' && "
+      "nft add rule inet ferrytest out ip daddr 10.1.0.1 udp dport 4000 drop");
+  std::string out;
+  EXPECT_NE(a_->exec("ping -c 3 -i 0.3 -W 1 -t 1 10.9.2.1", &out), 0) << out;
+  EXPECT_EQ(out.find("Time to live exceeded"), std::string::npos) << out;
+  const auto a = ferryd_->show("stats")["interfaces"][0];
+  EXPECT_EQ(a["drops"]["ttl_exceeded"], 3);
+  EXPECT_EQ(a["icmp_tx"], 0);
+  EXPECT_EQ(a["icmp_rate_limited"], 0);
+  EXPECT_EQ(a["icmp_send_errors"], 3);
+
+  // Let through again: the next error is sent, and the count stays.
+  r_->execOk("nft delete table inet ferrytest");
+  a_->exec("ping -c 1 -W 2 -t 1 10.9.2.1", &out);
+  EXPECT_NE(out.find("From 10.9.0.254 icmp_seq=1 Time to live exceeded"), std::string::npos) << out;
+  const auto after = ferryd_->show("stats")["interfaces"][0];
+  EXPECT_EQ(after["icmp_tx"], 1);
+  EXPECT_EQ(after["icmp_send_errors"], 3);
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
 }  // namespace
 }  // namespace ferry::test

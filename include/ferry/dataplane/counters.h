@@ -65,6 +65,7 @@ struct alignas(64) InterfaceCounters {
   Counter rx_no_buffer;
   Counter icmp_tx;            // route: ICMP errors sent back through this interface
   Counter icmp_rate_limited;  // route: ICMP errors the rate limit suppressed
+  Counter icmp_send_errors;   // route: ICMP errors built but not sent (the kernel refused the send)
   std::array<Counter, kDropCount> drops;
 
   void drop(Drop reason, uint64_t n = 1) noexcept { drops[static_cast<size_t>(reason)].add(n); }
@@ -107,7 +108,7 @@ class RouteCounters {
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, bfd_rx = 0;
   uint64_t icmp_tx = 0, icmp_rate_limited = 0, tx_gso_batches = 0, tx_gso_refused = 0;
-  uint64_t rx_gro_trains = 0, rx_gro_cut = 0, rx_no_buffer = 0;
+  uint64_t rx_gro_trains = 0, rx_gro_cut = 0, rx_no_buffer = 0, icmp_send_errors = 0;
   std::array<uint64_t, kDropCount> drops{};
 
   void add(const InterfaceCounters& c) noexcept {
@@ -123,6 +124,7 @@ struct CounterTotals {
     rx_gro_cut += c.rx_gro_cut.get();
     rx_no_buffer += c.rx_no_buffer.get();
     icmp_rate_limited += c.icmp_rate_limited.get();
+    icmp_send_errors += c.icmp_send_errors.get();
     for (size_t i = 0; i < kDropCount; ++i) drops[i] += c.drops[i].get();
   }
   uint64_t droppedTotal() const noexcept {

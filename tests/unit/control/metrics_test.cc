@@ -10,7 +10,7 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
     "dataplanes": [{"id": 0, "rx_packets": 7, "tx_packets": 5, "rx_gro_trains": 3, "stalled": true,
                      "stalls": 2, "steered_away": true, "resteers": 2}],
     "interfaces": [{"name": "we\"st", "rx_packets": 7, "rx_bytes": 700, "tx_packets": 0, "tx_bytes": 0,
-                    "bfd_rx": 2, "icmp_tx": 0, "icmp_rate_limited": 0, "rx_queue_overflow": 1,
+                    "bfd_rx": 2, "icmp_tx": 0, "icmp_rate_limited": 0, "icmp_send_errors": 4, "rx_queue_overflow": 1,
                     "rx_gro_trains": 3, "rx_gro_cut": 0, "rx_no_buffer": 5,
                     "drops": {"no_route": 3, "bad_source": 0}}]
   })");
@@ -35,6 +35,7 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
            "ferry_rx_gro_trains_total{interface=\"we\\\"st\"} 3\n",
            "ferry_rx_gro_cut_total{interface=\"we\\\"st\"} 0\n",
            "ferry_rx_no_buffer_total{interface=\"we\\\"st\"} 5\n",
+           "ferry_icmp_send_errors_total{interface=\"we\\\"st\"} 4\n",
            "ferry_dataplane_rx_gro_trains_total{dataplane=\"0\"} 3\n",
            "ferry_interface_up{interface=\"we\\\"st\"} 0\n",
            "ferry_bfd_session_up{interface=\"we\\\"st\"} 0\n",
