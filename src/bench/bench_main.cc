@@ -123,6 +123,7 @@ nlohmann::json settingsJson(const Options& o, bench::Topology topology,
       {"mode", bench::name(o.mode)},
       {"cpu_layout", bench::name(o.layout)},
       {"traffic", bench::name(o.traffic)},
+      {"egress_uso", o.egress_uso},
       {"implementations", o.impls},
       {"dataplanes", o.dataplanes},
       {"sizes", o.sizes},
@@ -233,11 +234,11 @@ int runBench(const Options& options, const std::vector<std::string>& args) {
             << " CPU layout), " << report.machine.cpus << " CPUs, kernel " << report.machine.kernel
             << "; " << impls << "; " << options.dataplanes.size() << " dataplane counts x "
             << options.sizes.size() << " sizes, " << bench::name(options.traffic) << " traffic, "
-            << options.flows << " flows, trials of "
-            << options.trial_s << " s, loss <= " << options.loss * 100 << "%\n";
+            << options.flows << " flows" << (options.egress_uso ? ", egress with USO" : "")
+            << ", trials of " << options.trial_s << " s, loss <= " << options.loss * 100 << "%\n";
 
   std::string error;
-  auto topology = bench::BenchTopology::create(kind, options.traffic, &error);
+  auto topology = bench::BenchTopology::create(kind, options.traffic, options.egress_uso, &error);
   if (!topology) {
     std::cerr << "ferryd bench: " << error << "\n";
     return 1;

@@ -100,7 +100,7 @@ namespace {
 // option.
 struct Texts {
   std::map<std::string, std::string> values;
-  bool quick = false, verbose = false;
+  bool quick = false, verbose = false, egress_uso = false;
 };
 
 struct Command {
@@ -141,6 +141,10 @@ struct Command {
     value("--csv", "FILE", "write the results as CSV");
     value("--svg", "FILE", "draw the results as an SVG chart");
     value("--cpu-layout", "split|shared", "CPU placement of generator, router and sink (default split)");
+    app.add_flag("--egress-uso", t.egress_uso,
+                 "the router's egress keeps UDP segmentation offload, as a NIC with USO: GSO sends "
+                 "leave whole and the sink takes them with UDP_GRO (netns only; default: the "
+                 "router's kernel segments)");
     value("--max-trials", "12", "trials per search, 1..100");
     value("--resolution", "0.02", "the search stops at hi <= lo x (1 + resolution), 0.001..1");
     value("--perf-dir", "DIR", "profile each run at its best rate (perf record -e cpu-clock)");
@@ -181,6 +185,7 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
     return fail("unexpected argument '" + extra[0] + "'");
   o.quick = command.t.quick;
   o.verbose = command.t.verbose;
+  o.egress_uso = command.t.egress_uso;
   std::set<std::string> given;
   for (const auto& [arg, value] : command.t.values) {
     given.insert(arg);
@@ -285,6 +290,8 @@ ParsedOptions parseOptions(const std::vector<std::string>& args) {
       o.resolution = *v;
     }
   }
+  if (o.egress_uso && o.topology == Topology::kLoopback)
+    return fail("--egress-uso: needs the netns topology (the router's egress veth), not loopback");
   if (o.traffic == Traffic::kTunnel) {
     if (o.topology == Topology::kLoopback)
       return fail(

@@ -106,7 +106,10 @@ TrialResult runTrial(const TrialSpec& spec, double rate_pps, const std::atomic<b
   sc.decap = spec.mode == Mode::kRoute;
   // Plain datagrams for every router: without UDP_GRO a GSO super-packet
   // that reaches the sink (loopback) is split by the kernel at its socket.
-  sc.gro = false;
+  // With --egress-uso the egress sends trains on purpose, and the sink takes
+  // them whole (and counts each datagram), as a receiver behind a NIC with
+  // GRO would.
+  sc.gro = spec.topology != nullptr && spec.topology->egressUso();
   sc.run = run;
   std::unique_ptr<gen::Sink> sink;
   {

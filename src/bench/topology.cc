@@ -94,10 +94,15 @@ void BenchTopology::removeStale() {
 }
 
 std::unique_ptr<BenchTopology> BenchTopology::create(Topology kind, Traffic traffic,
-                                                     std::string* error) {
+                                                     bool egress_uso, std::string* error) {
   std::unique_ptr<BenchTopology> t(new BenchTopology());
   t->kind_ = kind;
   t->traffic_ = traffic;
+  t->egress_uso_ = egress_uso;
+  if (egress_uso && kind != Topology::kNetns) {
+    *error = "--egress-uso needs the netns topology (the router's egress veth)";
+    return nullptr;
+  }
   if (traffic == Traffic::kTunnel && kind != Topology::kNetns) {
     *error = "tunnel traffic needs the netns topology (GRO on the router's ingress veth)";
     return nullptr;
@@ -169,8 +174,10 @@ std::string BenchTopology::buildNetns() {
   // A veth would carry a UDP GSO send (ferry's tuning.gso) to the sink whole;
   // without UDP segmentation offload on the router's egress, the kernel
   // segments it on the router's CPU before it leaves, as for a NIC without
-  // USO, so every router delivers plain datagrams.
-  if (auto why = runChecked({"ethtool", "-K", "rtr1", "tx-udp-segmentation", "off"}, router_ns_);
+  // USO, so every router delivers plain datagrams. With --egress-uso it
+  // stays on, as on a NIC with USO: no router segments.
+  if (auto why = runChecked(
+          {"ethtool", "-K", "rtr1", "tx-udp-segmentation", egress_uso_ ? "on" : "off"}, router_ns_);
       !why.empty())
     return "netns topology: " + why;
 

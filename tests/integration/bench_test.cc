@@ -217,6 +217,7 @@ TEST(Bench, TunnelTrafficShapesTheLinksAndIsRecorded) {
   EXPECT_EQ(links["gen0"]["tx-udp-segmentation"], "off");
   EXPECT_EQ(links["gen0"]["qdisc"], "pfifo");
   EXPECT_EQ(links["rtr1"]["tx-udp-segmentation"], "off");
+  EXPECT_EQ(j["settings"]["egress_uso"], false);
   EXPECT_EQ(links["snk0"]["threaded"], "0");
   // With 1 dataplane the generator has the CPUs the router leaves.
   const unsigned cpus = j["machine"]["cpus"].get<unsigned>();
@@ -272,6 +273,34 @@ TEST(Bench, TunnelTrafficShapesTheLinksAndIsRecorded) {
   EXPECT_NE(c.find(",tunnel," + std::to_string(threads) + (cpus > 1 ? "," : ",\n")),
             std::string::npos)
       << c;
+}
+
+// --egress-uso: the router's egress keeps UDP segmentation offload, so
+// ferry's GSO sends reach the sink whole, and the sink counts each datagram
+// of them (were a train counted once, nearly every datagram would show as
+// lost).
+TEST(Bench, EgressUsoKeepsTrainsWholeToTheSink) {
+  if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
+  TempDir dir;
+  const std::string json_path = dir.path() + "/u.json";
+  Process p = Process::start({binary("FERRYD"), "bench", "--traffic", "tunnel", "--egress-uso",
+                              "--dataplanes", "1", "--sizes", "1400", "--compare", "none",
+                              "--trial", "0.3s", "--max-trials", "2", "--json", json_path});
+  ASSERT_EQ(p.wait(std::chrono::seconds(120)), 0) << p.out() << p.err();
+  EXPECT_NE(p.err().find("4 flows, egress with USO, trials"), std::string::npos) << p.err();
+  const auto j = nlohmann::json::parse(slurp(json_path));
+  EXPECT_EQ(j["settings"]["egress_uso"], true);
+  EXPECT_EQ(j["settings"]["links"]["rtr1"]["tx-udp-segmentation"], "on")
+      << j["settings"]["links"].dump();
+  ASSERT_EQ(j["runs"].size(), 1u);
+  const auto& run = j["runs"][0];
+  EXPECT_FALSE(run.contains("error")) << run.dump();
+  ASSERT_FALSE(run["trials"].empty()) << run.dump();
+  for (const auto& t : run["trials"]) {
+    const uint64_t sent = t["sent"], received = t["received"];
+    EXPECT_LE(received, sent) << t.dump();
+    EXPECT_GE(received * 2, sent) << "the sink counted trains, not datagrams: " << t.dump();
+  }
 }
 
 TEST(Bench, SigintMidwayRemovesNamespacesAndProcesses) {

@@ -44,6 +44,12 @@ inline constexpr const char* kComparable[] = {"ferry-nogro", "mmsg", "nginx", "k
 inline constexpr uint32_t kSpreadFlows = 64;
 inline constexpr uint32_t kTunnelFlows = 4;
 
+// --egress-uso (netns only): the router's egress veth keeps UDP segmentation
+// offload, as a NIC with USO does, so a GSO send (ferry's, or the kernel's
+// forwarded GRO super-packet) leaves whole and no router segments it on its
+// CPU; the sink takes it with UDP_GRO and counts every datagram of it. By
+// default the egress has no USO and the router's kernel segments.
+
 struct Options {
   std::vector<unsigned> dataplanes = {1, 2, 4};
   std::vector<uint32_t> sizes = {64, 512, 1400, 3000};  // UDP payload bytes
@@ -52,6 +58,7 @@ struct Options {
   Mode mode = Mode::kRelay;
   std::optional<Topology> topology;  // unset: netns when root and namespaces work, else loopback
   CpuLayout layout = CpuLayout::kSplit;
+  bool egress_uso = false;  // see above
   double loss = 0.001;  // loss tolerance of a passing trial, 0..1
   double trial_s = 2;
   // ferry first, then the peers of --compare, in the order given.

@@ -58,7 +58,8 @@ namespace ferry::bench {
 class BenchTopology {
  public:
   // nullptr with `error` set when it cannot be built (what was built is removed).
-  static std::unique_ptr<BenchTopology> create(Topology kind, Traffic traffic,
+  // `egress_uso`: rtr1 keeps UDP segmentation offload (options.h, --egress-uso).
+  static std::unique_ptr<BenchTopology> create(Topology kind, Traffic traffic, bool egress_uso,
                                                std::string* error);
   ~BenchTopology();
   BenchTopology(const BenchTopology&) = delete;
@@ -66,6 +67,7 @@ class BenchTopology {
 
   Topology kind() const noexcept { return kind_; }
   Traffic traffic() const noexcept { return traffic_; }
+  bool egressUso() const noexcept { return egress_uso_; }
   // Namespaces ("" in loopback).
   const std::string& genNs() const noexcept { return gen_ns_; }
   const std::string& routerNs() const noexcept { return router_ns_; }
@@ -120,6 +122,7 @@ class BenchTopology {
 
   Topology kind_ = Topology::kLoopback;
   Traffic traffic_ = Traffic::kSpread;
+  bool egress_uso_ = false;
   std::vector<pid_t> napi_threads_;
   std::string gen_ns_, router_ns_, sink_ns_;
   SockAddr gen_src_, router_in_, router_out_, sink_;

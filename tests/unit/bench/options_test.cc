@@ -32,6 +32,7 @@ TEST(BenchOptions, DefaultsAreTheDocumentedMatrix) {
   EXPECT_DOUBLE_EQ(o.trial_s, 2);
   EXPECT_EQ(o.impls, (std::vector<std::string>{"ferry", "mmsg", "nginx", "kernel"}));
   EXPECT_FALSE(o.quick);
+  EXPECT_FALSE(o.egress_uso);
   EXPECT_EQ(o.searchSettings().max_trials, 12u);
   EXPECT_DOUBLE_EQ(o.searchSettings().loss_tolerance, 0.001);
 }
@@ -82,6 +83,14 @@ TEST(BenchOptions, TunnelTrafficHasFourFlowsUnlessGiven) {
   EXPECT_EQ(g.dataplanes, std::vector<unsigned>{1});
   EXPECT_EQ(g.sizes, std::vector<uint32_t>{1400});
   EXPECT_EQ(g.flows, 4u);
+}
+
+TEST(BenchOptions, EgressUsoIsAFlagForTheNetnsTopology) {
+  EXPECT_TRUE(parseOk({"--traffic", "tunnel", "--egress-uso"}).egress_uso);
+  EXPECT_TRUE(parseOk({"--egress-uso", "--topology", "netns"}).egress_uso);
+  EXPECT_EQ(parseError({"--egress-uso", "--topology", "loopback"}),
+            "--egress-uso: needs the netns topology (the router's egress veth), not loopback");
+  EXPECT_NE(usage().find("--egress-uso"), std::string::npos);
 }
 
 TEST(BenchOptions, CompareAcceptsFerryNogro) {
