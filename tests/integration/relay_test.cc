@@ -327,15 +327,16 @@ TEST(Relay, ReceiveQueueOverflowIsCounted) {
 }
 
 // Each sequence-numbered datagram of `count` (1000 bytes: the number, then
-// its low byte repeated) sent from `source` to `to`, paced in tens so the
-// ingress never holds more than the loop leaves there.
+// its low byte repeated) sent from `source` to `to`, in tens 10 ms apart:
+// slow enough that a 256 KiB ingress buffer (about 220 of them) bridges a
+// dataplane descheduled for 200 ms on a loaded machine.
 void sendNumbered(UdpSocket& source, const SockAddr& to, uint32_t count) {
   std::vector<uint8_t> payload(1000);
   for (uint32_t seq = 0; seq < count; ++seq) {
     std::memcpy(payload.data(), &seq, sizeof seq);
     std::fill(payload.begin() + sizeof seq, payload.end(), uint8_t(seq));
     ASSERT_TRUE(source.sendTo(to, payload.data(), payload.size()));
-    if (seq % 10 == 9) std::this_thread::sleep_for(2ms);
+    if (seq % 10 == 9) std::this_thread::sleep_for(10ms);
   }
 }
 
@@ -439,7 +440,11 @@ TEST(Relay, CongestedEgressTailDropsAndHoldsUpNoOtherEgress) {
   EXPECT_EQ(to_fast.intact, kFast);
   EXPECT_TRUE(to_fast.in_order);
 
-  router.execOk("tc qdisc change dev c0 root tbf rate 100mbit burst 64kb limit 16mb");
+  // The new rate alone does not restart the queue: its timer still waits
+  // for the old rate's tokens. One more packet through it (a ping) does.
+  router.execOk(
+      "tc qdisc change dev c0 root tbf rate 100mbit burst 64kb limit 16mb && "
+      "ping -c 1 -W 2 10.79.0.2 >/dev/null");
   const Numbered to_slow = receiveNumbered(*slow_rx, kSlow, 2000);
   EXPECT_EQ(to_slow.got, queued) << "every datagram counted as sent arrives";
   EXPECT_EQ(to_slow.intact, queued);
