@@ -63,9 +63,12 @@ class FrrInterop : public ::testing::Test {
          " -d bfdd -c 'configure terminal' -c 'bfd' -c 'peer 10.99.0.1 local-address 10.99.0.2' -c '" +
          line + "'");
   }
+  // The one peer, or an empty object while there is none (bfdd still
+  // starting: vtysh cannot reach it yet), so value() answers the default
+  // instead of throwing on null.
   nlohmann::json frrPeer() {
     const auto peers = frr("show bfd peers json");
-    return peers.is_array() && peers.size() == 1 ? peers[0] : nlohmann::json();
+    return peers.is_array() && peers.size() == 1 ? peers[0] : nlohmann::json::object();
   }
   nlohmann::json ferrySession() { return ferryd_->show("bfd")["sessions"][0]; }
 

@@ -461,10 +461,10 @@ TEST(Relay, CongestedEgressTailDropsAndHoldsUpNoOtherEgress) {
 }
 
 // The buffer ring runs dry: with the daemon stopped (SIGSTOP), 300
-// datagrams wait for 64 buffers (the fewest allowed). When it runs again the receive ends with
-// ENOBUFS (counted, rx_no_buffer), the loop re-arms once the sends have
-// returned buffers, and every datagram arrives once, intact and in order;
-// nothing counts as a drop.
+// datagrams wait for 64 buffers (the fewest allowed). When it runs again,
+// the receive ends with ENOBUFS (counted, rx_no_buffer), the loop re-arms
+// once the sends have returned buffers, and every datagram arrives once,
+// intact and in order; nothing counts as a drop.
 TEST(Relay, BufferRingRunningDryLosesNothing) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
   UdpSocket source("127.0.0.1:0"), sink("127.0.0.1:0");
