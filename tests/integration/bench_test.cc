@@ -277,15 +277,19 @@ TEST(Bench, TunnelTrafficShapesTheLinksAndIsRecorded) {
 
 // --egress-uso: the router's egress keeps UDP segmentation offload, so
 // ferry's GSO sends reach the sink whole, and the sink counts each datagram
-// of them (were a train counted once, nearly every datagram would show as
-// lost).
+// of them. Were a train counted once, every trial would lose over 90% (about
+// 20 datagrams per train). A trial at the maximum rate may lose much on a
+// loaded machine (61% once, with the sanitizer builds running), but the
+// search then halves the rate, so the best of three trials losing half is
+// the miscount, not the load. (The sink's own splitting of a GRO buffer is
+// checked exactly by GenLoopback.GsoSuperPacketsSplitByGro.)
 TEST(Bench, EgressUsoKeepsTrainsWholeToTheSink) {
   if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
   TempDir dir;
   const std::string json_path = dir.path() + "/u.json";
   Process p = Process::start({binary("FERRYD"), "bench", "--traffic", "tunnel", "--egress-uso",
                               "--dataplanes", "1", "--sizes", "1400", "--compare", "none",
-                              "--trial", "0.3s", "--max-trials", "2", "--json", json_path});
+                              "--trial", "0.3s", "--max-trials", "3", "--json", json_path});
   ASSERT_EQ(p.wait(std::chrono::seconds(120)), 0) << p.out() << p.err();
   EXPECT_NE(p.err().find("4 flows, egress with USO, trials"), std::string::npos) << p.err();
   const auto j = nlohmann::json::parse(slurp(json_path));
@@ -296,11 +300,12 @@ TEST(Bench, EgressUsoKeepsTrainsWholeToTheSink) {
   const auto& run = j["runs"][0];
   EXPECT_FALSE(run.contains("error")) << run.dump();
   ASSERT_FALSE(run["trials"].empty()) << run.dump();
+  double best_loss = 1;
   for (const auto& t : run["trials"]) {
-    const uint64_t sent = t["sent"], received = t["received"];
-    EXPECT_LE(received, sent) << t.dump();
-    EXPECT_GE(received * 2, sent) << "the sink counted trains, not datagrams: " << t.dump();
+    EXPECT_LE(t["received"].get<uint64_t>(), t["sent"].get<uint64_t>()) << t.dump();
+    best_loss = std::min(best_loss, t["loss"].get<double>());
   }
+  EXPECT_LT(best_loss, 0.5) << "the sink counted trains, not datagrams: " << run["trials"].dump();
 }
 
 TEST(Bench, SigintMidwayRemovesNamespacesAndProcesses) {
