@@ -22,6 +22,13 @@ constexpr uint16_t kBufferGroup = 0;
 
 std::string errnoText(int err) { return std::strerror(err); }
 
+// Why a refused data send lost its datagrams: EAGAIN is a full egress send
+// buffer (the sends never wait: MSG_DONTWAIT), anything else the kernel's
+// refusal.
+Drop sendFailure(int result) noexcept {
+  return result == -EAGAIN ? Drop::kEgressFull : Drop::kSendError;
+}
+
 }  // namespace
 
 Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
@@ -528,7 +535,7 @@ void Dataplane::onSent(uint16_t interface, uint16_t slot, int result) noexcept {
   --inflight_sends_;
   InterfaceCounters& c = counters_.per_interface[interface];
   if (result < 0) {
-    c.drop(result == -EAGAIN ? Drop::kEgressFull : Drop::kSendError);
+    c.drop(sendFailure(result));
   } else {
     c.tx_packets.add();
     c.tx_bytes.add(uint64_t(result));
@@ -637,7 +644,7 @@ void Dataplane::onBatchSent(uint16_t interface, uint16_t slot, int result) noexc
       sendEach(interface, b.buffers[i], static_cast<uint8_t*>(b.iov[i].iov_base),
                uint32_t(b.iov[i].iov_len), b.segment);
   } else {
-    c.drop(result == -EAGAIN ? Drop::kEgressFull : Drop::kSendError, b.segments);
+    c.drop(sendFailure(result), b.segments);
   }
   for (uint16_t i = 0; i < b.pieces; ++i) release(b.buffers[i]);
   free_batches_.push_back(slot);
