@@ -201,6 +201,16 @@ int allowedCpuCount() {
   return CPU_COUNT(&set);
 }
 
+void mark(const std::string& message) {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm parts{};
+  gmtime_r(&ts.tv_sec, &parts);
+  char stamp[16] = {};
+  strftime(stamp, sizeof(stamp), "%H:%M:%S", &parts);
+  std::fprintf(stderr, "%s.%03ld test: %s\n", stamp, ts.tv_nsec / 1'000'000, message.c_str());
+}
+
 bool canUseNetns() {
   static const bool works = process::netnsUsable("ftprobe" + std::to_string(getpid()));
   return works;
