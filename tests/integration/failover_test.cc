@@ -35,6 +35,10 @@ class NextHops : public ::testing::Test {
     if (!HasFailure()) return;
     if (r_) std::cerr << "R (router) log:\n" << r_->process().err();
     if (e_) std::cerr << "E (relay to the sinks) log:\n" << e_->process().err();
+    // Expiries deferred for a busy dataplane (expiries_deferred) lengthen a
+    // detection beyond detection_time_us.
+    if (r_) std::cerr << "R show bfd: " << r_->show("bfd").dump() << "\n";
+    if (e_) std::cerr << "E show bfd: " << e_->show("bfd").dump() << "\n";
   }
 
   // R routes 10.2.0.0/16 over [p1, p2]; E relays p1 → sink1 and p2 → sink2
