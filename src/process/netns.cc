@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <system_error>
 #include <thread>
@@ -94,7 +96,16 @@ NetnsScope::NetnsScope(const std::string& netns) {
 
 NetnsScope::~NetnsScope() {
   if (original_ < 0) return;
-  setns(original_, CLONE_NEWNET);
+  // Going on in the wrong namespace would bind every later socket there:
+  // a failure to return (which holding the original's fd all but rules out)
+  // ends the process with a message rather than run on.
+  if (setns(original_, CLONE_NEWNET) != 0) {
+    const std::string message =
+        std::string("NetnsScope: cannot return to the original network namespace: ") +
+        std::strerror(errno) + "\n";
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, message.data(), message.size());
+    std::abort();
+  }
   close(original_);
 }
 

@@ -10,9 +10,7 @@
 // resync. A hand-made FPM client sends the streams zebra would not. FRR runs as user frr with
 // private config, pid and vty sockets in a temp dir; everything is removed at the end, also on
 // failure.
-#include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 
 #include <filesystem>
 #include <iostream>
@@ -25,22 +23,6 @@ namespace ferry::test {
 namespace {
 
 constexpr const char* kStaticd = "/usr/lib/frr/staticd";
-
-// Runs `make` with the calling thread in network namespace `netns` (sockets
-// made there stay there), then returns to the original one.
-template <typename Make>
-auto inNetns(const std::string& netns, Make make) {
-  const int self = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-  const int target = ::open(("/var/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
-  if (self < 0 || target < 0 || ::setns(target, CLONE_NEWNET) != 0)
-    throw std::runtime_error("cannot enter netns " + netns);
-  auto made = make();
-  if (::setns(self, CLONE_NEWNET) != 0)
-    std::abort();  // the test cannot go on in the wrong namespace
-  ::close(self);
-  ::close(target);
-  return made;
-}
 
 class Fpm : public ::testing::Test {
  protected:
@@ -64,9 +46,13 @@ class Fpm : public ::testing::Test {
     }
     r_->execOk("ip -6 addr add 2001:db8:98::1/64 dev ve nodad");
     p_->execOk("ip -6 addr add 2001:db8:98::2/64 dev ve nodad");
-    source_ = inNetns(p_->name(), [] { return std::make_unique<UdpSocket>("10.99.0.2:0"); });
-    west_ = inNetns(p_->name(), [] { return std::make_unique<UdpSocket>("10.99.0.2:6001"); });
-    east_ = inNetns(p_->name(), [] { return std::make_unique<UdpSocket>("10.98.0.2:6002"); });
+    {
+      // Sockets made inside P stay there.
+      const process::NetnsScope in_p(p_->name());
+      source_ = std::make_unique<UdpSocket>("10.99.0.2:0");
+      west_ = std::make_unique<UdpSocket>("10.99.0.2:6001");
+      east_ = std::make_unique<UdpSocket>("10.98.0.2:6002");
+    }
     ferryd_ = std::make_unique<Ferryd>(
         "dataplanes: 2\nmode: route\ntuning: { ecmp_seed: 3 }\n"
         "interfaces:\n"
@@ -386,13 +372,14 @@ TEST_F(Fpm, RoutesFromABgpPeerComeAndGo) {
 TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
   using namespace ferry::fpm::testing;
   const auto connectFpm = [&] {
-    return inNetns(r_->name(), [] {
-      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(kFpmPort));
-      if (fd < 0 || ::connect(fd, to.sa(), to.len()) != 0)
-        throw std::runtime_error("cannot connect to ferry's FPM port");
-      return fd;
-    });
+    const process::NetnsScope in_r(r_->name());
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(kFpmPort));
+    if (fd < 0 || ::connect(fd, to.sa(), to.len()) != 0) {
+      if (fd >= 0) ::close(fd);
+      throw std::runtime_error("cannot connect to ferry's FPM port");
+    }
+    return fd;
   };
   const auto sendAll = [](int fd, const Bytes& b) {
     return ::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == ssize_t(b.size());
