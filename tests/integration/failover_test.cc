@@ -106,10 +106,7 @@ class NextHops : public ::testing::Test {
   }
 
   uint64_t txOn(const std::string& iface) {
-    const auto stats = r_->show("stats");
-    for (const auto& i : stats["interfaces"])
-      if (i["name"] == iface) return i["tx_packets"];
-    return 0;
+    return interfaceStats(*r_, iface).value("tx_packets", uint64_t{0});
   }
 
   Ports p_;

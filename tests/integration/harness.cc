@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -9,8 +10,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,6 +20,8 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+
+#include "ferry/control/log.h"
 
 namespace ferry::test {
 namespace fs = std::filesystem;
@@ -202,13 +203,7 @@ int allowedCpuCount() {
 }
 
 void mark(const std::string& message) {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm parts{};
-  gmtime_r(&ts.tv_sec, &parts);
-  char stamp[16] = {};
-  strftime(stamp, sizeof(stamp), "%H:%M:%S", &parts);
-  std::fprintf(stderr, "%s.%03ld test: %s\n", stamp, ts.tv_nsec / 1'000'000, message.c_str());
+  std::fprintf(stderr, "%s test: %s\n", ferry::log::stamp().c_str(), message.c_str());
 }
 
 bool canUseNetns() {

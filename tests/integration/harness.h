@@ -110,8 +110,8 @@ inline constexpr const char* kZebra = "/usr/lib/frr/zebra";
 // CLOCK_MONOTONIC in microseconds (for timestamped test logs).
 uint64_t monotonicUs();
 
-// Writes "HH:MM:SS.mmm test: `message`" to stderr, stamped in UTC as ferryd
-// stamps its log lines, so a test's steps line up with a daemon's log.
+// Writes "HH:MM:SS.mmm test: `message`" to stderr, stamped as ferryd stamps
+// its log lines (log::stamp()), so a test's steps line up with a daemon's log.
 void mark(const std::string& message);
 
 // CPUs this process may run on.
