@@ -66,14 +66,14 @@ class InBandReceivePath final : public BfdController::ReceivePath {
 }  // namespace
 
 Control::Control(const Config& config, std::vector<DataplaneView> dataplanes,
-                 Published<ForwardingState>& forwarding, BfdHandoff* bfd)
+                 Published<ForwardingState>& forwarding, BfdHandoff* bfd, Rescue* rescue)
     : config_(config),
       dataplanes_(std::move(dataplanes)),
       forwarding_(forwarding),
       bfd_handoff_(bfd),
       reader_(unsigned(dataplanes_.size())),
       bfd_wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      watch_(config_.steering, dataplanes_),
+      watch_(config_.steering, dataplanes_, rescue),
       wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       interfaces_up_(uint32_t(config.interfaces.size())) {
   bool any_bfd = false;

@@ -13,12 +13,15 @@
 
 namespace ferry {
 
-DataplaneWatch::DataplaneWatch(Steering steering, std::vector<DataplaneView> dataplanes)
+DataplaneWatch::DataplaneWatch(Steering steering, std::vector<DataplaneView> dataplanes,
+                               Rescue* rescue)
     : steering_(steering),
       dataplanes_(std::move(dataplanes)),
+      rescue_(rescue),
       stalls_(dataplanes_.size(), kStallAfterUs),
       resteer_(dataplanes_.size()),
-      applied_(dataplanes_.size(), false) {
+      applied_(dataplanes_.size(), false),
+      rescuers_(dataplanes_.size(), -1) {
   for (const auto& dp : dataplanes_) cpus_.push_back(dp.cpu);
 }
 
@@ -64,7 +67,10 @@ void DataplaneWatch::sample(uint64_t now) {
   std::lock_guard lock(mu_);
   std::vector<bool> stalled(dataplanes_.size());
   for (std::size_t d = 0; d < dataplanes_.size(); ++d) {
-    const bool changed = stalls_.update(d, loops[d], waiting[d], now);
+    // While a rescuer empties its queues, only a loop turn ends a stall: an
+    // empty queue would end it at once, and the share would flap back and
+    // forth.
+    const bool changed = stalls_.update(d, loops[d], waiting[d] || rescuers_[d] >= 0, now);
     stalled[d] = stalls_.stalled(d);
     if (!changed) continue;
     if (stalled[d])
@@ -74,6 +80,7 @@ void DataplaneWatch::sample(uint64_t now) {
     else
       log::info(who(d) + " is making progress again");
   }
+  rescueStalled(stalled);
   const std::vector<bool> before = resteer_.away();
   resteer_.update(stalled);
   bool all_stalled = !stalled.empty();
@@ -93,10 +100,35 @@ void DataplaneWatch::sample(uint64_t now) {
     if (applied_[d] && !before[d])
       log::warn(who(d) + ": its share of new datagrams moved to dataplane(s) " + healthy +
                 " (no loop turn seen for " + std::to_string(stalls_.sinceProgress(d, now) / 1000) +
-                " ms); what waits on its sockets is forwarded when it runs again");
+                " ms)");
     else if (!applied_[d] && before[d])
       log::info(who(d) + ": its share of new datagrams moved back to it");
   }
+}
+
+void DataplaneWatch::rescueStalled(const std::vector<bool>& stalled) {
+  if (rescue_ == nullptr) return;
+  const std::vector<int> plan = rescuePlan(stalled, rescuers_);
+  for (std::size_t d = 0; d < plan.size(); ++d) {
+    if (plan[d] == rescuers_[d]) continue;
+    if (const int was = rescuers_[d]; was >= 0) {
+      rescue_->ask(unsigned(was), unsigned(d), false);
+      rescue_->wake(unsigned(was));
+      log::info(who(d) + ": dataplane " + std::to_string(dataplanes_[std::size_t(was)].id) +
+                " no longer receives on its sockets");
+    }
+    if (const int now = plan[d]; now >= 0) {
+      rescue_->ask(unsigned(now), unsigned(d), true);
+      rescue_->wake(unsigned(now));
+      log::warn(who(d) + ": dataplane " + std::to_string(dataplanes_[std::size_t(now)].id) +
+                " receives what waits on its sockets until it runs again");
+    }
+  }
+  rescuers_ = plan;
+  // A rescued dataplane that runs again finds nothing to receive: the wake
+  // makes it turn its loop, which ends the stall.
+  for (std::size_t d = 0; d < plan.size(); ++d)
+    if (plan[d] >= 0) rescue_->wake(unsigned(d));
 }
 
 void DataplaneWatch::run() noexcept {
@@ -136,6 +168,7 @@ std::vector<DataplaneHealth> DataplaneWatch::health() const {
     out[d].stalls = stalls_.stalls(d);
     out[d].steered_away = applied_[d];
     out[d].resteers = resteer_.resteers(d);
+    out[d].rescued_by = rescuers_[d] >= 0 ? int(dataplanes_[std::size_t(rescuers_[d])].id) : -1;
   }
   return out;
 }

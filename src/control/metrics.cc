@@ -69,6 +69,8 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
       {"rx_gro_cut", "ferry_rx_gro_cut_total", "GRO trains larger than their buffer (dropped)."},
       {"rx_no_buffer", "ferry_rx_no_buffer_total",
        "Times the buffer ring ran dry and receiving paused (not a drop)."},
+      {"rx_rescued", "ferry_rx_rescued_total",
+       "Datagrams received on a stalled dataplane's socket by another dataplane."},
       {"icmp_tx", "ferry_icmp_tx_total", "ICMP errors sent."},
       {"icmp_rate_limited", "ferry_icmp_rate_limited_total",
        "ICMP errors suppressed by the rate limit."},
@@ -115,6 +117,11 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_resteers_total", "dataplane=\"" + std::to_string(field(d, "id")) + "\"",
              field(d, "resteers"));
+  w.family("ferry_dataplane_rx_rescued_total", "counter",
+           "Datagrams the dataplane received on stalled dataplanes' sockets.");
+  for (const auto& d : stats["dataplanes"])
+    w.sample("ferry_dataplane_rx_rescued_total",
+             "dataplane=\"" + std::to_string(field(d, "id")) + "\"", field(d, "rx_rescued"));
   w.family("ferry_dataplane_tx_packets_total", "counter", "Datagrams sent per dataplane.");
   for (const auto& d : stats["dataplanes"])
     w.sample("ferry_dataplane_tx_packets_total",

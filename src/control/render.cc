@@ -27,11 +27,14 @@ void dropLines(std::ostringstream& out, const std::string& label, const nlohmann
 
 // "ok"; "STALLED, steered away" while its share goes to the others;
 // "STALLED" while it keeps its share (every dataplane stalled); "ok, steered
-// away" only while a failed replacement of the programs is retried.
+// away" only while a failed replacement of the programs is retried; then
+// ", rescued by N" while dataplane N receives on its sockets.
 std::string dataplaneState(const nlohmann::json& d) {
   const bool stalled = d.value("stalled", false), away = d.value("steered_away", false);
   std::string state = stalled ? "STALLED" : "ok";
   if (away) state += ", steered away";
+  if (const auto by = d.find("rescued_by"); by != d.end() && by->is_number())
+    state += ", rescued by " + std::to_string(by->get<int>());
   return state;
 }
 

@@ -26,6 +26,7 @@ void putTotals(nlohmann::json& j, const CounterTotals& t) {
   j["rx_gro_trains"] = t.rx_gro_trains;
   j["rx_gro_cut"] = t.rx_gro_cut;
   j["rx_no_buffer"] = t.rx_no_buffer;
+  j["rx_rescued"] = t.rx_rescued;
   j["icmp_tx"] = t.icmp_tx;
   j["icmp_rate_limited"] = t.icmp_rate_limited;
   j["icmp_send_errors"] = t.icmp_send_errors;
@@ -63,6 +64,7 @@ nlohmann::json dataplanesJson(const Config& config, const std::vector<DataplaneV
     j["stalls"] = h.stalls;
     j["steered_away"] = h.steered_away;
     j["resteers"] = h.resteers;
+    j["rescued_by"] = h.rescued_by >= 0 ? nlohmann::json(h.rescued_by) : nlohmann::json(nullptr);
     list.push_back(std::move(j));
   }
   return list;

@@ -229,9 +229,16 @@ Status Daemon::start(TakeoverClient* from) {
   bool any_bfd = false;
   for (const auto& iface : config_.interfaces) any_bfd = any_bfd || iface.bfd.has_value();
   if (any_bfd) bfd_ = std::make_unique<BfdHandoff>(count_, config_.tuning.bfd_queue);
+  // Every dataplane's sockets and wake eventfd, for rescuing a stalled one.
+  std::vector<std::vector<int>> fds(count_);
+  for (unsigned d = 0; d < count_; ++d)
+    for (const auto& fd : sockets_[d]) fds[d].push_back(fd.get());
+  auto rescue = Rescue::create(std::move(fds));
+  if (!rescue) return Status::failure(rescue.error());
+  rescue_ = std::move(rescue).take();
 
   // 3. The control socket, before any thread runs.
-  control_ = std::make_unique<Control>(config_, views(), *forwarding_, bfd_.get());
+  control_ = std::make_unique<Control>(config_, views(), *forwarding_, bfd_.get(), rescue_.get());
   if (from != nullptr) {
     const takeover::Manifest& m = from->manifest();
     std::vector<std::pair<std::string, Fd>> rx;
@@ -306,7 +313,7 @@ Status Daemon::start(TakeoverClient* from) {
       settings.icmp_burst = config_.icmp->burst;
     }
     dataplanes_.push_back(std::make_unique<Dataplane>(settings, std::move(ifaces), *forwarding_,
-                                                      *counters_[d], bfd_.get()));
+                                                      *counters_[d], bfd_.get(), *rescue_));
     auto promise = std::make_shared<std::promise<Status>>();
     ready.push_back(promise->get_future());
     Dataplane* dp = dataplanes_.back().get();

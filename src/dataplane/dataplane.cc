@@ -1,6 +1,5 @@
 #include "ferry/dataplane/dataplane.h"
 
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -33,12 +32,14 @@ Drop sendFailure(int result) noexcept {
 
 Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
                      Published<ForwardingState>& forwarding, DataplaneCounters& counters,
-                     BfdHandoff* bfd)
+                     BfdHandoff* bfd, Rescue& rescue)
     : settings_(settings),
       interfaces_(std::move(interfaces)),
       forwarding_(forwarding),
       counters_(counters),
       bfd_(bfd),
+      rescue_(rescue),
+      wake_fd_(rescue.wakeFd(settings_.id)),
       rearm_(interfaces_.size(), 0),
       icmp_bucket_(static_cast<double>(settings_.icmp_rate), static_cast<double>(settings_.icmp_burst),
                    monotonicNs(), TokenBucket::Start::kFull) {}
@@ -69,9 +70,6 @@ Status Dataplane::setup() {
   const uint32_t payload_room = t.gro ? std::max(kGroBufferPayload, t.max_datagram) : t.max_datagram;
   // Cache-line multiples keep every datagram's start aligned.
   stride_ = (kHeadroom + payload_room + 63) & ~63u;
-
-  wake_fd_ = Fd(eventfd(0, EFD_CLOEXEC));
-  if (!wake_fd_) return Status::failure(who + "eventfd: " + errnoText(errno));
 
   io_uring_params params{};
   // One thread owns the ring: completions run only when it asks
@@ -204,15 +202,81 @@ void Dataplane::armReceive(uint16_t interface) noexcept {
 void Dataplane::armWake() noexcept {
   io_uring_sqe* s = sqe();
   if (s == nullptr) return;
-  io_uring_prep_read(s, wake_fd_.get(), &wake_value_, sizeof(wake_value_), 0);
+  io_uring_prep_read(s, wake_fd_, &wake_value_, sizeof(wake_value_), 0);
   io_uring_sqe_set_data64(s, UserData{Op::kWake, 0, 0}.pack());
 }
 
 void Dataplane::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
-  if (wake_fd_) {
-    notifyEventFd(wake_fd_.get());
+  rescue_.wake(settings_.id);
+}
+
+void Dataplane::readRescueRequests() noexcept {
+  const unsigned self = settings_.id;
+  for (unsigned d = 0; d < rescue_.dataplanes(); ++d) {
+    if (d == self) continue;
+    const bool asked = !stopping_ && rescue_.asked(self, d);
+    auto it = std::find_if(rescued_.begin(), rescued_.end(),
+                           [d](const Rescued& r) { return r.stalled == d; });
+    if (it != rescued_.end())
+      it->asked = asked;
+    else if (asked)
+      // Armed by armRescues() at the end of this loop turn. Not the hot
+      // path: this runs only when the watch thread wakes the loop.
+      rescued_.push_back(Rescued{uint16_t(d), true,
+                                 std::vector<RescueReceive>(interfaces_.size(), kIdle)});
   }
+  cancelRescues();
+}
+
+void Dataplane::cancelRescues() noexcept {
+  for (Rescued& r : rescued_) {
+    if (r.asked) continue;
+    for (uint16_t i = 0; i < r.state.size(); ++i) {
+      if (r.state[i] != kArmed) continue;
+      io_uring_sqe* s = sqe();
+      if (s == nullptr) continue;  // tried again at the next request
+      io_uring_prep_cancel64(s, UserData{Op::kRecvRescue, i, r.stalled}.pack(), 0);
+      io_uring_sqe_set_data64(s, UserData{Op::kCancel, i, r.stalled}.pack());
+      r.state[i] = kCancelled;
+    }
+  }
+}
+
+void Dataplane::armRescues() noexcept {
+  for (Rescued& r : rescued_) {
+    if (!r.asked) continue;
+    for (uint16_t i = 0; i < r.state.size(); ++i) {
+      if (r.state[i] != kIdle) continue;
+      io_uring_sqe* s = sqe();
+      if (s == nullptr) return;  // tried again next turn
+      // Not a registered file: the socket is the stalled dataplane's. The
+      // request holds its own reference until it ends.
+      io_uring_prep_recvmsg_multishot(s, rescue_.socket(r.stalled, i), &recv_msg_, MSG_TRUNC);
+      s->flags |= IOSQE_BUFFER_SELECT;
+      s->buf_group = kBufferGroup;
+      io_uring_sqe_set_data64(s, UserData{Op::kRecvRescue, i, r.stalled}.pack());
+      r.state[i] = kArmed;
+      ++active_receives_;
+    }
+  }
+  // Those no longer asked for, and whose receives have all ended, go.
+  std::erase_if(rescued_, [](const Rescued& r) {
+    return !r.asked && std::all_of(r.state.begin(), r.state.end(),
+                                   [](RescueReceive s) { return s == kIdle; });
+  });
+}
+
+void Dataplane::onRescueReceive(const io_uring_cqe& cqe, UserData tag,
+                                const ForwardingState& state) noexcept {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) {
+    // Ended (cancelled, or the kernel gave up): armRescues() arms it again
+    // if it is still asked for.
+    --active_receives_;
+    for (Rescued& r : rescued_)
+      if (r.stalled == tag.buffer && tag.interface < r.state.size()) r.state[tag.interface] = kIdle;
+  }
+  if (tag.interface < interfaces_.size()) onReceive(tag.interface, cqe, state, true);
 }
 
 void Dataplane::beginStop() noexcept {
@@ -226,6 +290,8 @@ void Dataplane::beginStop() noexcept {
     io_uring_prep_cancel64(s, UserData{Op::kRecv, i, 0}.pack(), 0);
     io_uring_sqe_set_data64(s, UserData{Op::kCancel, i, 0}.pack());
   }
+  for (Rescued& r : rescued_) r.asked = false;
+  cancelRescues();
 }
 
 void Dataplane::run() noexcept {
@@ -269,6 +335,7 @@ void Dataplane::run() noexcept {
     if (!stopping_ && !starved_) {
       for (uint16_t i = 0; i < interfaces_.size(); ++i)
         if (rearm_[i]) armReceive(i);
+      if (!rescued_.empty()) armRescues();
     }
     counters_.loops.add();
     counters_.cqes.add(handled);
@@ -280,7 +347,16 @@ void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) no
   const UserData ud = UserData::unpack(cqe.user_data);
   switch (ud.op) {
     case Op::kRecv:
-      onReceive(ud.interface, cqe, state);
+      if (!(cqe.flags & IORING_CQE_F_MORE)) {
+        // The multishot request ended (error, cancel, or the kernel gave
+        // up): re-armed after this batch unless we are stopping.
+        --active_receives_;
+        rearm_[ud.interface] = 1;
+      }
+      onReceive(ud.interface, cqe, state, false);
+      break;
+    case Op::kRecvRescue:
+      onRescueReceive(cqe, ud, state);
       break;
     case Op::kSend:
       onSent(ud.interface, ud.buffer, cqe.res);
@@ -289,10 +365,12 @@ void Dataplane::handle(const io_uring_cqe& cqe, const ForwardingState& state) no
       onIcmpSent(ud.interface, ud.buffer, cqe.res);
       break;
     case Op::kWake:
-      if (stop_requested_.load(std::memory_order_acquire))
+      if (stop_requested_.load(std::memory_order_acquire)) {
         beginStop();
-      else
+      } else {
         armWake();
+        readRescueRequests();
+      }
       break;
     case Op::kSendBatch:
       onBatchSent(ud.interface, ud.buffer, cqe.res);
@@ -321,14 +399,8 @@ uint32_t groSegment(io_uring_recvmsg_out* out, msghdr* msg) noexcept {
 
 }  // namespace
 
-void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
-                          const ForwardingState& state) noexcept {
-  if (!(cqe.flags & IORING_CQE_F_MORE)) {
-    // The multishot request ended (error, cancel, or the kernel gave up):
-    // re-armed after this batch unless we are stopping.
-    --active_receives_;
-    rearm_[interface] = 1;
-  }
+void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe, const ForwardingState& state,
+                          bool rescued) noexcept {
   InterfaceCounters& c = counters_.per_interface[interface];
   if (cqe.res < 0) {
     // ENOBUFS: every buffer is in flight. Not a drop: the datagram waits in
@@ -358,6 +430,7 @@ void Dataplane::onReceive(uint16_t interface, const io_uring_cqe& cqe,
   const uint32_t segments = segment == 0 ? 1 : (total + segment - 1) / segment;
   c.rx_packets.add(segments);
   c.rx_bytes.add(total);
+  if (rescued) c.rx_rescued.add(segments);
   if (settings_.tuning.gro) c.rx_gro_trains.add();
   if (out->flags & MSG_TRUNC) {
     // It did not fit the buffer: never forwarded in part. With GRO a buffer

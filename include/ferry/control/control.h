@@ -57,9 +57,11 @@ nlohmann::json routeJson(const Config& config, const ForwardingState& state, uin
 class Control {
  public:
   // `forwarding` must have a reader slot more than there are dataplanes: the
-  // last one (index dataplanes.size()) is the control thread's.
+  // last one (index dataplanes.size()) is the control thread's. `rescue`
+  // (null: off) lets the watch thread have a healthy dataplane receive on a
+  // stalled one's sockets.
   Control(const Config& config, std::vector<DataplaneView> dataplanes,
-          Published<ForwardingState>& forwarding, BfdHandoff* bfd);
+          Published<ForwardingState>& forwarding, BfdHandoff* bfd, Rescue* rescue);
   ~Control();
   Control(const Control&) = delete;
   Control& operator=(const Control&) = delete;

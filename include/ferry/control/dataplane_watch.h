@@ -9,6 +9,11 @@
 // while datagrams wait to the new program: a sample to see them wait, the
 // threshold rounded up to a sample, 2 * kSampleUs + kStallAfterUs = 600 ms,
 // plus scheduling delay (the thread asks for SCHED_FIFO, as BFD's does).
+// At the same sample a healthy dataplane is asked to receive what waits on
+// the stalled one's sockets (Rescue, dataplane/rescue.h) until the stalled
+// one turns its loop again; the watch wakes a rescued dataplane at every
+// sample, so one that runs again shows a loop turn within a sample even
+// though the rescuer leaves nothing for it to receive.
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +24,7 @@
 #include "ferry/config/config.h"
 #include "ferry/control/resteer.h"
 #include "ferry/dataplane/counters.h"
+#include "ferry/dataplane/rescue.h"
 #include "ferry/dataplane/stall_watch.h"
 
 namespace ferry {
@@ -37,6 +43,7 @@ struct DataplaneHealth {
   uint64_t stalls = 0;        // times it became stalled
   bool steered_away = false;  // its share of new datagrams goes to the others now
   uint64_t resteers = 0;      // times its share was moved away
+  int rescued_by = -1;        // the dataplane receiving on its sockets now (-1: none)
 };
 
 class DataplaneWatch {
@@ -45,7 +52,8 @@ class DataplaneWatch {
   static constexpr uint64_t kStallAfterUs = 400'000;
 
   // `dataplanes[0].fds[i]` stands for interface i's reuseport group.
-  DataplaneWatch(Steering steering, std::vector<DataplaneView> dataplanes);
+  // `rescue`: null turns rescuing off (the shares still move).
+  DataplaneWatch(Steering steering, std::vector<DataplaneView> dataplanes, Rescue* rescue);
   DataplaneWatch(const DataplaneWatch&) = delete;
   DataplaneWatch& operator=(const DataplaneWatch&) = delete;
 
@@ -65,15 +73,19 @@ class DataplaneWatch {
  private:
   bool attach(const std::vector<bool>& away);
   std::string who(std::size_t d) const;
+  // Asks for rescuePlan(stalled)'s changes, and wakes every rescued dataplane.
+  void rescueStalled(const std::vector<bool>& stalled);
 
   const Steering steering_;
   const std::vector<DataplaneView> dataplanes_;
+  Rescue* const rescue_;
   std::vector<int> cpus_;
   mutable std::mutex mu_;  // the state below; sample() holds it for microseconds
   StallWatch stalls_;
   Resteer resteer_;
   std::vector<bool> applied_;      // the away set the attached programs implement
   std::vector<bool> unbuildable_;  // an away set whose program was too long
+  std::vector<int> rescuers_;      // per dataplane: who receives on its sockets (-1: none)
   bool all_stalled_logged_ = false;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -44,4 +44,34 @@ class Resteer {
   std::vector<uint64_t> resteers_;
 };
 
+// Rescue (dataplane/rescue.h): which dataplane receives on each stalled
+// dataplane's sockets. `stalled[d]` are the verdicts now (shorter: the rest
+// are not stalled), `before` the last plan (shorter or empty: none). Returns
+// per dataplane its rescuer's index, or -1 (not stalled, or every dataplane
+// stalled). A stalled dataplane keeps its rescuer while that one is not
+// stalled; any other gets the healthy dataplane with the fewest dataplanes
+// to rescue so far (the lowest index on ties), so several stalled ones
+// spread over the healthy ones. Pure logic.
+inline std::vector<int> rescuePlan(const std::vector<bool>& stalled, const std::vector<int>& before) {
+  const std::size_t n = stalled.size();
+  std::vector<int> plan(n, -1);
+  std::vector<std::size_t> load(n, 0);
+  const auto healthy = [&](int d) { return d >= 0 && std::size_t(d) < n && !stalled[std::size_t(d)]; };
+  for (std::size_t d = 0; d < n; ++d)
+    if (stalled[d] && d < before.size() && healthy(before[d])) {
+      plan[d] = before[d];
+      ++load[std::size_t(before[d])];
+    }
+  for (std::size_t d = 0; d < n; ++d) {
+    if (!stalled[d] || plan[d] >= 0) continue;
+    int best = -1;
+    for (std::size_t h = 0; h < n; ++h)
+      if (!stalled[h] && (best < 0 || load[h] < load[std::size_t(best)])) best = int(h);
+    if (best < 0) break;  // nobody is healthy
+    plan[d] = best;
+    ++load[std::size_t(best)];
+  }
+  return plan;
+}
+
 }  // namespace ferry

@@ -111,6 +111,7 @@ class Daemon {
   std::vector<std::unique_ptr<DataplaneCounters>> counters_;
   std::unique_ptr<Published<ForwardingState>> forwarding_;
   std::unique_ptr<BfdHandoff> bfd_;
+  std::unique_ptr<Rescue> rescue_;  // outlives the dataplanes and the watch thread
   std::vector<std::unique_ptr<Dataplane>> dataplanes_;
   std::vector<std::thread> threads_;
   std::unique_ptr<Control> control_;

@@ -63,6 +63,9 @@ struct alignas(64) InterfaceCounters {
   // returned buffers. Not a drop: the datagrams wait in the socket queue
   // (if that overflows, the kernel counts it: rx_queue_overflow).
   Counter rx_no_buffer;
+  // Datagrams (of rx_packets) this dataplane received on a stalled
+  // dataplane's socket for this interface (rescue.h).
+  Counter rx_rescued;
   Counter icmp_tx;            // route: ICMP errors sent back through this interface
   Counter icmp_rate_limited;  // route: ICMP errors the rate limit suppressed
   Counter icmp_send_errors;   // route: ICMP errors built but not sent (the kernel refused the send)
@@ -109,6 +112,7 @@ struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, bfd_rx = 0;
   uint64_t icmp_tx = 0, icmp_rate_limited = 0, tx_gso_batches = 0, tx_gso_refused = 0;
   uint64_t rx_gro_trains = 0, rx_gro_cut = 0, rx_no_buffer = 0, icmp_send_errors = 0;
+  uint64_t rx_rescued = 0;
   std::array<uint64_t, kDropCount> drops{};
 
   void add(const InterfaceCounters& c) noexcept {
@@ -123,6 +127,7 @@ struct CounterTotals {
     rx_gro_trains += c.rx_gro_trains.get();
     rx_gro_cut += c.rx_gro_cut.get();
     rx_no_buffer += c.rx_no_buffer.get();
+    rx_rescued += c.rx_rescued.get();
     icmp_rate_limited += c.icmp_rate_limited.get();
     icmp_send_errors += c.icmp_send_errors.get();
     for (size_t i = 0; i < kDropCount; ++i) drops[i] += c.drops[i].get();

@@ -10,6 +10,8 @@
 // → the buffer goes back to the ring once every send using it has completed.
 // All sends and re-arms of one loop turn go to the kernel in the single
 // io_uring_submit_and_wait call that also waits for the next completions.
+// When the watch thread asks (rescue.h), the loop also receives on a stalled
+// dataplane's sockets, the same way, until it is asked to stop.
 //
 // Kernel prerequisites: Linux ≥ 6.1 (multishot recvmsg, provided-buffer
 // rings, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN); io_uring
@@ -31,6 +33,7 @@
 #include "ferry/dataplane/decide.h"
 #include "ferry/dataplane/forwarding.h"
 #include "ferry/dataplane/published.h"
+#include "ferry/dataplane/rescue.h"
 #include "ferry/dataplane/user_data.h"
 #include "ferry/net/address.h"
 #include "ferry/net/socket.h"
@@ -69,9 +72,11 @@ class Dataplane {
   static constexpr uint32_t kGroBufferPayload = 65536;
   static constexpr uint32_t kMaxTrainSegments = 128;
 
+  // `rescue` holds this dataplane's wake eventfd and the other dataplanes'
+  // sockets; it must outlive the dataplane.
   Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
             Published<ForwardingState>& forwarding, DataplaneCounters& counters,
-            BfdHandoff* bfd);
+            BfdHandoff* bfd, Rescue& rescue);
   ~Dataplane();
   Dataplane(const Dataplane&) = delete;
   Dataplane& operator=(const Dataplane&) = delete;
@@ -152,7 +157,16 @@ class Dataplane {
   void armWake() noexcept;
   void beginStop() noexcept;
   void handle(const io_uring_cqe& cqe, const ForwardingState& state) noexcept;
-  void onReceive(uint16_t interface, const io_uring_cqe& cqe, const ForwardingState& state) noexcept;
+  // A receive completion of this dataplane's socket for `interface`, or of
+  // a stalled dataplane's (`rescued`).
+  void onReceive(uint16_t interface, const io_uring_cqe& cqe, const ForwardingState& state,
+                 bool rescued) noexcept;
+  // Rescue: reads the watch thread's requests (after a wake), arms the
+  // receives asked for and cancels those no longer asked for.
+  void readRescueRequests() noexcept;
+  void armRescues() noexcept;
+  void cancelRescues() noexcept;
+  void onRescueReceive(const io_uring_cqe& cqe, UserData tag, const ForwardingState& state) noexcept;
   // Carries out decide()'s action for one datagram of buffer `buffer`.
   void act(const Action& action, uint16_t ingress, uint16_t buffer, uint8_t* datagram,
            uint32_t length, const sockaddr* source, socklen_t source_len,
@@ -188,6 +202,7 @@ class Dataplane {
   Published<ForwardingState>& forwarding_;
   DataplaneCounters& counters_;
   BfdHandoff* bfd_;
+  Rescue& rescue_;
 
   io_uring ring_{};
   bool ring_ready_ = false;
@@ -209,13 +224,21 @@ class Dataplane {
   std::vector<uint16_t> free_icmp_;
   msghdr recv_msg_{};  // the multishot template: name and control room sizes
 
-  Fd wake_fd_;
+  int wake_fd_ = -1;  // rescue_'s eventfd for this dataplane
   uint64_t wake_value_ = 0;
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
   unsigned active_receives_ = 0;
   uint64_t inflight_sends_ = 0;
   std::vector<uint8_t> rearm_;  // per interface: its multishot receive ended
+  // The stalled dataplanes whose sockets this one receives on (rescue.h).
+  enum RescueReceive : uint8_t { kIdle, kArmed, kCancelled };
+  struct Rescued {
+    uint16_t stalled;                  // its id
+    bool asked;                        // the watch thread still asks for it
+    std::vector<RescueReceive> state;  // per interface
+  };
+  std::vector<Rescued> rescued_;
   bool starved_ = false;         // a receive ended with ENOBUFS: re-armed once buffers return
   std::vector<Run> runs_;        // per interface
   // Per interface: datagrams still to send one by one after the kernel

@@ -4,8 +4,9 @@
 //
 //   bits 63..56  Op
 //   bits 47..32  interface index
-//   bits 15..0   buffer id (provided-buffer ring ids are 16 bits), or the
-//                batch slot of a SendBatch
+//   bits 15..0   buffer id (provided-buffer ring ids are 16 bits), the
+//                batch slot of a SendBatch, or the stalled dataplane of a
+//                RecvRescue
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@ enum class Op : uint8_t {
   kCancel = 4,     // async cancel of a multishot receive
   kIcmpReply = 5,  // sendmsg of an ICMP error the dataplane wrote into its own buffer
   kSendBatch = 6,  // one UDP GSO sendmsg of several buffers; `buffer` is the batch slot
+  kRecvRescue = 7,  // multishot recvmsg on a stalled dataplane's socket; `buffer` is its id
 };
 
 struct UserData {

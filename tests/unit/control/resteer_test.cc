@@ -66,5 +66,35 @@ TEST(Resteer, OneDataplaneIsNeverMoved) {
   run(1, {{{true}, false, {false}}, {{false}, false, {false}}}, {0});
 }
 
+// rescuePlan: who receives on each stalled dataplane's sockets, as a table
+// of verdicts and the plan before.
+struct RescueCase {
+  const char* what;
+  std::vector<bool> stalled;
+  std::vector<int> before;
+  std::vector<int> plan;
+};
+
+TEST(RescuePlan, Table) {
+  const RescueCase cases[] = {
+      {"nobody stalled", {false, false}, {}, {-1, -1}},
+      {"nobody stalled, a plan before", {false, false}, {-1, 0}, {-1, -1}},
+      {"one stalled: the other rescues", {false, true}, {}, {-1, 0}},
+      {"the lowest healthy index on ties", {true, false, false}, {}, {1, -1, -1}},
+      {"a rescuer is kept while healthy", {true, false, false}, {2, -1, -1}, {2, -1, -1}},
+      {"a rescuer that stalled is replaced", {true, true, false}, {1, -1, -1}, {2, 2, -1}},
+      {"several stalled spread over the healthy", {true, true, false, false}, {}, {2, 3, -1, -1}},
+      {"kept ones count in the spread", {true, true, false, false}, {3, -1, -1, -1}, {3, 2, -1, -1}},
+      {"more stalled than healthy", {true, true, true, false, false}, {}, {3, 4, 3, -1, -1}},
+      {"every dataplane stalled: nobody rescues", {true, true}, {1, 0}, {-1, -1}},
+      {"one dataplane", {true}, {}, {-1}},
+      {"no dataplane", {}, {}, {}},
+      {"a plan before out of range is ignored", {true, false}, {7, -1}, {1, -1}},
+      {"a plan before longer than the verdicts", {false, true}, {-1, 0, 0, 1}, {-1, 0}},
+      {"a dataplane never rescues itself", {true, false}, {0, -1}, {1, -1}},
+  };
+  for (const auto& c : cases) EXPECT_EQ(rescuePlan(c.stalled, c.before), c.plan) << c.what;
+}
+
 }  // namespace
 }  // namespace ferry
