@@ -1,9 +1,8 @@
 #include "ferry/dataplane/dataplane.h"
 
+#include <netinet/udp.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#include <netinet/udp.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -41,8 +40,9 @@ Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface>
       rescue_(rescue),
       wake_fd_(rescue.wakeFd(settings_.id)),
       rearm_(interfaces_.size(), 0),
-      icmp_bucket_(static_cast<double>(settings_.icmp_rate), static_cast<double>(settings_.icmp_burst),
-                   monotonicNs(), TokenBucket::Start::kFull) {}
+      icmp_bucket_(static_cast<double>(settings_.icmp_rate),
+                   static_cast<double>(settings_.icmp_burst), monotonicNs(),
+                   TokenBucket::Start::kFull) {}
 
 Dataplane::~Dataplane() { close(); }
 
@@ -223,8 +223,8 @@ void Dataplane::readRescueRequests() noexcept {
     else if (asked)
       // Armed by armRescues() at the end of this loop turn. Not the hot
       // path: this runs only when the watch thread wakes the loop.
-      rescued_.push_back(Rescued{uint16_t(d), true,
-                                 std::vector<RescueReceive>(interfaces_.size(), kIdle)});
+      rescued_.push_back(
+          Rescued{uint16_t(d), true, std::vector<RescueReceive>(interfaces_.size(), kIdle)});
   }
   cancelRescues();
 }
@@ -262,8 +262,8 @@ void Dataplane::armRescues() noexcept {
   }
   // Those no longer asked for, and whose receives have all ended, go.
   std::erase_if(rescued_, [](const Rescued& r) {
-    return !r.asked && std::all_of(r.state.begin(), r.state.end(),
-                                   [](RescueReceive s) { return s == kIdle; });
+    return !r.asked &&
+           std::all_of(r.state.begin(), r.state.end(), [](RescueReceive s) { return s == kIdle; });
   });
 }
 

@@ -52,11 +52,14 @@ class Resteer {
 // stalled; any other gets the healthy dataplane with the fewest dataplanes
 // to rescue so far (the lowest index on ties), so several stalled ones
 // spread over the healthy ones. Pure logic.
-inline std::vector<int> rescuePlan(const std::vector<bool>& stalled, const std::vector<int>& before) {
+inline std::vector<int> rescuePlan(const std::vector<bool>& stalled,
+                                   const std::vector<int>& before) {
   const std::size_t n = stalled.size();
   std::vector<int> plan(n, -1);
   std::vector<std::size_t> load(n, 0);
-  const auto healthy = [&](int d) { return d >= 0 && std::size_t(d) < n && !stalled[std::size_t(d)]; };
+  const auto healthy = [&](int d) {
+    return d >= 0 && std::size_t(d) < n && !stalled[std::size_t(d)];
+  };
   for (std::size_t d = 0; d < n; ++d)
     if (stalled[d] && d < before.size() && healthy(before[d])) {
       plan[d] = before[d];

@@ -75,8 +75,8 @@ class Dataplane {
   // `rescue` holds this dataplane's wake eventfd and the other dataplanes'
   // sockets; it must outlive the dataplane.
   Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface> interfaces,
-            Published<ForwardingState>& forwarding, DataplaneCounters& counters,
-            BfdHandoff* bfd, Rescue& rescue);
+            Published<ForwardingState>& forwarding, DataplaneCounters& counters, BfdHandoff* bfd,
+            Rescue& rescue);
   ~Dataplane();
   Dataplane(const Dataplane&) = delete;
   Dataplane& operator=(const Dataplane&) = delete;
@@ -166,7 +166,8 @@ class Dataplane {
   void readRescueRequests() noexcept;
   void armRescues() noexcept;
   void cancelRescues() noexcept;
-  void onRescueReceive(const io_uring_cqe& cqe, UserData tag, const ForwardingState& state) noexcept;
+  void onRescueReceive(const io_uring_cqe& cqe, UserData tag,
+                       const ForwardingState& state) noexcept;
   // Carries out decide()'s action for one datagram of buffer `buffer`.
   void act(const Action& action, uint16_t ingress, uint16_t buffer, uint8_t* datagram,
            uint32_t length, const sockaddr* source, socklen_t source_len,

@@ -35,7 +35,9 @@ class Rescue {
 
   unsigned dataplanes() const noexcept { return unsigned(fds_.size()); }
   std::size_t interfaces() const noexcept { return fds_.empty() ? 0 : fds_[0].size(); }
-  int socket(unsigned dataplane, std::size_t interface) const noexcept { return fds_[dataplane][interface]; }
+  int socket(unsigned dataplane, std::size_t interface) const noexcept {
+    return fds_[dataplane][interface];
+  }
   int wakeFd(unsigned dataplane) const noexcept { return wake_[dataplane].get(); }
 
   // The watch thread: dataplane `rescuer` is to receive (or to stop

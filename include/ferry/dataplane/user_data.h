@@ -14,12 +14,12 @@
 namespace ferry {
 
 enum class Op : uint8_t {
-  kRecv = 1,       // multishot recvmsg on an interface socket
-  kSend = 2,       // sendmsg of a received buffer; the buffer goes back on completion
-  kWake = 3,       // read on the dataplane's eventfd: stop requested
-  kCancel = 4,     // async cancel of a multishot receive
-  kIcmpReply = 5,  // sendmsg of an ICMP error the dataplane wrote into its own buffer
-  kSendBatch = 6,  // one UDP GSO sendmsg of several buffers; `buffer` is the batch slot
+  kRecv = 1,        // multishot recvmsg on an interface socket
+  kSend = 2,        // sendmsg of a received buffer; the buffer goes back on completion
+  kWake = 3,        // read on the dataplane's eventfd: stop requested
+  kCancel = 4,      // async cancel of a multishot receive
+  kIcmpReply = 5,   // sendmsg of an ICMP error the dataplane wrote into its own buffer
+  kSendBatch = 6,   // one UDP GSO sendmsg of several buffers; `buffer` is the batch slot
   kRecvRescue = 7,  // multishot recvmsg on a stalled dataplane's socket; `buffer` is its id
 };
 
