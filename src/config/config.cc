@@ -689,15 +689,34 @@ void Parser::parseRoutes(const YAML::Node& routes, Config& config) {
   for (size_t i = 0; i < routes.size(); ++i) {
     const YAML::Node r = routes[i];
     const std::string path = "routes[" + std::to_string(i) + "]";
-    if (!checkMap(r, path, {"prefix", "via", "ecmp"})) continue;
-    const bool has = require(r, "prefix", path) & require(r, "via", path);
-    if (!has) continue;
+    if (!checkMap(r, path, {"prefix", "via", "ecmp", "drop"})) continue;
+    if (!require(r, "prefix", path)) continue;
     RouteConfig route;
     route.pos = posOf(r);
     route.prefix_pos = posOf(r["prefix"]);
     auto prefix = scalar(r["prefix"], path + ".prefix");
     if (!prefix) continue;
     route.prefix = *prefix;
+    if (const YAML::Node drop = r["drop"]) {
+      // A drop route; what else it has (via, ecmp) the route module reports.
+      route.drop_pos = posOf(drop);
+      auto action = scalar(drop, path + ".drop");
+      if (!action) continue;
+      route.drop = *action;
+      if (!r["via"]) {
+        if (auto e = r["ecmp"]) {
+          route.ecmp_pos = posOf(e);
+          if (auto b = boolean(e, path + ".ecmp")) route.ecmp = *b;
+          else continue;
+        }
+        config.routes.push_back(std::move(route));
+        continue;
+      }
+    } else if (!r["via"]) {
+      error(r, path + ": missing required key 'via' (the interfaces to send to), or 'drop' "
+                      "(blackhole or unreachable)");
+      continue;
+    }
     const YAML::Node via = r["via"];
     if (!via.IsSequence()) {
       error(via, path + ".via: expected a list of interface names");
@@ -780,7 +799,7 @@ void Parser::readRoutesFile(const YAML::Node& at, const std::string& written, Co
 // item they are about. Then: every next hop needs a peer to send to.
 void Parser::checkRoutes(Config& config) {
   std::vector<route::RouteSpec> specs;
-  for (const auto& r : config.routes) specs.push_back({r.prefix, r.via_names, r.ecmp});
+  for (const auto& r : config.routes) specs.push_back({r.prefix, r.via_names, r.ecmp, r.drop});
   std::vector<std::string> names;
   for (const auto& i : config.interfaces) names.push_back(i.name);
   std::vector<route::RouteIssue> issues;
@@ -796,6 +815,9 @@ void Parser::checkRoutes(Config& config) {
     } else if (issue.field == route::RouteIssue::Field::kEcmp) {
       pos = r.ecmp_pos;
       where = path + ".ecmp";
+    } else if (issue.field == route::RouteIssue::Field::kDrop) {
+      pos = r.drop_pos;
+      where = path + ".drop";
     }
     // Host bits are an error (kReject), so every issue here is one.
     error(pos, where + ": " + issue.message);

@@ -197,6 +197,8 @@ std::string renderRoutes(const nlohmann::json& routes) {
     std::string via, active;
     for (const auto& v : r["via"])
       via += (via.empty() ? "" : ",") + text(v["interface"]) + (v["up"].get<bool>() ? "" : "(down)");
+    if (const auto drop = r.find("drop"); drop != r.end() && drop->is_string())
+      via = "drop (" + drop->get<std::string>() + ")";
     for (const auto& a : r["active"]) active += (active.empty() ? "" : ",") + text(a);
     rows.push_back({text(r["prefix"]), via, text(r["ecmp"]), active.empty() ? "-" : active, text(r["packets"]),
                     r.contains("source") ? text(r["source"]) : "config"});

@@ -144,6 +144,9 @@ nlohmann::json routeJson(const Config& config, const ForwardingState& state, uin
   j["prefix"] = table.prefix(r).toString();
   j["via"] = std::move(via);
   j["ecmp"] = group.mode() == route::GroupMode::kEcmp;
+  // A drop route: "blackhole" or "unreachable" (its `via` is empty).
+  j["drop"] = group.drops() ? nlohmann::json(std::string(route::toString(group.mode())))
+                            : nlohmann::json(nullptr);
   j["active"] = std::move(in_use);
   j["packets"] = packets;
   j["source"] = r + state.fpm_routes >= table.size() && state.fpm_routes != 0 ? "fpm" : "config";

@@ -28,6 +28,10 @@ const char* toString(Drop drop) noexcept {
       return "all_next_hops_down";
     case Drop::kEgressFull:
       return "egress_full";
+    case Drop::kBlackhole:
+      return "blackhole";
+    case Drop::kUnreachable:
+      return "unreachable";
     case Drop::kCount: break;
   }
   return "unknown";

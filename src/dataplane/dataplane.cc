@@ -500,9 +500,13 @@ void Dataplane::act(const Action& action, uint16_t ingress, uint16_t buffer_id, 
       return;
     case Action::Kind::kDrop:
       c.drop(action.drop);
+      if (action.route_index != route::kNoRouteIndex)  // a drop route
+        state.route_counters->at(settings_.id, action.route_index).add();
       return;
     case Action::Kind::kIcmp:
       c.drop(action.drop);
+      if (action.route_index != route::kNoRouteIndex)
+        state.route_counters->at(settings_.id, action.route_index).add();
       answerIcmp(action, ingress, datagram, length, source, source_len, state);
       return;
   }

@@ -20,6 +20,10 @@ Drop dropFor(route::Verdict verdict) noexcept {
       return Drop::kNoRoute;
     case route::Verdict::kAllNextHopsDown:
       return Drop::kAllNextHopsDown;
+    case route::Verdict::kBlackhole:
+      return Drop::kBlackhole;
+    case route::Verdict::kUnreachable:
+      return Drop::kUnreachable;
     case route::Verdict::kForward: break;
   }
   return Drop::kBadInnerHeader;
@@ -29,6 +33,9 @@ Action actionFor(const route::Decision& d, const ForwardingState& state) noexcep
   if (d.verdict == route::Verdict::kForward)
     return Action::forward(uint16_t(d.interface), d.length, d.route);
   Action a = Action::dropped(dropFor(d.verdict));
+  // A drop route's packets count on it, as a forwarding route's do.
+  if (d.verdict == route::Verdict::kBlackhole || d.verdict == route::Verdict::kUnreachable)
+    a.route_index = d.route;
   const auto& source = d.family == route::Family::kIpv4 ? state.icmp_source_v4 : state.icmp_source_v6;
   if (d.icmp && source) {
     a.kind = Action::Kind::kIcmp;

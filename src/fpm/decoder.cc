@@ -172,7 +172,7 @@ bool Decoder::decodeRoute(const nlmsghdr* message, std::vector<Update>& out) {
 
   RouteUpdate update;
   update.add = message->nlmsg_type == RTM_NEWROUTE;
-  update.unicast = rtm->rtm_type == RTN_UNICAST;
+  update.type = rtm->rtm_type;
   uint32_t table = rtm->rtm_table;
   std::optional<IpAddress> destination;
   std::string why;

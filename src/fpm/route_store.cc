@@ -1,5 +1,7 @@
 #include "ferry/fpm/route_store.h"
 
+#include <linux/rtnetlink.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <unordered_set>
@@ -43,7 +45,7 @@ void RouteStore::apply(const Update& update, uint64_t now_us) {
       StoredRoute& stored = routes_[r->prefix];
       stored.gateways = r->gateways;
       stored.nexthop_id = r->nexthop_id;
-      stored.unicast = r->unicast;
+      stored.type = r->type;
       stored.generation = generation_;
       ++counters_.route_adds;
       dirty_ = true;
@@ -107,7 +109,7 @@ std::vector<IpAddress> RouteStore::gatewaysOf(uint32_t id, std::string* why) con
   }
   const StoredNextHop& nh = it->second;
   if (nh.blackhole) {
-    *why = "blackhole next hop";
+    *why = "blackhole next hop";  // resolve() makes a blackhole route of it
     return {};
   }
   if (nh.gateway) return {*nh.gateway};
@@ -140,9 +142,29 @@ ResolvedRoutes RouteStore::resolve() const {
   };
   std::vector<IpAddress> resolved;
   for (const auto& [prefix, stored] : routes_) {
-    if (!stored.unicast) {
-      leaveOut(prefix, "not a unicast route (blackhole, unreachable or prohibit)");
+    // zebra's drop routes: a blackhole drops silently; unreachable and
+    // prohibit answer with ICMP Destination Unreachable (ferry sends one
+    // code for both: network unreachable).
+    if (stored.type == RTN_BLACKHOLE) {
+      out.routes.emplace_back(prefix, NextHopGroup::drop(route::GroupMode::kBlackhole));
       continue;
+    }
+    if (stored.type == RTN_UNREACHABLE || stored.type == RTN_PROHIBIT) {
+      out.routes.emplace_back(prefix, NextHopGroup::drop(route::GroupMode::kUnreachable));
+      continue;
+    }
+    if (stored.type != RTN_UNICAST) {
+      leaveOut(prefix, "not a unicast or drop route (rtm_type " + std::to_string(stored.type) + ")");
+      continue;
+    }
+    // A route over a blackhole next-hop object (zebra with next-hop
+    // objects sends a blackhole route so) drops too.
+    if (stored.nexthop_id != 0) {
+      const auto nh = nexthops_.find(stored.nexthop_id);
+      if (nh != nexthops_.end() && nh->second.blackhole) {
+        out.routes.emplace_back(prefix, NextHopGroup::drop(route::GroupMode::kBlackhole));
+        continue;
+      }
     }
     std::string why;
     const std::vector<IpAddress>* gateways = &stored.gateways;

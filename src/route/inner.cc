@@ -181,6 +181,10 @@ std::string_view toString(Verdict verdict) noexcept {
       return "no_route";
     case Verdict::kAllNextHopsDown:
       return "all_next_hops_down";
+    case Verdict::kBlackhole:
+      return "blackhole";
+    case Verdict::kUnreachable:
+      return "unreachable";
   }
   return "unknown";
 }

@@ -13,6 +13,8 @@ std::optional<NextHopGroup> NextHopGroup::create(GroupMode mode, std::span<const
     return std::nullopt;
   };
   if (members.empty()) return fail("a next-hop group needs at least one interface");
+  if (mode != GroupMode::kFailover && mode != GroupMode::kEcmp)
+    return fail("a next-hop group with interfaces is failover or ecmp");
   if (members.size() > kMaxGroupMembers) {
     return fail(cat({"a next-hop group has at most ", std::to_string(kMaxGroupMembers),
                      " interfaces, not ", std::to_string(members.size())}));
@@ -36,6 +38,20 @@ std::optional<NextHopGroup> NextHopGroup::create(GroupMode mode, std::span<const
   }
   group.count_ = static_cast<uint8_t>(members.size());
   return group;
+}
+
+std::string_view toString(GroupMode mode) noexcept {
+  switch (mode) {
+    case GroupMode::kFailover:
+      return "failover";
+    case GroupMode::kEcmp:
+      return "ecmp";
+    case GroupMode::kBlackhole:
+      return "blackhole";
+    case GroupMode::kUnreachable:
+      return "unreachable";
+  }
+  return "unknown";
 }
 
 uint64_t NextHopGroup::activeMask(uint64_t up_mask) const noexcept {

@@ -15,6 +15,8 @@ std::string_view toString(RouteIssue::Field field) noexcept {
       return "via";
     case RouteIssue::Field::kEcmp:
       return "ecmp";
+    case RouteIssue::Field::kDrop:
+      return "drop";
   }
   return "unknown";
 }
@@ -81,10 +83,35 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
       }
     }
 
+    std::optional<GroupMode> drop;
+    if (!spec.drop.empty()) {
+      if (spec.drop == "blackhole") {
+        drop = GroupMode::kBlackhole;
+      } else if (spec.drop == "unreachable") {
+        drop = GroupMode::kUnreachable;
+      } else {
+        report(r, Field::kDrop, 0, kError,
+               cat({"unknown drop action '", spec.drop,
+                    "' (blackhole: drop silently; unreachable: drop and answer with ICMP)"}));
+        continue;
+      }
+      if (!spec.via.empty()) {
+        report(r, Field::kDrop, 0, kError, "a route has 'via' or 'drop', not both");
+        continue;
+      }
+      if (spec.ecmp) {
+        report(r, Field::kEcmp, 0, kError, "'ecmp: true' needs interfaces in 'via', not 'drop'");
+        continue;
+      }
+      if (prefix && !failed) set->add(*prefix, NextHopGroup::drop(*drop));
+      continue;
+    }
     std::vector<uint32_t> members;
     bool via_ok = true;
     if (spec.via.empty()) {
-      report(r, Field::kVia, 0, kError, "'via' names no interface");
+      report(r, Field::kVia, 0, kError,
+             "'via' names no interface (a route that drops has 'drop: blackhole' or 'drop: "
+             "unreachable' instead)");
       via_ok = false;
     }
     for (size_t j = 0; j < spec.via.size(); ++j) {
@@ -180,9 +207,16 @@ void RouteTable::finish(std::span<uint8_t> payload, const InnerPacket& p, uint32
     d.icmp = IcmpError::kDestinationUnreachable;
     return;
   }
-  d.interface = routes_->group(d.route).select(p.flow_hash, up_mask);
+  const NextHopGroup& group = routes_->group(d.route);
+  d.interface = group.select(p.flow_hash, up_mask);
   if (d.interface == kAllDown) {
-    d.verdict = Verdict::kAllNextHopsDown;
+    // No member up, or a drop route (which has none).
+    const GroupMode mode = group.mode();
+    if (mode == GroupMode::kBlackhole) {
+      d.verdict = Verdict::kBlackhole;
+      return;
+    }
+    d.verdict = mode == GroupMode::kUnreachable ? Verdict::kUnreachable : Verdict::kAllNextHopsDown;
     d.icmp = IcmpError::kDestinationUnreachable;
     return;
   }

@@ -335,6 +335,44 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
+// zebra's drop routes (staticd's `blackhole` and `reject`) become ferry's
+// drop routes: traffic to them is dropped and counted (blackhole /
+// unreachable), never sent on by a less specific route; withdrawn, the less
+// specific route forwards again.
+TEST_F(Fpm, ZebrasBlackholeAndRejectRoutesDrop) {
+  startFrr(
+      "ip route 10.50.0.0/16 10.99.0.2\n"
+      "ip route 10.50.128.0/17 blackhole\n"
+      "ip route 10.51.0.0/16 reject\n"
+      "ipv6 route 2001:db8:51::/48 blackhole\n");
+  ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 4; }, 20s))
+      << routes().dump(2) << zebra_.err() << staticd_.err() << ferryd_->process().err();
+  EXPECT_EQ(fpm()["routes_left_out"], 0) << fpm().dump(2);
+  EXPECT_EQ(lookup("10.50.200.1")["drop"], "blackhole") << lookup("10.50.200.1").dump();
+  EXPECT_EQ(lookup("10.50.200.1")["source"], "fpm");
+  EXPECT_EQ(lookup("10.51.1.1")["drop"], "unreachable") << lookup("10.51.1.1").dump();
+  EXPECT_EQ(lookup("2001:db8:51::1")["drop"], "blackhole") << lookup("2001:db8:51::1").dump();
+  EXPECT_EQ(lookup("10.50.1.1")["via"][0]["interface"], "west");
+  const auto drops = [&] { return ferryd_->show("stats")["interfaces"][0]["drops"]; };
+  Counts c = send({10, 50, 200, 1}, 100);
+  EXPECT_EQ(c.west + c.east, 0) << "the /16 must not carry the blackholed /17";
+  EXPECT_EQ(drops()["blackhole"], 100);
+  c = send({10, 51, 0, 1}, 50);
+  EXPECT_EQ(c.west + c.east, 0);
+  EXPECT_EQ(drops()["unreachable"], 50);
+  c = send({10, 50, 1, 1}, 100);
+  EXPECT_EQ(c.west, 100);
+
+  staticd("no ip route 10.50.128.0/17 blackhole");
+  ASSERT_TRUE(eventually([&] { return lookup("10.50.200.1")["prefix"] == "10.50.0.0/16"; }, 10s))
+      << routes().dump(2);
+  c = send({10, 50, 200, 1}, 100);
+  EXPECT_EQ(c.west, 100);
+  EXPECT_EQ(drops()["blackhole"], 100);
+  EXPECT_EQ(drops()["no_route"], 0);
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
 // Routes a BGP peer announces reach ferry through R's bgpd and zebra, and go
 // when withdrawn (one prefix, then all of them when the peer goes away).
 TEST_F(Fpm, RoutesFromABgpPeerComeAndGo) {

@@ -28,6 +28,8 @@ enum class Drop : uint8_t {
   kMartian,          // route: inner source or destination that must never be routed
   kAllNextHopsDown,  // route: every next hop of the matching route is down
   kEgressFull,       // the egress socket's send buffer was full (EAGAIN): tail drop
+  kBlackhole,        // route: the matching route is `drop: blackhole` (silent)
+  kUnreachable,      // route: the matching route is `drop: unreachable` (ICMP answered)
   kCount
 };
 inline constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);

@@ -30,7 +30,9 @@ struct Action {
   Drop drop = Drop::kNoRoute;            // Drop and Icmp: the reason to count
   uint16_t egress = 0;                   // Forward
   uint32_t length = 0;                   // Forward: bytes to send (route: the inner packet)
-  uint32_t route_index = route::kNoRouteIndex;  // Forward in route mode: the route (its counter)
+  // Route mode: the route whose counter counts it (Forward, and Drop or
+  // Icmp from a drop route).
+  uint32_t route_index = route::kNoRouteIndex;
   route::Family family = route::Family::kIpv4;  // Icmp: of the inner packet (the source to use)
   route::IcmpError icmp = route::IcmpError::kTimeExceeded;  // Icmp: which error
 

@@ -52,9 +52,10 @@ struct RouteUpdate {
   route::Prefix prefix;                    // masked (a prefix with host bits is an error)
   std::vector<route::IpAddress> gateways;  // RTA_GATEWAY / RTA_VIA / RTA_MULTIPATH, in order
   uint32_t nexthop_id = 0;                 // RTA_NH_ID (0: none); gateways then come from it
-  // rtm_type other than RTN_UNICAST (blackhole, unreachable, prohibit, ...):
-  // ferry has no drop routes; the route store leaves such a route out.
-  bool unicast = true;
+  // rtm_type: RTN_UNICAST (1) forwards; RTN_BLACKHOLE, RTN_UNREACHABLE and
+  // RTN_PROHIBIT become drop routes in the route store; any other type
+  // (local, broadcast, throw, ...) is left out there.
+  uint8_t type = 1;
   friend bool operator==(const RouteUpdate&, const RouteUpdate&) = default;
 };
 

@@ -111,7 +111,7 @@ class RouteStore {
     std::vector<route::IpAddress> gateways;
     uint32_t nexthop_id = 0;  // when set, the gateways come from this next-hop object
     uint32_t generation = 0;  // the connection that last sent it
-    bool unicast = true;
+    uint8_t type = 1;         // rtm_type (RTN_UNICAST: forwards)
   };
   struct StoredNextHop {
     std::optional<route::IpAddress> gateway;

@@ -30,11 +30,14 @@ enum class Verdict : uint8_t {
   kMartian,          // source or destination that must not be forwarded (see parseInner)
   kNoRoute,          // no prefix matched (set by the caller after the lookup)
   kAllNextHopsDown,  // the route's next-hop group has no live member (caller)
+  kBlackhole,        // the route drops silently (`drop: blackhole`; caller)
+  kUnreachable,      // the route drops with ICMP Destination Unreachable (caller)
 };
-inline constexpr size_t kVerdictCount = 6;
+inline constexpr size_t kVerdictCount = 8;
 
 // snake_case names for counters and logs: "forward", "bad_inner_header",
-// "ttl_exceeded", "martian", "no_route", "all_next_hops_down".
+// "ttl_exceeded", "martian", "no_route", "all_next_hops_down", "blackhole",
+// "unreachable".
 std::string_view toString(Verdict verdict) noexcept;
 
 // Which check a kBadInnerHeader packet failed (finer than the counter reason;

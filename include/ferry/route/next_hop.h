@@ -5,6 +5,17 @@
 //  - kEcmp: spread by the inner 5-tuple hash (inner.h flowHash) over the
 //    members that are up, so one inner flow keeps one path.
 //
+// or, without members, a drop route (`drop:` in the config; zebra's
+// blackhole, unreachable and prohibit routes over FPM):
+//
+//  - kBlackhole: every packet is dropped silently.
+//  - kUnreachable: every packet is dropped and answered with ICMP
+//    Destination Unreachable.
+//
+// A drop group's select() is kAllDown, like a group with no member up; the
+// route table tells the two apart by mode() only then, off the forwarding
+// path.
+//
 // Liveness is a bitmap passed in per call (bit i = interface index i is up;
 // the control thread sets the bits of interfaces without BFD), so a BFD state
 // change needs no new group or table, only a new bitmap.
@@ -23,6 +34,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace ferry::route {
 
@@ -32,7 +44,10 @@ inline constexpr uint32_t kAllDown = UINT32_MAX;
 inline constexpr uint32_t kMaxInterfaces = 64;
 inline constexpr size_t kMaxGroupMembers = 16;
 
-enum class GroupMode : uint8_t { kFailover, kEcmp };
+enum class GroupMode : uint8_t { kFailover, kEcmp, kBlackhole, kUnreachable };
+
+// "failover", "ecmp", "blackhole", "unreachable".
+std::string_view toString(GroupMode mode) noexcept;
 
 class NextHopGroup {
  public:
@@ -41,6 +56,13 @@ class NextHopGroup {
   // config may still call it a mistake.)
   static std::optional<NextHopGroup> create(GroupMode mode, std::span<const uint32_t> members,
                                             std::string* error = nullptr);
+  // A drop route's group: no members, `mode` kBlackhole or kUnreachable
+  // (anything else is taken as kBlackhole).
+  static NextHopGroup drop(GroupMode mode) noexcept {
+    NextHopGroup group;
+    group.mode_ = mode == GroupMode::kUnreachable ? mode : GroupMode::kBlackhole;
+    return group;
+  }
 
   // The chosen interface index, or kAllDown. Pure, branch-light, O(1) when the
   // preferred member is up, O(members) otherwise.
@@ -56,6 +78,8 @@ class NextHopGroup {
   }
 
   GroupMode mode() const noexcept { return mode_; }
+  // A drop route's group (kBlackhole, kUnreachable).
+  bool drops() const noexcept { return mode_ == GroupMode::kBlackhole || mode_ == GroupMode::kUnreachable; }
   std::span<const uint8_t> members() const noexcept { return {members_, count_}; }
   // Bit i set: interface i is a member.
   uint64_t memberMask() const noexcept { return member_mask_; }

@@ -7,6 +7,7 @@
 //   routes:
 //     - { prefix: "10.2.0.0/16", via: [east, west] }              # failover
 //     - { prefix: "2001:db8::/32", via: [east, west], ecmp: true }
+//     - { prefix: "10.9.0.0/16", drop: blackhole }                # or unreachable
 #pragma once
 
 #include <cstddef>
@@ -31,13 +32,14 @@ struct RouteSpec {
   std::string prefix;            // "10.2.0.0/16"
   std::vector<std::string> via;  // interface names, in preference order
   bool ecmp = false;
+  std::string drop = {};  // "blackhole" or "unreachable" (then no `via`); empty: forwards
 };
 
 // A problem found in the routes, located so that the config parser can print
 // file:line:column: route index, the field, and for `via` the item index.
 struct RouteIssue {
   enum class Severity : uint8_t { kError, kWarning };
-  enum class Field : uint8_t { kPrefix, kVia, kEcmp };
+  enum class Field : uint8_t { kPrefix, kVia, kEcmp, kDrop };
   size_t route = 0;
   Field field = Field::kPrefix;
   size_t item = 0;  // index in `via` (Field::kVia), else 0
@@ -64,7 +66,8 @@ struct Decision {
   // The ICMP error that applies (send it if configured and the rate limit
   // allows; the builder may still decline, icmp.h): Time Exceeded for
   // kTtlExceeded; Destination Unreachable for kNoRoute and kAllNextHopsDown
-  // (fail closed: traffic is not sent over a link BFD calls down).
+  // (fail closed: traffic is not sent over a link BFD calls down) and for
+  // kUnreachable (a `drop: unreachable` route); none for kBlackhole.
   std::optional<IcmpError> icmp;
 };
 
@@ -78,7 +81,8 @@ class RouteTable {
   // error. Checks: prefix syntax and length, host bits (per options), duplicate
   // prefixes (after masking; reported on the later route), `via` empty,
   // naming an unknown interface, or naming one twice, more than
-  // kMaxGroupMembers interfaces, `ecmp: true` with fewer than two interfaces.
+  // kMaxGroupMembers interfaces, `ecmp: true` with fewer than two interfaces;
+  // `drop` other than blackhole/unreachable, or with `via` or `ecmp`.
   // `interfaces` are the configured interface names; a name's position is its
   // interface index (the bit in up_mask), so at most kMaxInterfaces of them.
   static std::optional<RouteTable> build(std::span<const RouteSpec> routes,

@@ -142,6 +142,27 @@ relay: [ { from: a, to: b } ]
   EXPECT_EQ(c.summary(), "2 interfaces, relay mode, 1 relay rule, 0 with BFD, dataplanes auto, steering kernel");
 }
 
+TEST(Config, DropRoutes) {
+  const auto result = parseConfig(R"(
+mode: route
+interfaces:
+  - { name: a, bind: "127.0.0.1:5000", peer: "127.0.0.1:6000" }
+routes:
+  - { prefix: "0.0.0.0/0", via: [a] }
+  - { prefix: "10.9.0.0/16", drop: blackhole }
+  - { prefix: "2001:db8::/32", drop: unreachable }
+)",
+                                  "drop.yaml");
+  ASSERT_TRUE(result.config) << (result.errors.empty() ? "" : result.errors[0].message);
+  const Config& c = *result.config;
+  ASSERT_EQ(c.routes.size(), 3u);
+  EXPECT_EQ(c.routes[0].drop, "");
+  EXPECT_EQ(c.routes[1].drop, "blackhole");
+  EXPECT_TRUE(c.routes[1].via.empty());
+  EXPECT_EQ(c.routes[2].drop, "unreachable");
+  EXPECT_EQ(c.summary(), "1 interface, route mode, 3 routes, 0 with BFD, dataplanes auto, steering kernel");
+}
+
 TEST(Config, EmptyAndUnreadableFiles) {
   auto empty = parseConfig("", "empty.yaml");
   ASSERT_EQ(empty.errors.size(), 1u);

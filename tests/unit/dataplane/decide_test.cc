@@ -143,12 +143,19 @@ routes:
   - { prefix: 10.2.0.0/16, via: [e2, e1] }
   - { prefix: 10.5.0.0/16, via: [e1, e2], ecmp: true }
   - { prefix: "2001:db8:2::/48", via: [e2] }
+  - { prefix: 10.2.9.0/24, drop: blackhole }
+  - { prefix: 10.2.8.0/24, drop: unreachable }
 )";
 
 std::vector<uint8_t> hopLimitOne() {
   V6Spec spec;
   spec.hop_limit = 1;
   return makeV6(spec);
+}
+
+Action onRoute(Action a, uint32_t route) {
+  a.route_index = route;
+  return a;
 }
 
 Action icmp(Drop why, route::IcmpError error, route::Family family) {
@@ -198,6 +205,14 @@ TEST(Decide, RouteTable) {
        Action::dropped(Drop::kMartian)},
       {"martian source 0.0.0.0", &state, makeV4({.source = 0, .destination = 0x0a010001}),
        Action::dropped(Drop::kMartian)},
+      {"blackhole route: dropped silently, counted on the route", &state,
+       makeV4({.destination = 0x0a020901}), onRoute(Action::dropped(Drop::kBlackhole), 4)},
+      {"blackhole route with every next hop down", &all_down, makeV4({.destination = 0x0a020901}),
+       onRoute(Action::dropped(Drop::kBlackhole), 4)},
+      {"unreachable route: ICMP", &state, makeV4({.destination = 0x0a020801}),
+       onRoute(icmp(Drop::kUnreachable, IcmpError::kDestinationUnreachable, Family::kIpv4), 5)},
+      {"no ICMP source: unreachable route only dropped", &no_icmp,
+       makeV4({.destination = 0x0a020801}), onRoute(Action::dropped(Drop::kUnreachable), 5)},
       {"not an IP packet", &state, bytes(40, 0x50), Action::dropped(Drop::kBadInnerHeader)},
       {"empty", &state, {}, Action::dropped(Drop::kBadInnerHeader)},
   };

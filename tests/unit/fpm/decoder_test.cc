@@ -71,7 +71,7 @@ TEST(FpmDecoder, DecodesWhatZebraSends) {
        {NextHopUpdate{true, 9, std::nullopt, {}, true}}},
       {"blackhole route",
        frame({blackhole.bytes()}),
-       {RouteUpdate{true, pfx("10.0.0.0/8"), {}, 0, false}}},
+       {RouteUpdate{true, pfx("10.0.0.0/8"), {}, 0, RTN_BLACKHOLE}}},
       {"table in RTA_TABLE",
        frame({table_attr.bytes()}),
        {addRoute("10.1.2.0/24", {ip("10.99.0.2")})}},

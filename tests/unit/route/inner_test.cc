@@ -26,6 +26,7 @@ TEST(Verdict, SnakeCaseNames) {
       {Verdict::kForward, "forward"},          {Verdict::kBadInnerHeader, "bad_inner_header"},
       {Verdict::kTtlExceeded, "ttl_exceeded"}, {Verdict::kMartian, "martian"},
       {Verdict::kNoRoute, "no_route"},         {Verdict::kAllNextHopsDown, "all_next_hops_down"},
+      {Verdict::kBlackhole, "blackhole"},      {Verdict::kUnreachable, "unreachable"},
   };
   ASSERT_EQ(names.size(), kVerdictCount);
   for (const auto& [v, name] : names) EXPECT_EQ(toString(v), name);

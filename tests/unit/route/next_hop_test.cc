@@ -45,6 +45,30 @@ TEST(NextHopGroup, CreateErrors) {
   EXPECT_EQ(g->memberMask(), bits({0, 63}));
   EXPECT_EQ(g->members().size(), 2u);
   EXPECT_EQ(g->members()[0], 63);
+  EXPECT_FALSE(NextHopGroup::create(GroupMode::kBlackhole, ok, &error));
+  EXPECT_EQ(error, "a next-hop group with interfaces is failover or ecmp");
+}
+
+TEST(NextHopGroup, DropGroupsHaveNoMemberAndSelectNothing) {
+  for (const GroupMode mode : {GroupMode::kBlackhole, GroupMode::kUnreachable}) {
+    const NextHopGroup g = NextHopGroup::drop(mode);
+    EXPECT_EQ(g.mode(), mode);
+    EXPECT_TRUE(g.drops());
+    EXPECT_TRUE(g.members().empty());
+    EXPECT_EQ(g.memberMask(), 0u);
+    for (const uint32_t hash : {0u, 1u, 0x80000000u, 0xffffffffu}) {
+      EXPECT_EQ(g.select(hash, ~uint64_t{0}), kAllDown);
+      EXPECT_EQ(g.select(hash, 0), kAllDown);
+    }
+    EXPECT_EQ(g.activeMask(~uint64_t{0}), 0u);
+  }
+  // Anything but unreachable is a blackhole.
+  EXPECT_EQ(NextHopGroup::drop(GroupMode::kEcmp).mode(), GroupMode::kBlackhole);
+  EXPECT_FALSE(NextHopGroup::create(GroupMode::kEcmp, std::vector<uint32_t>{1, 2})->drops());
+  EXPECT_EQ(toString(GroupMode::kFailover), "failover");
+  EXPECT_EQ(toString(GroupMode::kEcmp), "ecmp");
+  EXPECT_EQ(toString(GroupMode::kBlackhole), "blackhole");
+  EXPECT_EQ(toString(GroupMode::kUnreachable), "unreachable");
 }
 
 // (up interfaces → chosen) for via: [3, 1, 7]: the first member that is up.

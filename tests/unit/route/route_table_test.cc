@@ -53,7 +53,24 @@ TEST(RouteTableConfig, EachErrorIsLocated) {
        Field::kPrefix,
        0,
        "'10.2.0.1/16' has host bits set beyond /16 (did you mean 10.2.0.0/16?)"},
-      {{"10.2.0.0/16", {}, false}, Field::kVia, 0, "'via' names no interface"},
+      {{"10.2.0.0/16", {}, false},
+       Field::kVia,
+       0,
+       "'via' names no interface (a route that drops has 'drop: blackhole' or 'drop: "
+       "unreachable' instead)"},
+      {{"10.2.0.0/16", {}, false, "discard"},
+       Field::kDrop,
+       0,
+       "unknown drop action 'discard' (blackhole: drop silently; unreachable: drop and answer "
+       "with ICMP)"},
+      {{"10.2.0.0/16", {"east"}, false, "blackhole"},
+       Field::kDrop,
+       0,
+       "a route has 'via' or 'drop', not both"},
+      {{"10.2.0.0/16", {}, true, "unreachable"},
+       Field::kEcmp,
+       0,
+       "'ecmp: true' needs interfaces in 'via', not 'drop'"},
       {{"10.2.0.0/16", {"east", "eats"}, false},
        Field::kVia,
        1,
@@ -77,6 +94,15 @@ TEST(RouteTableConfig, EachErrorIsLocated) {
     EXPECT_EQ(issues[0].message, c.message);
   }
   EXPECT_EQ(toString(Field::kVia), "via");
+  EXPECT_EQ(toString(Field::kDrop), "drop");
+}
+
+TEST(RouteTableConfig, DropRoutesTakePartInDuplicateChecks) {
+  const auto issues =
+      issuesOf({{"10.2.0.0/16", {"east"}, false}, {"10.2.0.0/16", {}, false, "blackhole"}});
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].route, 1u);
+  EXPECT_EQ(issues[0].message, "duplicate prefix 10.2.0.0/16 (also route 0)");
 }
 
 TEST(RouteTableConfig, DuplicatePrefixIsReportedOnTheLaterRoute) {
@@ -146,7 +172,10 @@ RouteTable exampleTable() {
       RouteTable::build(std::vector<RouteSpec>{{"10.2.0.0/16", {"east", "west"}, false},
                                                {"10.2.3.0/24", {"west"}, false},
                                                {"2001:db8::/32", {"east", "west"}, true},
-                                               {"2001:db8:5::/48", {"north", "east"}, false}},
+                                               {"2001:db8:5::/48", {"north", "east"}, false},
+                                               {"10.2.4.0/24", {}, false, "blackhole"},
+                                               {"2001:db8:6::/48", {}, false, "unreachable"},
+                                               {"10.2.5.0/24", {}, false, "unreachable"}},
                         kInterfaces, {.host_bits = HostBits::kReject, .hash_seed = 99}, &issues);
   EXPECT_TRUE(table);
   return *table;
@@ -196,6 +225,16 @@ TEST(RouteTableForward, TableOfDecisions) {
        kNoRouteIndex, IcmpError::kTimeExceeded},
       {"v6 all down", v6("2001:db8::1"), 1u << kNorth, Verdict::kAllNextHopsDown, kAllDown, 2,
        IcmpError::kDestinationUnreachable},
+      // Drop routes: more specific than a forwarding route, whatever is up.
+      {"blackhole inside 10.2/16", v4(0x0a020401), kAllUp, Verdict::kBlackhole, kAllDown, 4, {}},
+      {"blackhole with nothing up", v4(0x0a0204ff), 0, Verdict::kBlackhole, kAllDown, 4, {}},
+      {"unreachable inside 10.2/16", v4(0x0a020501), kAllUp, Verdict::kUnreachable, kAllDown, 6,
+       IcmpError::kDestinationUnreachable},
+      {"v6 unreachable inside 2001:db8::/32", v6("2001:db8:6::1"), kAllUp, Verdict::kUnreachable,
+       kAllDown, 5, IcmpError::kDestinationUnreachable},
+      {"next to a blackhole: forwarded", v4(0x0a020601), kAllUp, Verdict::kForward, kEast, 0, {}},
+      {"TTL 1 to a blackhole: time exceeded first", v4(0x0a020401, 1), kAllUp,
+       Verdict::kTtlExceeded, kAllDown, kNoRouteIndex, IcmpError::kTimeExceeded},
   };
   for (const Case& c : cases) {
     auto packet = c.packet;
