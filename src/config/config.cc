@@ -706,15 +706,18 @@ void Parser::parseRoutes(const YAML::Node& routes, Config& config) {
       if (!r["via"]) {
         if (auto e = r["ecmp"]) {
           route.ecmp_pos = posOf(e);
-          if (auto b = boolean(e, path + ".ecmp")) route.ecmp = *b;
-          else continue;
+          if (auto b = boolean(e, path + ".ecmp"))
+            route.ecmp = *b;
+          else
+            continue;
         }
         config.routes.push_back(std::move(route));
         continue;
       }
     } else if (!r["via"]) {
-      error(r, path + ": missing required key 'via' (the interfaces to send to), or 'drop' "
-                      "(blackhole or unreachable)");
+      error(r, path +
+                   ": missing required key 'via' (the interfaces to send to), or 'drop' "
+                   "(blackhole or unreachable)");
       continue;
     }
     const YAML::Node via = r["via"];

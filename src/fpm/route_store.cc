@@ -154,7 +154,8 @@ ResolvedRoutes RouteStore::resolve() const {
       continue;
     }
     if (stored.type != RTN_UNICAST) {
-      leaveOut(prefix, "not a unicast or drop route (rtm_type " + std::to_string(stored.type) + ")");
+      leaveOut(prefix,
+               "not a unicast or drop route (rtm_type " + std::to_string(stored.type) + ")");
       continue;
     }
     // A route over a blackhole next-hop object (zebra with next-hop

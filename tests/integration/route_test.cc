@@ -157,9 +157,10 @@ TEST_F(RouteTopology, DropRoutesDropSilentlyOrAnswerUnreachable) {
   EXPECT_EQ(routes[6]["packets"], 2);
   EXPECT_TRUE(routes[1]["drop"].is_null());
   std::string table;
-  ASSERT_EQ(sh(binary("FERRYCTL") + " --socket " + ferryd_->socketPath() + " show routes 10.9.2.200",
-               &table),
-            0);
+  ASSERT_EQ(
+      sh(binary("FERRYCTL") + " --socket " + ferryd_->socketPath() + " show routes 10.9.2.200",
+         &table),
+      0);
   EXPECT_NE(table.find("10.9.2.128/25"), std::string::npos) << table;
   EXPECT_NE(table.find("drop (blackhole)"), std::string::npos) << table;
   EXPECT_EQ(ferryd_->terminate(), 0);

@@ -79,7 +79,9 @@ class NextHopGroup {
 
   GroupMode mode() const noexcept { return mode_; }
   // A drop route's group (kBlackhole, kUnreachable).
-  bool drops() const noexcept { return mode_ == GroupMode::kBlackhole || mode_ == GroupMode::kUnreachable; }
+  bool drops() const noexcept {
+    return mode_ == GroupMode::kBlackhole || mode_ == GroupMode::kUnreachable;
+  }
   std::span<const uint8_t> members() const noexcept { return {members_, count_}; }
   // Bit i set: interface i is a member.
   uint64_t memberMask() const noexcept { return member_mask_; }

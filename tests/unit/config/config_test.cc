@@ -160,7 +160,8 @@ routes:
   EXPECT_EQ(c.routes[1].drop, "blackhole");
   EXPECT_TRUE(c.routes[1].via.empty());
   EXPECT_EQ(c.routes[2].drop, "unreachable");
-  EXPECT_EQ(c.summary(), "1 interface, route mode, 3 routes, 0 with BFD, dataplanes auto, steering kernel");
+  EXPECT_EQ(c.summary(),
+            "1 interface, route mode, 3 routes, 0 with BFD, dataplanes auto, steering kernel");
 }
 
 TEST(Config, EmptyAndUnreadableFiles) {
