@@ -80,6 +80,24 @@ RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> i
     std::string_view fields[3];
     const size_t n = splitFields(text, fields, 3);
     if (n == 0) continue;
+    if (fields[0] == "blackhole" || fields[0] == "unreachable") {
+      // A drop route, written as iproute2 writes one ('blackhole PREFIX'):
+      // no prefix reads as either word, so no interface name can clash.
+      if (n != 2) {
+        fail(line, cat({"expected '", fields[0], " PREFIX'"}));
+        continue;
+      }
+      std::string error;
+      const auto prefix = Prefix::parse(fields[1], &error, HostBits::kReject);
+      if (!prefix) {
+        fail(line, error);
+        continue;
+      }
+      set.add(*prefix, NextHopGroup::drop(fields[0] == "blackhole" ? GroupMode::kBlackhole
+                                                                   : GroupMode::kUnreachable));
+      line_of.push_back(static_cast<uint32_t>(line));
+      continue;
+    }
     if (n == 1) {
       fail(line, cat({"'", fields[0], "': a route needs a prefix and its interfaces ('PREFIX IFACE[,IFACE...] [ecmp]')"}));
       continue;

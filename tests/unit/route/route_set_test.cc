@@ -37,10 +37,12 @@ TEST(RoutesFile, EachLineIsARoute) {
       "  10.3.0.0/16\teast,west   # failover, then a comment\n"
       "2001:db8::/32 east,west ecmp\r\n"
       "192.0.2.1 north\n"  // a bare address is a host route
-      "0.0.0.0/0 west\n");
+      "0.0.0.0/0 west\n"
+      "blackhole 10.9.0.0/16\n"
+      "unreachable\t2001:db8:9::/48  # a comment\n");
   ASSERT_TRUE(result.routes) << (result.errors.empty() ? "" : result.errors[0].message);
   const RouteSet& set = *result.routes;
-  ASSERT_EQ(set.size(), 5u);
+  ASSERT_EQ(set.size(), 7u);
   EXPECT_EQ(set.prefix(0).toString(), "10.2.0.0/16");
   EXPECT_EQ(set.prefix(1).toString(), "10.3.0.0/16");
   EXPECT_EQ(set.prefix(2).toString(), "2001:db8::/32");
@@ -52,7 +54,13 @@ TEST(RoutesFile, EachLineIsARoute) {
   EXPECT_EQ(set.group(2).mode(), GroupMode::kEcmp);
   EXPECT_EQ(std::vector<uint8_t>(set.group(3).members().begin(), set.group(3).members().end()),
             (std::vector<uint8_t>{2}));
-  EXPECT_EQ(set.groupCount(), 5u) << "east; east,west; ecmp east,west; north; west";
+  EXPECT_EQ(set.prefix(5).toString(), "10.9.0.0/16");
+  EXPECT_EQ(set.group(5).mode(), GroupMode::kBlackhole);
+  EXPECT_TRUE(set.group(5).members().empty());
+  EXPECT_EQ(set.prefix(6).toString(), "2001:db8:9::/48");
+  EXPECT_EQ(set.group(6).mode(), GroupMode::kUnreachable);
+  EXPECT_EQ(set.groupCount(), 7u)
+      << "east; east,west; ecmp east,west; north; west; blackhole; unreachable";
 }
 
 TEST(RoutesFile, RoutesShareTheirGroups) {
@@ -70,10 +78,14 @@ TEST(RoutesFile, EveryRuleIsReportedOnItsLine) {
     const char* line;
     const char* error;
   } cases[] = {
-      {"10.2.0.0/16", "'10.2.0.0/16': a route needs a prefix and its interfaces ('PREFIX IFACE[,IFACE...] [ecmp]')"},
+      {"10.2.0.0/16",
+       "'10.2.0.0/16': a route needs a prefix and its interfaces ('PREFIX IFACE[,IFACE...] "
+       "[ecmp]')"},
       {"10.2.0.0/16 east ecmp extra", "too many fields; expected 'PREFIX IFACE[,IFACE...] [ecmp]'"},
-      {"10.2.0.0/16 east,west ecpm", "unexpected 'ecpm' after the interfaces (only 'ecmp' may follow)"},
-      {"10.2.0.1/16 east", "'10.2.0.1/16' has host bits set beyond /16 (did you mean 10.2.0.0/16?)"},
+      {"10.2.0.0/16 east,west ecpm",
+       "unexpected 'ecpm' after the interfaces (only 'ecmp' may follow)"},
+      {"10.2.0.1/16 east",
+       "'10.2.0.1/16' has host bits set beyond /16 (did you mean 10.2.0.0/16?)"},
       {"10.2.0.0/33 east", "'10.2.0.0/33': prefix length 33 is beyond 32 for IPv4"},
       {"10.2.0/16 east", "'10.2.0/16': '10.2.0' is not an IPv4 or IPv6 address"},
       {"10.2.0.0/x east", "'10.2.0.0/x': prefix length 'x' is not a number"},
@@ -82,6 +94,11 @@ TEST(RoutesFile, EveryRuleIsReportedOnItsLine) {
       {"10.2.0.0/16 east,", "interface 2 in 'east,' is empty"},
       {"10.2.0.0/16 ,east", "interface 1 in ',east' is empty"},
       {"10.2.0.0/16 east ecmp", "'ecmp' needs at least two interfaces"},
+      {"blackhole", "expected 'blackhole PREFIX'"},
+      {"unreachable 10.2.0.0/16 east", "expected 'unreachable PREFIX'"},
+      {"blackhole 10.2.0.1/16",
+       "'10.2.0.1/16' has host bits set beyond /16 (did you mean 10.2.0.0/16?)"},
+      {"blackhole east", "'east': 'east' is not an IPv4 or IPv6 address"},
   };
   for (const auto& c : cases) {
     const std::string text = std::string("10.1.0.0/16 east\n# ok so far\n") + c.line + "\n10.9.0.0/16 west\n";
@@ -111,6 +128,8 @@ TEST(RoutesFile, DuplicatesNameBothLines) {
             (std::vector<std::string>{"3: duplicate prefix 10.1.0.0/16 (first on line 1)",
                                       "4: duplicate prefix 2001:db8::/32 (first on line 2)",
                                       "5: duplicate prefix 10.1.0.0/16 (first on line 1)"}));
+  EXPECT_EQ(errorsOf("10.1.0.0/16 east\nblackhole 10.1.0.0/16\n"),
+            std::vector<std::string>{"2: duplicate prefix 10.1.0.0/16 (first on line 1)"});
   // The same address with another length is another prefix.
   EXPECT_EQ(errorsOf("10.1.0.0/16 east\n10.1.0.0/24 east\n"), std::vector<std::string>{});
 }
@@ -135,15 +154,17 @@ TEST(RoutesFile, EmptyFileIsAnEmptyTable) {
 // A table built from a file decides exactly as one built from the same
 // routes in YAML form (RouteSpec).
 TEST(RoutesFile, TableFromAFileDecidesAsFromYaml) {
-  const std::vector<RouteSpec> specs = {{"10.2.0.0/16", {"east", "west"}, false},
-                                        {"10.2.3.0/24", {"west"}, false},
-                                        {"2001:db8::/32", {"east", "west"}, true},
-                                        {"2001:db8:5::/48", {"north", "east"}, false}};
+  const std::vector<RouteSpec> specs = {
+      {"10.2.0.0/16", {"east", "west"}, false},  {"10.2.3.0/24", {"west"}, false},
+      {"2001:db8::/32", {"east", "west"}, true}, {"2001:db8:5::/48", {"north", "east"}, false},
+      {"10.2.3.128/25", {}, false, "blackhole"}, {"2001:db8:6::/48", {}, false, "unreachable"}};
   std::vector<RouteIssue> issues;
   const auto yaml = RouteTable::build(specs, kSetInterfaces, {.hash_seed = 5}, &issues);
   ASSERT_TRUE(yaml);
-  auto file = read("10.2.0.0/16 east,west\n10.2.3.0/24 west\n2001:db8::/32 east,west ecmp\n"
-                   "2001:db8:5::/48 north,east\n");
+  auto file = read(
+      "10.2.0.0/16 east,west\n10.2.3.0/24 west\n2001:db8::/32 east,west ecmp\n"
+      "2001:db8:5::/48 north,east\nblackhole 10.2.3.128/25\n"
+      "unreachable 2001:db8:6::/48\n");
   ASSERT_TRUE(file.routes);
   std::string error;
   const auto from_file = RouteTable::build(std::make_shared<const RouteSet>(std::move(*file.routes)),
@@ -152,7 +173,8 @@ TEST(RoutesFile, TableFromAFileDecidesAsFromYaml) {
   ASSERT_EQ(from_file->size(), yaml->size());
   for (const uint64_t up : {uint64_t{0b111}, uint64_t{0b001}, uint64_t{0b010}, uint64_t{0b100}}) {
     for (uint16_t port = 0; port < 32; ++port) {
-      for (const char* dst : {"10.2.1.1", "10.2.3.9", "10.3.0.1", "2001:db8:1::1", "2001:db8:5::9"}) {
+      for (const char* dst : {"10.2.1.1", "10.2.3.9", "10.3.0.1", "2001:db8:1::1", "2001:db8:5::9",
+                              "10.2.3.200", "2001:db8:6::1"}) {
         const auto address = *IpAddress::parse(dst);
         std::vector<uint8_t> packet;
         if (address.isV4()) {
@@ -170,6 +192,12 @@ TEST(RoutesFile, TableFromAFileDecidesAsFromYaml) {
         EXPECT_EQ(da.verdict, db.verdict) << dst;
         EXPECT_EQ(da.interface, db.interface) << dst << " port " << port;
         EXPECT_EQ(da.route, db.route) << dst;
+        if (std::string_view(dst) == "10.2.3.200") {
+          EXPECT_EQ(db.verdict, Verdict::kBlackhole);
+        }
+        if (std::string_view(dst) == "2001:db8:6::1") {
+          EXPECT_EQ(db.verdict, Verdict::kUnreachable);
+        }
       }
     }
   }
