@@ -1,5 +1,5 @@
 // Re-steering, end to end: 16 ferry-gen flows cross 2 dataplanes at 20 kpps;
-// the test stops the dataplane thread with the larger share for 5 s (ptrace,
+// the test stops the dataplane thread with the larger share for 3 s (ptrace,
 // as the stall test does) and checks that ferryd moves that share to the
 // other dataplane within 1 s, so that every datagram sent more than 1 s after
 // the stall began is delivered (and delivered before the thread runs again,
@@ -100,18 +100,12 @@ void stallOneDataplane(const std::string& steering, bool small_queue = false) {
            (route ? "routes: [ { prefix: \"0.0.0.0/0\", via: [out] } ]\n"
                   : "relay: [ { from: in, to: out } ]\n"));
   ASSERT_TRUE(f.started()) << f.process().err();
-  std::vector<std::string> argv = {binary("FERRY_GEN"),
-                                   "send",
-                                   "--to",
-                                   "127.0.0.1:" + std::to_string(in),
-                                   "--rate",
-                                   std::to_string(kStallRate),
-                                   "--flows",
-                                   std::to_string(kStallFlows),
-                                   "--duration",
-                                   "10",
-                                   "--json",
-                                   "--quiet"};
+  std::vector<std::string> argv = {
+      binary("FERRY_GEN"), "send", "--to", "127.0.0.1:" + std::to_string(in), "--rate",
+      std::to_string(kStallRate), "--flows", std::to_string(kStallFlows),
+      // Stopped with SIGTERM once the share is back
+      // (it still ends its flows and reports).
+      "--duration", "30", "--json", "--quiet"};
   if (route) argv.insert(argv.end(), {"--encap", "ipv4", "--inner-dst", "10.2.0.0/16"});
   Process sender = Process::start(argv);
 
@@ -161,7 +155,7 @@ void stallOneDataplane(const std::string& steering, bool small_queue = false) {
     EXPECT_NE(table.find("STALLED, steered away"), std::string::npos) << table;
     // The other dataplane carries everything meanwhile.
     const auto m0 = perDataplaneRx(f);
-    sleepUntil(t_stop + 5 * kSecond);
+    sleepUntil(t_stop + 3 * kSecond);
     const auto m1 = perDataplaneRx(f);
     EXPECT_EQ(m1[victim], m0[victim]) << "a stopped dataplane received";
     t_release = gen::monotonicNs();
@@ -195,6 +189,7 @@ void stallOneDataplane(const std::string& steering, bool small_queue = false) {
   EXPECT_EQ(after[victim]["rx_rescued"], 0);
   const uint64_t overflow_all = overflow + after[other]["rx_queue_overflow"].get<uint64_t>();
 
+  sender.signal(SIGTERM);
   ASSERT_EQ(sender.wait(20s), 0) << sender.err();
   const auto sent = nlohmann::json::parse(sender.out(), nullptr, false);
   ASSERT_FALSE(sent.is_discarded()) << sender.out();
