@@ -235,7 +235,7 @@ void Dataplane::cancelRescues() noexcept {
     for (uint16_t i = 0; i < r.state.size(); ++i) {
       if (r.state[i] != kArmed) continue;
       io_uring_sqe* s = sqe();
-      if (s == nullptr) continue;  // tried again at the next request
+      if (s == nullptr) continue;  // tried again at the next wake
       io_uring_prep_cancel64(s, UserData{Op::kRecvRescue, i, r.stalled}.pack(), 0);
       io_uring_sqe_set_data64(s, UserData{Op::kCancel, i, r.stalled}.pack());
       r.state[i] = kCancelled;
