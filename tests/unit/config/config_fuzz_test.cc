@@ -68,12 +68,20 @@ std::string mutate(std::string s, std::mt19937_64& rng) {
   return s;
 }
 
+// Sanitizer builds run a quarter of the mutations (at -O0 under ASan+UBSan the
+// full 20,000 took 38 s of the suite's CPU); the normal build runs them all.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kMutations = 5'000;
+#else
+constexpr int kMutations = 20'000;
+#endif
+
 TEST(ConfigFuzz, MutatedConfigsGiveAConfigOrErrorsNeverAnException) {
   const auto inputs = corpus();
   ASSERT_GT(inputs.size(), 30u);
   std::mt19937_64 rng(20261125);
   size_t accepted = 0, refused = 0;
-  for (int i = 0; i < 20'000; ++i) {
+  for (int i = 0; i < kMutations; ++i) {
     const std::string text = mutate(inputs[size_t(rng() % inputs.size())], rng);
     ConfigResult r;
     ASSERT_NO_THROW(r = parseConfig(text, "fuzz.yaml")) << "input:\n" << text;
@@ -95,9 +103,10 @@ TEST(ConfigFuzz, MutatedConfigsGiveAConfigOrErrorsNeverAnException) {
       ++refused;
     }
   }
-  // The mutations are mild enough that both outcomes occur.
-  EXPECT_GT(accepted, 100u);
-  EXPECT_GT(refused, 100u);
+  // The mutations are mild enough that both outcomes occur (about 1% are
+  // accepted: 54 of 5,000 with this seed).
+  EXPECT_GT(accepted, size_t(kMutations / 200));
+  EXPECT_GT(refused, size_t(kMutations / 200));
 }
 
 }  // namespace
