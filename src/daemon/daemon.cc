@@ -316,9 +316,11 @@ Status Daemon::start(TakeoverClient* from) {
                                                       *counters_[d], bfd_.get(), *rescue_));
     auto promise = std::make_shared<std::promise<Status>>();
     ready.push_back(promise->get_future());
+    auto ended = std::make_shared<std::promise<void>>();
+    ended_.push_back(ended->get_future().share());
     Dataplane* dp = dataplanes_.back().get();
     const int cpu = cpus_[d];
-    threads_.emplace_back([dp, cpu, promise, go] {
+    threads_.emplace_back([dp, cpu, promise, go, ended] {
       const std::string name = "ferry-dp" + std::to_string(dp->id());
       pthread_setname_np(pthread_self(), name.c_str());
       cpu_set_t set;
@@ -331,6 +333,7 @@ Status Daemon::start(TakeoverClient* from) {
       promise->set_value(std::move(setup));
       if (ok && go.get()) dp->run();
       dp->close();
+      ended->set_value();
     });
   }
   Status failure;
@@ -375,17 +378,46 @@ void Daemon::withdrawAnnouncement() {
   log::info("announce: device " + announce_.device() + " closed (its addresses are withdrawn)");
 }
 
-void Daemon::stop() {
+void Daemon::askDataplanesToStop() {
   if (!go_set_) {
     go_set_ = true;
     go_.set_value(false);
   }
   for (auto& dp : dataplanes_) dp->stop();
+}
+
+void Daemon::stopControl() {
+  if (control_) control_->stop();
+  if (control_thread_.joinable()) control_thread_.join();
+}
+
+void Daemon::stop() {
+  askDataplanesToStop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  if (control_) control_->stop();
-  if (control_thread_.joinable()) control_thread_.join();
+  ended_.clear();
+  stopControl();
+}
+
+std::vector<std::string> Daemon::stopWithin(std::chrono::milliseconds limit) {
+  askDataplanesToStop();
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::vector<std::string> stuck;
+  for (size_t d = 0; d < threads_.size(); ++d) {
+    if (!threads_[d].joinable()) continue;
+    if (ended_[d].wait_until(deadline) != std::future_status::ready) {
+      stuck.push_back("dataplane " + std::to_string(d) + " (CPU " + std::to_string(cpus_[d]) + ")");
+      continue;
+    }
+    threads_[d].join();
+  }
+  stopControl();
+  if (stuck.empty()) {
+    threads_.clear();
+    ended_.clear();
+  }
+  return stuck;
 }
 
 }  // namespace ferry

@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -31,6 +33,11 @@
 #include "ferry/daemon/takeover.h"
 
 namespace {
+
+// How long a stop waits for each dataplane thread to end. A running one
+// needs milliseconds (its receives are cancelled, its sends complete); one
+// that has not ended by then will not, and ferryd exits without it.
+constexpr std::chrono::milliseconds kDataplaneStopLimit{5000};
 
 // Prints every error as FILE:LINE:COLUMN: message; returns the config or null.
 std::optional<ferry::Config> loadOrReport(const std::string& path) {
@@ -263,8 +270,17 @@ int run(const std::string& path, bool takeover) {
   // Receives are cancelled; datagrams already read are forwarded and every
   // send completes before the dataplanes end (the new process reads what
   // is still queued on the shared sockets).
-  daemon.stop();
+  const std::vector<std::string> stuck = daemon.stopWithin(kDataplaneStopLimit);
   std::cout << "final counters:\n" << ferry::renderStats(daemon.stats()) << std::flush;
+  if (!stuck.empty()) {
+    for (const auto& who : stuck)
+      ferry::log::error(who + " did not end within " +
+                        std::to_string(kDataplaneStopLimit.count() / 1000) +
+                        " s of the stop (its thread is stopped, stuck in the kernel or spinning); "
+                        "exiting without it: what its ring still held is lost");
+    // Its thread still uses the daemon's memory: no destructors.
+    std::_Exit(1);
+  }
   ferry::log::info("stopped");
   return 0;
 }

@@ -308,4 +308,17 @@ ThreadStop::~ThreadStop() {
   if (attached_) ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
 }
 
+bool ThreadStop::waitEnded(std::chrono::milliseconds timeout) {
+  if (!attached_) return false;
+  const bool ended = eventually(
+      [&] {
+        int status = 0;
+        const pid_t got = waitpid(tid_, &status, __WALL | WNOHANG);
+        return got == tid_ && (WIFEXITED(status) || WIFSIGNALED(status));
+      },
+      timeout);
+  if (ended) attached_ = false;
+  return ended;
+}
+
 }  // namespace ferry::test

@@ -140,6 +140,10 @@ class ThreadStop {
   ThreadStop(const ThreadStop&) = delete;
   ThreadStop& operator=(const ThreadStop&) = delete;
   bool stopped() const { return stopped_; }
+  // Waits (at most `timeout`) for the thread to end while it is held, as it
+  // does when its process exits: the test, its tracer, reaps it, without
+  // which the process's own exit would never be reported. True once ended.
+  bool waitEnded(std::chrono::milliseconds timeout);
 
  private:
   pid_t tid_;

@@ -143,5 +143,78 @@ TEST(Stall, AStuckDataplanesQueuedDatagramsAreRescuedWhileItIsStuck) {
       << log;
 }
 
+// A dataplane that never runs again (here: held stopped by ptrace until the
+// process is gone) cannot keep ferryd from stopping: the stop waits 5 s for
+// each dataplane thread, then exits 1 without the stuck one, naming it.
+// Before, the stop joined the thread and only SIGKILL ended the process.
+// Traffic is rescued from the stuck dataplane's sockets until the stop.
+TEST(Stall, AStopGivesUpOnADataplaneThatNeverRunsAgain) {
+  const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
+  UdpSocket sink("127.0.0.1:0");
+  Ferryd ferryd(
+      "dataplanes: 2\ninterfaces:\n"
+      "  - { name: a, bind: \"127.0.0.1:" +
+      std::to_string(a_port) +
+      "\" }\n"
+      "  - { name: b, bind: \"127.0.0.1:" +
+      std::to_string(b_port) + "\", peer: \"" + sink.local().toString() +
+      "\" }\n"
+      "relay: [ { from: a, to: b } ]\n");
+  ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
+  const std::string cpu = std::to_string(ferryd.show("dataplanes")[1]["cpu"].get<int>());
+  const pid_t tid = threadNamed(ferryd.process().pid(), "ferry-dp1");
+  ASSERT_GT(tid, 0);
+  ThreadStop stop(tid);
+  ASSERT_TRUE(stop.stopped()) << "ptrace could not stop the dataplane thread";
+
+  // 16 source ports: some land on the stuck dataplane's socket and are
+  // rescued; every one arrives.
+  constexpr uint32_t kSources = 16;
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(a_port));
+  std::vector<uint8_t> payload;
+  for (uint32_t seq = 0; seq < kSources; ++seq) {
+    UdpSocket source("127.0.0.1:0");
+    fillPayload(seq, payload);
+    ASSERT_TRUE(source.sendTo(to, payload.data(), payload.size()));
+  }
+  std::vector<int> seen(kSources, 0);
+  uint8_t buf[4096];
+  for (uint32_t i = 0; i < kSources; ++i) {
+    const ssize_t n = sink.recv(buf, sizeof(buf), 3000);
+    ASSERT_GT(n, 0) << "datagram " << i << " of " << kSources << " did not arrive";
+    const int64_t got = checkPayload(buf, size_t(n));
+    ASSERT_GE(got, 0);
+    ASSERT_LT(got, int64_t(kSources));
+    ++seen[size_t(got)];
+  }
+  for (uint32_t i = 0; i < kSources; ++i) EXPECT_EQ(seen[i], 1) << "datagram " << i;
+  const auto stats = ferryd.show("stats");
+  EXPECT_EQ(stats["dataplanes"][1]["rx_packets"], 0);
+  EXPECT_GT(stats["dataplanes"][0]["rx_rescued"].get<uint64_t>(), 0u)
+      << "the steering put none of 16 sources on dataplane 1: " << stats.dump();
+
+  const auto asked = std::chrono::steady_clock::now();
+  ferryd.process().signal(SIGTERM);
+  // The process exits while the thread is still held; the test, its tracer,
+  // reaps the thread, and then the process's exit is reported.
+  ASSERT_TRUE(stop.waitEnded(15s)) << "ferryd did not exit within 15 s of SIGTERM";
+  const auto status = ferryd.process().wait(5s);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 1) << "a stop that left a thread behind is a failure";
+  EXPECT_GE(waited, 5.0) << "the stop gave the thread its 5 s";
+  const std::string log = ferryd.process().err();
+  EXPECT_NE(log.find("ferryd[error]: dataplane 1 (CPU " + cpu +
+                     ") did not end within 5 s of the stop (its thread is stopped, stuck in the "
+                     "kernel or spinning); exiting without it"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("did not end"), log.rfind("did not end")) << "only dataplane 1: " << log;
+  EXPECT_EQ(log.find("ferryd[info]: stopped"), std::string::npos) << log;
+  EXPECT_NE(ferryd.process().out().find("final counters:"), std::string::npos)
+      << ferryd.process().out();
+}
+
 }  // namespace
 }  // namespace ferry::test

@@ -3,11 +3,11 @@
 // Daemon plus signal handling; tests and the benchmark can embed one.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +50,13 @@ class Daemon {
   // Stops the dataplanes (receives cancelled, in-flight sends completed),
   // joins them, then stops the control thread. Idempotent.
   void stop();
+  // The same, but a dataplane thread that has not ended `limit` after the
+  // stop was asked (stopped by a debugger, stuck in the kernel, spinning in
+  // a bug) is left running: returned as "dataplane N (CPU c)", one entry
+  // each, after the control thread was stopped. Those threads still use the
+  // daemon's memory, so the caller must then end the process without
+  // destructors (std::_Exit); stop() and the destructor would wait for them.
+  std::vector<std::string> stopWithin(std::chrono::milliseconds limit);
 
   unsigned dataplaneCount() const noexcept { return count_; }
   // SIGHUP: the control thread reloads the config file (Control::reload).
@@ -101,6 +108,8 @@ class Daemon {
 
  private:
   std::vector<DataplaneView> views() const;
+  void askDataplanesToStop();
+  void stopControl();
 
   Config config_;
   Announcement announce_;
@@ -114,6 +123,9 @@ class Daemon {
   std::unique_ptr<Rescue> rescue_;  // outlives the dataplanes and the watch thread
   std::vector<std::unique_ptr<Dataplane>> dataplanes_;
   std::vector<std::thread> threads_;
+  // One per thread in threads_: ready once that thread has left the
+  // dataplane (its last step), so a stop can wait for it with a limit.
+  std::vector<std::shared_future<void>> ended_;
   std::unique_ptr<Control> control_;
   std::thread control_thread_;
   std::function<void(bool)> reload_hook_;
