@@ -1,6 +1,73 @@
 #include "ferry/dataplane/counters.h"
 
+#include <mutex>
+
 namespace ferry {
+
+namespace {
+// One for every RouteCounters: hand-overs and totals are control-plane work.
+std::mutex& carryMutex() {
+  static std::mutex mu;
+  return mu;
+}
+constexpr uint32_t kNone = UINT32_MAX;
+}  // namespace
+
+RouteCounters::RouteCounters(unsigned dataplanes, size_t routes)
+    : routes_(routes), counts_(size_t(dataplanes) * routes), carried_(routes) {}
+
+RouteCounters::~RouteCounters() {
+  std::lock_guard lock(carryMutex());
+  if (successor_) {
+    // No dataplane counts here any more: what came after the hand-over
+    // moves to the successor for good.
+    RouteCounters& next = *successor_;
+    for (size_t r = 0; r < next.routes_; ++r) {
+      const uint32_t i = next.from_[r];
+      if (i != kNone)
+        next.carried_[r].fetch_add(totalLocked(i) - handed_[i], std::memory_order_relaxed);
+    }
+    next.previous_ = nullptr;
+    next.from_ = {};
+  }
+  // Successors keep their predecessor alive, so none can point here now.
+}
+
+uint64_t RouteCounters::total(uint32_t route) const {
+  std::lock_guard lock(carryMutex());
+  return totalLocked(route);
+}
+
+uint64_t RouteCounters::totalLocked(uint32_t route) const {
+  uint64_t sum = carried_[route].load(std::memory_order_relaxed);
+  for (size_t i = route; i < counts_.size(); i += routes_) sum += counts_[i].get();
+  if (previous_ != nullptr && from_[route] != kNone)
+    sum += previous_->totalLocked(from_[route]) - previous_->handed_[from_[route]];
+  return sum;
+}
+
+void RouteCounters::carryOver(const std::shared_ptr<RouteCounters>& previous,
+                              const std::shared_ptr<RouteCounters>& next,
+                              std::vector<uint32_t> from) {
+  if (!previous || !next || previous == next || from.size() != next->routes_) return;
+  std::lock_guard lock(carryMutex());
+  RouteCounters& old = *previous;
+  if (old.successor_) return;
+  old.handed_.assign(old.routes_, 0);
+  for (size_t r = 0; r < next->routes_; ++r) {
+    const uint32_t i = from[r];
+    if (i == kNone || i >= old.routes_) {
+      from[r] = kNone;
+      continue;
+    }
+    const uint64_t t = old.totalLocked(i);
+    old.handed_[i] = t;
+    next->carried_[r].store(t, std::memory_order_relaxed);
+  }
+  next->from_ = std::move(from);
+  next->previous_ = &old;
+  old.successor_ = next;
+}
 
 const char* toString(Drop drop) noexcept {
   switch (drop) {

@@ -271,4 +271,26 @@ void RouteTable::forwardBatch(std::span<const std::span<uint8_t>> payloads, uint
   }
 }
 
+std::vector<uint32_t> RouteTable::indicesIn(const RouteTable& previous) const {
+  // Both sides' prefixes, copied out and sorted, then walked side by side:
+  // sorting indices that point into the tables cost 1.0 s for a million
+  // routes (a cache miss per comparison), this 0.43 s
+  // (measured with 1,000,000 /24s on this 2-core VM).
+  using Entry = std::pair<Prefix, uint32_t>;
+  const auto sorted = [](const RouteTable& t) {
+    std::vector<Entry> v(t.size());
+    for (uint32_t i = 0; i < v.size(); ++i) v[i] = {t.prefix(i), i};
+    std::sort(v.begin(), v.end(), [](const Entry& a, const Entry& b) { return a.first < b.first; });
+    return v;
+  };
+  const std::vector<Entry> before = sorted(previous), now = sorted(*this);
+  std::vector<uint32_t> out(size(), kNoRouteIndex);
+  size_t j = 0;
+  for (const auto& [p, r] : now) {
+    while (j < before.size() && before[j].first < p) ++j;
+    if (j < before.size() && before[j].first == p) out[r] = before[j].second;
+  }
+  return out;
+}
+
 }  // namespace ferry::route

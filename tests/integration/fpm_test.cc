@@ -265,6 +265,10 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   c = send({10, 50, 0, 1}, 100);
   EXPECT_EQ(c.west + c.east, 0);
   EXPECT_EQ(noRoute(), no_route_before + 100);
+  // The batch that withdrew 10.50/16 is a new table: the routes it kept
+  // kept their packet counts.
+  EXPECT_EQ(lookup("10.60.1.1")["packets"], 100);
+  EXPECT_EQ(lookup("10.70.1.1")["packets"], 640);
 
   // zebra killed: forwarding goes on with the last table. Restarted without
   // 10.60/16: it stays until the resync is over, then it is swept; the rest
@@ -315,6 +319,8 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_GT(during.east, 0);
   EXPECT_TRUE(lookup("10.60.1.1").is_null()) << "not re-sent: swept";
   EXPECT_EQ(lookup("10.70.1.1")["ecmp"], true);
+  EXPECT_EQ(lookup("10.70.1.1")["packets"], 640 + stream.sent.load())
+      << "counted across zebra's restart and the resync's batches";
   const auto after = routes();
   EXPECT_EQ(after["sources"]["fpm"], 2);
   EXPECT_EQ(after["fpm"]["state"], "connected");
@@ -332,6 +338,7 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_EQ(routes()["sources"]["fpm"], 2);
   c = send({10, 70, 0, 1}, 64, 64);
   EXPECT_EQ(c.west + c.east, 64);
+  EXPECT_EQ(lookup("10.70.1.1")["packets"], 704 + stream.sent.load()) << "and across the reload";
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 

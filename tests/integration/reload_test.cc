@@ -88,7 +88,10 @@ int sendToBothNets(uint16_t in, const UdpSocket& sink) {
   return got;
 }
 
-TEST(Reload, RoutesChangeAndCountersStartAfresh) {
+// Per-route packet counts carry over for every prefix a reload keeps (also
+// at another position in the table); a new prefix starts from zero, and
+// so does one that a reload removed and a later one brought back.
+TEST(Reload, RoutesChangeAndKeptPrefixesKeepTheirCounts) {
   const uint16_t in = freeUdpPort(), out_port = freeUdpPort();
   UdpSocket sink("127.0.0.1:0");
   const auto cfg = [&](const std::string& routes) {
@@ -106,23 +109,43 @@ TEST(Reload, RoutesChangeAndCountersStartAfresh) {
   EXPECT_EQ(f.show("routes")["routes"].size(), 1u);
   EXPECT_EQ(f.show("routes")["routes"][0]["packets"], 10);
   EXPECT_EQ(f.show("stats")["interfaces"][0]["drops"]["no_route"], 10);
-  rewrite(f, cfg("  - { prefix: \"10.1.0.0/16\", via: [out] }\n"
-                 "  - { prefix: \"10.2.0.0/16\", via: [out] }\n"
-                 "  - { prefix: \"2001:db8::/32\", via: [out] }\n"));
-  int status = 0;
-  const std::string out = ctl(f, "reload", &status);
-  ASSERT_EQ(status, 0) << out;
-  const auto routes = f.show("routes")["routes"];
+  const auto reload = [&](const std::string& routes) {
+    rewrite(f, cfg(routes));
+    int status = 0;
+    const std::string out = ctl(f, "reload", &status);
+    EXPECT_EQ(status, 0) << out;
+    return f.show("routes")["routes"];
+  };
+  auto routes = reload(
+      "  - { prefix: \"2001:db8::/32\", via: [out] }\n"
+      "  - { prefix: \"10.2.0.0/16\", via: [out] }\n"
+      "  - { prefix: \"10.1.0.0/16\", via: [out] }\n");
   ASSERT_EQ(routes.size(), 3u);
+  EXPECT_EQ(routes[0]["prefix"], "2001:db8::/32");
   EXPECT_EQ(routes[1]["prefix"], "10.2.0.0/16");
-  EXPECT_EQ(routes[2]["prefix"], "2001:db8::/32");
-  EXPECT_EQ(routes[0]["packets"], 0) << "a new table counts from zero";
-  EXPECT_EQ(routes[2]["packets"], 0);
+  EXPECT_EQ(routes[2]["prefix"], "10.1.0.0/16");
+  EXPECT_EQ(routes[2]["packets"], 10) << "a kept prefix keeps its count";
+  EXPECT_EQ(routes[0]["packets"], 0) << "a new prefix starts from zero";
+  EXPECT_EQ(routes[1]["packets"], 0);
   EXPECT_EQ(sendBoth(), 20);
-  const auto after = f.show("routes")["routes"];
-  EXPECT_EQ(after[0]["packets"], 10);
-  EXPECT_EQ(after[1]["packets"], 10);
+  routes = f.show("routes")["routes"];
+  EXPECT_EQ(routes[2]["packets"], 20);
+  EXPECT_EQ(routes[1]["packets"], 10);
   EXPECT_EQ(f.show("stats")["interfaces"][0]["drops"]["no_route"], 10) << "no drop after the reload";
+  // 10.1.0.0/16 removed, then back: it starts again from zero.
+  routes = reload("  - { prefix: \"10.2.0.0/16\", via: [out] }\n");
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0]["packets"], 10);
+  routes = reload(
+      "  - { prefix: \"10.1.0.0/16\", via: [out] }\n"
+      "  - { prefix: \"10.2.0.0/16\", via: [out] }\n");
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[0]["packets"], 0);
+  EXPECT_EQ(routes[1]["packets"], 10);
+  EXPECT_EQ(sendBoth(), 20);
+  routes = f.show("routes")["routes"];
+  EXPECT_EQ(routes[0]["packets"], 10);
+  EXPECT_EQ(routes[1]["packets"], 20);
   EXPECT_EQ(f.terminate(), 0);
 }
 

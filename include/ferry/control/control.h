@@ -153,6 +153,11 @@ class Control {
   // The FPM thread's batch: the config's routes and `routes` → a new table,
   // published with the current liveness (see fpm_server.h).
   FpmServer::BatchResult publishFpmRoutes(const fpm::ResolvedRoutes& routes);
+  // Per-route packet counts carry over to `next`'s table for every prefix it
+  // keeps (RouteCounters::carryOver). Called by whoever replaces the route
+  // table (a reload; an FPM batch, under routes_mu_), before the publish.
+  void carryRouteCounters(const std::shared_ptr<const route::RouteTable>& table,
+                          const std::shared_ptr<RouteCounters>& counters);
   // show routes: the table's routes plus counts per source and the FPM session.
   nlohmann::json routesView(const ForwardingState* state) const;
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace ferry {
@@ -89,24 +90,51 @@ struct alignas(64) DataplaneCounters {
 
 // route mode: packets forwarded per route of one route table, per dataplane
 // (each dataplane writes only its own row). It belongs to the table's
-// forwarding snapshots, so a reload starts it afresh and a liveness change
-// keeps it.
+// forwarding snapshots, so a liveness change keeps it. A new table (reload,
+// FPM batch) gets new counters that carry each kept prefix's count over
+// (carryOver), so a prefix's total never goes back while the prefix stays:
+// exact, although dataplanes may still count on the old table for a batch.
+//
+//   carryOver:  next.carried[r] = old.total(i) = old.handed[i]   (i = from[r])
+//   total(r)    = carried[r] + Σ own[r] + (old alive ? old.total(i) − old.handed[i] : 0)
+//   ~old:       next.carried[r] += old.total(i) − old.handed[i]; unlinks
+//
+// The old counters live until no snapshot refers to them (Published<>
+// reclamation, so no dataplane can count on them any more); they keep their
+// successor alive until then. total() and the hand-over share one mutex,
+// which dataplanes never take (at() is a plain relaxed add).
 class RouteCounters {
  public:
-  RouteCounters(unsigned dataplanes, size_t routes)
-      : routes_(routes), counts_(size_t(dataplanes) * routes) {}
+  RouteCounters(unsigned dataplanes, size_t routes);
+  ~RouteCounters();
+  RouteCounters(const RouteCounters&) = delete;
+  RouteCounters& operator=(const RouteCounters&) = delete;
+
   Counter& at(unsigned dataplane, uint32_t route) noexcept {
     return counts_[size_t(dataplane) * routes_ + route];
   }
-  uint64_t total(uint32_t route) const noexcept {
-    uint64_t sum = 0;
-    for (size_t i = route; i < counts_.size(); i += routes_) sum += counts_[i].get();
-    return sum;
-  }
+  // Packets of `route`: this table's, and what the tables before it counted
+  // for the same prefix.
+  uint64_t total(uint32_t route) const;
+  // Called once, before `next`'s table is published, when it replaces the
+  // one `previous` counts for: from[r] is `previous`'s index of `next`'s
+  // route r (RouteTable::indicesIn), UINT32_MAX for a new prefix. A null
+  // `previous`, or one replaced before, carries nothing.
+  static void carryOver(const std::shared_ptr<RouteCounters>& previous,
+                        const std::shared_ptr<RouteCounters>& next, std::vector<uint32_t> from);
+  size_t size() const noexcept { return routes_; }
 
  private:
+  uint64_t totalLocked(uint32_t route) const;
+
   size_t routes_;
   std::vector<Counter> counts_;
+  std::vector<std::atomic<uint64_t>> carried_;  // per route: from earlier tables
+  // While the replaced table's counters live (under the mutex):
+  RouteCounters* previous_ = nullptr;         // they clear it when they go
+  std::vector<uint32_t> from_;                // per route: its index there
+  std::vector<uint64_t> handed_;              // per route: the total carried over
+  std::shared_ptr<RouteCounters> successor_;  // kept alive until this folds into it
 };
 
 // A plain snapshot of counters, summed however the caller likes.

@@ -204,5 +204,94 @@ relay: [ { from: a, to: b }, { from: c, to: a } ]
   EXPECT_EQ(state.mode, Mode::kRelay);
 }
 
+// Per-route counters across a table swap: a kept prefix's total carries
+// over exactly, including what dataplanes still count on the replaced
+// table after the hand-over, before and after that table is freed; a new
+// prefix starts at zero; a dropped one is gone.
+TEST(RouteCounters, AKeptPrefixsCountCarriesOverExactly) {
+  constexpr uint32_t kNone = UINT32_MAX;
+  auto old_counters = std::make_shared<RouteCounters>(2, 3);
+  old_counters->at(0, 0).add(5);
+  old_counters->at(0, 2).add(7);
+  old_counters->at(1, 2).add(3);
+  EXPECT_EQ(old_counters->total(2), 10u);
+  auto next = std::make_shared<RouteCounters>(2, 2);
+  // next's route 0 is old route 2; route 1 is new; old routes 0 and 1 go.
+  RouteCounters::carryOver(old_counters, next, {2, kNone});
+  EXPECT_EQ(next->total(0), 10u);
+  EXPECT_EQ(next->total(1), 0u);
+  old_counters->at(1, 2).add(4);  // a dataplane still on the old table
+  next->at(0, 0).add(1);
+  next->at(1, 1).add(2);
+  EXPECT_EQ(next->total(0), 15u);
+  EXPECT_EQ(next->total(1), 2u);
+  // A second hand-over of the same table is refused (it was replaced).
+  auto other = std::make_shared<RouteCounters>(2, 1);
+  RouteCounters::carryOver(old_counters, other, {2});
+  EXPECT_EQ(other->total(0), 0u);
+  // The old table freed: its late count stays with the prefix.
+  old_counters.reset();
+  EXPECT_EQ(next->total(0), 15u);
+  EXPECT_EQ(next->total(1), 2u);
+  next->at(0, 0).add(1);
+  EXPECT_EQ(next->total(0), 16u);
+}
+
+// Three generations with the oldest still counting: the newest sees it
+// through the middle one; each table freed oldest first keeps every total.
+TEST(RouteCounters, ChainsOfLiveTablesAddUp) {
+  auto a = std::make_shared<RouteCounters>(1, 2);
+  auto b = std::make_shared<RouteCounters>(1, 2);
+  auto c = std::make_shared<RouteCounters>(1, 1);
+  a->at(0, 1).add(10);
+  RouteCounters::carryOver(a, b, {1, 0});  // b swaps a's two routes
+  b->at(0, 0).add(1);
+  RouteCounters::carryOver(b, c, {0});  // c keeps b's route 0 (a's route 1)
+  a->at(0, 1).add(100);                 // late on a
+  b->at(0, 0).add(1000);                // late on b
+  c->at(0, 0).add(10000);
+  EXPECT_EQ(c->total(0), 11111u);
+  EXPECT_EQ(b->total(0), 1111u);
+  a.reset();
+  EXPECT_EQ(c->total(0), 11111u);
+  b.reset();
+  EXPECT_EQ(c->total(0), 11111u);
+  // Bad input carries nothing: a map of the wrong length, an index out of range.
+  auto d = std::make_shared<RouteCounters>(1, 1);
+  RouteCounters::carryOver(c, d, {0, 0});
+  EXPECT_EQ(d->total(0), 0u);
+  RouteCounters::carryOver(c, d, {7});
+  EXPECT_EQ(d->total(0), 0u);
+}
+
+// Two dataplane threads count on the old table while the control thread
+// hands over and reads: the total it reads never goes back and ends exact.
+TEST(RouteCounters, TotalsNeverGoBackWhileDataplanesStillCountOnTheOldTable) {
+  constexpr uint64_t kEach = 200'000;
+  auto old_counters = std::make_shared<RouteCounters>(2, 1);
+  auto next = std::make_shared<RouteCounters>(2, 1);
+  std::atomic<bool> go{false};
+  std::vector<std::thread> dataplanes;
+  for (unsigned d = 0; d < 2; ++d)
+    dataplanes.emplace_back([&, d, counters = old_counters] {
+      while (!go.load()) std::this_thread::yield();
+      for (uint64_t i = 0; i < kEach; ++i) counters->at(d, 0).add();
+    });
+  go = true;
+  uint64_t last = 0;
+  RouteCounters::carryOver(old_counters, next, {0});
+  bool went_back = false;
+  for (int i = 0; i < 10'000; ++i) {
+    const uint64_t t = next->total(0);
+    went_back |= t < last;
+    last = t;
+  }
+  for (auto& t : dataplanes) t.join();
+  EXPECT_FALSE(went_back);
+  EXPECT_EQ(next->total(0), 2 * kEach);
+  old_counters.reset();  // the threads' copies went with them
+  EXPECT_EQ(next->total(0), 2 * kEach);
+}
+
 }  // namespace
 }  // namespace ferry

@@ -329,5 +329,33 @@ TEST(RouteTableForward, EmptyTableHasNoRoutes) {
   EXPECT_EQ(table.forward(p, kAllUp).verdict, Verdict::kNoRoute);
 }
 
+// indicesIn: each route's index in the table it replaces, by prefix (both
+// families, a length that differs is another prefix, host bits masked),
+// kNoRouteIndex for a new one; an empty table on either side.
+TEST(RouteTableIndices, EachRouteFindsTheSamePrefixInThePreviousTable) {
+  auto build = [](const std::vector<RouteSpec>& specs) {
+    auto t = RouteTable::build(specs, kInterfaces, {.host_bits = HostBits::kKeep}, nullptr);
+    EXPECT_TRUE(t.has_value());
+    return std::move(*t);
+  };
+  const RouteTable before = build({{"10.0.0.0/8", {"east"}, false},
+                                   {"10.1.0.0/16", {"west"}, false},
+                                   {"2001:db8::/32", {"east"}, false},
+                                   {"10.9.0.0/16", {}, false, "blackhole"}});
+  const RouteTable after = build({{"10.1.0.0/16", {"east", "west"}, true},
+                                  {"192.168.0.0/16", {"east"}, false},
+                                  {"10.0.0.0/8", {"north"}, false},
+                                  {"2001:db8::/48", {"east"}, false},
+                                  {"2001:db8::1/32", {"west"}, false},
+                                  {"10.9.0.0/16", {"east"}, false},
+                                  {"10.0.0.0/9", {"east"}, false}});
+  EXPECT_EQ(after.indicesIn(before),
+            (std::vector<uint32_t>{1, kNoRouteIndex, 0, kNoRouteIndex, 2, 3, kNoRouteIndex}));
+  EXPECT_EQ(before.indicesIn(before), (std::vector<uint32_t>{0, 1, 2, 3}));
+  const RouteTable empty = build({});
+  EXPECT_EQ(after.indicesIn(empty), std::vector<uint32_t>(7, kNoRouteIndex));
+  EXPECT_TRUE(empty.indicesIn(before).empty());
+}
+
 }  // namespace
 }  // namespace ferry::route
