@@ -171,7 +171,9 @@ void Control::publishLiveness() {
   auto next = std::make_unique<ForwardingState>(*current);
   next->setLiveness(bfd_controller_->liveness());
   next->version = current->version + 1;
-  forwarding_.publish(std::move(next));
+  // The BFD thread never frees snapshots (a route table's worth of work):
+  // the control thread's turns and the table publishers do.
+  forwarding_.publish(std::move(next), Published<ForwardingState>::Reclaim::kLater);
   published_liveness_ = bfd_controller_->livenessVersion();
   const auto& up = bfd_controller_->liveness();
   interfaces_up_.store(uint32_t(std::count(up.begin(), up.end(), uint8_t{1})), std::memory_order_relaxed);
@@ -244,8 +246,9 @@ std::string Control::reloadFile() {
     const ForwardingState* current = forwarding_.current();
     next->setLiveness(current->up);  // liveness is the BFD sessions', not the file's
     next->version = current->version + 1;
-    forwarding_.publish(std::move(next));
+    forwarding_.publish(std::move(next), Published<ForwardingState>::Reclaim::kLater);
   }
+  forwarding_.reclaim();  // outside publish_mu_, which the BFD thread takes
   if (fpm_) {
     routes_lock.unlock();
     fpm_->republish();
@@ -280,8 +283,9 @@ FpmServer::BatchResult Control::publishFpmRoutes(const fpm::ResolvedRoutes& rout
     next->fpm_routes = merged.stats.fpm_routes;
     next->version = current->version + 1;
     result.version = next->version;
-    forwarding_.publish(std::move(next));
+    forwarding_.publish(std::move(next), Published<ForwardingState>::Reclaim::kLater);
   }
+  forwarding_.reclaim();  // outside publish_mu_, which the BFD thread takes
   result.routes = merged.stats.fpm_routes;
   result.shadowed = merged.stats.shadowed;
   result.build_us = uint64_t(monotonicMicros() - start);

@@ -34,9 +34,10 @@
 
 namespace {
 
-// How long a stop waits for each dataplane thread to end. A running one
-// needs milliseconds (its receives are cancelled, its sends complete); one
-// that has not ended by then will not, and ferryd exits without it.
+// How long after the stop was asked every dataplane thread has to end (one
+// deadline for all). A running one needs milliseconds (its receives are
+// cancelled, its sends complete); one that has not ended by then will not,
+// and ferryd exits without it.
 constexpr std::chrono::milliseconds kDataplaneStopLimit{5000};
 
 // Prints every error as FILE:LINE:COLUMN: message; returns the config or null.

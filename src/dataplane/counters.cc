@@ -30,7 +30,8 @@ RouteCounters::~RouteCounters() {
     next.previous_ = nullptr;
     next.from_ = {};
   }
-  // Successors keep their predecessor alive, so none can point here now.
+  // A predecessor keeps its successor alive (successor_), so whichever
+  // table pointed back here (previous_) has just been unlinked above.
 }
 
 uint64_t RouteCounters::total(uint32_t route) const {

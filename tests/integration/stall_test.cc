@@ -144,8 +144,9 @@ TEST(Stall, AStuckDataplanesQueuedDatagramsAreRescuedWhileItIsStuck) {
 }
 
 // A dataplane that never runs again (here: held stopped by ptrace until the
-// process is gone) cannot keep ferryd from stopping: the stop waits 5 s for
-// each dataplane thread, then exits 1 without the stuck one, naming it.
+// process is gone) cannot keep ferryd from stopping: every dataplane thread
+// has until 5 s after the stop, then ferryd exits 1 without the stuck one,
+// naming it.
 // Before, the stop joined the thread and only SIGKILL ended the process.
 // Traffic is rescued from the stuck dataplane's sockets until the stop.
 TEST(Stall, AStopGivesUpOnADataplaneThatNeverRunsAgain) {

@@ -16,8 +16,10 @@
 // order of seq_cst operations its pointer load comes after the swap.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -42,18 +44,29 @@ class Published {
   }
 
   // Writer side (one writer at a time; a mutex makes setup-time publishes from
-  // the main thread safe alongside the control thread).
-  void publish(std::unique_ptr<const T> next) {
-    std::lock_guard lock(writer_);
-    const T* old = current_.exchange(next.release(), std::memory_order_seq_cst);
-    const uint64_t e = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
-    if (old != nullptr) retired_.push_back({e, std::unique_ptr<const T>(old)});
-    reclaimLocked();
+  // the main thread safe alongside the control thread). With kNow the call
+  // also frees what no reader can hold any more; kLater leaves that to a
+  // later publish or reclaim(), for a caller that must not spend the time
+  // (freeing a large snapshot can take milliseconds: a route table, its
+  // counters folding into their successor's). Snapshots are always freed
+  // after the writer lock is released, so a publish never waits for them.
+  enum class Reclaim : bool { kNow, kLater };
+  void publish(std::unique_ptr<const T> next, Reclaim when = Reclaim::kNow) {
+    std::vector<Retired> freed;
+    {
+      std::lock_guard lock(writer_);
+      const T* old = current_.exchange(next.release(), std::memory_order_seq_cst);
+      const uint64_t e = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
+      if (old != nullptr) retired_.push_back({e, std::unique_ptr<const T>(old)});
+      if (when == Reclaim::kNow) takeReclaimableLocked(freed);
+    }
   }
   // Frees retired snapshots that no reader can hold; returns how many remain.
   size_t reclaim() {
+    std::vector<Retired> freed;
     std::lock_guard lock(writer_);
-    return reclaimLocked();
+    takeReclaimableLocked(freed);
+    return retired_.size();
   }
   // The current snapshot, for the writer's own reads (stats, ctl socket).
   // Only the writer may call this: it is not protected against reclamation.
@@ -64,14 +77,18 @@ class Published {
   }
 
  private:
-  size_t reclaimLocked() {
+  struct Retired;
+  // Moves the retired snapshots that no reader can hold into `freed`.
+  void takeReclaimableLocked(std::vector<Retired>& freed) {
     uint64_t oldest = UINT64_MAX;
     for (const auto& slot : slots_) {
       const uint64_t e = slot.epoch.load(std::memory_order_seq_cst);
       if (e != 0 && e < oldest) oldest = e;
     }
-    std::erase_if(retired_, [&](const auto& r) { return r.epoch <= oldest; });
-    return retired_.size();
+    const auto keep = std::stable_partition(retired_.begin(), retired_.end(),
+                                            [&](const Retired& r) { return r.epoch > oldest; });
+    std::move(keep, retired_.end(), std::back_inserter(freed));
+    retired_.erase(keep, retired_.end());
   }
 
   struct alignas(64) Slot {

@@ -121,7 +121,8 @@ class RouteTable {
   size_t size() const noexcept { return routes_->size(); }
   const Prefix& prefix(uint32_t route) const noexcept { return routes_->prefix(route); }
   // For each route of this table (by index), the index of the route with
-  // the same prefix in `previous`, or kNoRouteIndex: how per-route counters
+  // the same prefix in `previous`, or kNoRouteIndex (a table's prefixes are
+  // unique: build() refuses duplicates): how per-route counters
   // carry over when this table replaces `previous` (RouteCounters). Sorts
   // both tables' prefixes: O(n log n + m log m), 0.43 s for a million each.
   std::vector<uint32_t> indicesIn(const RouteTable& previous) const;

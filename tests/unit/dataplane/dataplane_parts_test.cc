@@ -188,6 +188,26 @@ TEST(Published, ReaderInsideHoldsBackReclamation) {
   EXPECT_EQ(pub.reclaim(), 0u);
 }
 
+// Reclaim::kLater (the BFD thread's liveness publishes): nothing is freed by
+// that publish, even what no reader holds; the next reclaim() or kNow
+// publish frees it.
+TEST(Published, ALaterPublishLeavesTheFreeingToTheNextReclaim) {
+  std::atomic<int> live{0};
+  Published<Tracked> pub(1);
+  pub.publish(std::make_unique<Tracked>(1, live));
+  pub.publish(std::make_unique<Tracked>(2, live), Published<Tracked>::Reclaim::kLater);
+  pub.publish(std::make_unique<Tracked>(3, live), Published<Tracked>::Reclaim::kLater);
+  EXPECT_EQ(pub.retiredCount(), 2u);
+  EXPECT_EQ(live.load(), 3);
+  EXPECT_EQ(pub.reclaim(), 0u);
+  EXPECT_EQ(live.load(), 1);
+  pub.publish(std::make_unique<Tracked>(4, live), Published<Tracked>::Reclaim::kLater);
+  pub.publish(std::make_unique<Tracked>(5, live));
+  EXPECT_EQ(pub.retiredCount(), 0u);
+  EXPECT_EQ(live.load(), 1);
+  EXPECT_EQ(pub.current()->value, 5u);
+}
+
 TEST(ForwardingState, RelayTableFromConfig) {
   const auto result = parseConfig(R"(
 interfaces:
