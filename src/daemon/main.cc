@@ -318,7 +318,15 @@ int main(int argc, char** argv) {
   bench_cmd->set_help_flag();
   const auto parsed = ferry::cli::parse(app, std::vector<std::string>(argv + 1, argv + argc));
   if (const auto status = ferry::cli::finish(parsed, "ferryd")) return *status;
+#ifdef FERRY_NO_BENCH_MODE
+  if (bench_cmd->parsed()) {
+    std::cerr << "ferryd: bench: benchmark mode is not in this build (meson option "
+                 "bench_mode=false)\n";
+    return 2;
+  }
+#else
   if (bench_cmd->parsed()) return ferry::benchMain(bench_cmd->remaining());
+#endif
   if (check_cmd->parsed()) return checkConfig(check_path);
   if (run_cmd->parsed()) return run(config_path, takeover);
   const auto extra = app.remaining();
