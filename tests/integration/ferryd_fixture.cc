@@ -123,6 +123,19 @@ nlohmann::json Ferryd::show(const std::string& what) const {
   return doc;
 }
 
+std::string relayPairYaml(unsigned dataplanes, uint16_t in_port, uint16_t out_port,
+                          const SockAddr& sink, const std::string& settings) {
+  return "dataplanes: " + std::to_string(dataplanes) + "\n" + settings +
+         "interfaces:\n"
+         "  - { name: in, bind: \"127.0.0.1:" +
+         std::to_string(in_port) +
+         "\" }\n"
+         "  - { name: out, bind: \"127.0.0.1:" +
+         std::to_string(out_port) + "\", peer: \"" + sink.toString() +
+         "\" }\n"
+         "relay: [ { from: in, to: out } ]\n";
+}
+
 int Ferryd::terminate() {
   process_.signal(SIGTERM);
   auto status = process_.wait(15s);

@@ -63,6 +63,12 @@ class Ferryd {
   bool started_ = false;
 };
 
+// A relay config of two loopback interfaces, `in` on port `in_port` and
+// `out` on `out_port` sending to `sink`, relaying in → out, with `settings`
+// (top-level lines such as "steering: cpu\n") after the dataplane count.
+std::string relayPairYaml(unsigned dataplanes, uint16_t in_port, uint16_t out_port,
+                          const SockAddr& sink, const std::string& settings = "");
+
 // True when `f` has exactly `expected` BFD sessions and all are up.
 bool allUp(const Ferryd& f, size_t expected);
 

@@ -312,15 +312,7 @@ TEST(Resteer, CpuSteeringMovesWhatTheStalledDataplanesCpuReceives) {
   if (allowedCpuCount() < 2) GTEST_SKIP() << "needs 2 CPUs";
   UdpSocket sink("127.0.0.1:0");
   const uint16_t in = freeUdpPort(), out = freeUdpPort();
-  Ferryd f(
-      "dataplanes: 2\nsteering: cpu\ninterfaces:\n"
-      "  - { name: in, bind: \"127.0.0.1:" +
-      std::to_string(in) +
-      "\" }\n"
-      "  - { name: out, bind: \"127.0.0.1:" +
-      std::to_string(out) + "\", peer: \"" + sink.local().toString() +
-      "\" }\n"
-      "relay: [ { from: in, to: out } ]\n");
+  Ferryd f(relayPairYaml(2, in, out, sink.local(), "steering: cpu\n"));
   ASSERT_TRUE(f.started()) << f.process().err();
   const int cpu = f.show("dataplanes")[1]["cpu"].get<int>();
   cpu_set_t set, all;

@@ -15,11 +15,7 @@ namespace {
 TEST(Stall, AStuckDataplanesQueuedDatagramsAreRescuedWhileItIsStuck) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
   UdpSocket sink("127.0.0.1:0");
-  Ferryd ferryd("dataplanes: 2\ninterfaces:\n"
-                "  - { name: a, bind: \"127.0.0.1:" + std::to_string(a_port) + "\" }\n"
-                "  - { name: b, bind: \"127.0.0.1:" + std::to_string(b_port) + "\", peer: \"" +
-                sink.local().toString() + "\" }\n"
-                "relay: [ { from: a, to: b } ]\n");
+  Ferryd ferryd(relayPairYaml(2, a_port, b_port, sink.local()));
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   // Idle is not stalled: nothing waits on the sockets.
   std::this_thread::sleep_for(2500ms);
@@ -152,15 +148,7 @@ TEST(Stall, AStuckDataplanesQueuedDatagramsAreRescuedWhileItIsStuck) {
 TEST(Stall, AStopGivesUpOnADataplaneThatNeverRunsAgain) {
   const uint16_t a_port = freeUdpPort(), b_port = freeUdpPort();
   UdpSocket sink("127.0.0.1:0");
-  Ferryd ferryd(
-      "dataplanes: 2\ninterfaces:\n"
-      "  - { name: a, bind: \"127.0.0.1:" +
-      std::to_string(a_port) +
-      "\" }\n"
-      "  - { name: b, bind: \"127.0.0.1:" +
-      std::to_string(b_port) + "\", peer: \"" + sink.local().toString() +
-      "\" }\n"
-      "relay: [ { from: a, to: b } ]\n");
+  Ferryd ferryd(relayPairYaml(2, a_port, b_port, sink.local()));
   ASSERT_TRUE(ferryd.started()) << ferryd.process().err();
   const std::string cpu = std::to_string(ferryd.show("dataplanes")[1]["cpu"].get<int>());
   const pid_t tid = threadNamed(ferryd.process().pid(), "ferry-dp1");
