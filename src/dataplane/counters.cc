@@ -24,8 +24,7 @@ RouteCounters::~RouteCounters() {
     RouteCounters& next = *successor_;
     for (size_t r = 0; r < next.routes_; ++r) {
       const uint32_t i = next.from_[r];
-      if (i != kNone)
-        next.carried_[r].fetch_add(totalLocked(i) - handed_[i], std::memory_order_relaxed);
+      if (i != kNone) next.carried_[r] += totalLocked(i) - handed_[i];
     }
     next.previous_ = nullptr;
     next.from_ = {};
@@ -40,7 +39,7 @@ uint64_t RouteCounters::total(uint32_t route) const {
 }
 
 uint64_t RouteCounters::totalLocked(uint32_t route) const {
-  uint64_t sum = carried_[route].load(std::memory_order_relaxed);
+  uint64_t sum = carried_[route];
   for (size_t i = route; i < counts_.size(); i += routes_) sum += counts_[i].get();
   if (previous_ != nullptr && from_[route] != kNone)
     sum += previous_->totalLocked(from_[route]) - previous_->handed_[from_[route]];
@@ -63,7 +62,7 @@ void RouteCounters::carryOver(const std::shared_ptr<RouteCounters>& previous,
     }
     const uint64_t t = old.totalLocked(i);
     old.handed_[i] = t;
-    next->carried_[r].store(t, std::memory_order_relaxed);
+    next->carried_[r] = t;
   }
   next->from_ = std::move(from);
   next->previous_ = &old;

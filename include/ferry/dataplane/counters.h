@@ -122,15 +122,15 @@ class RouteCounters {
   // `previous`, or one replaced before, carries nothing.
   static void carryOver(const std::shared_ptr<RouteCounters>& previous,
                         const std::shared_ptr<RouteCounters>& next, std::vector<uint32_t> from);
-  size_t size() const noexcept { return routes_; }
 
  private:
   uint64_t totalLocked(uint32_t route) const;
 
   size_t routes_;
   std::vector<Counter> counts_;
-  std::vector<std::atomic<uint64_t>> carried_;  // per route: from earlier tables
-  // While the replaced table's counters live (under the mutex):
+  // Under the mutex:
+  std::vector<uint64_t> carried_;  // per route: from earlier tables
+  // While the replaced table's counters live:
   RouteCounters* previous_ = nullptr;         // they clear it when they go
   std::vector<uint32_t> from_;                // per route: its index there
   std::vector<uint64_t> handed_;              // per route: the total carried over
