@@ -24,29 +24,49 @@ const char* validate(const SessionConfig& config) noexcept {
     return "required_min_rx must be 1..4294967295 microseconds";
   }
   if (config.detect_mult < 1) return "detect_mult must be 1..255";
-  const AuthConfig& auth = config.auth;
-  switch (auth.type) {
+  return validate(config.auth);
+}
+
+namespace {
+
+const char* secretError(AuthType type, const std::string& secret) noexcept {
+  switch (type) {
     case AuthType::kNone:
       return nullptr;
     case AuthType::kSimplePassword:
-      if (auth.secret.empty() || auth.secret.size() > kMaxPasswordLength) {
+      if (secret.empty() || secret.size() > kMaxPasswordLength)
         return "a simple password must be 1..16 bytes";
-      }
       return nullptr;
     case AuthType::kKeyedMd5:
     case AuthType::kMeticulousKeyedMd5:
-      if (auth.secret.empty() || auth.secret.size() > kMd5DigestLength) {
+      if (secret.empty() || secret.size() > kMd5DigestLength)
         return "a keyed MD5 key must be 1..16 bytes";
-      }
       return nullptr;
     case AuthType::kKeyedSha1:
     case AuthType::kMeticulousKeyedSha1:
-      if (auth.secret.empty() || auth.secret.size() > kSha1DigestLength) {
+      if (secret.empty() || secret.size() > kSha1DigestLength)
         return "a keyed SHA1 key must be 1..20 bytes";
-      }
       return nullptr;
   }
   return "unknown authentication type";
+}
+
+}  // namespace
+
+const char* validate(const AuthConfig& auth) noexcept {
+  if (const char* error = secretError(auth.type, auth.secret)) return error;
+  if (auth.accept.empty()) return nullptr;
+  if (auth.type == AuthType::kNone) return "accepted keys need an authentication type";
+  static_assert(kMaxAcceptKeys == 7, "the message below");
+  if (auth.accept.size() > kMaxAcceptKeys) return "at most 7 accepted keys";
+  for (size_t i = 0; i < auth.accept.size(); ++i) {
+    const AuthKey& key = auth.accept[i];
+    if (const char* error = secretError(auth.type, key.secret)) return error;
+    if (key.key_id == auth.key_id) return "an accepted key has the key id of the key sent";
+    for (size_t j = 0; j < i; ++j)
+      if (auth.accept[j].key_id == key.key_id) return "two accepted keys have the same key id";
+  }
+  return nullptr;
 }
 
 const char* toString(RxDiscard discard) noexcept {
@@ -80,13 +100,11 @@ Session::Session(const SessionConfig& config, uint32_t local_disc, uint64_t seed
       cfg_rx_(config.required_min_rx_us),
       passive_(config.passive),
       auth_type_(config.auth.type),
-      auth_key_id_(config.auth.key_id),
-      auth_secret_length_(static_cast<uint8_t>(config.auth.secret.size())),
       local_disc_(local_disc),
       prng_(seed) {
   if (const char* error = validate(config)) throw std::invalid_argument(error);
   if (local_disc == 0) throw std::invalid_argument("local discriminator must be non-zero");
-  std::copy(config.auth.secret.begin(), config.auth.secret.end(), auth_secret_.begin());
+  setKeys(config.auth);
   // §6.7.3/§6.7.4: bfd.XmitAuthSeq starts at a random value.
   xmit_auth_seq_ = static_cast<uint32_t>(prng_.next());
   adv_mult_ = config.detect_mult;
@@ -479,6 +497,12 @@ SessionStatus Session::status() const noexcept {
   s.remote_required_min_echo_rx_us = remote_echo_rx_;
   s.remote_detect_mult = remote_mult_;
   s.auth_type = auth_type_;
+  if (auth_type_ != AuthType::kNone) {
+    s.auth_key_id = keys_[0].id;
+    for (uint8_t k = 1; k < key_count_; ++k) s.accept_key_ids[k - 1] = keys_[k].id;
+    s.accept_key_count = static_cast<uint8_t>(key_count_ - 1);
+    s.peer_key_id = peer_key_id_;
+  }
   s.counters = counters_;
   return s;
 }

@@ -54,15 +54,20 @@ RxDiscard Session::authenticate(const ControlPacket& packet, std::span<const uin
                                 Micros now) noexcept {
   const AuthSection& auth = packet.auth;
   if (auth.type != auth_type_) return RxDiscard::kAuthTypeMismatch;
-  // One key per session: a key ID we do not hold selects no key (§6.7.2-4).
-  if (auth.key_id != auth_key_id_) return RxDiscard::kAuthKeyIdMismatch;
+  // The key the packet names: the one we send or one we also accept. A key
+  // ID we do not hold selects no key (§6.7.2-4).
+  const Key* key = nullptr;
+  for (uint8_t k = 0; k < key_count_; ++k)
+    if (keys_[k].id == auth.key_id) key = &keys_[k];
+  if (key == nullptr) return RxDiscard::kAuthKeyIdMismatch;
 
   if (auth_type_ == AuthType::kSimplePassword) {
     // §6.7.2: the password must match exactly, length included.
-    if (auth.value_length != auth_secret_length_ ||
-        CRYPTO_memcmp(auth.value.data(), auth_secret_.data(), auth_secret_length_) != 0) {
+    if (auth.value_length != key->length ||
+        CRYPTO_memcmp(auth.value.data(), key->secret.data(), key->length) != 0) {
       return RxDiscard::kAuthFailed;
     }
+    peer_key_id_ = key->id;
     return RxDiscard::kNone;
   }
 
@@ -86,13 +91,14 @@ RxDiscard Session::authenticate(const ControlPacket& packet, std::span<const uin
   std::array<uint8_t, kMaxPacketLength> scratch;
   std::memcpy(scratch.data(), wire.data(), packet.length);
   std::array<uint8_t, kSha1DigestLength> expected;
-  if (!digestWithKey(auth_type_, std::span<uint8_t>(scratch.data(), packet.length), auth_secret_,
+  if (!digestWithKey(auth_type_, std::span<uint8_t>(scratch.data(), packet.length), key->secret,
                      expected.data()) ||
       CRYPTO_memcmp(expected.data(), auth.value.data(), n) != 0) {
     return RxDiscard::kAuthFailed;
   }
   rcv_auth_seq_ = auth.sequence;
   auth_seq_known_ = true;
+  peer_key_id_ = key->id;
   const Micros detection =
       static_cast<Micros>(packet.detect_mult) * std::max<Micros>(eff_rx_, packet.desired_min_tx_us);
   // 2 x detection < 2^42; saturate near the end of the clock.
@@ -105,10 +111,10 @@ void Session::fillAuth(ControlPacket& packet) noexcept {
   packet.auth_present = true;
   AuthSection& auth = packet.auth;
   auth.type = auth_type_;
-  auth.key_id = auth_key_id_;
+  auth.key_id = keys_[0].id;
   if (auth_type_ == AuthType::kSimplePassword) {
-    auth.value_length = auth_secret_length_;
-    std::copy_n(auth_secret_.begin(), auth_secret_length_, auth.value.begin());
+    auth.value_length = keys_[0].length;
+    std::copy_n(keys_[0].secret.begin(), keys_[0].length, auth.value.begin());
     return;
   }
   // §6.7.3/§6.7.4: Meticulous types MUST increment bfd.XmitAuthSeq on every
@@ -118,13 +124,34 @@ void Session::fillAuth(ControlPacket& packet) noexcept {
   auth.value.fill(0);  // writePacket() computes the digest; the key never goes here
 }
 
+void Session::setKeys(const AuthConfig& auth) noexcept {
+  // validate() has passed: every secret fits, there are ≤ kMaxAcceptKeys.
+  const auto set = [](Key& key, uint8_t id, const std::string& secret) {
+    key.id = id;
+    key.length = static_cast<uint8_t>(secret.size());
+    key.secret.fill(0);
+    std::copy(secret.begin(), secret.end(), key.secret.begin());
+  };
+  for (Key& key : keys_) key.secret.fill(0);  // no old key stays in memory
+  set(keys_[0], auth.key_id, auth.secret);
+  for (size_t k = 0; k < auth.accept.size(); ++k)
+    set(keys_[k + 1], auth.accept[k].key_id, auth.accept[k].secret);
+  key_count_ = static_cast<uint8_t>(1 + auth.accept.size());
+}
+
+bool Session::setAuthKeys(const AuthConfig& auth) noexcept {
+  if (auth.type != auth_type_ || validate(auth) != nullptr) return false;
+  setKeys(auth);
+  return true;
+}
+
 size_t Session::writePacket(Micros now, std::span<uint8_t> out) noexcept {
   if (out.size() < kMaxPacketLength) return 0;
   const ControlPacket packet = buildPacket(now);
   const size_t n = encode(packet, out);
   if (n == 0 || digestLength(auth_type_) == 0) return n;
   std::array<uint8_t, kSha1DigestLength> digest;
-  if (!digestWithKey(auth_type_, out.first(n), auth_secret_, digest.data())) {
+  if (!digestWithKey(auth_type_, out.first(n), keys_[0].secret, digest.data())) {
     // Never leave the key itself in the buffer; send nothing.
     std::memset(out.data() + kDigestOffset, 0, digestLength(auth_type_));
     return 0;

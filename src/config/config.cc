@@ -374,7 +374,7 @@ void Parser::parseBfd(const YAML::Node& node, const std::string& path, BfdConfig
 }
 
 void Parser::parseBfdAuth(const YAML::Node& node, const std::string& path, BfdAuth& auth) {
-  if (!checkMap(node, path, {"type", "key_id", "secret"})) return;
+  if (!checkMap(node, path, {"type", "key_id", "secret", "accept"})) return;
   const bool have_type = require(node, "type", path);
   const bool have_secret = require(node, "secret", path);
   if (!have_type || !have_secret) return;
@@ -385,17 +385,61 @@ void Parser::parseBfdAuth(const YAML::Node& node, const std::string& path, BfdAu
   if (!type) return;
   auth.type = bfd::AuthType(*type + 1);
   optionalUnsigned(node, "key_id", path, 0, 255, auth.key_id);
-  auto secret = scalar(node["secret"], path + ".secret");
-  if (!secret) return;
   // §4.2–§4.4: a password of 1..16 bytes; MD5 keys up to 16, SHA1 keys up to 20.
   const size_t max =
       auth.type == bfd::AuthType::kKeyedSha1 || auth.type == bfd::AuthType::kMeticulousKeyedSha1 ? 20 : 16;
-  if (secret->empty() || secret->size() > max) {
-    error(node["secret"], path + ".secret: " + std::to_string(secret->size()) + " bytes; " +
-                              std::string(kTypes[*type]) + " takes 1 to " + std::to_string(max));
+  const auto secret = [&](const YAML::Node& at,
+                          const std::string& at_path) -> std::optional<std::string> {
+    auto text = scalar(at, at_path);
+    if (!text) return std::nullopt;
+    if (text->empty() || text->size() > max) {
+      error(at, at_path + ": " + std::to_string(text->size()) + " bytes; " +
+                    std::string(kTypes[*type]) + " takes 1 to " + std::to_string(max));
+      return std::nullopt;
+    }
+    return text;
+  };
+  if (auto s = secret(node["secret"], path + ".secret")) auth.secret = std::move(*s);
+  const YAML::Node accept = node["accept"];
+  if (!accept) return;
+  // Key rollover: more keys accepted from the peer, each {key_id, secret}.
+  if (!accept.IsSequence()) {
+    error(accept, path + ".accept: expected a list of {key_id, secret}, got " + typeName(accept));
     return;
   }
-  auth.secret = *secret;
+  if (accept.size() == 0) {
+    error(accept,
+          path + ".accept: the list is empty (leave the key out to accept only the key sent)");
+    return;
+  }
+  if (accept.size() > bfd::kMaxAcceptKeys) {
+    error(accept, path + ".accept: " + std::to_string(accept.size()) + " keys; at most " +
+                      std::to_string(bfd::kMaxAcceptKeys));
+    return;
+  }
+  for (size_t i = 0; i < accept.size(); ++i) {
+    const YAML::Node k = accept[i];
+    const std::string at = path + ".accept[" + std::to_string(i) + "]";
+    if (!checkMap(k, at, {"key_id", "secret"})) continue;
+    const bool have_id = require(k, "key_id", at);
+    if (!require(k, "secret", at) || !have_id) continue;
+    std::optional<uint8_t> id;
+    optionalUnsigned(k, "key_id", at, 0, 255, id);
+    auto s = secret(k["secret"], at + ".secret");
+    if (!id || !s) continue;
+    if (*id == auth.key_id) {
+      error(k["key_id"], at + ".key_id: " + std::to_string(*id) + " is the key sent (" + path +
+                             ".key_id); list only the other keys to accept");
+      continue;
+    }
+    bool duplicate = false;
+    for (const auto& earlier : auth.accept) duplicate |= earlier.key_id == *id;
+    if (duplicate) {
+      error(k["key_id"], at + ".key_id: " + std::to_string(*id) + " is listed twice");
+      continue;
+    }
+    auth.accept.push_back({*id, std::move(*s)});
+  }
 }
 
 void Parser::parseInterface(const YAML::Node& node, const std::string& path, Config& config) {
@@ -980,14 +1024,27 @@ std::string reloadBlocker(const Config& running, const Config& next) {
     for (size_t i = 0; i < running.interfaces.size(); ++i) {
       const auto& a = running.interfaces[i];
       const auto& b = next.interfaces[i];
-      const bool same = a.name == b.name && a.bind == b.bind && a.peer == b.peer && a.bfd == b.bfd;
+      // BFD keys may change (key rollover, applied to the running sessions);
+      // the rest of bfd, the auth type included, may not.
+      const auto without_keys = [](std::optional<BfdConfig> bfd) {
+        if (bfd) {
+          bfd->auth.key_id = 0;
+          bfd->auth.secret.clear();
+          bfd->auth.accept.clear();
+        }
+        return bfd;
+      };
+      const bool same = a.name == b.name && a.bind == b.bind && a.peer == b.peer &&
+                        without_keys(a.bfd) == without_keys(b.bfd);
       if (!same) changed.push_back("interface '" + a.name + "'");
     }
   }
   if (changed.empty()) return {};
   std::string list;
   for (const auto& c : changed) list += (list.empty() ? "" : ", ") + c;
-  return list + " changed; a reload applies only relay, routes and icmp: restart ferryd for the rest";
+  return list +
+         " changed; a reload applies only relay, routes, icmp and BFD keys: restart ferryd for the "
+         "rest";
 }
 
 ConfigResult parseConfig(std::string_view yaml, std::string_view file) {

@@ -38,6 +38,7 @@ bfd::SessionConfig sessionConfig(const BfdConfig& c) {
   s.auth.type = c.auth.type;
   s.auth.key_id = c.auth.key_id;
   s.auth.secret = c.auth.secret;
+  s.auth.accept = c.auth.accept;
   return s;
 }
 
@@ -69,6 +70,13 @@ BfdSessions::BfdSessions(const Config& config, Transmit& transmit, uint64_t seed
     liveness_[i] = 0;
     sessions_.push_back(std::move(e));
   }
+}
+
+bool BfdSessions::applyAuthKeys() {
+  bool all = true;
+  for (Entry& e : sessions_)
+    all &= e.session->setAuthKeys(sessionConfig(*config_.interfaces[e.interface].bfd).auth);
+  return all;
 }
 
 void BfdSessions::start(bfd::Micros now) noexcept {

@@ -258,7 +258,26 @@ std::string Control::reloadFile() {
   config_.routes_file = std::move(result.config->routes_file);
   config_.file_routes = std::move(result.config->file_routes);
   config_.icmp = std::move(result.config->icmp);
-  log::info("reloaded " + config_.file + ": " + config_.summary());
+  // BFD keys (key rollover): the running sessions take them at once and keep
+  // their state (reloadBlocker let nothing else of bfd change).
+  std::vector<std::string> rekeyed;
+  if (bfd_controller_) {
+    std::lock_guard lock(bfd_mu_);
+    for (size_t i = 0; i < config_.interfaces.size(); ++i) {
+      auto& running = config_.interfaces[i].bfd;
+      const auto& wanted = result.config->interfaces[i].bfd;
+      if (!running || !wanted || running->auth == wanted->auth) continue;
+      running->auth = wanted->auth;
+      rekeyed.push_back(config_.interfaces[i].name);
+    }
+    if (!rekeyed.empty() && !bfd_controller_->applyAuthKeys())
+      log::error(
+          "reload: a BFD session refused its new keys and keeps its old ones");  // not reached
+  }
+  reload_rekeyed_ = rekeyed;
+  std::string keys;
+  for (const auto& name : rekeyed) keys += (keys.empty() ? "; new BFD keys on " : ", ") + name;
+  log::info("reloaded " + config_.file + ": " + config_.summary() + keys);
   return {};
 }
 
@@ -381,7 +400,9 @@ std::string Control::handleRequest(const std::string& request) {
       log::error(why);
       return nlohmann::json{{"error", why}}.dump();
     }
-    return nlohmann::json{{"ok", true}, {"summary", config_.summary()}}.dump();
+    return nlohmann::json{
+        {"ok", true}, {"summary", config_.summary()}, {"bfd_keys_changed", reload_rekeyed_}}
+        .dump();
   }
   if (verb == "show" && what == "routes" && !extra.empty()) {
     // show routes ADDRESS|PREFIX: the route a packet to that address takes

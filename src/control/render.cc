@@ -125,7 +125,17 @@ nlohmann::json bfdJson(const BfdSessions& bfd_sessions, const BfdTransport& tran
     j["interface"] = e.name;
     j["peer"] = e.peer.toString();
     j["mode"] = toString(e.mode);
-    j["auth"] = bfd::toString(st.auth_type);  // the type only, never the secret
+    j["auth"] = bfd::toString(st.auth_type);  // the type and key ids, never a secret
+    if (st.auth_type != bfd::AuthType::kNone) {
+      j["auth_key_id"] = st.auth_key_id;
+      nlohmann::json accept = nlohmann::json::array();
+      for (uint8_t k = 0; k < st.accept_key_count; ++k) accept.push_back(st.accept_key_ids[k]);
+      j["auth_accept_key_ids"] = std::move(accept);
+      // The key the peer signs with (its last accepted packet): once it is the
+      // new one, the old one can go from `accept`.
+      j["peer_key_id"] =
+          st.peer_key_id < 0 ? nlohmann::json(nullptr) : nlohmann::json(st.peer_key_id);
+    }
     j["state"] = bfd::toString(st.state);
     j["remote_state"] = bfd::toString(st.remote_state);
     j["forwarding_usable"] = st.forwarding_usable;

@@ -7,6 +7,9 @@
 // whose packets wait on its socket, unless it stays stopped for over 1 s.
 #include <time.h>
 
+#include <fstream>
+#include <thread>
+
 #include "ferryd_fixture.h"
 
 namespace ferry::test {
@@ -463,6 +466,99 @@ TEST(Bfd, AuthenticatedSessionsNeedTheSameSecret) {
   EXPECT_FALSE(a.show("interfaces")[0]["up"].get<bool>());
   EXPECT_EQ(a.terminate(), 0);
   EXPECT_EQ(wrong.terminate(), 0);
+}
+
+// Key rollover between two ferryds by reloads (bfd.auth.accept): each side
+// first accepts the new key, then signs with it, then drops the old one. The
+// session stays Up through every step with no packet refused, and `show bfd`
+// says which key each side signs with. A peer left on a removed key is
+// refused by key id, and a reload that changes the auth type is refused.
+TEST(Bfd, AuthKeysRollOverByReloadWithoutAFlap) {
+  const Link link;
+  auto yaml = [&](uint16_t bind, uint16_t peer, const std::string& auth) {
+    return "dataplanes: 1\ninterfaces:\n" +
+           interfaceYaml("x", bind, peer,
+                         "{ interval_ms: 100, detect_mult: 3, auth: " + auth + " }") +
+           "relay: []\n";
+  };
+  const std::string old_only = "{ type: meticulous-keyed-md5, key_id: 1, secret: old-key }";
+  const std::string accept_new =
+      "{ type: meticulous-keyed-md5, key_id: 1, secret: old-key, accept: [ { key_id: 2, secret: "
+      "new-key } ] }";
+  const std::string send_new =
+      "{ type: meticulous-keyed-md5, key_id: 2, secret: new-key, accept: [ { key_id: 1, secret: "
+      "old-key } ] }";
+  const std::string new_only = "{ type: meticulous-keyed-md5, key_id: 2, secret: new-key }";
+  Ferryd a(yaml(link.a, link.b, old_only));
+  ASSERT_TRUE(a.started()) << a.process().err();
+  Ferryd b(yaml(link.b, link.a, old_only));
+  ASSERT_TRUE(b.started()) << b.process().err();
+  ASSERT_TRUE(eventually([&] { return allUp(a, 1) && allUp(b, 1); }, 4s)) << a.show("bfd").dump(2);
+  const auto session = [](const Ferryd& f) { return f.show("bfd")["sessions"][0]; };
+  const auto reloadWith = [&](Ferryd& f, bool is_a, const std::string& auth) {
+    std::ofstream(f.configPath()) << "control_socket: " << f.socketPath() << "\n"
+                                  << (is_a ? yaml(link.a, link.b, auth)
+                                           : yaml(link.b, link.a, auth));
+    int status = -1;
+    const std::string out = ctl(f, "reload", &status);
+    EXPECT_EQ(status, 0) << out;
+    return out;
+  };
+  const auto keys = [](const nlohmann::json& s) {
+    return std::to_string(s["auth_key_id"].get<int>()) + " " + s["auth_accept_key_ids"].dump() +
+           " " + s["peer_key_id"].dump();
+  };
+  EXPECT_EQ(keys(session(a)), "1 [] 1");
+  const uint64_t ta = session(a)["transitions"], tb = session(b)["transitions"];
+
+  // 1. Both accept the new key; 2. A signs with it, then B.
+  EXPECT_NE(reloadWith(a, true, accept_new).find("; new BFD keys on x"), std::string::npos);
+  EXPECT_NE(reloadWith(b, false, accept_new).find("; new BFD keys on x"), std::string::npos);
+  EXPECT_EQ(keys(session(a)), "1 [2] 1");
+  reloadWith(a, true, send_new);
+  ASSERT_TRUE(eventually([&] { return session(b)["peer_key_id"] == 2; }, 2s)) << session(b).dump();
+  EXPECT_EQ(keys(session(a)), "2 [1] 1");
+  reloadWith(b, false, send_new);
+  ASSERT_TRUE(eventually([&] { return session(a)["peer_key_id"] == 2; }, 2s)) << session(a).dump();
+  // 3. The old key goes. A reload without key changes names none.
+  reloadWith(a, true, new_only);
+  reloadWith(b, false, new_only);
+  EXPECT_EQ(reloadWith(a, true, new_only).find("new BFD keys"), std::string::npos);
+  std::this_thread::sleep_for(500ms);  // more than a detection time on the new keys alone
+  for (Ferryd* f : {&a, &b}) {
+    const auto s = session(*f);
+    EXPECT_EQ(s["state"], "up") << s.dump();
+    EXPECT_EQ(keys(s), "2 [] 2");
+    for (const char* why :
+         {"auth_failed", "auth_key_id_mismatch", "auth_sequence", "auth_type_mismatch"})
+      EXPECT_EQ(s["discards"][why], 0) << why << ": " << s.dump();
+  }
+  EXPECT_EQ(session(a)["transitions"].get<uint64_t>(), ta) << "A flapped:\n" << a.process().err();
+  EXPECT_EQ(session(b)["transitions"].get<uint64_t>(), tb) << "B flapped:\n" << b.process().err();
+  EXPECT_EQ(session(a).dump().find("new-key"), std::string::npos) << "a secret is never shown";
+
+  // Another type needs a restart: the reload is refused, the keys stay.
+  std::ofstream(a.configPath()) << "control_socket: " << a.socketPath() << "\n"
+                                << yaml(link.a, link.b,
+                                        "{ type: keyed-md5, key_id: 2, secret: new-key }");
+  int status = 0;
+  const std::string refused = ctl(a, "reload", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(
+      refused.find("interface 'x' changed; a reload applies only relay, routes, icmp and BFD keys"),
+      std::string::npos)
+      << refused;
+  EXPECT_EQ(keys(session(a)), "2 [] 2");
+
+  // B goes back to the old key, which A no longer accepts: refused by key id.
+  reloadWith(b, false, old_only);
+  ASSERT_TRUE(eventually([&] { return session(a)["state"] != "up"; }, 2s)) << session(a).dump();
+  EXPECT_GE(session(a)["discards"]["auth_key_id_mismatch"].get<uint64_t>(), 1u)
+      << session(a).dump();
+  EXPECT_EQ(session(a)["discards"]["auth_failed"], 0);
+  EXPECT_FALSE(a.show("interfaces")[0]["up"].get<bool>());
+  EXPECT_EQ(a.terminate(), 0);
+  EXPECT_EQ(b.terminate(), 0);
 }
 
 }  // namespace

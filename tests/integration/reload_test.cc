@@ -53,8 +53,10 @@ TEST(Reload, SighupAndCtlApplyRelayChangesAndBadFilesChangeNothing) {
   rewrite(f, moved);
   out = ctl(f, "reload", &status);
   EXPECT_NE(status, 0);
-  EXPECT_NE(out.find("interface 'c' changed; a reload applies only relay, routes and icmp"),
-            std::string::npos) << out;
+  EXPECT_NE(
+      out.find("interface 'c' changed; a reload applies only relay, routes, icmp and BFD keys"),
+      std::string::npos)
+      << out;
   EXPECT_EQ(f.show("interfaces")[0]["relay_to"], "c");
 
   // And back to b through ferryctl.

@@ -81,7 +81,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (reload) {
-    std::cout << "reloaded: " << doc.value("summary", std::string()) << "\n";
+    std::string keys;  // key rollover: the interfaces whose BFD keys changed
+    if (const auto k = doc.find("bfd_keys_changed"); k != doc.end() && k->is_array())
+      for (const auto& name : *k)
+        if (name.is_string())
+          keys += (keys.empty() ? "; new BFD keys on " : ", ") + name.get<std::string>();
+    std::cout << "reloaded: " << doc.value("summary", std::string()) << keys << "\n";
     return 0;
   }
   if (what == "stats") std::cout << ferry::renderStats(doc);

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 namespace ferry::bfd {
 
@@ -59,6 +60,16 @@ enum class AuthType : uint8_t {
   kKeyedSha1 = 4,
   kMeticulousKeyedSha1 = 5,
 };
+
+// A key a session accepts besides the one it sends (key rollover; the
+// session's AuthConfig::accept, config's bfd.auth.accept).
+struct AuthKey {
+  uint8_t key_id = 0;
+  std::string secret;  // the same rules as the session's own secret
+  friend bool operator==(const AuthKey&, const AuthKey&) = default;
+};
+// At most this many accepted keys besides the one sent.
+inline constexpr size_t kMaxAcceptKeys = 7;
 
 // Sizes in bytes.
 inline constexpr size_t kMandatoryLength = 24;                  // §4.1

@@ -4,7 +4,7 @@
 //
 //   decoded packet ──► onPacket(packet, now)   state machine (§6.8.6)
 //   timer          ──► tick(now)               detection-time expiry (§6.8.4)
-//   operator       ──► setAdminDown(), setTimers()
+//   operator       ──► setAdminDown(), setTimers(), setAuthKeys()
 //
 // and reads two outputs:
 //
@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ferry/bfd/packet.h"
 #include "ferry/bfd/random.h"
@@ -62,6 +63,12 @@ struct AuthConfig {
   // 1-16 bytes; Keyed SHA1: 1-20 bytes (§4.3, §4.4; shorter keys are padded
   // with zeros to the digest length).
   std::string secret;
+  // Key rollover (§6.7: the Key ID "allows multiple keys to be active
+  // simultaneously"): packets under these keys are accepted too; only
+  // key_id/secret is sent. Distinct key ids other than key_id, of the same
+  // type, at most kMaxAcceptKeys. The auth sequence numbers are the
+  // session's, whichever key a packet carries.
+  std::vector<AuthKey> accept;
 };
 
 struct SessionConfig {
@@ -80,6 +87,8 @@ struct SessionConfig {
 // nullptr when `config` is usable, else what is wrong ("detect_mult must be
 // 1..255"). Config validation calls this to report errors with a line number.
 const char* validate(const SessionConfig& config) noexcept;
+// The same for the authentication part alone.
+const char* validate(const AuthConfig& auth) noexcept;
 
 // Why a decoded packet was discarded at session level (§6.8.6, §6.3, §6.7),
 // or kNone. kUnknownDiscriminator and kNoSessionForPeer come from demux
@@ -160,6 +169,12 @@ struct SessionStatus {
   Micros remote_required_min_echo_rx_us = 0;
   uint8_t remote_detect_mult = 0;
   AuthType auth_type = AuthType::kNone;
+  // With authentication: the key id sent, the ones also accepted, and the
+  // key id of the last packet accepted (-1: none yet). Never a secret.
+  uint8_t auth_key_id = 0;
+  std::array<uint8_t, kMaxAcceptKeys> accept_key_ids{};
+  uint8_t accept_key_count = 0;
+  int peer_key_id = -1;
   SessionCounters counters;
 };
 
@@ -262,6 +277,13 @@ class Session {
   bool setTimers(Micros desired_min_tx_us, Micros required_min_rx_us, uint8_t detect_mult,
                  Micros now) noexcept;
 
+  // Key rollover: replaces the key sent and the keys accepted (§6.7), with
+  // nothing else touched: the state, the timers and the auth sequence
+  // numbers stay, so a peer that accepts the new key sees no change. Returns
+  // false (and changes nothing) for another auth type than the session's or
+  // keys validate() would refuse.
+  bool setAuthKeys(const AuthConfig& auth) noexcept;
+
   // Holds the session Down with diagnostic `diag` (held = true), or lets it
   // follow the state machine again (held = false). For what the local system
   // knows and the peer cannot see: its forwarding plane is going away (diag 4
@@ -345,9 +367,17 @@ class Session {
   Micros cfg_rx_;
   bool passive_;
   AuthType auth_type_;
-  uint8_t auth_key_id_;
-  uint8_t auth_secret_length_;
-  std::array<uint8_t, kSha1DigestLength> auth_secret_{};
+  struct Key {
+    uint8_t id = 0;
+    uint8_t length = 0;
+    std::array<uint8_t, kSha1DigestLength> secret{};  // zero padded
+  };
+  // keys_[0] is sent; keys_[0..key_count_) are accepted. No allocation, so
+  // setAuthKeys() can be noexcept.
+  std::array<Key, 1 + kMaxAcceptKeys> keys_{};
+  uint8_t key_count_ = 0;
+  int peer_key_id_ = -1;  // status only: the key id of the last packet accepted
+  void setKeys(const AuthConfig& auth) noexcept;
 
   // §6.8.1 state variables.
   uint32_t local_disc_;

@@ -9,7 +9,8 @@
 //   user: NAME   group: NAME        (the account to switch to, privileges.h)
 //   interfaces: [{name, bind, peer, bfd}]
 //     bfd: {interval_ms, detect_mult, mode: inband | rfc5881, admin_down,
-//           hold_up_ms, auth: {type, key_id, secret}, depends_on: [NAME..]}
+//           hold_up_ms, auth: {type, key_id, secret, accept: [{key_id, secret}..]},
+//           depends_on: [NAME..]}
 //   announce: {device, addresses}   drain_ms: N   (scaling out behind BGP ECMP)
 //   relay: [{from, to}]             (relay mode)
 //   routes: [{prefix, via: [..], ecmp}]   (route mode)
@@ -52,11 +53,15 @@ struct SourcePos {
 // Longest bfd.hold_up_ms: one hour.
 inline constexpr uint32_t kMaxHoldUpMs = 3'600'000;
 
-// bfd.auth: both ends need the same type, key id and secret.
+// bfd.auth: both ends need the same type, and each end must accept the key
+// the other sends (key_id and secret, or one of `accept`).
 struct BfdAuth {
   bfd::AuthType type = bfd::AuthType::kNone;  // the RFC 5880 §4.1 values
   uint8_t key_id = 0;
   std::string secret;  // password or key: 1..16 bytes (simple, MD5), 1..20 (SHA1)
+  // Key rollover: keys accepted besides the one sent (≤ bfd::kMaxAcceptKeys,
+  // distinct key ids other than key_id). A reload may change the keys.
+  std::vector<bfd::AuthKey> accept;
   friend bool operator==(const BfdAuth&, const BfdAuth&) = default;
 };
 
@@ -235,9 +240,10 @@ struct ConfigResult {
 };
 
 // Why `next` cannot replace the running config `running` without a restart,
-// or "" when it can. A reload may change `relay`, `routes`, `routes_file`
-// and `icmp` (except its rate and burst); everything else (interfaces and
-// their BFD, dataplanes, steering, mode, control socket, user and group,
+// or "" when it can. A reload may change `relay`, `routes`, `routes_file`,
+// `icmp` (except its rate and burst) and the keys of `bfd.auth` (key_id,
+// secret, accept; not the type); everything else (interfaces and the rest
+// of their BFD, dataplanes, steering, mode, control socket, user and group,
 // metrics, fpm, tuning, announce, drain_ms) must stay as it is.
 std::string reloadBlocker(const Config& running, const Config& next);
 

@@ -85,6 +85,9 @@ class BfdController {
     return sessions_.set(interface, key, value, now);
   }
 
+  // BfdSessions::applyAuthKeys().
+  [[nodiscard]] bool applyAuthKeys() { return sessions_.applyAuthKeys(); }
+
   // `ferryctl show bfd` (bfdJson(), render.h; keys documented in the README).
   nlohmann::json showJson(bfd::Micros now) const;
 

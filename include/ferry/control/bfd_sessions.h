@@ -187,6 +187,12 @@ class BfdSessions {
   // depends_on. The daemon withdraws its BGP announcement while it is false.
   bool canForward() const noexcept;
 
+  // Key rollover at a reload: every session takes the keys (bfd.auth key_id,
+  // secret, accept) that the config now holds, keeping its state, timers and
+  // auth sequence numbers. False if a session refused them (another auth
+  // type: reloadBlocker refuses that first); it keeps its keys.
+  bool applyAuthKeys();
+
   // `ferryctl set bfd IFACE KEY VALUE`: interval_ms (1..4294967),
   // detect_mult (1..255), admin_down (true/false), hold_up_ms
   // (0..kMaxHoldUpMs). Returns "" or what is wrong.

@@ -168,6 +168,8 @@ class Control {
   std::unique_ptr<BfdController::ReceivePath> receive_path_;  // what bfd_controller_ sees of the dataplanes
   std::unique_ptr<BfdController> bfd_controller_;  // null when no interface has BFD; under bfd_mu_
   uint64_t published_liveness_ = 0;          // under bfd_mu_
+  std::vector<std::string>
+      reload_rekeyed_;     // control thread: interfaces with new BFD keys at the last reload
   std::mutex bfd_mu_;      // bfd_controller_ (lock order: bfd_mu_, then publish_mu_)
   std::mutex publish_mu_;  // read current() → publish, by either thread
   unsigned reader_;        // the control thread's slot in forwarding_

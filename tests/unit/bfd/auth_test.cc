@@ -286,5 +286,200 @@ TEST(BfdAuth, MeticulousTransmitSequenceIncrementsEveryPacket) {
   }
 }
 
+// Key rollover (§6.7: several keys active at once). A session sends its own
+// key and accepts that one and its `accept` keys; each is checked with its
+// own secret, and the sequence window is the session's across keys.
+TEST(BfdAuth, AcceptedKeysAreCheckedEachWithItsOwnSecret) {
+  for (AuthType type :
+       {AuthType::kSimplePassword, AuthType::kKeyedMd5, AuthType::kMeticulousKeyedMd5,
+        AuthType::kKeyedSha1, AuthType::kMeticulousKeyedSha1}) {
+    SCOPED_TRACE(toString(type));
+    SessionConfig c = authConfig(type, "new-key", 2);
+    c.auth.accept = {{1, "old-key"}, {7, "spare"}};
+    Session s(c, kLocalDisc, kSeed);
+    const ControlPacket down = Peer{}.packet(State::kDown, 0);
+    const auto signed_with = [&](const std::string& key, uint8_t id, uint32_t seq) {
+      if (type != AuthType::kSimplePassword) return sign(down, type, seq, key, id);
+      ControlPacket p = down;
+      p.auth_present = true;
+      p.auth.type = type;
+      p.auth.key_id = id;
+      p.auth.value_length = static_cast<uint8_t>(key.size());
+      std::copy(key.begin(), key.end(), p.auth.value.begin());
+      std::vector<uint8_t> bytes(kMaxPacketLength);
+      bytes.resize(encode(p, bytes));
+      return bytes;
+    };
+    struct Row {
+      const char* key;
+      uint8_t id;
+      RxDiscard expected;
+      int peer_key_id;  // status().peer_key_id after the row
+    };
+    const Row rows[] = {
+        {"new-key", 2, RxDiscard::kNone, 2},
+        {"old-key", 1, RxDiscard::kNone, 1},
+        {"spare", 7, RxDiscard::kNone, 7},
+        {"old-key", 2, RxDiscard::kAuthFailed, 7},  // the id selects the secret
+        {"new-key", 1, RxDiscard::kAuthFailed, 7},
+        {"old-key", 3, RxDiscard::kAuthKeyIdMismatch, 7},
+        {"new-key", 2, RxDiscard::kNone, 2},
+    };
+    uint32_t seq = 100;
+    for (const Row& row : rows) {
+      EXPECT_EQ(deliver(s, signed_with(row.key, row.id, ++seq), kSec).discard, row.expected)
+          << row.key << " as key " << int(row.id);
+      EXPECT_EQ(s.status().peer_key_id, row.peer_key_id);
+    }
+    const SessionStatus st = s.status();
+    EXPECT_EQ(st.auth_key_id, 2);
+    ASSERT_EQ(st.accept_key_count, 2);
+    EXPECT_EQ(st.accept_key_ids[0], 1);
+    EXPECT_EQ(st.accept_key_ids[1], 7);
+    // What goes out is signed with the key sent, never an accepted one.
+    std::array<uint8_t, kMaxPacketLength> buf{};
+    const size_t n = s.writePacket(kSec, buf);
+    const std::vector<uint8_t> bytes(buf.begin(), buf.begin() + static_cast<long>(n));
+    ControlPacket p;
+    ASSERT_EQ(decode(bytes, p), DecodeResult::kOk);
+    EXPECT_EQ(p.auth.key_id, 2);
+    if (type != AuthType::kSimplePassword) {
+      EXPECT_EQ(sign(p, type, p.auth.sequence, "new-key", 2), bytes);
+    }
+  }
+}
+
+TEST(BfdAuth, TheSequenceWindowSpansKeys) {
+  SessionConfig c = authConfig(AuthType::kMeticulousKeyedSha1, "new-key", 2);
+  c.auth.accept = {{1, "old-key"}};
+  Session s(c, kLocalDisc, kSeed);
+  const ControlPacket down = Peer{}.packet(State::kDown, 0);
+  EXPECT_TRUE(deliver(s, sign(down, c.auth.type, 500, "old-key", 1), kSec).accepted());
+  // A replay under the other key is still a replay.
+  EXPECT_EQ(deliver(s, sign(down, c.auth.type, 500, "new-key", 2), kSec).discard,
+            RxDiscard::kAuthSequence);
+  EXPECT_TRUE(deliver(s, sign(down, c.auth.type, 501, "new-key", 2), kSec).accepted());
+  EXPECT_EQ(deliver(s, sign(down, c.auth.type, 501, "old-key", 1), kSec).discard,
+            RxDiscard::kAuthSequence);
+}
+
+// Rolling the keys of two Up sessions, one side at a time, as an operator
+// does with reloads: neither session ever leaves Up, and no packet is
+// discarded; the meticulous sequence numbers run on across the change.
+TEST(BfdAuth, KeyRolloverKeepsTwoSessionsUp) {
+  const AuthType type = AuthType::kMeticulousKeyedSha1;
+  SessionConfig old_only = authConfig(type, "old-key", 1);
+  Session a(old_only, 0x1111, 1);
+  Session b(old_only, 0x2222, 2);
+  Micros now = 0;
+  uint64_t exchanged = 0;
+  const auto run = [&](Micros for_us) {
+    for (const Micros end = now + for_us; now < end; now += kMs) {
+      for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+        while (from->transmitDue(now)) {
+          std::array<uint8_t, kMaxPacketLength> buf{};
+          const size_t n = from->writePacket(now, buf);
+          ASSERT_GT(n, 0u);
+          const std::vector<uint8_t> bytes(buf.begin(), buf.begin() + static_cast<long>(n));
+          ASSERT_TRUE(deliver(*to, bytes, now).accepted()) << "at " << now;
+          ++exchanged;
+        }
+      }
+    }
+  };
+  run(2 * kSec);
+  ASSERT_EQ(a.state(), State::kUp);
+  ASSERT_EQ(b.state(), State::kUp);
+  const uint64_t ta = a.transitions(), tb = b.transitions();
+  const uint32_t a_seq = a.buildPacket(now).auth.sequence;
+
+  AuthConfig both = old_only.auth;  // 1. both accept the new key
+  both.accept = {{2, "new-key"}};
+  ASSERT_TRUE(a.setAuthKeys(both));
+  ASSERT_TRUE(b.setAuthKeys(both));
+  run(300 * kMs);
+  EXPECT_EQ(a.status().peer_key_id, 1);
+  AuthConfig next = authConfig(type, "new-key", 2).auth;  // 2. each sends it
+  next.accept = {{1, "old-key"}};
+  ASSERT_TRUE(a.setAuthKeys(next));
+  run(300 * kMs);
+  EXPECT_EQ(b.status().peer_key_id, 2);
+  EXPECT_EQ(a.status().peer_key_id, 1);
+  ASSERT_TRUE(b.setAuthKeys(next));
+  run(300 * kMs);
+  EXPECT_EQ(a.status().peer_key_id, 2);
+  const AuthConfig new_only = authConfig(type, "new-key", 2).auth;  // 3. the old key goes
+  ASSERT_TRUE(a.setAuthKeys(new_only));
+  ASSERT_TRUE(b.setAuthKeys(new_only));
+  run(300 * kMs);
+  EXPECT_EQ(a.state(), State::kUp);
+  EXPECT_EQ(b.state(), State::kUp);
+  EXPECT_EQ(a.transitions(), ta);
+  EXPECT_EQ(b.transitions(), tb);
+  EXPECT_GT(a.buildPacket(now).auth.sequence - a_seq, 20u) << "the sequence ran on";
+  EXPECT_GT(exchanged, 100u);
+  // A peer still on the old key is refused now.
+  EXPECT_EQ(deliver(a, sign(Peer{}.packet(State::kUp, 0x1111), type, 1, "old-key", 1), now).discard,
+            RxDiscard::kAuthKeyIdMismatch);
+}
+
+TEST(BfdAuth, SetAuthKeysRefusesAnotherTypeOrBadKeys) {
+  SessionConfig c = authConfig(AuthType::kKeyedSha1, "key-one", 1);
+  Session s(c, kLocalDisc, kSeed);
+  AuthConfig other = authConfig(AuthType::kKeyedMd5, "key-two", 2).auth;
+  EXPECT_FALSE(s.setAuthKeys(other));
+  AuthConfig none;
+  EXPECT_FALSE(s.setAuthKeys(none));
+  AuthConfig bad = authConfig(AuthType::kKeyedSha1, "key-two", 2).auth;
+  bad.accept = {{2, "same-id"}};
+  EXPECT_FALSE(s.setAuthKeys(bad));
+  // Nothing changed: key 1 is still the one sent and the only one accepted.
+  EXPECT_EQ(s.buildPacket(0).auth.key_id, 1);
+  EXPECT_EQ(s.status().accept_key_count, 0);
+  const ControlPacket down = Peer{}.packet(State::kDown, 0);
+  EXPECT_EQ(deliver(s, sign(down, AuthType::kKeyedSha1, 1, "key-two", 2), kSec).discard,
+            RxDiscard::kAuthKeyIdMismatch);
+  EXPECT_TRUE(deliver(s, sign(down, AuthType::kKeyedSha1, 1, "key-one", 1), kSec).accepted());
+}
+
+TEST(BfdAuth, ValidateChecksTheAcceptedKeys) {
+  struct Row {
+    AuthType type;
+    std::vector<AuthKey> accept;
+    const char* expected;
+  };
+  const Row rows[] = {
+      {AuthType::kKeyedSha1, {{2, "k2"}, {3, "k3"}}, nullptr},
+      {AuthType::kKeyedSha1, {{2, std::string(20, 'k')}}, nullptr},
+      {AuthType::kKeyedSha1, {{2, std::string(21, 'k')}}, "a keyed SHA1 key must be 1..20 bytes"},
+      {AuthType::kKeyedMd5, {{2, std::string(17, 'k')}}, "a keyed MD5 key must be 1..16 bytes"},
+      {AuthType::kSimplePassword, {{2, ""}}, "a simple password must be 1..16 bytes"},
+      {AuthType::kKeyedSha1, {{1, "k1"}}, "an accepted key has the key id of the key sent"},
+      {AuthType::kKeyedSha1, {{2, "k2"}, {2, "k3"}}, "two accepted keys have the same key id"},
+      {AuthType::kNone, {{2, "k2"}}, "accepted keys need an authentication type"},
+      {AuthType::kKeyedSha1,
+       {{2, "a"}, {3, "b"}, {4, "c"}, {5, "d"}, {6, "e"}, {7, "f"}, {8, "g"}},
+       nullptr},
+      {AuthType::kKeyedSha1,
+       {{2, "a"}, {3, "b"}, {4, "c"}, {5, "d"}, {6, "e"}, {7, "f"}, {8, "g"}, {9, "h"}},
+       "at most 7 accepted keys"},
+  };
+  for (const Row& row : rows) {
+    SessionConfig c = config();
+    c.auth.type = row.type;
+    c.auth.key_id = 1;
+    c.auth.secret = row.type == AuthType::kNone ? "" : "k1";
+    c.auth.accept = row.accept;
+    const char* got = validate(c);
+    EXPECT_EQ(got == nullptr ? std::string("ok") : std::string(got),
+              row.expected == nullptr ? std::string("ok") : std::string(row.expected));
+    if (row.expected == nullptr) {
+      EXPECT_NO_THROW(Session(c, kLocalDisc, kSeed));
+    } else {
+      EXPECT_THROW(Session(c, kLocalDisc, kSeed), std::invalid_argument);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ferry::bfd

@@ -230,22 +230,74 @@ interfaces:
   // Relay rules (and comments, positions) may change.
   EXPECT_EQ(reloadBlocker(running, parsed("# a comment\n" + base + "relay: [ { from: b, to: a } ]\n")), "");
   EXPECT_EQ(reloadBlocker(running, parsed("dataplanes: 2\n" + base + "relay: []\n")),
-            "dataplanes changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
-  EXPECT_EQ(reloadBlocker(running, parsed("tuning: { gso: false }\nsteering: cpu\n" + base + "relay: []\n")),
-            "steering, tuning changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+            "dataplanes changed; a reload applies only relay, routes, icmp and BFD keys: restart "
+            "ferryd for the rest");
+  EXPECT_EQ(reloadBlocker(running,
+                          parsed("tuning: { gso: false }\nsteering: cpu\n" + base + "relay: []\n")),
+            "steering, tuning changed; a reload applies only relay, routes, icmp and BFD keys: "
+            "restart ferryd for the rest");
   std::string other_bfd = base;
   other_bfd.replace(other_bfd.find("interval_ms: 50"), 15, "interval_ms: 60");
   EXPECT_EQ(reloadBlocker(running, parsed(other_bfd + "relay: []\n")),
-            "interface 'a' changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+            "interface 'a' changed; a reload applies only relay, routes, icmp and BFD keys: "
+            "restart ferryd for the rest");
   EXPECT_EQ(reloadBlocker(running, parsed(R"(
 interfaces:
   - { name: a, bind: "127.0.0.1:5000", peer: "127.0.0.1:6000", bfd: { interval_ms: 50 } }
 relay: []
 )")),
-            "the number of interfaces changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
-  EXPECT_EQ(reloadBlocker(running, parsed("icmp: { source_v4: 10.0.0.1, rate: 5 }\n" + base + "relay: []\n")),
-            "icmp rate or burst changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+            "the number of interfaces changed; a reload applies only relay, routes, icmp and BFD "
+            "keys: restart ferryd for the rest");
+  EXPECT_EQ(reloadBlocker(
+                running, parsed("icmp: { source_v4: 10.0.0.1, rate: 5 }\n" + base + "relay: []\n")),
+            "icmp rate or burst changed; a reload applies only relay, routes, icmp and BFD keys: "
+            "restart ferryd for the rest");
   EXPECT_EQ(reloadBlocker(running, parsed("icmp: { source_v4: 10.0.0.1 }\n" + base + "relay: []\n")), "");
+}
+
+// bfd.auth.accept parses to exact keys, and a reload may change the keys
+// (key rollover) but not the auth type or anything else of bfd.
+TEST(Config, BfdKeysAndTheirReload) {
+  const auto yaml = [](const std::string& auth) {
+    return "interfaces:\n"
+           "  - { name: a, bind: \"127.0.0.1:5000\", peer: \"127.0.0.1:6000\", bfd: { interval_ms: "
+           "50, auth: " +
+           auth +
+           " } }\n"
+           "  - { name: b, bind: \"127.0.0.1:5001\", peer: \"127.0.0.1:6001\" }\n"
+           "relay: []\n";
+  };
+  const Config running = parsed(yaml("{ type: keyed-sha1, key_id: 1, secret: old-key }"));
+  const Config both = parsed(yaml(
+      "{ type: keyed-sha1, key_id: 2, secret: new-key, accept: [ { key_id: 1, secret: old-key }, "
+      "{ key_id: 0, secret: \"twenty-bytes-exactly\" } ] }"));
+  ASSERT_TRUE(both.interfaces[0].bfd);
+  const BfdAuth& auth = both.interfaces[0].bfd->auth;
+  EXPECT_EQ(auth.type, bfd::AuthType::kKeyedSha1);
+  EXPECT_EQ(auth.key_id, 2);
+  EXPECT_EQ(auth.secret, "new-key");
+  EXPECT_EQ(auth.accept, (std::vector<bfd::AuthKey>{{1, "old-key"}, {0, "twenty-bytes-exactly"}}));
+  EXPECT_TRUE(running.interfaces[0].bfd->auth.accept.empty());
+
+  EXPECT_EQ(reloadBlocker(running, both), "");
+  EXPECT_EQ(reloadBlocker(both, running), "");
+  EXPECT_EQ(reloadBlocker(running, parsed(yaml("{ type: keyed-sha1, key_id: 1, secret: other }"))),
+            "");
+  const std::string restart =
+      "interface 'a' changed; a reload applies only relay, routes, icmp and BFD keys: restart "
+      "ferryd for the rest";
+  EXPECT_EQ(
+      reloadBlocker(running,
+                    parsed(yaml("{ type: meticulous-keyed-sha1, key_id: 1, secret: old-key }"))),
+      restart);
+  std::string no_auth = yaml("{ type: simple, secret: x }");
+  const std::string auth_item = ", auth: { type: simple, secret: x }";
+  no_auth.replace(no_auth.find(auth_item), auth_item.size(), "");
+  EXPECT_EQ(reloadBlocker(running, parsed(no_auth)), restart);
+  std::string slower = yaml("{ type: keyed-sha1, key_id: 2, secret: new-key }");
+  slower.replace(slower.find("interval_ms: 50"), 15, "interval_ms: 60");
+  EXPECT_EQ(reloadBlocker(running, parsed(slower)), restart)
+      << "keys may change, the interval still may not";
 }
 
 TEST(Config, UserAndGroup) {
@@ -293,8 +345,11 @@ interfaces:
   EXPECT_EQ(defaults.fpm->resync_ms, 30000u);
   EXPECT_FALSE(parsed(base + "routes: []\n").fpm);
   // The listening socket is set up at start: a change needs a restart.
-  EXPECT_EQ(reloadBlocker(c, parsed(base + "fpm: { listen: \"127.0.0.1:2621\", batch_ms: 20, resync_ms: 1500 }\n")),
-            "fpm changed; a reload applies only relay, routes and icmp: restart ferryd for the rest");
+  EXPECT_EQ(
+      reloadBlocker(
+          c, parsed(base + "fpm: { listen: \"127.0.0.1:2621\", batch_ms: 20, resync_ms: 1500 }\n")),
+      "fpm changed; a reload applies only relay, routes, icmp and BFD keys: restart ferryd for the "
+      "rest");
   EXPECT_EQ(reloadBlocker(c, parsed("# comment\n" + base + "fpm: { listen: \"127.0.0.1:2620\", batch_ms: 20, resync_ms: 1500 }\n")), "");
   // Route mode without routes, a routes file or fpm is still an error.
   const auto none = parseConfig(base, "x.yaml");
