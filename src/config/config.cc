@@ -761,7 +761,7 @@ void Parser::parseRoutes(const YAML::Node& routes, Config& config) {
     } else if (!r["via"]) {
       error(r, path +
                    ": missing required key 'via' (the interfaces to send to), or 'drop' "
-                   "(blackhole or unreachable)");
+                   "(blackhole, unreachable or prohibit)");
       continue;
     }
     const YAML::Node via = r["via"];

@@ -144,7 +144,7 @@ nlohmann::json routeJson(const Config& config, const ForwardingState& state, uin
   j["prefix"] = table.prefix(r).toString();
   j["via"] = std::move(via);
   j["ecmp"] = group.mode() == route::GroupMode::kEcmp;
-  // A drop route: "blackhole" or "unreachable" (its `via` is empty).
+  // A drop route: "blackhole", "unreachable" or "prohibit" (its `via` is empty).
   j["drop"] = group.drops() ? nlohmann::json(std::string(route::toString(group.mode())))
                             : nlohmann::json(nullptr);
   j["active"] = std::move(in_use);

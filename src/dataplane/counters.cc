@@ -99,6 +99,8 @@ const char* toString(Drop drop) noexcept {
       return "blackhole";
     case Drop::kUnreachable:
       return "unreachable";
+    case Drop::kProhibited:
+      return "prohibited";
     case Drop::kCount: break;
   }
   return "unknown";

@@ -24,6 +24,8 @@ Drop dropFor(route::Verdict verdict) noexcept {
       return Drop::kBlackhole;
     case route::Verdict::kUnreachable:
       return Drop::kUnreachable;
+    case route::Verdict::kProhibited:
+      return Drop::kProhibited;
     case route::Verdict::kForward: break;
   }
   return Drop::kBadInnerHeader;
@@ -34,7 +36,8 @@ Action actionFor(const route::Decision& d, const ForwardingState& state) noexcep
     return Action::forward(uint16_t(d.interface), d.length, d.route);
   Action a = Action::dropped(dropFor(d.verdict));
   // A drop route's packets count on it, as a forwarding route's do.
-  if (d.verdict == route::Verdict::kBlackhole || d.verdict == route::Verdict::kUnreachable)
+  if (d.verdict == route::Verdict::kBlackhole || d.verdict == route::Verdict::kUnreachable ||
+      d.verdict == route::Verdict::kProhibited)
     a.route_index = d.route;
   const auto& source = d.family == route::Family::kIpv4 ? state.icmp_source_v4 : state.icmp_source_v6;
   if (d.icmp && source) {

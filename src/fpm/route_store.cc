@@ -142,15 +142,16 @@ ResolvedRoutes RouteStore::resolve() const {
   };
   std::vector<IpAddress> resolved;
   for (const auto& [prefix, stored] : routes_) {
-    // zebra's drop routes: a blackhole drops silently; unreachable and
-    // prohibit answer with ICMP Destination Unreachable (ferry sends one
-    // code for both: network unreachable).
-    if (stored.type == RTN_BLACKHOLE) {
-      out.routes.emplace_back(prefix, NextHopGroup::drop(route::GroupMode::kBlackhole));
-      continue;
-    }
-    if (stored.type == RTN_UNREACHABLE || stored.type == RTN_PROHIBIT) {
-      out.routes.emplace_back(prefix, NextHopGroup::drop(route::GroupMode::kUnreachable));
+    // zebra's drop routes, answered as Linux answers its own: a blackhole
+    // drops silently; unreachable answers with ICMP Destination Unreachable
+    // (network unreachable), prohibit with administratively prohibited.
+    if (stored.type == RTN_BLACKHOLE || stored.type == RTN_UNREACHABLE ||
+        stored.type == RTN_PROHIBIT) {
+      const route::GroupMode mode = stored.type == RTN_BLACKHOLE ? route::GroupMode::kBlackhole
+                                    : stored.type == RTN_UNREACHABLE
+                                        ? route::GroupMode::kUnreachable
+                                        : route::GroupMode::kProhibit;
+      out.routes.emplace_back(prefix, NextHopGroup::drop(mode));
       continue;
     }
     if (stored.type != RTN_UNICAST) {

@@ -54,7 +54,7 @@ size_t buildV4(IcmpError kind, Ipv4 source, std::span<const uint8_t> in,
 
   uint8_t* icmp = ip + kIpv4MinHeader;
   icmp[0] = kind == IcmpError::kTimeExceeded ? 11 : 3;
-  icmp[1] = 0;
+  icmp[1] = kind == IcmpError::kAdminProhibited ? 13 : 0;
   storeBe16(icmp + 2, 0);
   storeBe32(icmp + 4, 0);  // unused (RFC 4884 length 0: no extensions)
   storeBe16(icmp + 2, checksum::compute(out.subspan(kIpv4MinHeader, kIcmpHeader + quote)));
@@ -89,7 +89,7 @@ size_t buildV6(IcmpError kind, const Ipv6& source, std::span<const uint8_t> in,
 
   uint8_t* icmp = ip + kIpv6Header;
   icmp[0] = kind == IcmpError::kTimeExceeded ? 3 : 1;
-  icmp[1] = 0;
+  icmp[1] = kind == IcmpError::kAdminProhibited ? 1 : 0;
   storeBe16(icmp + 2, 0);
   storeBe32(icmp + 4, 0);  // unused
   // Pseudo-header (RFC 8200 §8.1): source, destination, 32-bit upper-layer

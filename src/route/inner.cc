@@ -185,6 +185,8 @@ std::string_view toString(Verdict verdict) noexcept {
       return "blackhole";
     case Verdict::kUnreachable:
       return "unreachable";
+    case Verdict::kProhibited:
+      return "prohibited";
   }
   return "unknown";
 }

@@ -50,6 +50,8 @@ std::string_view toString(GroupMode mode) noexcept {
       return "blackhole";
     case GroupMode::kUnreachable:
       return "unreachable";
+    case GroupMode::kProhibit:
+      return "prohibit";
   }
   return "unknown";
 }

@@ -89,10 +89,13 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
         drop = GroupMode::kBlackhole;
       } else if (spec.drop == "unreachable") {
         drop = GroupMode::kUnreachable;
+      } else if (spec.drop == "prohibit") {
+        drop = GroupMode::kProhibit;
       } else {
         report(r, Field::kDrop, 0, kError,
                cat({"unknown drop action '", spec.drop,
-                    "' (blackhole: drop silently; unreachable: drop and answer with ICMP)"}));
+                    "' (blackhole: drop silently; unreachable, prohibit: drop and answer with ICMP "
+                    "net unreachable, administratively prohibited)"}));
         continue;
       }
       if (!spec.via.empty()) {
@@ -214,6 +217,11 @@ void RouteTable::finish(std::span<uint8_t> payload, const InnerPacket& p, uint32
     const GroupMode mode = group.mode();
     if (mode == GroupMode::kBlackhole) {
       d.verdict = Verdict::kBlackhole;
+      return;
+    }
+    if (mode == GroupMode::kProhibit) {
+      d.verdict = Verdict::kProhibited;
+      d.icmp = IcmpError::kAdminProhibited;
       return;
     }
     d.verdict = mode == GroupMode::kUnreachable ? Verdict::kUnreachable : Verdict::kAllNextHopsDown;

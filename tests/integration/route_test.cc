@@ -42,7 +42,9 @@ class RouteTopology : public ::testing::Test {
         // Drop routes (DropRoutes test): one inside b's /24, two of their own.
         "  - { prefix: \"10.9.2.128/25\", drop: blackhole }\n"
         "  - { prefix: \"10.9.4.0/24\", drop: unreachable }\n"
-        "  - { prefix: \"fd00:4::/64\", drop: unreachable }\n",
+        "  - { prefix: \"fd00:4::/64\", drop: unreachable }\n"
+        "  - { prefix: \"10.9.5.0/24\", drop: prohibit }\n"
+        "  - { prefix: \"fd00:5::/64\", drop: prohibit }\n",
         r_->name());
     ASSERT_TRUE(ferryd_->started()) << ferryd_->process().err();
     socat_a_ = tunnel(*a_, "tunA", "10.9.1.1/24", "fd00:1::1/64", "10.1.0.1");
@@ -106,7 +108,7 @@ TEST_F(RouteTopology, PingTcpAndTimeExceededThroughFerry) {
   EXPECT_EQ(drops_a["bad_inner_header"], 0);
   EXPECT_EQ(stats["interfaces"][0]["icmp_tx"], 5);
   const auto routes = ferryd_->show("routes")["routes"];
-  ASSERT_EQ(routes.size(), 7u);
+  ASSERT_EQ(routes.size(), 9u);
   EXPECT_EQ(routes[1]["prefix"], "10.9.2.0/24");
   EXPECT_GT(routes[1]["packets"].get<uint64_t>(), 1000u) << "the TCP data took 10.9.2.0/24";
   EXPECT_EQ(routes[3]["packets"].get<uint64_t>(), 5u) << "the five IPv6 echo requests";
@@ -115,8 +117,9 @@ TEST_F(RouteTopology, PingTcpAndTimeExceededThroughFerry) {
 
 // Drop routes: a blackhole more specific than a forwarding route swallows
 // its part silently; an unreachable route answers with Destination
-// Unreachable; both count on the route and under their own drop reason,
-// and the rest of the forwarding route still forwards.
+// Unreachable, a prohibit route with administratively prohibited (as
+// Linux answers for its own); each counts on the route and under its own
+// drop reason, and the rest of the forwarding route still forwards.
 TEST_F(RouteTopology, DropRoutesDropSilentlyOrAnswerUnreachable) {
   std::string out;
   EXPECT_NE(a_->exec("ping -c 3 -i 0.2 -W 1 10.9.2.200", &out), 0) << out;
@@ -133,6 +136,14 @@ TEST_F(RouteTopology, DropRoutesDropSilentlyOrAnswerUnreachable) {
   a_->exec("ping -6 -c 2 -i 0.3 -W 2 fd00:4::1", &out);
   EXPECT_NE(out.find("From fd00::254 icmp_seq=1 Destination unreachable"), std::string::npos)
       << out;
+  // iputils' words for ICMP type 3 code 13 and ICMPv6 type 1 code 1.
+  a_->exec("ping -c 2 -i 0.3 -W 2 10.9.5.1", &out);
+  EXPECT_NE(out.find("From 10.9.0.254 icmp_seq=1 Packet filtered"), std::string::npos) << out;
+  a_->exec("ping -6 -c 2 -i 0.3 -W 2 fd00:5::1", &out);
+  EXPECT_NE(
+      out.find("From fd00::254 icmp_seq=1 Destination unreachable: Administratively prohibited"),
+      std::string::npos)
+      << out;
   // Outside the blackhole, b's route forwards.
   EXPECT_EQ(a_->exec("ping -c 2 -i 0.2 -W 2 10.9.2.1", &out), 0) << out;
   EXPECT_NE(out.find("2 packets transmitted, 2 received"), std::string::npos) << out;
@@ -141,11 +152,12 @@ TEST_F(RouteTopology, DropRoutesDropSilentlyOrAnswerUnreachable) {
   const auto& a = stats["interfaces"][0];
   EXPECT_EQ(a["drops"]["blackhole"], 3);
   EXPECT_EQ(a["drops"]["unreachable"], 4);
+  EXPECT_EQ(a["drops"]["prohibited"], 4);
   EXPECT_EQ(a["drops"]["no_route"], 0);
-  EXPECT_EQ(a["icmp_tx"], 4);
+  EXPECT_EQ(a["icmp_tx"], 8);
   EXPECT_EQ(stats["interfaces"][1]["tx_packets"], 2) << "the two echo requests to 10.9.2.1";
   const auto routes = ferryd_->show("routes")["routes"];
-  ASSERT_EQ(routes.size(), 7u);
+  ASSERT_EQ(routes.size(), 9u);
   EXPECT_EQ(routes[1]["packets"], 2);
   EXPECT_EQ(routes[4]["prefix"], "10.9.2.128/25");
   EXPECT_EQ(routes[4]["drop"], "blackhole");
@@ -155,6 +167,10 @@ TEST_F(RouteTopology, DropRoutesDropSilentlyOrAnswerUnreachable) {
   EXPECT_EQ(routes[5]["packets"], 2);
   EXPECT_EQ(routes[6]["drop"], "unreachable");
   EXPECT_EQ(routes[6]["packets"], 2);
+  for (const size_t r : {size_t{7}, size_t{8}}) {
+    EXPECT_EQ(routes[r]["drop"], "prohibit") << routes[r].dump();
+    EXPECT_EQ(routes[r]["packets"], 2) << routes[r].dump();
+  }
   EXPECT_TRUE(routes[1]["drop"].is_null());
   std::string table;
   ASSERT_EQ(

@@ -107,7 +107,7 @@ struct RouteConfig {
   std::vector<std::string> via_names;
   std::vector<uint16_t> via;       // interface indices, in failover order
   bool ecmp = false;
-  std::string drop;  // "blackhole" or "unreachable": a drop route (no via)
+  std::string drop;  // "blackhole", "unreachable" or "prohibit": a drop route (no via)
   SourcePos pos;
   SourcePos prefix_pos;
   std::vector<SourcePos> via_pos;

@@ -31,6 +31,7 @@ enum class Drop : uint8_t {
   kEgressFull,       // the egress socket's send buffer was full (EAGAIN): tail drop
   kBlackhole,        // route: the matching route is `drop: blackhole` (silent)
   kUnreachable,      // route: the matching route is `drop: unreachable` (ICMP answered)
+  kProhibited,       // route: the matching route is `drop: prohibit` (ICMP answered)
   kCount
 };
 inline constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);

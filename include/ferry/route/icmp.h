@@ -1,9 +1,9 @@
 // ICMP and ICMPv6 error messages that ferry sends as a router (so traceroute
 // shows it as a hop): Time Exceeded for TTL / hop-limit expiry, Destination
-// Unreachable for a missing route. The builders are pure, noexcept and write a
-// complete inner IP packet into a caller-provided buffer; the dataplane sends it
-// back through the ingress interface to its peer, after the rate limiter
-// (ferry/token_bucket.h; RFC 1812 §4.3.2.8 and RFC 4443 §2.4 (f) require one).
+// Unreachable for a missing route or an unreachable or prohibit route. The builders are pure,
+// noexcept and write a complete inner IP packet into a caller-provided buffer; the dataplane sends
+// it back through the ingress interface to its peer, after the rate limiter (ferry/token_bucket.h;
+// RFC 1812 §4.3.2.8 and RFC 4443 §2.4 (f) require one).
 #pragma once
 
 #include <cstddef>
@@ -24,6 +24,12 @@ enum class IcmpError : uint8_t {
   // destination" (RFC 4443 §3.1). For Verdict::kNoRoute; a route whose next
   // hops are all down is, seen from outside, the same condition.
   kDestinationUnreachable,
+  // ICMPv4 type 3 code 13, "communication administratively prohibited"
+  // (RFC 1812 §5.2.7.1); ICMPv6 type 1 code 1, "communication with
+  // destination administratively prohibited" (RFC 4443 §3.1). For
+  // Verdict::kProhibited: a `drop: prohibit` route, as Linux answers for its
+  // prohibit routes.
+  kAdminProhibited,
 };
 
 // Largest packets the builders produce (the whole IP packet): RFC 1812

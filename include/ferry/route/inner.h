@@ -32,12 +32,13 @@ enum class Verdict : uint8_t {
   kAllNextHopsDown,  // the route's next-hop group has no live member (caller)
   kBlackhole,        // the route drops silently (`drop: blackhole`; caller)
   kUnreachable,      // the route drops with ICMP Destination Unreachable (caller)
+  kProhibited,       // the route drops with ICMP administratively prohibited (caller)
 };
-inline constexpr size_t kVerdictCount = 8;
+inline constexpr size_t kVerdictCount = 9;
 
 // snake_case names for counters and logs: "forward", "bad_inner_header",
 // "ttl_exceeded", "martian", "no_route", "all_next_hops_down", "blackhole",
-// "unreachable".
+// "unreachable", "prohibited".
 std::string_view toString(Verdict verdict) noexcept;
 
 // Which check a kBadInnerHeader packet failed (finer than the counter reason;

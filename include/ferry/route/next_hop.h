@@ -10,7 +10,9 @@
 //
 //  - kBlackhole: every packet is dropped silently.
 //  - kUnreachable: every packet is dropped and answered with ICMP
-//    Destination Unreachable.
+//    Destination Unreachable (network unreachable / no route).
+//  - kProhibit: every packet is dropped and answered with ICMP Destination
+//    Unreachable, communication administratively prohibited.
 //
 // A drop group's select() is kAllDown, like a group with no member up; the
 // route table tells the two apart by mode() only then, off the forwarding
@@ -44,9 +46,9 @@ inline constexpr uint32_t kAllDown = UINT32_MAX;
 inline constexpr uint32_t kMaxInterfaces = 64;
 inline constexpr size_t kMaxGroupMembers = 16;
 
-enum class GroupMode : uint8_t { kFailover, kEcmp, kBlackhole, kUnreachable };
+enum class GroupMode : uint8_t { kFailover, kEcmp, kBlackhole, kUnreachable, kProhibit };
 
-// "failover", "ecmp", "blackhole", "unreachable".
+// "failover", "ecmp", "blackhole", "unreachable", "prohibit".
 std::string_view toString(GroupMode mode) noexcept;
 
 class NextHopGroup {
@@ -56,11 +58,13 @@ class NextHopGroup {
   // config may still call it a mistake.)
   static std::optional<NextHopGroup> create(GroupMode mode, std::span<const uint32_t> members,
                                             std::string* error = nullptr);
-  // A drop route's group: no members, `mode` kBlackhole or kUnreachable
-  // (anything else is taken as kBlackhole).
+  // A drop route's group: no members, `mode` kBlackhole, kUnreachable or
+  // kProhibit (anything else is taken as kBlackhole).
   static NextHopGroup drop(GroupMode mode) noexcept {
     NextHopGroup group;
-    group.mode_ = mode == GroupMode::kUnreachable ? mode : GroupMode::kBlackhole;
+    group.mode_ = mode == GroupMode::kUnreachable || mode == GroupMode::kProhibit
+                      ? mode
+                      : GroupMode::kBlackhole;
     return group;
   }
 
@@ -78,9 +82,10 @@ class NextHopGroup {
   }
 
   GroupMode mode() const noexcept { return mode_; }
-  // A drop route's group (kBlackhole, kUnreachable).
+  // A drop route's group (kBlackhole, kUnreachable, kProhibit).
   bool drops() const noexcept {
-    return mode_ == GroupMode::kBlackhole || mode_ == GroupMode::kUnreachable;
+    return mode_ == GroupMode::kBlackhole || mode_ == GroupMode::kUnreachable ||
+           mode_ == GroupMode::kProhibit;
   }
   std::span<const uint8_t> members() const noexcept { return {members_, count_}; }
   // Bit i set: interface i is a member.

@@ -15,10 +15,11 @@
 //   2001:db8::/32    east,west  ecmp      # ECMP over both
 //   blackhole    10.9.0.0/16              # drop routes, as iproute2 writes them
 //   unreachable  2001:db8:9::/48
+//   prohibit     10.8.0.0/16
 //
 // PREFIX, then the interfaces (comma-separated, no spaces, in failover
-// order), then optionally the word `ecmp`; or `blackhole` / `unreachable`
-// and a PREFIX (the config's `drop:`). Fields separated by spaces or tabs.
+// order), then optionally the word `ecmp`; or `blackhole` / `unreachable` /
+// `prohibit` and a PREFIX (the config's `drop:`). Fields separated by spaces or tabs.
 // The rules are those of the YAML `routes:` list (route_table.h), checked the
 // same way, with errors as FILE:LINE: message.
 #pragma once

@@ -7,7 +7,7 @@
 //   routes:
 //     - { prefix: "10.2.0.0/16", via: [east, west] }              # failover
 //     - { prefix: "2001:db8::/32", via: [east, west], ecmp: true }
-//     - { prefix: "10.9.0.0/16", drop: blackhole }                # or unreachable
+//     - { prefix: "10.9.0.0/16", drop: blackhole }                # or unreachable, prohibit
 #pragma once
 
 #include <cstddef>
@@ -32,7 +32,8 @@ struct RouteSpec {
   std::string prefix;            // "10.2.0.0/16"
   std::vector<std::string> via;  // interface names, in preference order
   bool ecmp = false;
-  std::string drop = {};  // "blackhole" or "unreachable" (then no `via`); empty: forwards
+  std::string drop =
+      {};  // "blackhole", "unreachable" or "prohibit" (then no `via`); empty: forwards
 };
 
 // A problem found in the routes, located so that the config parser can print
@@ -67,7 +68,8 @@ struct Decision {
   // allows; the builder may still decline, icmp.h): Time Exceeded for
   // kTtlExceeded; Destination Unreachable for kNoRoute and kAllNextHopsDown
   // (fail closed: traffic is not sent over a link BFD calls down) and for
-  // kUnreachable (a `drop: unreachable` route); none for kBlackhole.
+  // kUnreachable (a `drop: unreachable` route); administratively prohibited
+  // for kProhibited (`drop: prohibit`); none for kBlackhole.
   std::optional<IcmpError> icmp;
 };
 
@@ -82,7 +84,7 @@ class RouteTable {
   // prefixes (after masking; reported on the later route), `via` empty,
   // naming an unknown interface, or naming one twice, more than
   // kMaxGroupMembers interfaces, `ecmp: true` with fewer than two interfaces;
-  // `drop` other than blackhole/unreachable, or with `via` or `ecmp`.
+  // `drop` other than blackhole/unreachable/prohibit, or with `via` or `ecmp`.
   // `interfaces` are the configured interface names; a name's position is its
   // interface index (the bit in up_mask), so at most kMaxInterfaces of them.
   static std::optional<RouteTable> build(std::span<const RouteSpec> routes,

@@ -145,6 +145,7 @@ routes:
   - { prefix: "2001:db8:2::/48", via: [e2] }
   - { prefix: 10.2.9.0/24, drop: blackhole }
   - { prefix: 10.2.8.0/24, drop: unreachable }
+  - { prefix: 10.2.7.0/24, drop: prohibit }
 )";
 
 std::vector<uint8_t> hopLimitOne() {
@@ -213,6 +214,13 @@ TEST(Decide, RouteTable) {
        onRoute(icmp(Drop::kUnreachable, IcmpError::kDestinationUnreachable, Family::kIpv4), 5)},
       {"no ICMP source: unreachable route only dropped", &no_icmp,
        makeV4({.destination = 0x0a020801}), onRoute(Action::dropped(Drop::kUnreachable), 5)},
+      {"prohibit route: ICMP administratively prohibited", &state,
+       makeV4({.destination = 0x0a020701}),
+       onRoute(icmp(Drop::kProhibited, IcmpError::kAdminProhibited, Family::kIpv4), 6)},
+      {"prohibit route with every next hop down", &all_down, makeV4({.destination = 0x0a020701}),
+       onRoute(icmp(Drop::kProhibited, IcmpError::kAdminProhibited, Family::kIpv4), 6)},
+      {"no ICMP source: prohibit route only dropped", &no_icmp, makeV4({.destination = 0x0a020701}),
+       onRoute(Action::dropped(Drop::kProhibited), 6)},
       {"not an IP packet", &state, bytes(40, 0x50), Action::dropped(Drop::kBadInnerHeader)},
       {"empty", &state, {}, Action::dropped(Drop::kBadInnerHeader)},
   };

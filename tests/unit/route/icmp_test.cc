@@ -37,7 +37,8 @@ std::vector<uint8_t> build(IcmpError kind, const IpAddress& source,
 }
 
 // Checks an ICMPv4 error packet completely; returns the quoted bytes.
-std::vector<uint8_t> checkV4(const std::vector<uint8_t>& pkt, uint8_t type, Ipv4 to) {
+std::vector<uint8_t> checkV4(const std::vector<uint8_t>& pkt, uint8_t type, Ipv4 to,
+                             uint8_t code = 0) {
   EXPECT_GE(pkt.size(), 28u + 20u);
   EXPECT_LE(pkt.size(), 576u);
   EXPECT_EQ(pkt[0], 0x45);
@@ -53,10 +54,10 @@ std::vector<uint8_t> checkV4(const std::vector<uint8_t>& pkt, uint8_t type, Ipv4
   const uint16_t stored = loadBe16(&header[10]);
   header[10] = header[11] = 0;
   EXPECT_EQ(stored, naiveChecksum(header));
-  // ICMP: type, code 0, unused 0, checksum over the whole message.
+  // ICMP: type, code, unused 0, checksum over the whole message.
   std::vector<uint8_t> icmp(pkt.begin() + 20, pkt.end());
   EXPECT_EQ(icmp[0], type);
-  EXPECT_EQ(icmp[1], 0);
+  EXPECT_EQ(icmp[1], code);
   EXPECT_EQ(loadBe32(&icmp[4]), 0u);
   const uint16_t icmp_stored = loadBe16(&icmp[2]);
   icmp[2] = icmp[3] = 0;
@@ -65,7 +66,8 @@ std::vector<uint8_t> checkV4(const std::vector<uint8_t>& pkt, uint8_t type, Ipv4
   return {pkt.begin() + 28, pkt.end()};
 }
 
-std::vector<uint8_t> checkV6(const std::vector<uint8_t>& pkt, uint8_t type, const Ipv6& to) {
+std::vector<uint8_t> checkV6(const std::vector<uint8_t>& pkt, uint8_t type, const Ipv6& to,
+                             uint8_t code = 0) {
   EXPECT_GE(pkt.size(), 48u + 40u);
   EXPECT_LE(pkt.size(), 1280u);
   EXPECT_EQ(loadBe32(&pkt[0]), 0x60000000u);
@@ -76,7 +78,7 @@ std::vector<uint8_t> checkV6(const std::vector<uint8_t>& pkt, uint8_t type, cons
   EXPECT_EQ(Ipv6::load(&pkt[24]), to);
   std::vector<uint8_t> icmp(pkt.begin() + 40, pkt.end());
   EXPECT_EQ(icmp[0], type);
-  EXPECT_EQ(icmp[1], 0);
+  EXPECT_EQ(icmp[1], code);
   EXPECT_EQ(loadBe32(&icmp[4]), 0u);
   // Checksum over pseudo-header (src, dst, 32-bit length, 3 zero bytes, 58) + message.
   const uint16_t stored = loadBe16(&icmp[2]);
@@ -107,6 +109,14 @@ TEST(IcmpV4, NetUnreachable) {
   EXPECT_EQ(checkV4(pkt, 3, V4Spec{}.source), offending);
 }
 
+// A prohibit route: type 3 code 13, communication administratively prohibited.
+TEST(IcmpV4, AdministrativelyProhibited) {
+  const auto offending = makeV4({});
+  const auto pkt = build(IcmpError::kAdminProhibited, kSource4, offending);
+  ASSERT_EQ(pkt.size(), 28 + offending.size());
+  EXPECT_EQ(checkV4(pkt, 3, V4Spec{}.source, 13), offending);
+}
+
 TEST(IcmpV4, QuoteStopsAt576Bytes) {
   V4Spec s;
   s.payload = 1480;
@@ -135,6 +145,15 @@ TEST(IcmpV6, TimeExceededAndNoRoute) {
   pkt = build(IcmpError::kDestinationUnreachable, kSource6, offending);
   ASSERT_FALSE(pkt.empty());
   EXPECT_EQ(checkV6(pkt, 1, s.source), offending);
+}
+
+// A prohibit route: type 1 code 1, communication with destination
+// administratively prohibited.
+TEST(IcmpV6, AdministrativelyProhibited) {
+  const auto offending = makeV6({});
+  const auto pkt = build(IcmpError::kAdminProhibited, kSource6, offending);
+  ASSERT_EQ(pkt.size(), 48 + offending.size());
+  EXPECT_EQ(checkV6(pkt, 1, V6Spec{}.source, 1), offending);
 }
 
 TEST(IcmpV6, QuoteStopsAt1280Bytes) {

@@ -27,6 +27,7 @@ TEST(Verdict, SnakeCaseNames) {
       {Verdict::kTtlExceeded, "ttl_exceeded"}, {Verdict::kMartian, "martian"},
       {Verdict::kNoRoute, "no_route"},         {Verdict::kAllNextHopsDown, "all_next_hops_down"},
       {Verdict::kBlackhole, "blackhole"},      {Verdict::kUnreachable, "unreachable"},
+      {Verdict::kProhibited, "prohibited"},
   };
   ASSERT_EQ(names.size(), kVerdictCount);
   for (const auto& [v, name] : names) EXPECT_EQ(toString(v), name);

@@ -50,7 +50,8 @@ TEST(NextHopGroup, CreateErrors) {
 }
 
 TEST(NextHopGroup, DropGroupsHaveNoMemberAndSelectNothing) {
-  for (const GroupMode mode : {GroupMode::kBlackhole, GroupMode::kUnreachable}) {
+  for (const GroupMode mode :
+       {GroupMode::kBlackhole, GroupMode::kUnreachable, GroupMode::kProhibit}) {
     const NextHopGroup g = NextHopGroup::drop(mode);
     EXPECT_EQ(g.mode(), mode);
     EXPECT_TRUE(g.drops());
@@ -62,13 +63,14 @@ TEST(NextHopGroup, DropGroupsHaveNoMemberAndSelectNothing) {
     }
     EXPECT_EQ(g.activeMask(~uint64_t{0}), 0u);
   }
-  // Anything but unreachable is a blackhole.
+  // Anything but unreachable and prohibit is a blackhole.
   EXPECT_EQ(NextHopGroup::drop(GroupMode::kEcmp).mode(), GroupMode::kBlackhole);
   EXPECT_FALSE(NextHopGroup::create(GroupMode::kEcmp, std::vector<uint32_t>{1, 2})->drops());
   EXPECT_EQ(toString(GroupMode::kFailover), "failover");
   EXPECT_EQ(toString(GroupMode::kEcmp), "ecmp");
   EXPECT_EQ(toString(GroupMode::kBlackhole), "blackhole");
   EXPECT_EQ(toString(GroupMode::kUnreachable), "unreachable");
+  EXPECT_EQ(toString(GroupMode::kProhibit), "prohibit");
 }
 
 // (up interfaces → chosen) for via: [3, 1, 7]: the first member that is up.

@@ -39,10 +39,11 @@ TEST(RoutesFile, EachLineIsARoute) {
       "192.0.2.1 north\n"  // a bare address is a host route
       "0.0.0.0/0 west\n"
       "blackhole 10.9.0.0/16\n"
-      "unreachable\t2001:db8:9::/48  # a comment\n");
+      "unreachable\t2001:db8:9::/48  # a comment\n"
+      "prohibit 10.8.0.0/16\n");
   ASSERT_TRUE(result.routes) << (result.errors.empty() ? "" : result.errors[0].message);
   const RouteSet& set = *result.routes;
-  ASSERT_EQ(set.size(), 7u);
+  ASSERT_EQ(set.size(), 8u);
   EXPECT_EQ(set.prefix(0).toString(), "10.2.0.0/16");
   EXPECT_EQ(set.prefix(1).toString(), "10.3.0.0/16");
   EXPECT_EQ(set.prefix(2).toString(), "2001:db8::/32");
@@ -59,8 +60,11 @@ TEST(RoutesFile, EachLineIsARoute) {
   EXPECT_TRUE(set.group(5).members().empty());
   EXPECT_EQ(set.prefix(6).toString(), "2001:db8:9::/48");
   EXPECT_EQ(set.group(6).mode(), GroupMode::kUnreachable);
-  EXPECT_EQ(set.groupCount(), 7u)
-      << "east; east,west; ecmp east,west; north; west; blackhole; unreachable";
+  EXPECT_EQ(set.prefix(7).toString(), "10.8.0.0/16");
+  EXPECT_EQ(set.group(7).mode(), GroupMode::kProhibit);
+  EXPECT_TRUE(set.group(7).members().empty());
+  EXPECT_EQ(set.groupCount(), 8u)
+      << "east; east,west; ecmp east,west; north; west; blackhole; unreachable; prohibit";
 }
 
 TEST(RoutesFile, RoutesShareTheirGroups) {
@@ -96,6 +100,7 @@ TEST(RoutesFile, EveryRuleIsReportedOnItsLine) {
       {"10.2.0.0/16 east ecmp", "'ecmp' needs at least two interfaces"},
       {"blackhole", "expected 'blackhole PREFIX'"},
       {"unreachable 10.2.0.0/16 east", "expected 'unreachable PREFIX'"},
+      {"prohibit", "expected 'prohibit PREFIX'"},
       {"blackhole 10.2.0.1/16",
        "'10.2.0.1/16' has host bits set beyond /16 (did you mean 10.2.0.0/16?)"},
       {"blackhole east", "'east': 'east' is not an IPv4 or IPv6 address"},

@@ -61,8 +61,8 @@ TEST(RouteTableConfig, EachErrorIsLocated) {
       {{"10.2.0.0/16", {}, false, "discard"},
        Field::kDrop,
        0,
-       "unknown drop action 'discard' (blackhole: drop silently; unreachable: drop and answer "
-       "with ICMP)"},
+       "unknown drop action 'discard' (blackhole: drop silently; unreachable, prohibit: drop and "
+       "answer with ICMP net unreachable, administratively prohibited)"},
       {{"10.2.0.0/16", {"east"}, false, "blackhole"},
        Field::kDrop,
        0,
@@ -175,7 +175,9 @@ RouteTable exampleTable() {
                                                {"2001:db8:5::/48", {"north", "east"}, false},
                                                {"10.2.4.0/24", {}, false, "blackhole"},
                                                {"2001:db8:6::/48", {}, false, "unreachable"},
-                                               {"10.2.5.0/24", {}, false, "unreachable"}},
+                                               {"10.2.5.0/24", {}, false, "unreachable"},
+                                               {"10.2.7.0/24", {}, false, "prohibit"},
+                                               {"2001:db8:7::/48", {}, false, "prohibit"}},
                         kInterfaces, {.host_bits = HostBits::kReject, .hash_seed = 99}, &issues);
   EXPECT_TRUE(table);
   return *table;
@@ -232,6 +234,12 @@ TEST(RouteTableForward, TableOfDecisions) {
        IcmpError::kDestinationUnreachable},
       {"v6 unreachable inside 2001:db8::/32", v6("2001:db8:6::1"), kAllUp, Verdict::kUnreachable,
        kAllDown, 5, IcmpError::kDestinationUnreachable},
+      {"prohibit inside 10.2/16", v4(0x0a020701), kAllUp, Verdict::kProhibited, kAllDown, 7,
+       IcmpError::kAdminProhibited},
+      {"prohibit with nothing up", v4(0x0a0207fe), 0, Verdict::kProhibited, kAllDown, 7,
+       IcmpError::kAdminProhibited},
+      {"v6 prohibit inside 2001:db8::/32", v6("2001:db8:7::1"), kAllUp, Verdict::kProhibited,
+       kAllDown, 8, IcmpError::kAdminProhibited},
       {"next to a blackhole: forwarded", v4(0x0a020601), kAllUp, Verdict::kForward, kEast, 0, {}},
       {"TTL 1 to a blackhole: time exceeded first", v4(0x0a020401, 1), kAllUp,
        Verdict::kTtlExceeded, kAllDown, kNoRouteIndex, IcmpError::kTimeExceeded},
