@@ -101,6 +101,8 @@ const char* toString(Drop drop) noexcept {
       return "unreachable";
     case Drop::kProhibited:
       return "prohibited";
+    case Drop::kLocal:
+      return "local";
     case Drop::kCount: break;
   }
   return "unknown";

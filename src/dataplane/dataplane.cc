@@ -504,6 +504,7 @@ void Dataplane::act(const Action& action, uint16_t ingress, uint16_t buffer_id, 
         state.route_counters->at(settings_.id, action.route_index).add();
       return;
     case Action::Kind::kIcmp:
+    case Action::Kind::kEcho:
       c.drop(action.drop);
       if (action.route_index != route::kNoRouteIndex)
         state.route_counters->at(settings_.id, action.route_index).add();
@@ -526,7 +527,10 @@ void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t
   }
   const uint16_t slot = free_icmp_.back();
   IcmpSlot& s = icmp_[slot];
-  const size_t n = route::buildIcmpError(action.icmp, *from, {datagram, length}, {s.data, sizeof(s.data)});
+  const size_t n =
+      action.kind == Action::Kind::kEcho
+          ? route::buildEchoReply(*from, {datagram, length}, {s.data, sizeof(s.data)})
+          : route::buildIcmpError(action.icmp, *from, {datagram, length}, {s.data, sizeof(s.data)});
   if (n == 0) return;  // the builder declined (an error about an ICMP error, …)
   io_uring_sqe* e = sqe();
   if (e == nullptr) {

@@ -3,6 +3,9 @@
 #include <optional>
 
 #include "ferry/dataplane/bfd_handoff.h"
+#include "ferry/net/byte_order.h"
+#include "ferry/net/ip_header.h"
+#include "ferry/route/icmp.h"
 #include "ferry/route/route_table.h"
 
 namespace ferry {
@@ -48,6 +51,30 @@ Action actionFor(const route::Decision& d, const ForwardingState& state) noexcep
   return a;
 }
 
+// Route mode, before the route lookup: an inner packet to ferry's own
+// address (its ICMP source of that family) is for the router itself and is
+// never routed (a route covering the address would send it on, and a
+// neighbour with a route back would loop it until its TTL ran out). An echo
+// request is answered; anything else is dropped as `local`. The address is
+// compared before any other check, as Linux looks up its local table first:
+// TTL 1 is no reason to refuse a ping of the router.
+std::optional<Action> toSelf(std::span<const uint8_t> d, const ForwardingState& state) noexcept {
+  if (d.empty()) return std::nullopt;
+  const std::optional<route::IpAddress>* self = nullptr;
+  if (d[0] >> 4 == 4) {
+    if (state.icmp_source_v4 && d.size() >= ip::kIpv4MinHeader &&
+        loadBe32(&d[16]) == state.icmp_source_v4->v4())
+      self = &state.icmp_source_v4;
+  } else if (d[0] >> 4 == 6) {
+    if (state.icmp_source_v6 && d.size() >= ip::kIpv6Header &&
+        route::Ipv6::load(&d[24]) == state.icmp_source_v6->v6())
+      self = &state.icmp_source_v6;
+  }
+  if (self == nullptr) return std::nullopt;
+  if (route::isEchoRequestTo(**self, d)) return Action::echo((*self)->family());
+  return Action::dropped(Drop::kLocal);
+}
+
 // What holds before the mode's own decision: the size limit and in-band BFD.
 std::optional<Action> screen(const Ingress& ingress, std::span<const uint8_t> datagram,
                              uint32_t max_datagram) noexcept {
@@ -70,6 +97,7 @@ Action decide(const Ingress& ingress, std::span<uint8_t> datagram, uint32_t max_
               const ForwardingState& state) noexcept {
   if (const auto screened = screen(ingress, datagram, max_datagram)) return *screened;
   if (state.mode == Mode::kRoute) {
+    if (const auto local = toSelf(datagram, state)) return *local;
     if (!state.routes) return Action::dropped(Drop::kNoRoute);
     return actionFor(state.routes->forward(datagram, state.up_mask), state);
   }
@@ -103,6 +131,10 @@ void decide(const Ingress& ingress, std::span<const std::span<uint8_t>> datagram
   for (size_t i = 0; i < datagrams.size(); ++i) {
     if (const auto screened = screen(ingress, datagrams[i], max_datagram)) {
       actions[i] = *screened;
+      continue;
+    }
+    if (const auto local = toSelf(datagrams[i], state)) {
+      actions[i] = *local;
       continue;
     }
     inner[count] = datagrams[i];

@@ -102,7 +102,103 @@ size_t buildV6(IcmpError kind, const Ipv6& source, std::span<const uint8_t> in,
   return kIpv6Header + payload;
 }
 
+// The ICMP message of a valid echo request to `self` (its offset and
+// length in `in`), or {0, 0}.
+struct EchoMessage {
+  size_t offset = 0;
+  size_t length = 0;
+};
+
+EchoMessage echoRequestV4(Ipv4 self, std::span<const uint8_t> in) noexcept {
+  if (in.size() < kIpv4MinHeader || in[0] >> 4 != 4) return {};
+  const size_t ihl = static_cast<size_t>(in[0] & 0x0f) * 4;
+  const size_t length = loadBe16(&in[2]);
+  if (ihl < kIpv4MinHeader || length < ihl + kIcmpHeader || length > in.size()) return {};
+  if (checksum::compute(in.first(ihl)) != 0) return {};
+  if ((loadBe16(&in[6]) & 0x3fff) != 0) return {};  // MF or an offset: a fragment
+  if (in[9] != kProtoIcmp || loadBe32(&in[16]) != self || isMartianV4(loadBe32(&in[12]))) return {};
+  const std::span<const uint8_t> icmp = in.subspan(ihl, length - ihl);
+  if (icmp[0] != 8 || icmp[1] != 0 || checksum::compute(icmp) != 0) return {};
+  if (kIpv4MinHeader + icmp.size() > kIcmpMaxPacket) return {};
+  return {ihl, icmp.size()};
+}
+
+uint32_t pseudoHeaderV6(std::span<const uint8_t> addresses, size_t length) noexcept {
+  uint32_t sum = checksum::add(0, addresses.first(32));
+  sum = checksum::add16(sum, static_cast<uint16_t>(length >> 16));
+  sum = checksum::add16(sum, static_cast<uint16_t>(length));
+  return checksum::add16(sum, kProtoIcmpV6);
+}
+
+EchoMessage echoRequestV6(const Ipv6& self, std::span<const uint8_t> in) noexcept {
+  if (in.size() < kIpv6Header || in[0] >> 4 != 6) return {};
+  const size_t payload = loadBe16(&in[4]);
+  if (payload < kIcmpHeader || kIpv6Header + payload > in.size()) return {};
+  if (in[6] != kProtoIcmpV6 || !(Ipv6::load(&in[24]) == self) || isMartianV6(Ipv6::load(&in[8])))
+    return {};
+  const std::span<const uint8_t> icmp = in.subspan(kIpv6Header, payload);
+  if (icmp[0] != 128 || icmp[1] != 0) return {};
+  if (checksum::fold(checksum::add(pseudoHeaderV6(in.subspan(8, 32), payload), icmp)) != 0)
+    return {};
+  if (kIpv6Header + payload > kIcmpMaxPacket) return {};
+  return {kIpv6Header, payload};
+}
+
 }  // namespace
+
+bool isEchoRequestTo(const IpAddress& self, std::span<const uint8_t> packet) noexcept {
+  const EchoMessage m =
+      self.isV4() ? echoRequestV4(self.v4(), packet) : echoRequestV6(self.v6(), packet);
+  return m.length != 0;
+}
+
+size_t buildEchoReply(const IpAddress& self, std::span<const uint8_t> request,
+                      std::span<uint8_t> out) noexcept {
+  if (self.isV4()) {
+    const EchoMessage m = echoRequestV4(self.v4(), request);
+    const size_t total = kIpv4MinHeader + m.length;
+    if (m.length == 0 || out.size() < total) return 0;
+    const uint8_t tos = request[1] & 0xfc;
+    const Ipv4 to = loadBe32(&request[12]);
+    std::memmove(&out[kIpv4MinHeader], &request[m.offset],
+                 m.length);  // request and out may overlap
+    uint8_t* ip = out.data();
+    ip[0] = 0x45;
+    ip[1] = tos;
+    storeBe16(ip + 2, static_cast<uint16_t>(total));
+    storeBe16(ip + 4, 0);       // ID
+    storeBe16(ip + 6, 0x4000);  // DF, offset 0
+    ip[8] = kTtl;
+    ip[9] = kProtoIcmp;
+    storeBe16(ip + 10, 0);
+    storeBe32(ip + 12, self.v4());
+    storeBe32(ip + 16, to);
+    storeBe16(ip + 10, checksum::compute(out.first(kIpv4MinHeader)));
+    uint8_t* icmp = ip + kIpv4MinHeader;
+    icmp[0] = 0;  // echo reply
+    storeBe16(icmp + 2, 0);
+    storeBe16(icmp + 2, checksum::compute(out.subspan(kIpv4MinHeader, m.length)));
+    return total;
+  }
+  const EchoMessage m = echoRequestV6(self.v6(), request);
+  const size_t total = kIpv6Header + m.length;
+  if (m.length == 0 || out.size() < total) return 0;
+  const Ipv6 to = Ipv6::load(&request[8]);
+  std::memmove(&out[kIpv6Header], &request[m.offset], m.length);
+  uint8_t* ip = out.data();
+  storeBe32(ip, 0x60000000);
+  storeBe16(ip + 4, static_cast<uint16_t>(m.length));
+  ip[6] = kProtoIcmpV6;
+  ip[7] = kTtl;
+  self.v6().store(ip + 8);
+  to.store(ip + 24);
+  uint8_t* icmp = ip + kIpv6Header;
+  icmp[0] = 129;  // echo reply
+  storeBe16(icmp + 2, 0);
+  storeBe16(icmp + 2, checksum::fold(checksum::add(pseudoHeaderV6(out.subspan(8, 32), m.length),
+                                                   out.subspan(kIpv6Header, m.length))));
+  return total;
+}
 
 size_t buildIcmpError(IcmpError kind, const IpAddress& source, std::span<const uint8_t> offending,
                       std::span<uint8_t> out) noexcept {

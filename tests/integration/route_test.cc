@@ -115,6 +115,29 @@ TEST_F(RouteTopology, PingTcpAndTimeExceededThroughFerry) {
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
+// ferry's own address (its ICMP source, 10.9.0.254 and fd00::254) answers
+// ping, also at TTL 1, and is never routed; each request counts as a
+// `local` drop and each reply as icmp_tx.
+TEST_F(RouteTopology, FerrysOwnAddressAnswersPing) {
+  std::string out;
+  EXPECT_EQ(a_->exec("ping -c 3 -i 0.2 -W 2 10.9.0.254", &out), 0) << out;
+  EXPECT_NE(out.find("3 packets transmitted, 3 received"), std::string::npos) << out;
+  EXPECT_NE(out.find("from 10.9.0.254: icmp_seq=1 ttl=64"), std::string::npos) << out;
+  EXPECT_EQ(a_->exec("ping -c 2 -i 0.2 -W 2 -t 1 -s 1000 10.9.0.254", &out), 0) << out;
+  EXPECT_NE(out.find("2 packets transmitted, 2 received"), std::string::npos) << out;
+  EXPECT_NE(out.find("1008 bytes from 10.9.0.254"), std::string::npos) << out;
+  EXPECT_EQ(a_->exec("ping -6 -c 3 -i 0.2 -W 2 fd00::254", &out), 0) << out;
+  EXPECT_NE(out.find("3 packets transmitted, 3 received"), std::string::npos) << out;
+  const auto stats = ferryd_->show("stats");
+  const auto& a = stats["interfaces"][0];
+  EXPECT_EQ(a["drops"]["local"], 8) << a.dump();
+  EXPECT_EQ(a["icmp_tx"], 8);
+  EXPECT_EQ(a["icmp_rate_limited"], 0);
+  EXPECT_EQ(a["drops"]["no_route"], 0);
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"], 0) << "nothing went towards b";
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
 // Drop routes: a blackhole more specific than a forwarding route swallows
 // its part silently; an unreachable route answers with Destination
 // Unreachable, a prohibit route with administratively prohibited (as

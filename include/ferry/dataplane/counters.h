@@ -32,6 +32,7 @@ enum class Drop : uint8_t {
   kBlackhole,        // route: the matching route is `drop: blackhole` (silent)
   kUnreachable,      // route: the matching route is `drop: unreachable` (ICMP answered)
   kProhibited,       // route: the matching route is `drop: prohibit` (ICMP answered)
+  kLocal,            // route: to ferry's own address (its ICMP source); echo requests answered
   kCount
 };
 inline constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);

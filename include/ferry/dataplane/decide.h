@@ -25,6 +25,8 @@ struct Action {
     kBfd,      // an in-band BFD control packet: hand it to the control module
     kDrop,     // count under `drop`
     kIcmp,     // count under `drop`, then answer with `icmp` (if the rate limit allows)
+    kEcho,     // an echo request to ferry itself: count under `drop` (kLocal), then
+               // answer with an echo reply (route::buildEchoReply; the same rate limit)
   };
   Kind kind = Kind::kDrop;
   Drop drop = Drop::kNoRoute;            // Drop and Icmp: the reason to count
@@ -43,6 +45,13 @@ struct Action {
     a.egress = egress;
     a.length = length;
     a.route_index = route_index;
+    return a;
+  }
+  static constexpr Action echo(route::Family family) noexcept {
+    Action a;
+    a.kind = Kind::kEcho;
+    a.drop = Drop::kLocal;
+    a.family = family;
     return a;
   }
   static constexpr Action toBfd() noexcept {

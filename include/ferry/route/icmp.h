@@ -66,4 +66,27 @@ inline constexpr size_t kIcmpMaxPacket = kIcmpV6MaxPacket;
 size_t buildIcmpError(IcmpError kind, const IpAddress& source, std::span<const uint8_t> offending,
                       std::span<uint8_t> out) noexcept;
 
+// Packets to the router itself: route mode treats its ICMP source address of
+// a family as its own (dataplane/decide.cc) and answers echo requests to it,
+// as a host must (RFC 1122 §3.2.2.6, RFC 4443 §4.1).
+//
+// Whether `packet` is an echo request to `self` that gets a reply: IPv4 with
+// a valid header (version, IHL, lengths, header checksum), not a fragment,
+// protocol ICMP, type 8 code 0 and a valid ICMP checksum; or IPv6 (version,
+// lengths) with next header ICMPv6 right after the fixed header, type 128
+// code 0 and a valid checksum over the pseudo-header. Its source must be
+// one unique host (not a martian, inner.h), and the reply must fit
+// kIcmpMaxPacket bytes (an echo request of at most 1280 bytes with an
+// IPv4 header without options or an IPv6 one).
+bool isEchoRequestTo(const IpAddress& self, std::span<const uint8_t> packet) noexcept;
+
+// The echo reply to `request` (same identifier, sequence number and data),
+// from `self` to the request's source: IPv4 header without options, TOS of
+// the request without ECN, ID 0 with DF, TTL 64; IPv6 traffic class 0, flow
+// label 0, hop limit 64; type 0 / 129 with a fresh checksum. Returns its
+// length, or 0 unless isEchoRequestTo(self, request) and it fits `out`.
+// `out` may overlap `request`.
+size_t buildEchoReply(const IpAddress& self, std::span<const uint8_t> request,
+                      std::span<uint8_t> out) noexcept;
+
 }  // namespace ferry::route

@@ -146,6 +146,7 @@ routes:
   - { prefix: 10.2.9.0/24, drop: blackhole }
   - { prefix: 10.2.8.0/24, drop: unreachable }
   - { prefix: 10.2.7.0/24, drop: prohibit }
+  - { prefix: 10.9.0.0/16, via: [e1] }
 )";
 
 std::vector<uint8_t> hopLimitOne() {
@@ -157,6 +158,38 @@ std::vector<uint8_t> hopLimitOne() {
 Action onRoute(Action a, uint32_t route) {
   a.route_index = route;
   return a;
+}
+
+// An ICMP echo request (or another ICMP `type`) to `destination`, TTL `ttl`.
+std::vector<uint8_t> echoTo(route::Ipv4 destination, uint8_t ttl = 64, uint8_t type = 8) {
+  auto p = makeV4({.destination = destination, .ttl = ttl, .protocol = 1, .payload = 24});
+  p[20] = type;
+  p[21] = 0;
+  p[22] = p[23] = 0;
+  storeBe16(&p[22], checksum::compute(std::span(p).subspan(20)));
+  return p;
+}
+
+std::vector<uint8_t> echoToV6(const route::Ipv6& destination) {
+  route::testing::V6Spec spec;
+  spec.destination = destination;
+  spec.next_header = 58;
+  spec.payload = 24;
+  auto p = makeV6(spec);
+  p[40] = 128;
+  p[41] = 0;
+  p[42] = p[43] = 0;
+  uint32_t sum = checksum::add(0, std::span(p).subspan(8, 32));
+  sum = checksum::add16(sum, static_cast<uint16_t>(p.size() - 40));
+  sum = checksum::add16(sum, 58);
+  storeBe16(&p[42], checksum::fold(checksum::add(sum, std::span(p).subspan(40))));
+  return p;
+}
+
+std::vector<uint8_t> udpToV6(const route::Ipv6& destination) {
+  route::testing::V6Spec spec;
+  spec.destination = destination;
+  return makeV6(spec);
 }
 
 Action icmp(Drop why, route::IcmpError error, route::Family family) {
@@ -221,6 +254,24 @@ TEST(Decide, RouteTable) {
        onRoute(icmp(Drop::kProhibited, IcmpError::kAdminProhibited, Family::kIpv4), 6)},
       {"no ICMP source: prohibit route only dropped", &no_icmp, makeV4({.destination = 0x0a020701}),
        onRoute(Action::dropped(Drop::kProhibited), 6)},
+      // To ferry's own address (icmp.source_v4/v6), which 10.9.0.0/16 via e1
+      // covers: never routed; an echo request is answered, even at TTL 1.
+      {"echo request to ferry", &state, echoTo(0x0a0900fe), Action::echo(Family::kIpv4)},
+      {"echo request to ferry, TTL 1", &state, echoTo(0x0a0900fe, 1), Action::echo(Family::kIpv4)},
+      {"echo request to ferry with every next hop down", &all_down, echoTo(0x0a0900fe),
+       Action::echo(Family::kIpv4)},
+      {"IPv6 echo request to ferry", &state, echoToV6({0xfd00000000000000, 0x254}),
+       Action::echo(Family::kIpv6)},
+      {"UDP to ferry: local, not routed", &state, makeV4({.destination = 0x0a0900fe}),
+       Action::dropped(Drop::kLocal)},
+      {"echo reply to ferry: local", &state, echoTo(0x0a0900fe, 64, 0),
+       Action::dropped(Drop::kLocal)},
+      {"IPv6 UDP to ferry: local", &state, udpToV6({0xfd00000000000000, 0x254}),
+       Action::dropped(Drop::kLocal)},
+      {"echo request next to ferry's address: routed", &state, echoTo(0x0a0900fd),
+       Action::forward(1, 44, 7)},
+      {"no ICMP source: the address is routed", &no_icmp, echoTo(0x0a0900fe),
+       Action::forward(1, 44, 7)},
       {"not an IP packet", &state, bytes(40, 0x50), Action::dropped(Drop::kBadInnerHeader)},
       {"empty", &state, {}, Action::dropped(Drop::kBadInnerHeader)},
   };
@@ -306,6 +357,8 @@ TEST(Decide, ATrainGetsEachDatagramsOwnDecision) {
       bfdLike(24),
       bytes(kMax + 1, 0x45),
       {},
+      echoTo(0x0a0900fe),
+      makeV4({.destination = 0x0a0900fe}),
   };
   for (uint16_t port = 1000; port < 1016; ++port)
     kinds.push_back(makeV4({.destination = 0x0a050001, .source_port = port}));

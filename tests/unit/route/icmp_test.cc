@@ -306,5 +306,180 @@ TEST(IcmpNeverSend, WrongFamilyOrBadHeader) {
   EXPECT_TRUE(build(IcmpError::kTimeExceeded, kSource6, {q.begin(), q.begin() + 39}).empty());
 }
 
+// Echo requests to the router's own address (route mode's ICMP source).
+// An IPv4 echo request to kSource4 with `data` bytes after the 8-byte header.
+std::vector<uint8_t> echoV4(V4Spec s, size_t data = 16, uint8_t type = 8) {
+  s.protocol = 1;
+  s.destination = kSource4.v4();
+  s.payload = 8 + data;
+  auto p = makeV4(s);
+  const size_t ihl = static_cast<size_t>(p[0] & 0x0f) * 4;
+  p[ihl] = type;
+  p[ihl + 1] = 0;
+  storeBe16(&p[ihl + 2], 0);
+  storeBe16(&p[ihl + 4], 0x4242);  // identifier
+  storeBe16(&p[ihl + 6], 7);       // sequence
+  storeBe16(&p[ihl + 2], naiveChecksum({p.begin() + static_cast<long>(ihl), p.end()}));
+  return p;
+}
+
+uint16_t icmpV6Checksum(const std::vector<uint8_t>& p) {
+  std::vector<uint8_t> covered(p.begin() + 8, p.begin() + 40);
+  const uint32_t len = static_cast<uint32_t>(p.size() - 40);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    covered.push_back(static_cast<uint8_t>(len >> shift));
+  covered.insert(covered.end(), {0, 0, 0, 58});
+  covered.insert(covered.end(), p.begin() + 40, p.end());
+  return naiveChecksum(covered);
+}
+
+std::vector<uint8_t> echoV6(V6Spec s, size_t data = 16, uint8_t type = 128) {
+  s.next_header = 58;
+  s.destination = kSource6.v6();
+  s.payload = 8 + data;
+  auto p = makeV6(s);
+  p[40] = type;
+  p[41] = 0;
+  storeBe16(&p[42], 0);
+  storeBe16(&p[44], 0x4242);
+  storeBe16(&p[46], 7);
+  storeBe16(&p[42], icmpV6Checksum(p));
+  return p;
+}
+
+std::vector<uint8_t> reply(const IpAddress& self, const std::vector<uint8_t>& request,
+                           size_t out_size = 2048) {
+  std::vector<uint8_t> out(out_size, 0xaa);
+  const size_t n = buildEchoReply(self, request, out);
+  EXPECT_EQ(n != 0, isEchoRequestTo(self, request)) << "the two agree";
+  out.resize(n);
+  return out;
+}
+
+TEST(IcmpEcho, V4ReplyCarriesTheRequestBack) {
+  V4Spec s;
+  s.tos = 0x2b;  // DSCP 10 + ECN 3: the reply keeps the DSCP, not the ECN bits
+  s.ttl = 1;     // a TTL of 1 does not matter: the request has arrived
+  const auto request = echoV4(s, 56);
+  const auto pkt = reply(kSource4, request);
+  ASSERT_EQ(pkt.size(), request.size());
+  EXPECT_EQ(pkt[1], 0x28);
+  // Type 0 code 0 and the request's ICMP message from its identifier on.
+  std::vector<uint8_t> header(pkt.begin() + 20, pkt.begin() + 28);
+  EXPECT_EQ(header[0], 0);
+  EXPECT_EQ(header[1], 0);
+  EXPECT_EQ(loadBe16(&header[4]), 0x4242);
+  EXPECT_EQ(loadBe16(&header[6]), 7);
+  EXPECT_EQ(std::vector<uint8_t>(pkt.begin() + 28, pkt.end()),
+            std::vector<uint8_t>(request.begin() + 28, request.end()));
+  std::vector<uint8_t> ip(pkt.begin(), pkt.begin() + 20);
+  EXPECT_EQ(naiveChecksum(ip), 0);
+  EXPECT_EQ(naiveChecksum({pkt.begin() + 20, pkt.end()}), 0);
+  EXPECT_EQ(loadBe32(&pkt[12]), kSource4.v4());
+  EXPECT_EQ(loadBe32(&pkt[16]), s.source);
+  EXPECT_EQ(pkt[8], 64);
+  EXPECT_EQ(loadBe16(&pkt[6]), 0x4000);
+}
+
+TEST(IcmpEcho, V4OptionsAreNotEchoed) {
+  V4Spec s;
+  s.option_words = 2;
+  const auto request = echoV4(s, 8);
+  const auto pkt = reply(kSource4, request);
+  ASSERT_EQ(pkt.size(), request.size() - 8);
+  EXPECT_EQ(pkt[0], 0x45);
+  EXPECT_EQ(std::vector<uint8_t>(pkt.begin() + 24, pkt.end()),
+            std::vector<uint8_t>(request.begin() + 32, request.end()));
+}
+
+TEST(IcmpEcho, V6ReplyCarriesTheRequestBack) {
+  V6Spec s;
+  s.hop_limit = 1;
+  const auto request = echoV6(s, 100);
+  const auto pkt = reply(kSource6, request);
+  ASSERT_EQ(pkt.size(), request.size());
+  EXPECT_EQ(loadBe32(&pkt[0]), 0x60000000u);
+  EXPECT_EQ(loadBe16(&pkt[4]), request.size() - 40);
+  EXPECT_EQ(pkt[6], 58);
+  EXPECT_EQ(pkt[7], 64);
+  EXPECT_EQ(Ipv6::load(&pkt[8]), kSource6.v6());
+  EXPECT_EQ(Ipv6::load(&pkt[24]), s.source);
+  EXPECT_EQ(pkt[40], 129);
+  EXPECT_EQ(pkt[41], 0);
+  EXPECT_EQ(std::vector<uint8_t>(pkt.begin() + 44, pkt.end()),
+            std::vector<uint8_t>(request.begin() + 44, request.end()));
+  EXPECT_EQ(icmpV6Checksum(pkt), 0);
+}
+
+TEST(IcmpEcho, InPlaceInTheReceivedBuffer) {
+  for (const bool v4 : {true, false}) {
+    const auto request = v4 ? echoV4({}, 40) : echoV6({}, 40);
+    const IpAddress& self = v4 ? kSource4 : kSource6;
+    const auto expected = reply(self, request);
+    auto buffer = request;
+    ASSERT_EQ(buildEchoReply(self, buffer, buffer), expected.size());
+    EXPECT_EQ(buffer, expected);
+  }
+}
+
+// Whatever is not a valid echo request to the address gets no reply.
+TEST(IcmpEcho, OnlyValidEchoRequestsToTheAddressAreAnswered) {
+  struct Row {
+    const char* name;
+    std::vector<uint8_t> packet;
+    const IpAddress* self;
+  };
+  auto corrupt = [](std::vector<uint8_t> p, size_t at) {
+    p[at] ^= 0x01;
+    return p;
+  };
+  auto withFix = [](std::vector<uint8_t> p, size_t at, uint8_t value) {
+    p[at] = value;
+    testing::fixIpv4Checksum(p);
+    return p;
+  };
+  V4Spec fragment;
+  fragment.fragment = 0x2000;
+  V4Spec martian;
+  martian.source = 0x7f000001;
+  V6Spec multicast_source;
+  multicast_source.source = {0xff02000000000000, 1};
+  V6Spec with_extension;
+  with_extension.extensions = {0};  // hop-by-hop before ICMPv6: not answered
+  auto truncated = echoV4({}, 16);
+  truncated.resize(truncated.size() - 1);
+  auto other_self = echoV4({});
+  const IpAddress other = IpAddress::v4(0xc0000202);
+  const Row rows[] = {
+      {"v4 echo reply, not a request", echoV4({}, 16, 0), &kSource4},
+      {"v4 timestamp request", echoV4({}, 16, 13), &kSource4},
+      {"v4 bad ICMP checksum", corrupt(echoV4({}), 30), &kSource4},
+      {"v4 bad header checksum", corrupt(echoV4({}), 10), &kSource4},
+      {"v4 a fragment", echoV4(fragment), &kSource4},
+      {"v4 loopback source", echoV4(martian), &kSource4},
+      {"v4 to another address", other_self, &other},
+      {"v4 UDP", withFix(echoV4({}), 9, 17), &kSource4},
+      {"v4 truncated", truncated, &kSource4},
+      {"v4 reply over 1280 bytes", echoV4({}, 1280 - 28 + 1), &kSource4},
+      {"v6 echo reply", echoV6({}, 16, 129), &kSource6},
+      {"v6 bad checksum", corrupt(echoV6({}), 50), &kSource6},
+      {"v6 multicast source", echoV6(multicast_source), &kSource6},
+      {"v6 extension header first", echoV6(with_extension), &kSource6},
+      {"v6 reply over 1280 bytes", echoV6({}, 1280 - 48 + 1), &kSource6},
+      {"v4 packet, v6 address", echoV4({}), &kSource6},
+      {"empty", {}, &kSource4},
+  };
+  for (const Row& r : rows) {
+    EXPECT_FALSE(isEchoRequestTo(*r.self, r.packet)) << r.name;
+    std::vector<uint8_t> out(2048);
+    EXPECT_EQ(buildEchoReply(*r.self, r.packet, out), 0u) << r.name;
+  }
+  // The largest that is answered, and a too small output buffer.
+  EXPECT_EQ(reply(kSource4, echoV4({}, 1280 - 28)).size(), 1280u);
+  EXPECT_EQ(reply(kSource6, echoV6({}, 1280 - 48)).size(), 1280u);
+  std::vector<uint8_t> small(60);
+  EXPECT_EQ(buildEchoReply(kSource4, echoV4({}, 56), small), 0u);
+}
+
 }  // namespace
 }  // namespace ferry::route
