@@ -91,11 +91,11 @@ RxDiscard Session::authenticate(const ControlPacket& packet, std::span<const uin
   std::array<uint8_t, kMaxPacketLength> scratch;
   std::memcpy(scratch.data(), wire.data(), packet.length);
   std::array<uint8_t, kSha1DigestLength> expected;
-  if (!digestWithKey(auth_type_, std::span<uint8_t>(scratch.data(), packet.length), key->secret,
-                     expected.data()) ||
-      CRYPTO_memcmp(expected.data(), auth.value.data(), n) != 0) {
+  const bool digest_ok = digestWithKey(
+      auth_type_, std::span<uint8_t>(scratch.data(), packet.length), key->secret, expected.data());
+  OPENSSL_cleanse(scratch.data(), packet.length);  // it held the key in the digest field
+  if (!digest_ok || CRYPTO_memcmp(expected.data(), auth.value.data(), n) != 0)
     return RxDiscard::kAuthFailed;
-  }
   rcv_auth_seq_ = auth.sequence;
   auth_seq_known_ = true;
   peer_key_id_ = key->id;
@@ -132,11 +132,21 @@ void Session::setKeys(const AuthConfig& auth) noexcept {
     key.secret.fill(0);
     std::copy(secret.begin(), secret.end(), key.secret.begin());
   };
-  for (Key& key : keys_) key.secret.fill(0);  // no old key stays in memory
+  // No old key stays in the session's memory (the config's copies are the
+  // config's; keep the file mode 0600).
+  for (Key& key : keys_) OPENSSL_cleanse(key.secret.data(), key.secret.size());
   set(keys_[0], auth.key_id, auth.secret);
   for (size_t k = 0; k < auth.accept.size(); ++k)
     set(keys_[k + 1], auth.accept[k].key_id, auth.accept[k].secret);
   key_count_ = static_cast<uint8_t>(1 + auth.accept.size());
+  // show bfd's peer key: only a key still held (the peer's next packet says).
+  bool held = false;
+  for (uint8_t k = 0; k < key_count_; ++k) held |= keys_[k].id == peer_key_id_;
+  if (!held) peer_key_id_ = -1;
+}
+
+Session::~Session() {
+  for (Key& key : keys_) OPENSSL_cleanse(key.secret.data(), key.secret.size());
 }
 
 bool Session::setAuthKeys(const AuthConfig& auth) noexcept {

@@ -416,7 +416,13 @@ std::string Control::handleRequest(const std::string& request) {
     if (!address || !more.empty())
       return nlohmann::json{{"error", "expected: show routes [ADDRESS|PREFIX] (" + why + ")"}}.dump();
     const Reading state(forwarding_, reader_);
-    nlohmann::json j{{"address", address->toString()}, {"route", nullptr}};
+    nlohmann::json j{{"address", address->toString()}, {"route", nullptr}, {"local", false}};
+    // ferry's own address (an ICMP source) is never routed (dataplane/decide.cc).
+    if (state.get() != nullptr &&
+        (state.get()->icmp_source_v4 == address || state.get()->icmp_source_v6 == address)) {
+      j["local"] = true;
+      return j.dump();
+    }
     if (state.get() != nullptr && state.get()->routes) {
       const uint32_t r = state.get()->routes->lookup(*address);
       if (r != route::kNoRouteIndex) j["route"] = routeJson(config_, *state.get(), r);

@@ -214,6 +214,10 @@ std::string renderRoutes(const nlohmann::json& routes) {
                     r.contains("source") ? text(r["source"]) : "config"});
   };
   if (routes.contains("address")) {  // show routes ADDRESS
+    if (routes.value("local", false))
+      return text(routes["address"]) +
+             " is ferry's own address (icmp source): echo requests are answered, "
+             "nothing is routed\n";
     if (routes["route"].is_null()) return "no route for " + text(routes["address"]) + "\n";
     row(routes["route"]);
     return renderTable({"PREFIX", "VIA", "ECMP", "ACTIVE", "PACKETS", "SOURCE"}, rows);

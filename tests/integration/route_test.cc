@@ -135,6 +135,15 @@ TEST_F(RouteTopology, FerrysOwnAddressAnswersPing) {
   EXPECT_EQ(a["icmp_rate_limited"], 0);
   EXPECT_EQ(a["drops"]["no_route"], 0);
   EXPECT_EQ(stats["interfaces"][1]["tx_packets"], 0) << "nothing went towards b";
+  std::string lookup;
+  ASSERT_EQ(sh(binary("FERRYCTL") + " --socket " + ferryd_->socketPath() + " show routes fd00::254",
+               &lookup),
+            0);
+  EXPECT_EQ(lookup,
+            "fd00::254 is ferry's own address (icmp source): echo requests are answered, nothing "
+            "is routed\n");
+  EXPECT_EQ(ferryd_->show("routes 10.9.0.254")["local"], true);
+  EXPECT_EQ(ferryd_->show("routes 10.9.1.1")["local"], false);
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 

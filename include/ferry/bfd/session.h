@@ -100,7 +100,7 @@ enum class RxDiscard : uint8_t {
   kYourDiscriminatorMismatch,  // Your Discriminator != 0 and not this session's
   kAuthBitMismatch,            // A bit set without auth configured, or clear with it
   kAuthTypeMismatch,           // Auth Type differs from the configured type
-  kAuthKeyIdMismatch,          // Auth Key ID differs from the configured key
+  kAuthKeyIdMismatch,          // Auth Key ID is none of the keys we hold (sent or accepted)
   kAuthFailed,                 // wrong password or digest (or no wire bytes to check)
   kAuthSequence,               // sequence number outside the §6.7.3/§6.7.4 window
   kLocalAdminDown,             // we are AdminDown: "discard the packet" (§6.8.6)
@@ -229,6 +229,10 @@ class Session {
   // this system's sessions (DiscriminatorTable::allocate). `seed` seeds the
   // jitter and auth-sequence PRNG.
   Session(const SessionConfig& config, uint32_t local_disc, uint64_t seed);
+  // Wipes the keys (OPENSSL_cleanse) before the memory is freed.
+  ~Session();
+  Session(const Session&) = default;
+  Session& operator=(const Session&) = default;
 
   // A packet that decode() accepted and demux selected for this session.
   // `wire` is the exact datagram it was decoded from; it is needed only to

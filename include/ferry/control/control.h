@@ -161,7 +161,7 @@ class Control {
   // show routes: the table's routes plus counts per source and the FPM session.
   nlohmann::json routesView(const ForwardingState* state) const;
 
-  Config config_;  // the running config (a reload replaces relay, routes, icmp)
+  Config config_;  // the running config (a reload replaces relay, routes, icmp, BFD keys)
   std::vector<DataplaneView> dataplanes_;
   Published<ForwardingState>& forwarding_;
   BfdHandoff* bfd_handoff_;

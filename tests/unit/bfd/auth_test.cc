@@ -442,6 +442,25 @@ TEST(BfdAuth, SetAuthKeysRefusesAnotherTypeOrBadKeys) {
   EXPECT_TRUE(deliver(s, sign(down, AuthType::kKeyedSha1, 1, "key-one", 1), kSec).accepted());
 }
 
+// show bfd's peer_key_id names only a key still held: a rollover that drops
+// the key the peer last signed with forgets it until the next packet.
+TEST(BfdAuth, ThePeersKeyIdIsForgottenWithItsKey) {
+  SessionConfig c = authConfig(AuthType::kKeyedSha1, "key-one", 1);
+  c.auth.accept = {{2, "key-two"}};
+  Session s(c, kLocalDisc, kSeed);
+  EXPECT_EQ(s.status().peer_key_id, -1);
+  const ControlPacket down = Peer{}.packet(State::kDown, 0);
+  ASSERT_TRUE(deliver(s, sign(down, AuthType::kKeyedSha1, 1, "key-two", 2), kSec).accepted());
+  EXPECT_EQ(s.status().peer_key_id, 2);
+  AuthConfig swapped = authConfig(AuthType::kKeyedSha1, "key-two", 2).auth;  // still holds 2
+  ASSERT_TRUE(s.setAuthKeys(swapped));
+  EXPECT_EQ(s.status().peer_key_id, 2);
+  ASSERT_TRUE(s.setAuthKeys(authConfig(AuthType::kKeyedSha1, "key-three", 3).auth));
+  EXPECT_EQ(s.status().peer_key_id, -1);
+  ASSERT_TRUE(deliver(s, sign(down, AuthType::kKeyedSha1, 2, "key-three", 3), kSec).accepted());
+  EXPECT_EQ(s.status().peer_key_id, 3);
+}
+
 TEST(BfdAuth, ValidateChecksTheAcceptedKeys) {
   struct Row {
     AuthType type;
