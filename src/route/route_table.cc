@@ -190,8 +190,7 @@ bool RouteTable::buildTries(std::string* error) {
 Decision RouteTable::forward(std::span<uint8_t> payload, uint64_t up_mask) const noexcept {
   Decision d;
   const InnerPacket p = parseInner(payload, seed_);
-  finish(payload, p, p.verdict == Verdict::kForward ? lookup(p.destination) : kNoRouteIndex,
-         up_mask, d);
+  finish(payload, p, needsLookup(p) ? lookup(p.destination) : kNoRouteIndex, up_mask, d);
   return d;
 }
 
@@ -199,11 +198,12 @@ void RouteTable::finish(std::span<uint8_t> payload, const InnerPacket& p, uint32
                         uint64_t up_mask, Decision& d) const noexcept {
   d.verdict = p.verdict;
   d.family = p.family;
-  if (p.verdict == Verdict::kTtlExceeded) {
-    d.icmp = IcmpError::kTimeExceeded;
-    return;
-  }
-  if (p.verdict != Verdict::kForward) return;
+  if (!needsLookup(p)) return;
+  // The route first, then the TTL, as Linux does (ip_route_input before
+  // ip_forward): a packet that would not be forwarded anyway (no route, a
+  // drop route, every next hop down) is answered as the route says, also at
+  // TTL 1; only one that would leave gets Time Exceeded.
+  d.verdict = Verdict::kForward;
   d.route = route;
   if (d.route == kNoRouteIndex) {
     d.verdict = Verdict::kNoRoute;
@@ -226,6 +226,13 @@ void RouteTable::finish(std::span<uint8_t> payload, const InnerPacket& p, uint32
     }
     d.verdict = mode == GroupMode::kUnreachable ? Verdict::kUnreachable : Verdict::kAllNextHopsDown;
     d.icmp = IcmpError::kDestinationUnreachable;
+    return;
+  }
+  if (p.verdict == Verdict::kTtlExceeded) {
+    d.verdict = Verdict::kTtlExceeded;
+    d.icmp = IcmpError::kTimeExceeded;
+    d.route = kNoRouteIndex;
+    d.interface = kAllDown;
     return;
   }
   decrementTtl(payload, p);
@@ -258,7 +265,7 @@ void RouteTable::forwardBatch(std::span<const std::span<uint8_t>> payloads, uint
   for (size_t i = 0; i < n; ++i) {
     parsed[i] = parseInner(payloads[i], seed_);
     route[i] = kNoRouteIndex;
-    if (parsed[i].verdict != Verdict::kForward) continue;
+    if (!needsLookup(parsed[i])) continue;
     if (parsed[i].destination.isV4()) {
       v4_of[n4] = static_cast<uint8_t>(i);
       v4[n4++] = parsed[i].destination.v4();

@@ -101,6 +101,9 @@ class RouteTable {
   // Per packet, in place on the UDP payload: parse and validate the inner
   // packet, look its destination up, choose the next hop among the members
   // that are up in `up_mask`, and — only when forwarding — decrement the TTL.
+  // The TTL is checked after the route, as Linux does: with TTL ≤ 1 a packet
+  // that would be forwarded is kTtlExceeded, but one with no route, a drop
+  // route or no next hop up gets that verdict (and its ICMP error) instead.
   // Any other outcome leaves the bytes untouched (so an ICMP error quotes the
   // packet as received).
   Decision forward(std::span<uint8_t> payload, uint64_t up_mask) const noexcept;
@@ -138,6 +141,11 @@ class RouteTable {
  private:
   // Builds v4_ and v6_ over routes_.
   bool buildTries(std::string* error);
+  // Whether the route decides the packet's fate: forwardable, or TTL ≤ 1
+  // (then the route says whether it is Time Exceeded or another answer).
+  static bool needsLookup(const InnerPacket& p) noexcept {
+    return p.verdict == Verdict::kForward || p.verdict == Verdict::kTtlExceeded;
+  }
   // The rest of forward() once the destination's route is known.
   void finish(std::span<uint8_t> payload, const InnerPacket& p, uint32_t route, uint64_t up_mask,
               Decision& d) const noexcept;

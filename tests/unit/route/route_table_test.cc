@@ -241,8 +241,27 @@ TEST(RouteTableForward, TableOfDecisions) {
       {"v6 prohibit inside 2001:db8::/32", v6("2001:db8:7::1"), kAllUp, Verdict::kProhibited,
        kAllDown, 8, IcmpError::kAdminProhibited},
       {"next to a blackhole: forwarded", v4(0x0a020601), kAllUp, Verdict::kForward, kEast, 0, {}},
-      {"TTL 1 to a blackhole: time exceeded first", v4(0x0a020401, 1), kAllUp,
+      // TTL ≤ 1: the route decides first, as in Linux; only a packet that
+      // would be forwarded gets Time Exceeded.
+      {"TTL 1 to a blackhole: dropped silently",
+       v4(0x0a020401, 1),
+       kAllUp,
+       Verdict::kBlackhole,
+       kAllDown,
+       4,
+       {}},
+      {"TTL 0 to an unreachable route", v4(0x0a020501, 0), kAllUp, Verdict::kUnreachable, kAllDown,
+       6, IcmpError::kDestinationUnreachable},
+      {"TTL 1 to a prohibit route", v4(0x0a020701, 1), kAllUp, Verdict::kProhibited, kAllDown, 7,
+       IcmpError::kAdminProhibited},
+      {"TTL 1 without a route", v4(0x0a030000, 1), kAllUp, Verdict::kNoRoute, kAllDown,
+       kNoRouteIndex, IcmpError::kDestinationUnreachable},
+      {"TTL 1 with every next hop down", v4(0x0a020301, 1), 1u << kEast, Verdict::kAllNextHopsDown,
+       kAllDown, 1, IcmpError::kDestinationUnreachable},
+      {"TTL 1 over ECMP with one member up", v6("2001:db8:1::1", 1), 1u << kWest,
        Verdict::kTtlExceeded, kAllDown, kNoRouteIndex, IcmpError::kTimeExceeded},
+      {"v6 hop limit 0 to a prohibit route", v6("2001:db8:7::1", 0), kAllUp, Verdict::kProhibited,
+       kAllDown, 8, IcmpError::kAdminProhibited},
   };
   for (const Case& c : cases) {
     auto packet = c.packet;
@@ -290,7 +309,8 @@ TEST(RouteTableForward, EcmpSpreadsFlowsAndKeepsEachOnOnePath) {
 TEST(RouteTableForward, ABatchDecidesEachPacketAsAlone) {
   const RouteTable table = exampleTable();
   std::vector<std::vector<uint8_t>> kinds;
-  for (const Ipv4 dst : {0x0a020101u, 0x0a020301u, 0x0a030000u, 0xe0000001u}) {
+  for (const Ipv4 dst :
+       {0x0a020101u, 0x0a020301u, 0x0a030000u, 0xe0000001u, 0x0a020401u, 0x0a020701u}) {
     V4Spec s;
     s.destination = dst;
     kinds.push_back(makeV4(s));
