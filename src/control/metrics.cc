@@ -147,6 +147,23 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
     for (const auto& s : bfd["sessions"])
       w.sample("ferry_bfd_detection_time_microseconds",
                "interface=\"" + label(s["interface"]) + "\"", number(s["detection_time_us"]));
+    // Per reason (RFC 5880 §6.8.6, §6.7): authentication failures, wrong
+    // discriminators, …; a rising auth_* series is a wrong key or an attack.
+    w.family("ferry_bfd_discards_total", "counter", "BFD packets a session discarded, per reason.");
+    for (const auto& s : bfd["sessions"])
+      if (const auto d = s.find("discards"); d != s.end() && d->is_object())
+        for (const auto& [reason, count] : d->items())
+          w.sample("ferry_bfd_discards_total",
+                   "interface=\"" + label(s["interface"]) + "\",reason=\"" + label(reason) + "\"",
+                   number(count));
+    // Key rollover: the key id the peer signs with (sessions with
+    // authentication that have accepted a packet).
+    w.family("ferry_bfd_peer_key_id", "gauge",
+             "Auth Key ID of the peer's last accepted BFD packet.");
+    for (const auto& s : bfd["sessions"])
+      if (const auto k = s.find("peer_key_id"); k != s.end() && k->is_number())
+        w.sample("ferry_bfd_peer_key_id", "interface=\"" + label(s["interface"]) + "\"",
+                 number(*k));
   }
   if (routes.is_object() && routes.contains("routes")) {
     w.family("ferry_route_packets_total", "counter", "Packets forwarded per route.");

@@ -17,7 +17,8 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
   const auto interfaces = nlohmann::json::parse(R"([{"name": "we\"st", "up": false}])");
   const auto bfd = nlohmann::json::parse(
       R"({"sessions": [{"interface": "we\"st", "state": "down", "transitions": 4, "detection_time_us": 150000,
-          "flaps_damped": 2}]})");
+          "flaps_damped": 2, "discards": {"auth_failed": 6, "auth_key_id_mismatch": 0}, "peer_key_id": 3},
+          {"interface": "east", "state": "up", "peer_key_id": null}]})");
   const auto routes = nlohmann::json::parse(R"({"routes": [{"prefix": "10.0.0.0/8", "packets": 9}]})");
   const std::string text = prometheusText(stats, interfaces, bfd, routes);
   for (const char* line : {
@@ -42,6 +43,9 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
            "ferry_bfd_transitions_total{interface=\"we\\\"st\"} 4\n",
            "ferry_bfd_detection_time_microseconds{interface=\"we\\\"st\"} 150000\n",
            "ferry_bfd_flaps_damped_total{interface=\"we\\\"st\"} 2\n",
+           "ferry_bfd_discards_total{interface=\"we\\\"st\",reason=\"auth_failed\"} 6\n",
+           "ferry_bfd_discards_total{interface=\"we\\\"st\",reason=\"auth_key_id_mismatch\"} 0\n",
+           "ferry_bfd_peer_key_id{interface=\"we\\\"st\"} 3\n",
            "ferry_route_packets_total{prefix=\"10.0.0.0/8\"} 9\n",
        })
     EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
@@ -49,6 +53,9 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
   size_t types = 0;
   for (size_t at = 0; (at = text.find("# TYPE ferry_drops_total ", at)) != std::string::npos; ++at) ++types;
   EXPECT_EQ(types, 1u);
+  // No peer key yet (or no authentication): no series, not a made-up 0.
+  EXPECT_EQ(text.find("ferry_bfd_peer_key_id{interface=\"east\"}"), std::string::npos) << text;
+  EXPECT_EQ(text.find("ferry_bfd_discards_total{interface=\"east\""), std::string::npos) << text;
   // A document without a counter (an older daemon's) gives 0, never a crash.
   const std::string older = prometheusText(nlohmann::json::parse(R"({"dataplanes": [{"id": 1}],
       "interfaces": [{"name": "x", "drops": {}}]})"), interfaces, nullptr, nullptr);
