@@ -133,20 +133,20 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
     w.family("ferry_bfd_session_up", "gauge", "1 when the BFD session is Up.");
     for (const auto& s : bfd["sessions"])
       w.sample("ferry_bfd_session_up", "interface=\"" + label(s["interface"]) + "\"",
-               s["state"] == "up" ? 1 : 0);
+               s.value("state", "") == "up" ? 1 : 0);
     w.family("ferry_bfd_transitions_total", "counter", "BFD session state changes.");
     for (const auto& s : bfd["sessions"])
       w.sample("ferry_bfd_transitions_total", "interface=\"" + label(s["interface"]) + "\"",
-               number(s["transitions"]));
+               field(s, "transitions"));
     w.family("ferry_bfd_flaps_damped_total", "counter",
              "BFD ups that ended within the interface's up hold-down.");
     for (const auto& s : bfd["sessions"])
       w.sample("ferry_bfd_flaps_damped_total", "interface=\"" + label(s["interface"]) + "\"",
-               number(s["flaps_damped"]));
+               field(s, "flaps_damped"));
     w.family("ferry_bfd_detection_time_microseconds", "gauge", "Negotiated BFD detection time.");
     for (const auto& s : bfd["sessions"])
       w.sample("ferry_bfd_detection_time_microseconds",
-               "interface=\"" + label(s["interface"]) + "\"", number(s["detection_time_us"]));
+               "interface=\"" + label(s["interface"]) + "\"", field(s, "detection_time_us"));
     // Per reason (RFC 5880 §6.8.6, §6.7): authentication failures, wrong
     // discriminators, …; a rising auth_* series is a wrong key or an attack.
     w.family("ferry_bfd_discards_total", "counter", "BFD packets a session discarded, per reason.");
