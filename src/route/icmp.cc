@@ -13,6 +13,47 @@ namespace {
 using namespace ip;  // header sizes and protocol numbers
 constexpr uint8_t kTtl = 64;
 
+// An IPv4 header without options for an ICMP message ferry sends: ID 0 with
+// DF (RFC 6864 atomic datagram), TTL 64, its checksum.
+void writeIpv4Header(std::span<uint8_t> out, uint8_t tos, size_t total, Ipv4 from,
+                     Ipv4 to) noexcept {
+  uint8_t* ip = out.data();
+  ip[0] = 0x45;
+  ip[1] = tos;
+  storeBe16(ip + 2, static_cast<uint16_t>(total));
+  storeBe16(ip + 4, 0);       // ID
+  storeBe16(ip + 6, 0x4000);  // DF, offset 0
+  ip[8] = kTtl;
+  ip[9] = kProtoIcmp;
+  storeBe16(ip + 10, 0);
+  storeBe32(ip + 12, from);
+  storeBe32(ip + 16, to);
+  storeBe16(ip + 10, checksum::compute(out.first(kIpv4MinHeader)));
+}
+
+// An IPv6 header for an ICMPv6 message ferry sends: traffic class 0, flow
+// label 0, hop limit 64.
+void writeIpv6Header(std::span<uint8_t> out, size_t payload, const Ipv6& from,
+                     const Ipv6& to) noexcept {
+  uint8_t* ip = out.data();
+  storeBe32(ip, 0x60000000);
+  storeBe16(ip + 4, static_cast<uint16_t>(payload));
+  ip[6] = kProtoIcmpV6;
+  ip[7] = kTtl;
+  from.store(ip + 8);
+  to.store(ip + 24);
+}
+
+// The ICMPv6 pseudo-header's sum (RFC 8200 §8.1): the 32 address bytes
+// starting at `addresses`, the 32-bit upper-layer length, 24 zero bits and
+// the next header.
+uint32_t pseudoHeaderV6(std::span<const uint8_t> addresses, size_t length) noexcept {
+  uint32_t sum = checksum::add(0, addresses.first(32));
+  sum = checksum::add16(sum, static_cast<uint16_t>(length >> 16));
+  sum = checksum::add16(sum, static_cast<uint16_t>(length));
+  return checksum::add16(sum, kProtoIcmpV6);
+}
+
 // ICMPv4 types that are queries/replies, not errors (RFC 792, RFC 950); any
 // other type, unknown ones included, counts as an error (Linux icmp_pointers).
 bool isIcmpV4Query(uint8_t type) noexcept {
@@ -39,20 +80,9 @@ size_t buildV4(IcmpError kind, Ipv4 source, std::span<const uint8_t> in,
   const size_t total = kHeaders + quote;
   std::memmove(&out[kHeaders], in.data(), quote);  // in and out may overlap
 
-  uint8_t* ip = out.data();
-  ip[0] = 0x45;
-  ip[1] = 0xc0;
-  storeBe16(ip + 2, static_cast<uint16_t>(total));
-  storeBe16(ip + 4, 0);       // ID
-  storeBe16(ip + 6, 0x4000);  // DF, offset 0
-  ip[8] = kTtl;
-  ip[9] = kProtoIcmp;
-  storeBe16(ip + 10, 0);
-  storeBe32(ip + 12, source);
-  storeBe32(ip + 16, from);
-  storeBe16(ip + 10, checksum::compute(out.first(kIpv4MinHeader)));
+  writeIpv4Header(out, 0xc0, total, source, from);  // TOS: precedence 6, RFC 1812 §4.3.2.5
 
-  uint8_t* icmp = ip + kIpv4MinHeader;
+  uint8_t* icmp = out.data() + kIpv4MinHeader;
   icmp[0] = kind == IcmpError::kTimeExceeded ? 11 : 3;
   icmp[1] = kind == IcmpError::kAdminProhibited ? 13 : 0;
   storeBe16(icmp + 2, 0);
@@ -79,26 +109,15 @@ size_t buildV6(IcmpError kind, const Ipv6& source, std::span<const uint8_t> in,
   const size_t payload = kIcmpHeader + quote;
   std::memmove(&out[kHeaders], in.data(), quote);  // in and out may overlap
 
-  uint8_t* ip = out.data();
-  storeBe32(ip, 0x60000000);  // version 6, traffic class 0, flow label 0
-  storeBe16(ip + 4, static_cast<uint16_t>(payload));
-  ip[6] = kProtoIcmpV6;
-  ip[7] = kTtl;
-  source.store(ip + 8);
-  from.store(ip + 24);
+  writeIpv6Header(out, payload, source, from);
 
-  uint8_t* icmp = ip + kIpv6Header;
+  uint8_t* icmp = out.data() + kIpv6Header;
   icmp[0] = kind == IcmpError::kTimeExceeded ? 3 : 1;
   icmp[1] = kind == IcmpError::kAdminProhibited ? 1 : 0;
   storeBe16(icmp + 2, 0);
   storeBe32(icmp + 4, 0);  // unused
-  // Pseudo-header (RFC 8200 §8.1): source, destination, 32-bit upper-layer
-  // length, 24 zero bits, next header.
-  uint32_t sum = checksum::add(0, out.subspan(8, 32));
-  sum = checksum::add16(sum, static_cast<uint16_t>(payload));
-  sum = checksum::add16(sum, kProtoIcmpV6);
-  sum = checksum::add(sum, out.subspan(kIpv6Header, payload));
-  storeBe16(icmp + 2, checksum::fold(sum));
+  storeBe16(icmp + 2, checksum::fold(checksum::add(pseudoHeaderV6(out.subspan(8, 32), payload),
+                                                   out.subspan(kIpv6Header, payload))));
   return kIpv6Header + payload;
 }
 
@@ -121,13 +140,6 @@ EchoMessage echoRequestV4(Ipv4 self, std::span<const uint8_t> in) noexcept {
   if (icmp[0] != 8 || icmp[1] != 0 || checksum::compute(icmp) != 0) return {};
   if (kIpv4MinHeader + icmp.size() > kIcmpMaxPacket) return {};
   return {ihl, icmp.size()};
-}
-
-uint32_t pseudoHeaderV6(std::span<const uint8_t> addresses, size_t length) noexcept {
-  uint32_t sum = checksum::add(0, addresses.first(32));
-  sum = checksum::add16(sum, static_cast<uint16_t>(length >> 16));
-  sum = checksum::add16(sum, static_cast<uint16_t>(length));
-  return checksum::add16(sum, kProtoIcmpV6);
 }
 
 EchoMessage echoRequestV6(const Ipv6& self, std::span<const uint8_t> in) noexcept {
@@ -162,19 +174,8 @@ size_t buildEchoReply(const IpAddress& self, std::span<const uint8_t> request,
     const Ipv4 to = loadBe32(&request[12]);
     std::memmove(&out[kIpv4MinHeader], &request[m.offset],
                  m.length);  // request and out may overlap
-    uint8_t* ip = out.data();
-    ip[0] = 0x45;
-    ip[1] = tos;
-    storeBe16(ip + 2, static_cast<uint16_t>(total));
-    storeBe16(ip + 4, 0);       // ID
-    storeBe16(ip + 6, 0x4000);  // DF, offset 0
-    ip[8] = kTtl;
-    ip[9] = kProtoIcmp;
-    storeBe16(ip + 10, 0);
-    storeBe32(ip + 12, self.v4());
-    storeBe32(ip + 16, to);
-    storeBe16(ip + 10, checksum::compute(out.first(kIpv4MinHeader)));
-    uint8_t* icmp = ip + kIpv4MinHeader;
+    writeIpv4Header(out, tos, total, self.v4(), to);
+    uint8_t* icmp = out.data() + kIpv4MinHeader;
     icmp[0] = 0;  // echo reply
     storeBe16(icmp + 2, 0);
     storeBe16(icmp + 2, checksum::compute(out.subspan(kIpv4MinHeader, m.length)));
@@ -185,14 +186,8 @@ size_t buildEchoReply(const IpAddress& self, std::span<const uint8_t> request,
   if (m.length == 0 || out.size() < total) return 0;
   const Ipv6 to = Ipv6::load(&request[8]);
   std::memmove(&out[kIpv6Header], &request[m.offset], m.length);
-  uint8_t* ip = out.data();
-  storeBe32(ip, 0x60000000);
-  storeBe16(ip + 4, static_cast<uint16_t>(m.length));
-  ip[6] = kProtoIcmpV6;
-  ip[7] = kTtl;
-  self.v6().store(ip + 8);
-  to.store(ip + 24);
-  uint8_t* icmp = ip + kIpv6Header;
+  writeIpv6Header(out, m.length, self.v6(), to);
+  uint8_t* icmp = out.data() + kIpv6Header;
   icmp[0] = 129;  // echo reply
   storeBe16(icmp + 2, 0);
   storeBe16(icmp + 2, checksum::fold(checksum::add(pseudoHeaderV6(out.subspan(8, 32), m.length),
