@@ -162,7 +162,13 @@ TEST(Bfd, DetectionWaitsForADataplaneThatHasThePeersPacketsUnread) {
   ASSERT_GT(dataplane, 0);
   const auto before_a = a.show("bfd")["sessions"][0];
   const auto before_b = b.show("bfd")["sessions"][0];
-  EXPECT_EQ(before_a["expiries_deferred"], 0);
+  // Deferrals are counted from here: on a loaded machine (the TSan build
+  // beside other tests) a dataplane can be late by itself and an expiry may
+  // already have waited once (a fresh clone's run saw expiries_deferred 1
+  // here), or wait once more between the two stops below. So the deferrals
+  // are checked as "at least one per stop"; the transitions and the
+  // detection expiries, which say whether the session flapped, exactly.
+  const uint64_t deferred_before = before_a["expiries_deferred"];
 
   // 500 ms without A's dataplane: over 3 detection times of B's packets
   // waiting on its socket. A keeps sending (its BFD thread runs), so B stays
@@ -177,7 +183,8 @@ TEST(Bfd, DetectionWaitsForADataplaneThatHasThePeersPacketsUnread) {
   EXPECT_EQ(after_a["state"], "up") << after_a.dump();
   EXPECT_EQ(after_a["transitions"], before_a["transitions"]) << after_a.dump();
   EXPECT_EQ(after_a["detection_expiries"], 0) << after_a.dump();
-  EXPECT_EQ(after_a["expiries_deferred"], 1) << after_a.dump();
+  const uint64_t deferred_after = after_a["expiries_deferred"];
+  EXPECT_GE(deferred_after, deferred_before + 1) << after_a.dump();
   const auto after_b = b.show("bfd")["sessions"][0];
   EXPECT_EQ(after_b["transitions"], before_b["transitions"]) << after_b.dump();
 
@@ -193,7 +200,7 @@ TEST(Bfd, DetectionWaitsForADataplaneThatHasThePeersPacketsUnread) {
     EXPECT_EQ(down["state"], "down") << down.dump();
     EXPECT_EQ(down["last_diagnostic"], "control_detection_time_expired") << down.dump();
     EXPECT_EQ(down["detection_expiries"], 1) << down.dump();
-    EXPECT_EQ(down["expiries_deferred"], 2) << down.dump();
+    EXPECT_GE(down["expiries_deferred"].get<uint64_t>(), deferred_after + 1) << down.dump();
     const uint64_t t_down = down["last_change_monotonic_us"];
     EXPECT_GE(t_down - t_stop, 1'000'000u) << down.dump();
     EXPECT_LE(t_down - t_stop, 1'000'000u + 150'000u + 50'000u) << down.dump();
