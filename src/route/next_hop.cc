@@ -56,6 +56,13 @@ std::string_view toString(GroupMode mode) noexcept {
   return "unknown";
 }
 
+std::optional<GroupMode> dropModeNamed(std::string_view name) noexcept {
+  for (const GroupMode mode :
+       {GroupMode::kBlackhole, GroupMode::kUnreachable, GroupMode::kProhibit})
+    if (name == toString(mode)) return mode;
+  return std::nullopt;
+}
+
 uint64_t NextHopGroup::activeMask(uint64_t up_mask) const noexcept {
   if (mode_ == GroupMode::kEcmp) return member_mask_ & up_mask;
   const uint32_t first = nthUp(up_mask, 0);

@@ -80,7 +80,7 @@ RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> i
     std::string_view fields[3];
     const size_t n = splitFields(text, fields, 3);
     if (n == 0) continue;
-    if (fields[0] == "blackhole" || fields[0] == "unreachable" || fields[0] == "prohibit") {
+    if (const std::optional<GroupMode> mode = dropModeNamed(fields[0])) {
       // A drop route, written as iproute2 writes one ('blackhole PREFIX'):
       // no prefix reads as either word, so no interface name can clash.
       if (n != 2) {
@@ -93,10 +93,7 @@ RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> i
         fail(line, error);
         continue;
       }
-      const GroupMode mode = fields[0] == "blackhole"     ? GroupMode::kBlackhole
-                             : fields[0] == "unreachable" ? GroupMode::kUnreachable
-                                                          : GroupMode::kProhibit;
-      set.add(*prefix, NextHopGroup::drop(mode));
+      set.add(*prefix, NextHopGroup::drop(*mode));
       line_of.push_back(static_cast<uint32_t>(line));
       continue;
     }

@@ -83,15 +83,9 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
       }
     }
 
-    std::optional<GroupMode> drop;
     if (!spec.drop.empty()) {
-      if (spec.drop == "blackhole") {
-        drop = GroupMode::kBlackhole;
-      } else if (spec.drop == "unreachable") {
-        drop = GroupMode::kUnreachable;
-      } else if (spec.drop == "prohibit") {
-        drop = GroupMode::kProhibit;
-      } else {
+      const std::optional<GroupMode> drop = dropModeNamed(spec.drop);
+      if (!drop) {
         report(r, Field::kDrop, 0, kError,
                cat({"unknown drop action '", spec.drop,
                     "' (blackhole: drop silently; unreachable, prohibit: drop and answer with ICMP "

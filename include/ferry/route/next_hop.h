@@ -50,6 +50,10 @@ enum class GroupMode : uint8_t { kFailover, kEcmp, kBlackhole, kUnreachable, kPr
 
 // "failover", "ecmp", "blackhole", "unreachable", "prohibit".
 std::string_view toString(GroupMode mode) noexcept;
+// The drop mode a config's `drop:` or a routes file's first word names
+// ("blackhole", "unreachable", "prohibit": toString's names of the modes
+// whose groups drop), or nullopt.
+std::optional<GroupMode> dropModeNamed(std::string_view name) noexcept;
 
 class NextHopGroup {
  public:

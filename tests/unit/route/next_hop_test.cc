@@ -71,6 +71,12 @@ TEST(NextHopGroup, DropGroupsHaveNoMemberAndSelectNothing) {
   EXPECT_EQ(toString(GroupMode::kBlackhole), "blackhole");
   EXPECT_EQ(toString(GroupMode::kUnreachable), "unreachable");
   EXPECT_EQ(toString(GroupMode::kProhibit), "prohibit");
+  // The names a config's `drop:` and a routes file use.
+  EXPECT_EQ(dropModeNamed("blackhole"), GroupMode::kBlackhole);
+  EXPECT_EQ(dropModeNamed("unreachable"), GroupMode::kUnreachable);
+  EXPECT_EQ(dropModeNamed("prohibit"), GroupMode::kProhibit);
+  for (const char* other : {"failover", "ecmp", "Blackhole", "reject", "", "prohibited"})
+    EXPECT_FALSE(dropModeNamed(other)) << other;
 }
 
 // (up interfaces → chosen) for via: [3, 1, 7]: the first member that is up.
