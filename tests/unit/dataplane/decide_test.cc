@@ -160,30 +160,19 @@ Action onRoute(Action a, uint32_t route) {
   return a;
 }
 
-// An ICMP echo request (or another ICMP `type`) to `destination`, TTL `ttl`.
+// An ICMP echo request (or another ICMP `type`) to `destination`, TTL `ttl`:
+// 44 bytes, as forwarded.
 std::vector<uint8_t> echoTo(route::Ipv4 destination, uint8_t ttl = 64, uint8_t type = 8) {
-  auto p = makeV4({.destination = destination, .ttl = ttl, .protocol = 1, .payload = 24});
-  p[20] = type;
-  p[21] = 0;
-  p[22] = p[23] = 0;
-  storeBe16(&p[22], checksum::compute(std::span(p).subspan(20)));
-  return p;
+  route::testing::V4Spec spec;
+  spec.destination = destination;
+  spec.ttl = ttl;
+  return route::testing::makeEchoV4(spec, 16, type);
 }
 
 std::vector<uint8_t> echoToV6(const route::Ipv6& destination) {
   route::testing::V6Spec spec;
   spec.destination = destination;
-  spec.next_header = 58;
-  spec.payload = 24;
-  auto p = makeV6(spec);
-  p[40] = 128;
-  p[41] = 0;
-  p[42] = p[43] = 0;
-  uint32_t sum = checksum::add(0, std::span(p).subspan(8, 32));
-  sum = checksum::add16(sum, static_cast<uint16_t>(p.size() - 40));
-  sum = checksum::add16(sum, 58);
-  storeBe16(&p[42], checksum::fold(checksum::add(sum, std::span(p).subspan(40))));
-  return p;
+  return route::testing::makeEchoV6(spec);
 }
 
 std::vector<uint8_t> udpToV6(const route::Ipv6& destination) {

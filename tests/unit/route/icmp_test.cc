@@ -307,22 +307,13 @@ TEST(IcmpNeverSend, WrongFamilyOrBadHeader) {
 }
 
 // Echo requests to the router's own address (route mode's ICMP source).
-// An IPv4 echo request to kSource4 with `data` bytes after the 8-byte header.
 std::vector<uint8_t> echoV4(V4Spec s, size_t data = 16, uint8_t type = 8) {
-  s.protocol = 1;
   s.destination = kSource4.v4();
-  s.payload = 8 + data;
-  auto p = makeV4(s);
-  const size_t ihl = static_cast<size_t>(p[0] & 0x0f) * 4;
-  p[ihl] = type;
-  p[ihl + 1] = 0;
-  storeBe16(&p[ihl + 2], 0);
-  storeBe16(&p[ihl + 4], 0x4242);  // identifier
-  storeBe16(&p[ihl + 6], 7);       // sequence
-  storeBe16(&p[ihl + 2], naiveChecksum({p.begin() + static_cast<long>(ihl), p.end()}));
-  return p;
+  return testing::makeEchoV4(s, data, type);
 }
 
+// The ICMPv6 checksum of a packet without extension headers, computed
+// independently of the code under test (naiveChecksum): 0 when it is right.
 uint16_t icmpV6Checksum(const std::vector<uint8_t>& p) {
   std::vector<uint8_t> covered(p.begin() + 8, p.begin() + 40);
   const uint32_t len = static_cast<uint32_t>(p.size() - 40);
@@ -334,17 +325,8 @@ uint16_t icmpV6Checksum(const std::vector<uint8_t>& p) {
 }
 
 std::vector<uint8_t> echoV6(V6Spec s, size_t data = 16, uint8_t type = 128) {
-  s.next_header = 58;
   s.destination = kSource6.v6();
-  s.payload = 8 + data;
-  auto p = makeV6(s);
-  p[40] = type;
-  p[41] = 0;
-  storeBe16(&p[42], 0);
-  storeBe16(&p[44], 0x4242);
-  storeBe16(&p[46], 7);
-  storeBe16(&p[42], icmpV6Checksum(p));
-  return p;
+  return testing::makeEchoV6(s, data, type);
 }
 
 std::vector<uint8_t> reply(const IpAddress& self, const std::vector<uint8_t>& request,

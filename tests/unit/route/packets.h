@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "ferry/net/checksum.h"
@@ -87,6 +88,41 @@ inline std::vector<uint8_t> makeV6(const V6Spec& s) {
     storeBe16(&p[offset + 2], s.destination_port);
   }
   for (size_t i = offset + 4; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i);
+  return p;
+}
+
+// ICMP echo requests (or another ICMP `type`) on makeV4/makeV6: `data` bytes
+// after the 8-byte header (identifier 0x4242, sequence 7), the ICMP or
+// ICMPv6 checksum set (ICMPv6: behind any extension headers, with the
+// pseudo-header of RFC 8200 §8.1).
+inline std::vector<uint8_t> makeEchoV4(V4Spec s, size_t data = 16, uint8_t type = 8) {
+  s.protocol = 1;
+  s.payload = 8 + data;
+  auto p = makeV4(s);
+  const size_t ihl = static_cast<size_t>(p[0] & 0x0f) * 4;
+  p[ihl] = type;
+  p[ihl + 1] = 0;
+  storeBe16(&p[ihl + 2], 0);
+  storeBe16(&p[ihl + 4], 0x4242);
+  storeBe16(&p[ihl + 6], 7);
+  storeBe16(&p[ihl + 2], checksum::compute(std::span(p).subspan(ihl)));
+  return p;
+}
+
+inline std::vector<uint8_t> makeEchoV6(V6Spec s, size_t data = 16, uint8_t type = 128) {
+  s.next_header = 58;
+  s.payload = 8 + data;
+  auto p = makeV6(s);
+  const size_t at = 40 + s.extensions.size() * 8;
+  p[at] = type;
+  p[at + 1] = 0;
+  storeBe16(&p[at + 2], 0);
+  storeBe16(&p[at + 4], 0x4242);
+  storeBe16(&p[at + 6], 7);
+  uint32_t sum = checksum::add(0, std::span(p).subspan(8, 32));
+  sum = checksum::add16(sum, static_cast<uint16_t>(p.size() - at));
+  sum = checksum::add16(sum, 58);
+  storeBe16(&p[at + 2], checksum::fold(checksum::add(sum, std::span(p).subspan(at))));
   return p;
 }
 
