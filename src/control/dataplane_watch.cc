@@ -25,9 +25,12 @@ DataplaneWatch::DataplaneWatch(Steering steering, std::vector<DataplaneView> dat
   for (const auto& dp : dataplanes_) cpus_.push_back(dp.cpu);
 }
 
+std::string dataplaneName(unsigned id, int cpu) {
+  return "dataplane " + std::to_string(id) + " (CPU " + std::to_string(cpu) + ")";
+}
+
 std::string DataplaneWatch::who(std::size_t d) const {
-  return "dataplane " + std::to_string(dataplanes_[d].id) + " (CPU " +
-         std::to_string(dataplanes_[d].cpu) + ")";
+  return dataplaneName(dataplanes_[d].id, dataplanes_[d].cpu);
 }
 
 bool DataplaneWatch::attach(const std::vector<bool>& away) {

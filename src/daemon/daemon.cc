@@ -407,7 +407,7 @@ std::vector<std::string> Daemon::stopWithin(std::chrono::milliseconds limit) {
   for (size_t d = 0; d < threads_.size(); ++d) {
     if (!threads_[d].joinable()) continue;
     if (ended_[d].wait_until(deadline) != std::future_status::ready) {
-      stuck.push_back("dataplane " + std::to_string(d) + " (CPU " + std::to_string(cpus_[d]) + ")");
+      stuck.push_back(dataplaneName(unsigned(d), cpus_[d]));
       continue;
     }
     threads_[d].join();

@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "ferry/route/lpm.h"
+
 namespace ferry {
 
 namespace {
@@ -10,7 +12,8 @@ std::mutex& carryMutex() {
   static std::mutex mu;
   return mu;
 }
-constexpr uint32_t kNone = UINT32_MAX;
+// What RouteTable::indicesIn gives for a prefix the old table lacks.
+constexpr uint32_t kNone = route::kNoRouteIndex;
 }  // namespace
 
 RouteCounters::RouteCounters(unsigned dataplanes, size_t routes)

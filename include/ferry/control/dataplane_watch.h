@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "ferry/config/config.h"
@@ -36,6 +37,9 @@ struct DataplaneView {
   const DataplaneCounters* counters = nullptr;
   std::vector<int> fds;  // per interface: the dataplane's socket
 };
+
+// How logs name a dataplane: "dataplane 1 (CPU 3)".
+std::string dataplaneName(unsigned id, int cpu);
 
 // One dataplane's health as reported by `show dataplanes`.
 struct DataplaneHealth {
