@@ -85,7 +85,9 @@ struct SessionConfig {
 };
 
 // nullptr when `config` is usable, else what is wrong ("detect_mult must be
-// 1..255"). Config validation calls this to report errors with a line number.
+// 1..255"). The Session constructor and setAuthKeys() check with it; the
+// config parser makes the same checks itself, to place each error on its
+// YAML item (config.cc parseBfd, parseBfdAuth).
 const char* validate(const SessionConfig& config) noexcept;
 // The same for the authentication part alone.
 const char* validate(const AuthConfig& auth) noexcept;
