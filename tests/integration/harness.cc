@@ -28,10 +28,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Namespaces and children alive right now, for the signal-time cleanup.
+// Namespaces, children and temporary directories alive right now, for the
+// signal-time cleanup.
 std::mutex g_mutex;
 std::vector<std::string> g_namespaces;
 std::vector<pid_t> g_children;
+std::vector<std::string> g_dirs;
+
+void trackDir(const std::string& dir) {
+  std::lock_guard lock(g_mutex);
+  g_dirs.push_back(dir);
+}
+
+// Removes `dir` with everything in it and forgets it.
+void removeDir(const std::string& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  std::lock_guard lock(g_mutex);
+  g_dirs.erase(std::remove(g_dirs.begin(), g_dirs.end(), dir), g_dirs.end());
+}
 
 extern "C" void onFatalSignal(int sig) {
   // Best effort from a signal handler: the test binary is being killed
@@ -43,6 +58,10 @@ extern "C" void onFatalSignal(int sig) {
     kill(pid, SIGKILL);
   }
   for (const auto& ns : g_namespaces) process::deleteNetns(ns);
+  for (const auto& dir : g_dirs) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -59,19 +78,18 @@ void installSignalCleanup() {
 }  // namespace
 
 TempDir::TempDir() {
+  installSignalCleanup();
   char tmpl[] = "/tmp/ferry-test-XXXXXX";
   const char* made = mkdtemp(tmpl);
   if (made == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = made;
+  trackDir(path_);
   // Daemons that drop privileges (FRR's bfdd runs as frr) must reach files here.
   fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                              fs::perms::others_read | fs::perms::others_exec);
 }
 
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
+TempDir::~TempDir() { removeDir(path_); }
 
 std::string TempDir::write(const std::string& name, const std::string& content) const {
   const std::string full = path_ + "/" + name;
@@ -87,6 +105,7 @@ Process Process::start(const std::vector<std::string>& argv, const Options& opti
   const char* made = mkdtemp(tmpl);
   if (made == nullptr) throw std::runtime_error("mkdtemp failed");
   p.dir_ = made;
+  trackDir(p.dir_);
   auto child = process::Child::spawn(argv, {.netns = options.netns,
                                             .stdout_path = p.dir_ + "/stdout",
                                             .stderr_path = p.dir_ + "/stderr",
@@ -121,8 +140,7 @@ void Process::release() {
     g_children.erase(std::remove(g_children.begin(), g_children.end(), pid), g_children.end());
   }
   if (!dir_.empty()) {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    removeDir(dir_);
     dir_.clear();
   }
 }

@@ -59,6 +59,7 @@ class Process {
   ~Process();
 
   pid_t pid() const { return child_.pid(); }
+  const std::string& captureDir() const { return dir_; }  // holds its stdout and stderr files
   bool running() { return child_.running(); }
   void signal(int sig) const { child_.signal(sig); }
   // Waits for exit; returns the exit status (0..255), 128+N for a signal, or

@@ -1,15 +1,17 @@
 // The harness cleans up after itself: these tests check that what it creates
 // is gone afterwards, since every other integration test relies on it.
+#include "harness.h"
+
 #include <signal.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <thread>
-
-#include "harness.h"
 
 namespace ferry::test {
 namespace {
+namespace fs = std::filesystem;
 
 TEST(Harness, ProcessCapturesOutputAndExitStatus) {
   auto p = Process::start({"sh", "-c", "echo out; echo err >&2; exit 3"});
@@ -65,7 +67,9 @@ TEST(Harness, NetNsCreatedAndRemovedWithItsProcesses) {
 TEST(HarnessChild, DISABLED_HoldsNamespaceUntilSignalled) {
   if (std::getenv("FERRY_HARNESS_CHILD") == nullptr) GTEST_SKIP() << "run by Harness.KilledBy*";
   NetNs ns("sig");
+  const TempDir dir;
   auto p = Process::start({"sleep", "30"}, {.netns = ns.name()});
+  std::printf("dirs %s %s\n", dir.path().c_str(), p.captureDir().c_str());
   std::printf("namespace %s\n", ns.name().c_str());
   std::fflush(stdout);
   std::this_thread::sleep_for(20s);
@@ -73,7 +77,8 @@ TEST(HarnessChild, DISABLED_HoldsNamespaceUntilSignalled) {
 }
 
 // A test binary killed by `sig` removes its namespaces (and the processes in
-// them) on the way out, so the next run finds none of them.
+// them) and its temporary directories on the way out, so the next run finds
+// none of them.
 void killedBinaryLeavesNoNamespace(int sig) {
   if (!canUseNetns()) GTEST_SKIP() << "needs root and ip netns";
   auto child = Process::start({"/proc/self/exe", "--gtest_also_run_disabled_tests",
@@ -95,12 +100,31 @@ void killedBinaryLeavesNoNamespace(int sig) {
   const std::string out = child.out();
   const auto at = out.find(label) + label.size();
   const std::string name = out.substr(at, out.find('\n', at) - at);
+  std::string temp_dir;
+  std::string capture_dir;
+  {
+    const auto dirs = out.find("dirs ");
+    ASSERT_NE(dirs, std::string::npos) << out;
+    std::istringstream line(out.substr(dirs, out.find('\n', dirs) - dirs));
+    std::string word;
+    line >> word >> temp_dir >> capture_dir;
+    ASSERT_EQ(word, "dirs") << out;
+  }
   ASSERT_EQ(sh("ip netns list | grep -qw " + name), 0) << name << " does not exist";
+  ASSERT_TRUE(fs::is_directory(temp_dir)) << temp_dir;
+  ASSERT_TRUE(fs::is_regular_file(capture_dir + "/stdout")) << capture_dir;
   child.signal(sig);
   EXPECT_EQ(child.wait(10s), 128 + sig) << child.err();
   EXPECT_NE(sh("ip netns list | grep -qw " + name), 0)
       << name << " still exists after " << sigabbrev_np(sig);
-  process::deleteNetns(name);  // if the test failed: its namespace and the sleep in it
+  EXPECT_FALSE(fs::exists(temp_dir)) << temp_dir << " still exists after " << sigabbrev_np(sig);
+  EXPECT_FALSE(fs::exists(capture_dir))
+      << capture_dir << " still exists after " << sigabbrev_np(sig);
+  // If the test failed: its namespace and the sleep in it, and the directories.
+  process::deleteNetns(name);
+  std::error_code ec;
+  fs::remove_all(temp_dir, ec);
+  fs::remove_all(capture_dir, ec);
 }
 
 TEST(Harness, KilledBySigtermLeavesNoNamespace) { killedBinaryLeavesNoNamespace(SIGTERM); }
