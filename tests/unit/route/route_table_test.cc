@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <memory>
+#include <random>
 
 #include "packets.h"
 
@@ -383,6 +386,74 @@ TEST(RouteTableIndices, EachRouteFindsTheSamePrefixInThePreviousTable) {
   const RouteTable empty = build({});
   EXPECT_EQ(after.indicesIn(empty), std::vector<uint32_t>(7, kNoRouteIndex));
   EXPECT_TRUE(empty.indicesIn(before).empty());
+}
+
+// The same against a map, on tables laid out as a merged FPM table is (an
+// unsorted head, then routes in prefix order) and in every other order:
+// sorted, reversed, shuffled, a sorted head before an unsorted tail.
+TEST(RouteTableIndices, MatchBruteForceWhateverTheTablesOrder) {
+  std::mt19937 rng(7);
+  std::vector<Prefix> pool;
+  for (uint32_t i = 0; i < 400; ++i) {
+    const unsigned len = 8 + rng() % 25;
+    if (rng() % 4 == 0) {
+      pool.push_back(Prefix::v6(
+          Ipv6{0x20010db800000000ull | (uint64_t(rng()) << 8), 0} & ipv6Mask(32 + len), 32 + len));
+    } else {
+      pool.push_back(Prefix::v4(rng() & ipv4Mask(len), len));
+    }
+  }
+  std::sort(pool.begin(), pool.end());
+  pool.erase(std::unique(pool.begin(), pool.end()), pool.end());
+  const NextHopGroup group = NextHopGroup::drop(GroupMode::kBlackhole);
+  enum class Order { kSorted, kReversed, kShuffled, kHeadThenSorted, kSortedThenShuffled };
+  const auto table = [&](Order order, size_t head) {
+    std::vector<Prefix> picked;
+    for (const Prefix& p : pool)
+      if (rng() % 3 != 0) picked.push_back(p);
+    switch (order) {
+      case Order::kSorted:
+        break;
+      case Order::kReversed:
+        std::reverse(picked.begin(), picked.end());
+        break;
+      case Order::kShuffled:
+        std::shuffle(picked.begin(), picked.end(), rng);
+        break;
+      case Order::kHeadThenSorted:
+        std::shuffle(picked.begin(), picked.end(), rng);
+        std::sort(picked.begin() + std::min(head, picked.size()), picked.end());
+        break;
+      case Order::kSortedThenShuffled:
+        std::shuffle(picked.begin(), picked.end(), rng);
+        std::sort(picked.begin(), picked.begin() + std::min(head, picked.size()));
+        break;
+    }
+    auto set = std::make_shared<RouteSet>();
+    for (const Prefix& p : picked) set->add(p, group);
+    std::string error;
+    auto t = RouteTable::build(std::move(set), {}, &error);
+    EXPECT_TRUE(t.has_value()) << error;
+    return std::move(*t);
+  };
+  const Order orders[] = {Order::kSorted, Order::kReversed, Order::kShuffled,
+                          Order::kHeadThenSorted, Order::kSortedThenShuffled};
+  for (const Order a : orders) {
+    for (const Order b : orders) {
+      for (const size_t head : {size_t{0}, size_t{1}, size_t{5}, size_t{100}}) {
+        const RouteTable before = table(a, head), after = table(b, head);
+        std::map<Prefix, uint32_t> index;
+        for (uint32_t r = 0; r < before.size(); ++r) index[before.prefix(r)] = r;
+        std::vector<uint32_t> expected;
+        for (uint32_t r = 0; r < after.size(); ++r) {
+          const auto it = index.find(after.prefix(r));
+          expected.push_back(it == index.end() ? kNoRouteIndex : it->second);
+        }
+        EXPECT_EQ(after.indicesIn(before), expected)
+            << "orders " << int(a) << " " << int(b) << ", head " << head;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,127 @@
+// What one FPM batch costs the control side at a full Internet table: the
+// stages Control::publishFpmRoutes runs after zebra changed a route (take
+// the store's routes, merge with the config's, build the tries, match the
+// running table's prefixes for the per-route counters).
+// Figures and the command: bench/RESULTS.md, "A full table over FPM".
+#include <benchmark/benchmark.h>
+#include <linux/rtnetlink.h>
+
+#include <memory>
+
+#include "ferry/dataplane/counters.h"
+#include "ferry/fpm/route_store.h"
+#include "route_tables.h"
+
+namespace ferry::fpm {
+namespace {
+
+using route::IpAddress;
+
+constexpr size_t kV4 = 1'000'000;
+constexpr size_t kV6 = 200'000;
+
+std::vector<std::optional<IpAddress>> peers() {
+  return {IpAddress::parse("192.0.2.1").value(), IpAddress::parse("192.0.2.2").value()};
+}
+
+// A full table as zebra streams it, over two peers (half the routes ECMP),
+// in the table generator's (random) order.
+const std::vector<Update>& fullTableUpdates() {
+  static const std::vector<Update> updates = [] {
+    const auto p = peers();
+    std::vector<Update> out;
+    out.reserve(kV4 + kV6);
+    const auto add = [&](const route::Prefix& prefix) {
+      RouteUpdate u{
+          .add = true, .prefix = prefix, .gateways = {*p[0]}, .nexthop_id = 0, .type = RTN_UNICAST};
+      if (out.size() % 2 == 0) u.gateways.push_back(*p[1]);
+      out.emplace_back(std::move(u));
+    };
+    for (const auto& r : route::bench::ipv4Table(kV4)) add(r.prefix);
+    for (const auto& r : route::bench::ipv6Table(kV6)) add(r.prefix);
+    return out;
+  }();
+  return updates;
+}
+
+// A store holding that table, and the table built from it.
+struct FullTable {
+  RouteStore store{peers(), {}};
+  ResolvedRoutes resolved;
+  std::shared_ptr<const route::RouteTable> table;
+
+  FullTable() {
+    store.connected(0);
+    for (const Update& u : fullTableUpdates()) store.apply(u, 1);
+    resolved = store.take(2);
+    table = buildMerged(nullptr, resolved, 7).table;
+  }
+};
+
+FullTable& fullTable() {
+  static FullTable t;
+  return t;
+}
+
+// zebra's stream of a full table into an empty store.
+void BM_StoreApply(benchmark::State& state) {
+  const auto& updates = fullTableUpdates();
+  for (auto _ : state) {
+    RouteStore store(peers(), {});
+    store.connected(0);
+    for (const Update& u : updates) store.apply(u, 1);
+    benchmark::DoNotOptimize(store.routeCount());
+    state.PauseTiming();
+    {
+      RouteStore gone = std::move(store);  // its teardown is not the stream's
+    }
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * updates.size()));
+}
+BENCHMARK(BM_StoreApply)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+void BM_StoreTake(benchmark::State& state) {
+  FullTable& t = fullTable();
+  for (auto _ : state) benchmark::DoNotOptimize(t.store.resolve());
+}
+BENCHMARK(BM_StoreTake)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_MergeRoutes(benchmark::State& state) {
+  FullTable& t = fullTable();
+  for (auto _ : state) benchmark::DoNotOptimize(mergeRoutes(nullptr, t.resolved, nullptr));
+}
+BENCHMARK(BM_MergeRoutes)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_BuildMerged(benchmark::State& state) {
+  FullTable& t = fullTable();
+  for (auto _ : state) benchmark::DoNotOptimize(buildMerged(nullptr, t.resolved, 7));
+}
+BENCHMARK(BM_BuildMerged)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_IndicesIn(benchmark::State& state) {
+  FullTable& t = fullTable();
+  const auto next = buildMerged(nullptr, t.resolved, 7).table;
+  for (auto _ : state) benchmark::DoNotOptimize(next->indicesIn(*t.table));
+}
+BENCHMARK(BM_IndicesIn)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_CountersCarryOver(benchmark::State& state) {
+  FullTable& t = fullTable();
+  const auto next = buildMerged(nullptr, t.resolved, 7).table;
+  const auto indices = next->indicesIn(*t.table);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto previous = std::make_shared<RouteCounters>(2, t.table->size());
+    state.ResumeTiming();
+    auto counters = std::make_shared<RouteCounters>(2, next->size());
+    RouteCounters::carryOver(previous, counters, indices);
+    benchmark::DoNotOptimize(counters.get());
+  }
+}
+BENCHMARK(BM_CountersCarryOver)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+}  // namespace
+}  // namespace ferry::fpm
+
+BENCHMARK_MAIN();
