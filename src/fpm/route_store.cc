@@ -15,20 +15,104 @@ using route::Prefix;
 RouteStore::RouteStore(std::vector<std::optional<IpAddress>> peers, Options options)
     : peers_(std::move(peers)), options_(options) {}
 
+bool RouteStore::GatewaysLess::operator()(const std::vector<IpAddress>& a,
+                                          const std::vector<IpAddress>& b) const noexcept {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                      [](const IpAddress& x, const IpAddress& y) {
+                                        if (x.isV4() != y.isV4()) return x.isV4();
+                                        return x.isV4() ? x.v4() < y.v4() : x.v6() < y.v6();
+                                      });
+}
+
+uint32_t RouteStore::intern(const std::vector<IpAddress>& gateways) {
+  if (gateways.empty()) return 0;
+  const auto [it, added] = gateway_index_.try_emplace(gateways, uint32_t(gateway_lists_.size()));
+  if (added) gateway_lists_.push_back(gateways);
+  return it->second;
+}
+
+bool RouteStore::exists(const Prefix& prefix) const {
+  if (const auto d = delta_.find(prefix); d != delta_.end()) return d->second.has_value();
+  return inBase(prefix);
+}
+
+bool RouteStore::inBase(const Prefix& prefix) const {
+  const auto it =
+      std::lower_bound(base_.begin(), base_.end(), prefix,
+                       [](const StoredRoute& r, const Prefix& p) { return r.prefix < p; });
+  return it != base_.end() && it->prefix == prefix;
+}
+
+size_t RouteStore::routeCount() const {
+  size_t count = base_.size();
+  for (const auto& [prefix, route] : delta_) {
+    const bool was = inBase(prefix);
+    if (route && !was) ++count;
+    if (!route && was) --count;
+  }
+  return count;
+}
+
+template <typename Fn>
+void RouteStore::forEach(Fn&& fn) const {
+  auto d = delta_.begin();
+  for (const StoredRoute& r : base_) {
+    for (; d != delta_.end() && d->first < r.prefix; ++d)
+      if (d->second) fn(*d->second);
+    if (d != delta_.end() && d->first == r.prefix) {
+      if (d->second) fn(*d->second);  // replaced; or deleted
+      ++d;
+      continue;
+    }
+    fn(r);
+  }
+  for (; d != delta_.end(); ++d)
+    if (d->second) fn(*d->second);
+}
+
+void RouteStore::fold() {
+  if (!delta_.empty()) {
+    std::vector<StoredRoute> merged;
+    merged.reserve(base_.size() + delta_.size());
+    forEach([&](const StoredRoute& r) { merged.push_back(r); });
+    base_ = std::move(merged);
+    delta_.clear();
+  }
+  // Gateway lists are interned and never freed one by one: when they have
+  // piled up (routes moved to other next hops), keep only those in use.
+  if (gateway_lists_.size() <= 2 * gateway_lists_kept_ + 64) return;
+  std::vector<uint32_t> renumber(gateway_lists_.size(), 0);
+  std::vector<std::vector<IpAddress>> kept{{}};
+  gateway_index_.clear();
+  for (StoredRoute& r : base_) {
+    if (r.gateways == 0) continue;
+    uint32_t& to = renumber[r.gateways];
+    if (to == 0) {
+      to = uint32_t(kept.size());
+      kept.push_back(std::move(gateway_lists_[r.gateways]));
+      gateway_index_.emplace(kept.back(), to);
+    }
+    r.gateways = to;
+  }
+  gateway_lists_ = std::move(kept);
+  gateway_lists_kept_ = gateway_lists_.size();
+}
+
 void RouteStore::connected(uint64_t now_us) {
   // Next-hop ids are the old zebra's: pin each route to the addresses its id
   // had, so that a new zebra reusing the id for another next hop cannot move
   // a route it has not re-sent yet.
-  for (auto& [prefix, stored] : routes_) {
+  fold();
+  for (StoredRoute& stored : base_) {
     if (stored.nexthop_id == 0) continue;
     std::string why;
-    stored.gateways = gatewaysOf(stored.nexthop_id, &why);
+    stored.gateways = intern(gatewaysOf(stored.nexthop_id, &why));
     stored.nexthop_id = 0;
   }
   if (!nexthops_.empty()) dirty_ = true;
   nexthops_.clear();
   ++generation_;
-  resyncing_ = !routes_.empty();
+  resyncing_ = !base_.empty();
   resync_start_us_ = now_us;
   last_message_us_ = now_us;
 }
@@ -39,20 +123,24 @@ void RouteStore::disconnected(uint64_t /*now_us*/) {
 }
 
 void RouteStore::apply(const Update& update, uint64_t now_us) {
+  // Changes wait in delta_ for the next take(); a long stream between two
+  // publishes is folded in every max_pending changes, which bounds the map.
   last_message_us_ = now_us;
   if (const auto* r = std::get_if<RouteUpdate>(&update)) {
     if (r->add) {
-      StoredRoute& stored = routes_[r->prefix];
-      stored.gateways = r->gateways;
-      stored.nexthop_id = r->nexthop_id;
-      stored.type = r->type;
-      stored.generation = generation_;
+      delta_[r->prefix] = StoredRoute{.prefix = r->prefix,
+                                      .gateways = intern(r->gateways),
+                                      .nexthop_id = r->nexthop_id,
+                                      .generation = generation_,
+                                      .type = r->type};
       ++counters_.route_adds;
       dirty_ = true;
-    } else if (routes_.erase(r->prefix) != 0) {
+    } else if (exists(r->prefix)) {
+      delta_[r->prefix] = std::nullopt;
       ++counters_.route_deletes;
       dirty_ = true;
     }
+    if (delta_.size() > options_.max_pending) fold();
     return;
   }
   const auto& n = std::get<NextHopUpdate>(update);
@@ -73,15 +161,16 @@ void RouteStore::tick(uint64_t now_us) {
   if (!over && now_us < resync_start_us_ + options_.resync_max_us) return;
   resyncing_ = false;
   ++counters_.sweeps;
-  const size_t before = routes_.size();
+  fold();
+  const size_t before = base_.size();
   last_swept_.clear();
-  std::erase_if(routes_, [&](const auto& entry) {
-    if (entry.second.generation == generation_) return false;
-    if (last_swept_.size() < ResolvedRoutes::kLeftOutListed) last_swept_.push_back(entry.first);
+  std::erase_if(base_, [&](const StoredRoute& r) {
+    if (r.generation == generation_) return false;
+    if (last_swept_.size() < ResolvedRoutes::kLeftOutListed) last_swept_.push_back(r.prefix);
     return true;
   });
-  counters_.stale_swept += before - routes_.size();
-  if (routes_.size() != before) dirty_ = true;
+  counters_.stale_swept += before - base_.size();
+  if (base_.size() != before) dirty_ = true;
 }
 
 uint64_t RouteStore::nextDeadline() const noexcept {
@@ -98,6 +187,7 @@ uint64_t RouteStore::nextDeadline() const noexcept {
 ResolvedRoutes RouteStore::take(uint64_t now_us) {
   dirty_ = false;
   last_publish_us_ = now_us;
+  fold();
   return resolve();
 }
 
@@ -132,16 +222,52 @@ int RouteStore::interfaceOf(const IpAddress& gateway) const noexcept {
   return -1;
 }
 
+RouteStore::Resolution RouteStore::resolveGateways(const std::vector<IpAddress>& gateways,
+                                                   std::string why) const {
+  Resolution out;
+  if (gateways.empty()) {
+    out.why = why.empty() ? "no gateway (an interface route)" : std::move(why);
+    return out;
+  }
+  uint32_t members[route::kMaxGroupMembers];
+  size_t count = 0;
+  uint64_t seen = 0;
+  std::string unmapped;
+  for (const IpAddress& gateway : gateways) {
+    const int i = interfaceOf(gateway);
+    if (i < 0 || i >= int(route::kMaxInterfaces)) {
+      ++out.unmapped;
+      if (unmapped.empty()) unmapped = gateway.toString();
+      continue;
+    }
+    if (seen >> i & 1 || count == route::kMaxGroupMembers) continue;
+    seen |= uint64_t(1) << i;
+    members[count++] = uint32_t(i);
+  }
+  if (count == 0) {
+    out.why = "next hop " + unmapped + " is no interface's peer";
+    return out;
+  }
+  out.group = NextHopGroup::create(
+      count > 1 ? route::GroupMode::kEcmp : route::GroupMode::kFailover, {members, count});
+  if (!out.group) out.why = "invalid next-hop group";
+  return out;
+}
+
 ResolvedRoutes RouteStore::resolve() const {
   ResolvedRoutes out;
-  out.routes.reserve(routes_.size());
-  const auto leaveOut = [&](const Prefix& prefix, std::string why) {
-    ++out.left_out;
-    if (out.left_out_examples.size() < ResolvedRoutes::kLeftOutListed)
-      out.left_out_examples.emplace_back(prefix, std::move(why));
-  };
-  std::vector<IpAddress> resolved;
-  for (const auto& [prefix, stored] : routes_) {
+  out.routes.reserve(base_.size() + delta_.size());
+  // Routes share their next hops: each gateway list and next-hop id is
+  // resolved once per call.
+  std::vector<std::optional<Resolution>> by_list(gateway_lists_.size());
+  std::unordered_map<uint32_t, Resolution> by_id;
+  forEach([&](const StoredRoute& stored) {
+    const Prefix& prefix = stored.prefix;
+    const auto leaveOut = [&](std::string why) {
+      ++out.left_out;
+      if (out.left_out_examples.size() < ResolvedRoutes::kLeftOutListed)
+        out.left_out_examples.emplace_back(prefix, std::move(why));
+    };
     // zebra's drop routes, answered as Linux answers its own: a blackhole
     // drops silently; unreachable answers with ICMP Destination Unreachable
     // (network unreachable), prohibit with administratively prohibited.
@@ -152,59 +278,39 @@ ResolvedRoutes RouteStore::resolve() const {
                                         ? route::GroupMode::kUnreachable
                                         : route::GroupMode::kProhibit;
       out.routes.emplace_back(prefix, NextHopGroup::drop(mode));
-      continue;
+      return;
     }
     if (stored.type != RTN_UNICAST) {
-      leaveOut(prefix,
-               "not a unicast or drop route (rtm_type " + std::to_string(stored.type) + ")");
-      continue;
+      leaveOut("not a unicast or drop route (rtm_type " + std::to_string(stored.type) + ")");
+      return;
     }
-    // A route over a blackhole next-hop object (zebra with next-hop
-    // objects sends a blackhole route so) drops too.
+    const Resolution* resolution;
     if (stored.nexthop_id != 0) {
+      // A route over a blackhole next-hop object (zebra with next-hop
+      // objects sends a blackhole route so) drops too.
       const auto nh = nexthops_.find(stored.nexthop_id);
       if (nh != nexthops_.end() && nh->second.blackhole) {
         out.routes.emplace_back(prefix, NextHopGroup::drop(route::GroupMode::kBlackhole));
-        continue;
+        return;
       }
-    }
-    std::string why;
-    const std::vector<IpAddress>* gateways = &stored.gateways;
-    if (stored.nexthop_id != 0) {
-      resolved = gatewaysOf(stored.nexthop_id, &why);
-      gateways = &resolved;
-    }
-    if (gateways->empty()) {
-      leaveOut(prefix, why.empty() ? "no gateway (an interface route)" : why);
-      continue;
-    }
-    uint32_t members[route::kMaxGroupMembers];
-    size_t count = 0;
-    uint64_t seen = 0;
-    std::string unmapped;
-    for (const IpAddress& gateway : *gateways) {
-      const int i = interfaceOf(gateway);
-      if (i < 0 || i >= int(route::kMaxInterfaces)) {
-        ++out.unmapped_nexthops;
-        if (unmapped.empty()) unmapped = gateway.toString();
-        continue;
+      auto [it, added] = by_id.try_emplace(stored.nexthop_id);
+      if (added) {
+        std::string why;
+        const std::vector<IpAddress> gateways = gatewaysOf(stored.nexthop_id, &why);
+        it->second = resolveGateways(gateways, std::move(why));
       }
-      if (seen >> i & 1 || count == route::kMaxGroupMembers) continue;
-      seen |= uint64_t(1) << i;
-      members[count++] = uint32_t(i);
+      resolution = &it->second;
+    } else {
+      std::optional<Resolution>& r = by_list[stored.gateways];
+      if (!r) r = resolveGateways(gateway_lists_[stored.gateways], {});
+      resolution = &*r;
     }
-    if (count == 0) {
-      leaveOut(prefix, "next hop " + unmapped + " is no interface's peer");
-      continue;
-    }
-    const auto group = NextHopGroup::create(
-        count > 1 ? route::GroupMode::kEcmp : route::GroupMode::kFailover, {members, count});
-    if (!group) {
-      leaveOut(prefix, "invalid next-hop group");
-      continue;
-    }
-    out.routes.emplace_back(prefix, *group);
-  }
+    out.unmapped_nexthops += resolution->unmapped;
+    if (resolution->group)
+      out.routes.emplace_back(prefix, *resolution->group);
+    else
+      leaveOut(resolution->why);
+  });
   return out;
 }
 

@@ -73,6 +73,8 @@ class RouteStore {
     uint64_t resync_us = 30'000'000;
     uint64_t quiet_us = 1'000'000;
     uint64_t resync_max_us = 300'000'000;
+    // Changes kept aside before they are folded in without a publish.
+    size_t max_pending = 65'536;
   };
 
   // `peers`: per interface index, its peer's address (nullopt: no peer).
@@ -100,15 +102,22 @@ class RouteStore {
   void markChanged() noexcept { dirty_ = true; }
   bool dirty() const noexcept { return dirty_; }
   bool resyncing() const noexcept { return resyncing_; }
-  size_t routeCount() const noexcept { return routes_.size(); }
+  size_t routeCount() const;
   size_t nextHopCount() const noexcept { return nexthops_.size(); }
   const StoreCounters& counters() const noexcept { return counters_; }
   // The first kLeftOutListed routes the last sweep removed.
   const std::vector<route::Prefix>& lastSwept() const noexcept { return last_swept_; }
 
  private:
+  // One route, 40 bytes. The routes live in `base_`, sorted by prefix and
+  // packed, plus the changes since the last fold in `delta_` (a small
+  // ordered map): an add costs a map insert (a delete also a binary search
+  // of base_, to count only what it removed), and take() folds the changes in with one sequential
+  // merge, instead of a tree of a million nodes walked at every publish (bench/RESULTS.md, "A full
+  // table over FPM").
   struct StoredRoute {
-    std::vector<route::IpAddress> gateways;
+    route::Prefix prefix;
+    uint32_t gateways = 0;    // index in gateway_lists_ (0: none)
     uint32_t nexthop_id = 0;  // when set, the gateways come from this next-hop object
     uint32_t generation = 0;  // the connection that last sent it
     uint8_t type = 1;         // rtm_type (RTN_UNICAST: forwards)
@@ -118,15 +127,45 @@ class RouteStore {
     std::vector<uint32_t> group;
     bool blackhole = false;
   };
+  // What a route's next hops resolve to (the same for every route with the
+  // same gateways or next-hop id): a group, or why the route is left out.
+  struct Resolution {
+    std::optional<route::NextHopGroup> group;
+    std::string why;
+    size_t unmapped = 0;  // next hops that are no interface's peer
+  };
+  struct GatewaysLess {
+    bool operator()(const std::vector<route::IpAddress>& a,
+                    const std::vector<route::IpAddress>& b) const noexcept;
+  };
+
   // The addresses of next-hop object `id` (a group's members' gateways);
   // empty with `why` set when it has none.
   std::vector<route::IpAddress> gatewaysOf(uint32_t id, std::string* why) const;
   // Interface index of the interface whose peer is `gateway`, or -1.
   int interfaceOf(const route::IpAddress& gateway) const noexcept;
+  Resolution resolveGateways(const std::vector<route::IpAddress>& gateways, std::string why) const;
+  // The index of `gateways` in gateway_lists_, added if new.
+  uint32_t intern(const std::vector<route::IpAddress>& gateways);
+  // Whether base_ has a route for `prefix` / a route for it exists (in
+  // delta_, else in base_).
+  bool inBase(const route::Prefix& prefix) const;
+  bool exists(const route::Prefix& prefix) const;
+  // Merges delta_ into base_ (one sequential pass), and drops gateway
+  // lists no route uses any more when they have piled up.
+  void fold();
+  // Calls fn(const StoredRoute&) for every route in prefix order, base_ and
+  // delta_ merged.
+  template <typename Fn>
+  void forEach(Fn&& fn) const;
 
   std::vector<std::optional<route::IpAddress>> peers_;
   Options options_;
-  std::map<route::Prefix, StoredRoute> routes_;
+  std::vector<StoredRoute> base_;                                 // sorted by prefix
+  std::map<route::Prefix, std::optional<StoredRoute>> delta_;     // nullopt: deleted
+  std::vector<std::vector<route::IpAddress>> gateway_lists_{{}};  // [0]: none
+  std::map<std::vector<route::IpAddress>, uint32_t, GatewaysLess> gateway_index_;
+  size_t gateway_lists_kept_ = 1;  // after the last clean-up
   std::unordered_map<uint32_t, StoredNextHop> nexthops_;
   StoreCounters counters_;
   std::vector<route::Prefix> last_swept_;

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+
 #include "messages.h"
 
 namespace ferry::fpm {
@@ -189,6 +193,124 @@ TEST(FpmRouteStore, NextHopsMapToTheInterfaceWhosePeerHasTheAddress) {
           << r.left_out_examples[0].second;
     }
   }
+}
+
+// The store against a plain map of what zebra sent, over a long random
+// stream: adds, replacements, deletes (also of routes it never had), drop
+// routes, thousands of distinct gateway lists, publishes at random (each
+// folds the changes in), runs of many more than max_pending changes without
+// one (folded on the way), and a reconnection. What resolve() gives, the route count and the
+// counters must be the map's at every check.
+TEST(FpmRouteStore, MatchesAMapOfWhatZebraSentOverALongStream) {
+  std::mt19937 rng(11);
+  std::vector<Prefix> prefixes;
+  for (uint32_t i = 0; i < 3000; ++i) {
+    const std::string text =
+        i % 5 == 0 ? "2001:db8:" + std::to_string(i) + "::/48"
+                   : "10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".0/24";
+    prefixes.push_back(pfx(text.c_str()));
+  }
+  // Mapped (the peers of interfaces 0-2) and unmapped addresses.
+  const std::vector<IpAddress> addresses = {
+      ip("10.99.0.2"),    ip("10.98.0.2"),    ip("2001:db8:99::2"), ip("10.99.0.3"),
+      ip("10.98.0.3"),    ip("192.0.2.1"),    ip("192.0.2.2"),      ip("2001:db8:99::3"),
+      ip("198.51.100.1"), ip("198.51.100.2"), ip("203.0.113.1"),    ip("203.0.113.2")};
+  const auto peer_list = peers();
+  std::map<Prefix, RouteUpdate> model;
+  // What resolve() must give for the model, in show()'s format.
+  const auto expected = [&](size_t* left_out, size_t* unmapped) {
+    std::string out;
+    *left_out = *unmapped = 0;
+    for (const auto& [prefix, u] : model) {
+      if (u.type != RTN_UNICAST) {
+        out += prefix.toString() + " " +
+               (u.type == RTN_BLACKHOLE     ? "blackhole"
+                : u.type == RTN_UNREACHABLE ? "unreachable"
+                                            : "prohibit") +
+               "; ";
+        continue;
+      }
+      std::vector<size_t> members;
+      for (const IpAddress& g : u.gateways) {
+        size_t i = 0;
+        while (i < peer_list.size() && !(peer_list[i] && *peer_list[i] == g)) ++i;
+        if (i == peer_list.size()) {
+          ++*unmapped;
+        } else if (std::find(members.begin(), members.end(), i) == members.end()) {
+          members.push_back(i);
+        }
+      }
+      if (members.empty()) {
+        ++*left_out;
+        continue;
+      }
+      out += prefix.toString() + (members.size() > 1 ? " ecmp" : "");
+      for (size_t m : members) out += " " + std::to_string(m);
+      out += "; ";
+    }
+    return out;
+  };
+  RouteStore store(peers(), {.max_pending = 1'000});
+  store.connected(0);
+  uint64_t adds = 0, deletes = 0, now = 1;
+  const auto check = [&](const char* when) {
+    SCOPED_TRACE(when);
+    size_t left_out, unmapped;
+    const std::string want = expected(&left_out, &unmapped);
+    const ResolvedRoutes got = store.resolve();
+    EXPECT_EQ(show(got), want);
+    EXPECT_EQ(got.left_out, left_out);
+    EXPECT_EQ(got.unmapped_nexthops, unmapped);
+    EXPECT_EQ(store.routeCount(), model.size());
+    EXPECT_EQ(store.counters().route_adds, adds);
+    EXPECT_EQ(store.counters().route_deletes, deletes);
+  };
+  const auto stream = [&](size_t updates, size_t publish_every) {
+    for (size_t n = 0; n < updates; ++n, ++now) {
+      const Prefix& prefix = prefixes[rng() % prefixes.size()];
+      if (rng() % 4 == 0) {
+        store.apply(RouteUpdate{false, prefix, {}, 0, RTN_UNICAST}, now);
+        deletes += model.erase(prefix);
+      } else {
+        RouteUpdate u{true, prefix, {}, 0, RTN_UNICAST};
+        const uint32_t kind = rng() % 20;
+        if (kind == 0) u.type = RTN_BLACKHOLE;
+        if (kind == 1) u.type = RTN_UNREACHABLE;
+        if (kind == 2) u.type = RTN_PROHIBIT;
+        for (uint32_t g = 1 + rng() % 3; g > 0; --g)
+          u.gateways.push_back(addresses[rng() % addresses.size()]);
+        store.apply(u, now);
+        model[prefix] = u;
+        ++adds;
+      }
+      if (publish_every != 0 && rng() % publish_every == 0) store.take(now);
+    }
+  };
+  stream(20'000, 0);
+  check("before the first publish");
+  stream(50'000, 5'000);
+  check("after publishes");
+  store.take(now);
+  check("right after a publish");
+  stream(150'000, 0);
+  check("150,000 changes without a publish");
+  // A new zebra connection that re-sends part of the routes: the rest is
+  // swept after the resync, exactly the map's routes not re-sent.
+  store.connected(now);
+  std::map<Prefix, RouteUpdate> resent;
+  for (size_t n = 0; n < 5'000; ++n, ++now) {
+    const Prefix& prefix = prefixes[rng() % prefixes.size()];
+    RouteUpdate u{true, prefix, {addresses[rng() % 4]}, 0, RTN_UNICAST};
+    store.apply(u, now);
+    ++adds;
+    model[prefix] = u;
+    resent[prefix] = u;
+  }
+  check("during the resync");
+  store.tick(now + RouteStore::Options{}.resync_max_us);
+  EXPECT_EQ(store.counters().stale_swept, model.size() - resent.size());
+  model = resent;
+  check("after the sweep");
 }
 
 TEST(FpmRouteStore, PublishesAtMostEveryBatchWhenSomethingChanged) {
