@@ -156,7 +156,8 @@ bool FpmServer::readConnection(uint64_t now_us) {
 void FpmServer::publishIfDue(uint64_t now_us) {
   if (republish_.exchange(false, std::memory_order_acq_rel)) store_.markChanged();
   if (!store_.publishDue(now_us)) return;
-  const fpm::ResolvedRoutes routes = store_.take(now_us);
+  const uint64_t start = uint64_t(monotonicMicros());
+  const fpm::ResolvedRoutes routes = store_.take(start);
   BatchResult result;
   try {
     result = publish_(routes);
@@ -164,6 +165,7 @@ void FpmServer::publishIfDue(uint64_t now_us) {
     log::error(std::string("fpm: cannot build the forwarding table: ") + e.what());
     return;
   }
+  store_.built(uint64_t(monotonicMicros()) - start);
   std::lock_guard lock(status_mu_);
   ++status_.batches;
   status_.routes_installed = result.routes;

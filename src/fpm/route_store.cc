@@ -175,7 +175,7 @@ void RouteStore::tick(uint64_t now_us) {
 
 uint64_t RouteStore::nextDeadline() const noexcept {
   uint64_t next = UINT64_MAX;
-  if (dirty_) next = last_publish_us_ + options_.batch_us;
+  if (dirty_) next = last_publish_us_ + batchGap();
   if (resyncing_)
     next = std::min(
         {next,

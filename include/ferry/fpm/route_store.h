@@ -15,6 +15,10 @@
 // Batching: publishDue(now) is true when something changed and the last
 // publish is at least batch_us ago, so a burst of a million updates becomes a
 // few rebuilds while a lone update after a quiet spell is published at once.
+// A rebuild of a full table takes hundreds of milliseconds, more than
+// batch_us: the gap is then twice the last rebuild's time instead, so that a
+// steady stream of changes keeps the thread that rebuilds at most half busy
+// rather than rebuilding back to back.
 //
 // zebra going away: the routes stay (forwarding goes on with the last table).
 // On the next connection, the routes' next-hop ids are resolved to addresses
@@ -27,6 +31,7 @@
 // its clients (staticd, bgpd) reconnect and re-announce seconds after it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -88,8 +93,13 @@ class RouteStore {
   void tick(uint64_t now_us);
 
   bool publishDue(uint64_t now_us) const noexcept {
-    return dirty_ && now_us >= last_publish_us_ + options_.batch_us;
+    return dirty_ && now_us >= last_publish_us_ + batchGap();
   }
+  // How long the last publish took, from take() to the table in place: the
+  // next waits at least twice that after it started (see Batching above).
+  void built(uint64_t build_us) noexcept { last_build_us_ = build_us; }
+  // The least time from one publish's start to the next one's.
+  uint64_t batchGap() const noexcept { return std::max(options_.batch_us, 2 * last_build_us_); }
   // The next time tick()/publish has something to do, or UINT64_MAX.
   uint64_t nextDeadline() const noexcept;
   // The routes as they stand, resolved to interfaces. Marks the store clean
@@ -173,6 +183,7 @@ class RouteStore {
   bool dirty_ = false;
   bool resyncing_ = false;
   uint64_t last_publish_us_ = 0;
+  uint64_t last_build_us_ = 0;
   uint64_t resync_start_us_ = 0;
   uint64_t last_message_us_ = 0;
 };

@@ -337,6 +337,32 @@ TEST(FpmRouteStore, PublishesAtMostEveryBatchWhenSomethingChanged) {
   EXPECT_TRUE(store.publishDue(1'500'001));
 }
 
+// A rebuild slower than half the batch time (a full table) spaces the
+// publishes by twice its time, from the start of one to the next; a fast one
+// brings batch_us back.
+TEST(FpmRouteStore, ASlowRebuildSpacesThePublishesByTwiceItsTime) {
+  RouteStore store(peers(), {.batch_us = 100'000});
+  store.connected(0);
+  store.apply(add("10.1.0.0/16", {ip("10.99.0.2")}), 1'000'000);
+  ASSERT_TRUE(store.publishDue(1'000'000));
+  store.take(1'000'000);
+  store.built(400'000);
+  EXPECT_EQ(store.batchGap(), 800'000u);
+  store.apply(add("10.2.0.0/16", {ip("10.99.0.2")}), 1'400'000);
+  EXPECT_EQ(store.nextDeadline(), 1'800'000u);
+  EXPECT_FALSE(store.publishDue(1'799'999));
+  ASSERT_TRUE(store.publishDue(1'800'000));
+  store.take(1'800'000);
+  store.built(30'000);  // under half of batch_us: batch_us again
+  EXPECT_EQ(store.batchGap(), 100'000u);
+  store.apply(add("10.3.0.0/16", {ip("10.99.0.2")}), 1'830'000);
+  EXPECT_EQ(store.nextDeadline(), 1'900'000u);
+  EXPECT_FALSE(store.publishDue(1'899'999));
+  EXPECT_TRUE(store.publishDue(1'900'000));
+  store.built(50'000);  // exactly half: the same
+  EXPECT_EQ(store.batchGap(), 100'000u);
+}
+
 TEST(FpmRouteStore, ZebraGoneRoutesStayAndAfterTheResyncTheStaleAreSwept) {
   RouteStore store(peers(), {.batch_us = 100'000,
                              .resync_us = 3'000'000,
