@@ -14,7 +14,9 @@
 # "west", so every route maps to it.
 #
 # Times are ferry's own (show routes' fpm object): from burst_start_unix_ms
-# (the first route message after a second without any) to
+# (the first route message after a second without any; a rebuild that keeps
+# ferry from reading for over a second starts a new burst, so at a full
+# table the figure from the peer's start or SIGTERM is the one to compare) to
 # last_publish_unix_ms of the publish whose table has all N routes (or
 # none, for the withdrawal); dataplanes take a new table at their next batch.
 # `ferryctl show routes --json` is polled back to back to see that publish.
@@ -84,6 +86,7 @@ sleep 1
 
 # Announce: start the peer.
 d=$work/p
+started=$(ms)
 ip netns exec $p /usr/lib/frr/bgpd -Z -f $d/bgpd.conf -i $d/bgpd.pid --vty_socket $d -A 127.0.0.1 \
   > "$work/peer.log" 2>&1 &
 peer=$!
@@ -105,6 +108,7 @@ no_route=$(jq '.interfaces[] | select(.name == "in") | .drops.no_route' <<< "$st
 rss=$(awk '$1 == "VmRSS:" { print $2 }' /proc/$(pgrep -f "ferryd run --config $work/ferry.yaml" | head -1)/status)
 
 # Withdraw: the peer goes away with a Cease notification (SIGTERM).
+killed=$(ms)
 kill -TERM $peer
 deadline=$(( $(ms) + 300000 ))
 while [ "$(ms)" -lt $deadline ]; do
@@ -115,6 +119,6 @@ done
 wsummary=$(show '{batches: .fpm.batches, max_build_ms: .fpm.max_build_ms}')
 
 echo "routes: $n IPv4 /24 from a BGP peer, batch_ms $batch_ms"
-echo "announce: first FPM route message -> all $n in ferry's table: $((all - first)) ms; zebra's last message -> published: $((all - last)) ms ($summary)"
+echo "announce: first FPM route message -> all $n in ferry's table: $((all - first)) ms; zebra's last message -> published: $((all - last)) ms ($summary); the peer's start -> all: $((all - started)) ms"
 echo "forwarding: $(jq .packets "$work/send.json") datagrams sent (+ ferry-gen's end markers), $tx out of west, no_route $no_route; ferryd RSS $((rss / 1024)) MiB"
-echo "withdraw: first FPM delete -> none left: $((wall - wfirst)) ms; zebra's last message -> published: $((wall - wlast)) ms ($wsummary)"
+echo "withdraw: first FPM delete -> none left: $((wall - wfirst)) ms; zebra's last message -> published: $((wall - wlast)) ms ($wsummary); the peer's SIGTERM -> none left: $((wall - killed)) ms"
