@@ -206,7 +206,9 @@ std::string renderRoutes(const nlohmann::json& routes) {
   const auto row = [&](const nlohmann::json& r) {
     std::string via, active;
     for (const auto& v : r["via"])
-      via += (via.empty() ? "" : ",") + text(v["interface"]) + (v["up"].get<bool>() ? "" : "(down)");
+      via += (via.empty() ? "" : ",") + text(v["interface"]) +
+             (v.contains("weight") ? "*" + text(v["weight"]) : "") +
+             (v["up"].get<bool>() ? "" : "(down)");
     if (const auto drop = r.find("drop"); drop != r.end() && drop->is_string())
       via = "drop (" + drop->get<std::string>() + ")";
     for (const auto& a : r["active"]) active += (active.empty() ? "" : ",") + text(a);

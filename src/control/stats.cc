@@ -133,10 +133,14 @@ nlohmann::json routeJson(const Config& config, const ForwardingState& state, uin
   const uint64_t active = group.activeMask(state.up_mask);
   nlohmann::json via = nlohmann::json::array();
   nlohmann::json in_use = nlohmann::json::array();
-  for (uint32_t member : group.members()) {
+  const auto weights = group.weights();  // empty unless weighted ECMP
+  for (size_t i = 0; i < group.members().size(); ++i) {
+    const uint32_t member = group.members()[i];
     const std::string& name = config.interfaces[member].name;
     const bool up = member < 64 && (state.up_mask >> member & 1);
-    via.push_back({{"interface", name}, {"up", up}});
+    nlohmann::json v = {{"interface", name}, {"up", up}};
+    if (!weights.empty()) v["weight"] = weights[i];
+    via.push_back(std::move(v));
     if (member < 64 && (active >> member & 1)) in_use.push_back(name);
   }
   const uint64_t packets = state.route_counters ? state.route_counters->total(r) : 0;

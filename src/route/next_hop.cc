@@ -40,6 +40,39 @@ std::optional<NextHopGroup> NextHopGroup::create(GroupMode mode, std::span<const
   return group;
 }
 
+std::optional<NextHopGroup> NextHopGroup::createWeighted(std::span<const uint32_t> members,
+                                                         std::span<const uint32_t> weights,
+                                                         std::string* error) {
+  if (weights.size() != members.size()) {
+    if (error)
+      *error = cat({std::to_string(weights.size()), " weights for ", std::to_string(members.size()),
+                    " interfaces"});
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (weights[i] == 0 || weights[i] > kMaxWeight) {
+      if (error)
+        *error = cat({"weight ", std::to_string(weights[i]), " (position ", std::to_string(i),
+                      ") is not 1..", std::to_string(kMaxWeight)});
+      return std::nullopt;
+    }
+  }
+  auto group = create(GroupMode::kEcmp, members, error);
+  if (!group) return group;
+  if (std::all_of(weights.begin(), weights.end(), [&](uint32_t w) { return w == weights[0]; }))
+    return group;  // the even split
+  group->weighted_ = true;
+  uint64_t total = 0;
+  for (const uint32_t w : weights) total += w;
+  uint64_t below = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    group->weights_[i] = static_cast<uint16_t>(weights[i]);
+    below += weights[i];
+    group->bounds_[i] = i + 1 < weights.size() ? static_cast<uint32_t>((below << 32) / total) : 0;
+  }
+  return group;
+}
+
 std::string_view toString(GroupMode mode) noexcept {
   switch (mode) {
     case GroupMode::kFailover:

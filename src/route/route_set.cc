@@ -9,7 +9,12 @@ namespace ferry::route {
 
 uint32_t RouteSet::add(const Prefix& prefix, const NextHopGroup& group) {
   std::string key(1, static_cast<char>(group.mode()));
+  key.push_back(static_cast<char>(group.members().size()));
   for (const uint8_t m : group.members()) key.push_back(static_cast<char>(m));
+  for (const uint16_t w : group.weights()) {  // weighted ECMP only
+    key.push_back(static_cast<char>(w >> 8));
+    key.push_back(static_cast<char>(w & 0xff));
+  }
   const auto [known, added] = group_index_.try_emplace(std::move(key), static_cast<uint32_t>(groups_.size()));
   if (added) groups_.push_back(group);
   const auto index = static_cast<uint32_t>(prefixes_.size());

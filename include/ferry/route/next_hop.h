@@ -29,6 +29,13 @@
 // others), and they come back when it recovers; flows on healthy members
 // never move (unlike modulo-N over the live members, which reshuffles ~all
 // flows on every change).
+//
+// Weighted ECMP (zebra's next-hop weights over FPM: BGP link bandwidth,
+// weighted next-hop groups): member i gets weight_i / Σ weights of the hash
+// space, in member order, and a down member's flows are re-spread by the
+// remixed hash over the members that are up, in proportion to their
+// weights. The same properties hold: only a down member's flows move. Equal
+// weights make the plain group, so the two split identically.
 #pragma once
 
 #include <bit>
@@ -45,6 +52,8 @@ inline constexpr uint32_t kAllDown = UINT32_MAX;
 // Interface indices are bit positions of a uint64_t liveness bitmap.
 inline constexpr uint32_t kMaxInterfaces = 64;
 inline constexpr size_t kMaxGroupMembers = 16;
+// The largest member weight (the kernel's and zebra's are 1..256).
+inline constexpr uint32_t kMaxWeight = 65535;
 
 enum class GroupMode : uint8_t { kFailover, kEcmp, kBlackhole, kUnreachable, kProhibit };
 
@@ -62,6 +71,12 @@ class NextHopGroup {
   // config may still call it a mistake.)
   static std::optional<NextHopGroup> create(GroupMode mode, std::span<const uint32_t> members,
                                             std::string* error = nullptr);
+  // An ECMP group whose members take shares of the hash space in proportion
+  // to `weights` (as many as members, each 1..kMaxWeight). With all weights
+  // equal it is create(kEcmp, members), weights() empty.
+  static std::optional<NextHopGroup> createWeighted(std::span<const uint32_t> members,
+                                                    std::span<const uint32_t> weights,
+                                                    std::string* error = nullptr);
   // A drop route's group: no members, `mode` kBlackhole, kUnreachable or
   // kProhibit (anything else is taken as kBlackhole).
   static NextHopGroup drop(GroupMode mode) noexcept {
@@ -76,6 +91,8 @@ class NextHopGroup {
   // preferred member is up, O(members) otherwise.
   uint32_t select(uint32_t flow_hash, uint64_t up_mask) const noexcept {
     if (mode_ == GroupMode::kEcmp) {
+      if (weighted_) [[unlikely]]
+        return selectWeighted(flow_hash, up_mask);
       const uint32_t preferred = members_[scale(flow_hash, count_)];
       if (up_mask >> preferred & 1) return preferred;
       const int live = std::popcount(member_mask_ & up_mask);
@@ -92,6 +109,11 @@ class NextHopGroup {
            mode_ == GroupMode::kProhibit;
   }
   std::span<const uint8_t> members() const noexcept { return {members_, count_}; }
+  // The members' weights, in member order; empty for a group without
+  // weights (every member's share the same).
+  std::span<const uint16_t> weights() const noexcept {
+    return {weights_, weighted_ ? count_ : size_t{0}};
+  }
   // Bit i set: interface i is a member.
   uint64_t memberMask() const noexcept { return member_mask_; }
   // The members select() can return under `up_mask` (for `ferryctl show
@@ -127,10 +149,34 @@ class NextHopGroup {
     return kAllDown;
   }
 
+  // select() of a weighted ECMP group.
+  uint32_t selectWeighted(uint32_t flow_hash, uint64_t up_mask) const noexcept {
+    uint32_t i = 0;
+    while (i + 1 < count_ && flow_hash >= bounds_[i]) ++i;
+    if (up_mask >> members_[i] & 1) return members_[i];
+    uint32_t live_weight = 0;
+    for (uint8_t k = 0; k < count_; ++k)
+      if (up_mask >> members_[k] & 1) live_weight += weights_[k];
+    if (live_weight == 0) return kAllDown;
+    uint32_t target = scale(remix(flow_hash), live_weight);
+    for (uint8_t k = 0; k < count_; ++k) {
+      if ((up_mask >> members_[k] & 1) == 0) continue;
+      if (target < weights_[k]) return members_[k];
+      target -= weights_[k];
+    }
+    return kAllDown;  // not reached: target < live_weight
+  }
+
   GroupMode mode_ = GroupMode::kFailover;
   uint8_t count_ = 0;
+  bool weighted_ = false;
   uint8_t members_[kMaxGroupMembers] = {};
   uint64_t member_mask_ = 0;
+  // Weighted groups only: each member's weight, and where its slice of the
+  // hash space ends (member i: hashes below bounds_[i] and not below
+  // bounds_[i-1]; the last member's slice runs to 2^32).
+  uint16_t weights_[kMaxGroupMembers] = {};
+  uint32_t bounds_[kMaxGroupMembers] = {};
 };
 
 }  // namespace ferry::route

@@ -201,5 +201,106 @@ TEST(NextHopGroup, EcmpMemberDownMovesOnlyItsFlows) {
   EXPECT_EQ(g.activeMask(without12 | bits({40})), without12);
 }
 
+// Weighted ECMP: creation rules; equal weights are the plain group.
+TEST(NextHopGroup, WeightedCreateErrorsAndEqualWeights) {
+  std::string error;
+  const std::vector<uint32_t> members = {3, 5};
+  EXPECT_FALSE(NextHopGroup::createWeighted(members, std::vector<uint32_t>{1}, &error));
+  EXPECT_EQ(error, "1 weights for 2 interfaces");
+  EXPECT_FALSE(NextHopGroup::createWeighted(members, std::vector<uint32_t>{1, 0}, &error));
+  EXPECT_EQ(error, "weight 0 (position 1) is not 1..65535");
+  EXPECT_FALSE(NextHopGroup::createWeighted(members, std::vector<uint32_t>{65536, 1}, &error));
+  EXPECT_EQ(error, "weight 65536 (position 0) is not 1..65535");
+  EXPECT_FALSE(NextHopGroup::createWeighted(std::vector<uint32_t>{3, 3},
+                                            std::vector<uint32_t>{1, 2}, &error));
+  EXPECT_EQ(error, "interface index 3 appears twice (positions 0 and 1)");
+  const auto equal = NextHopGroup::createWeighted(members, std::vector<uint32_t>{7, 7}, &error);
+  ASSERT_TRUE(equal) << error;
+  EXPECT_TRUE(equal->weights().empty());
+  const NextHopGroup plain = make(GroupMode::kEcmp, {3, 5});
+  std::mt19937 rng(3);
+  for (int i = 0; i < 10'000; ++i) {
+    const uint32_t h = rng();
+    for (const uint64_t up : {bits({3, 5}), bits({3}), bits({5}), uint64_t{0}})
+      ASSERT_EQ(equal->select(h, up), plain.select(h, up));
+  }
+  const auto weighted = NextHopGroup::createWeighted(members, std::vector<uint32_t>{1, 65535});
+  ASSERT_TRUE(weighted);
+  EXPECT_EQ(weighted->mode(), GroupMode::kEcmp);
+  EXPECT_EQ(std::vector<uint16_t>(weighted->weights().begin(), weighted->weights().end()),
+            (std::vector<uint16_t>{1, 65535}));
+  EXPECT_EQ(weighted->activeMask(bits({3, 5, 9})), bits({3, 5}));
+}
+
+// Each member's share of the 32-bit hash space is its weight's, to within
+// one hash value per step of the probe (the slices are contiguous, in
+// member order).
+TEST(NextHopGroup, WeightedSplitsTheHashSpaceByWeight) {
+  const std::vector<std::vector<uint32_t>> cases = {
+      {1, 2},
+      {3, 1},
+      {1, 2, 3, 4},
+      {256, 1, 1},
+      {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+      {65535, 1},
+      {10, 20, 30}};
+  for (const auto& weights : cases) {
+    std::vector<uint32_t> members;
+    for (uint32_t i = 0; i < weights.size(); ++i) members.push_back(40 - i);
+    const auto g = NextHopGroup::createWeighted(members, weights);
+    ASSERT_TRUE(g);
+    uint64_t total = 0;
+    for (const uint32_t w : weights) total += w;
+    constexpr uint32_t kShift = 14;  // every 16384th hash
+    std::map<uint32_t, uint64_t> count;
+    uint32_t last = UINT32_MAX;
+    for (uint64_t h = 0; h < (uint64_t{1} << 32); h += uint64_t{1} << kShift) {
+      const uint32_t m = g->select(uint32_t(h), ~uint64_t{0});
+      ASSERT_GE(last, m) << "slices in member order (members count down)";
+      last = m;
+      ++count[m];
+    }
+    ASSERT_EQ(count.size(), weights.size());
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const double want = double(weights[i]) / double(total) * double(uint64_t{1} << (32 - kShift));
+      EXPECT_NEAR(double(count[members[i]]), want, 1.01) << "member " << i;
+    }
+  }
+}
+
+// A weighted member going down moves only its own flows, spread over the
+// others in proportion to their weights; nothing up: kAllDown.
+TEST(NextHopGroup, WeightedMemberDownMovesOnlyItsFlowsByWeight) {
+  const auto g = NextHopGroup::createWeighted(std::vector<uint32_t>{10, 11, 12, 13},
+                                              std::vector<uint32_t>{1, 2, 3, 4});
+  ASSERT_TRUE(g);
+  const uint64_t all = bits({10, 11, 12, 13});
+  const uint64_t without13 = bits({10, 11, 12});
+  std::mt19937 rng(9);
+  std::map<uint32_t, int> before_count, moved_to;
+  constexpr int kFlows = 400'000;
+  int moved = 0;
+  for (int f = 0; f < kFlows; ++f) {
+    const uint32_t h = rng();
+    const uint32_t before = g->select(h, all);
+    const uint32_t during = g->select(h, without13);
+    ++before_count[before];
+    ASSERT_NE(during, 13u);
+    if (before != 13) {
+      ASSERT_EQ(during, before);
+    } else {
+      ++moved;
+      ++moved_to[during];
+    }
+  }
+  for (uint32_t m = 10; m <= 13; ++m)
+    EXPECT_NEAR(before_count[m], kFlows * (m - 9) / 10, kFlows / 100) << m;
+  EXPECT_NEAR(moved, kFlows * 4 / 10, kFlows / 100);
+  for (uint32_t m = 10; m <= 12; ++m)
+    EXPECT_NEAR(moved_to[m], moved * (m - 9) / 6, moved / 50) << m;
+  EXPECT_EQ(g->select(rng(), bits({40})), kAllDown);
+  for (int f = 0; f < 1000; ++f) EXPECT_EQ(g->select(rng(), bits({11})), 11u);
+}
+
 }  // namespace
 }  // namespace ferry::route

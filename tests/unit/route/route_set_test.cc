@@ -67,6 +67,36 @@ TEST(RoutesFile, EachLineIsARoute) {
       << "east; east,west; ecmp east,west; north; west; blackhole; unreachable; prohibit";
 }
 
+// Groups are shared only when mode, members and weights are all the same.
+TEST(RouteSet, GroupsDifferingOnlyInWeightsAreNotShared) {
+  const std::vector<uint32_t> members = {1, 2};
+  const auto plain = NextHopGroup::create(GroupMode::kEcmp, members);
+  const auto heavy_first = NextHopGroup::createWeighted(members, std::vector<uint32_t>{3, 1});
+  const auto heavy_second = NextHopGroup::createWeighted(members, std::vector<uint32_t>{1, 3});
+  // Weights whose bytes (0x0304, 0x0506) read as more members of a plain
+  // group: 1, 2, then 3, 4, 5, 6.
+  const auto bytes_like_members =
+      NextHopGroup::createWeighted(members, std::vector<uint32_t>{0x0304, 0x0506});
+  const std::vector<uint32_t> six = {1, 2, 3, 4, 5, 6};
+  const auto plain_six = NextHopGroup::create(GroupMode::kEcmp, six);
+  ASSERT_TRUE(plain && heavy_first && heavy_second && bytes_like_members && plain_six);
+  RouteSet set;
+  const auto p = [](const char* text) { return *Prefix::parse(text); };
+  set.add(p("10.1.0.0/16"), *plain);
+  set.add(p("10.2.0.0/16"), *heavy_first);
+  set.add(p("10.3.0.0/16"), *heavy_second);
+  set.add(p("10.4.0.0/16"), *heavy_first);
+  set.add(p("10.5.0.0/16"), *bytes_like_members);
+  set.add(p("10.6.0.0/16"), *plain_six);
+  EXPECT_EQ(set.groupCount(), 5u);
+  EXPECT_TRUE(set.group(0).weights().empty());
+  EXPECT_EQ(set.group(1).weights()[0], 3);
+  EXPECT_EQ(set.group(2).weights()[0], 1);
+  EXPECT_EQ(set.group(3).weights()[0], 3);
+  EXPECT_EQ(set.group(4).weights()[1], 0x0506);
+  EXPECT_EQ(set.group(5).members().size(), 6u);
+}
+
 TEST(RoutesFile, RoutesShareTheirGroups) {
   std::string text;
   for (int i = 0; i < 200; ++i)
