@@ -5,6 +5,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "ferry/net/byte_order.h"
@@ -210,6 +211,7 @@ bool Decoder::decodeRoute(const nlmsghdr* message, std::vector<Update>& out) {
         why = "RTA_MULTIPATH next hop of length " + std::to_string(hop.rtnh_len);
         return false;
       }
+      const size_t gateways_before = update.gateways.size();
       const bool ok =
           forEachAttribute(at + sizeof(hop), hop.rtnh_len - sizeof(hop), [&](const nlattr* n) {
             switch (mnl_attr_get_type(n)) {
@@ -225,6 +227,13 @@ bool Decoder::decodeRoute(const nlmsghdr* message, std::vector<Update>& out) {
       if (!ok) {
         if (why.empty()) why = "RTA_MULTIPATH next hop with broken attributes";
         return false;
+      }
+      // The hop's weight, for the gateway it named (a hop without one, an
+      // interface route, adds no gateway and no weight). Gateways before it
+      // outside RTA_MULTIPATH have weight 1.
+      if (update.gateways.size() > gateways_before) {
+        update.weights.resize(gateways_before, 1);
+        update.weights.resize(update.gateways.size(), uint16_t(hop.rtnh_hops + 1));
       }
       const size_t step = RTNH_ALIGN(hop.rtnh_len);
       if (step >= left) break;
@@ -280,6 +289,11 @@ bool Decoder::decodeRoute(const nlmsghdr* message, std::vector<Update>& out) {
   if (update.prefix.hasHostBits())
     return fail(std::string(name) + " for " + update.prefix.toString() + ": host bits set");
   if (!update.add) update.gateways.clear(), update.nexthop_id = 0;
+  // Weights only when they differ from 1; a gateway outside RTA_MULTIPATH
+  // (RTA_GATEWAY beside it) has weight 1.
+  update.weights.resize(update.gateways.size(), 1);
+  if (std::all_of(update.weights.begin(), update.weights.end(), [](uint16_t w) { return w == 1; }))
+    update.weights.clear();
   ++counters_.route_updates;
   out.emplace_back(std::move(update));
   return true;
@@ -326,6 +340,7 @@ bool Decoder::decodeNextHop(const nlmsghdr* message, std::vector<Update>& out) {
                 return false;
               }
               update.group.push_back(member.id);
+              update.weights.push_back(uint16_t(member.weight + 1));
             }
             return true;
           }
@@ -339,6 +354,9 @@ bool Decoder::decodeNextHop(const nlmsghdr* message, std::vector<Update>& out) {
   if (!ok) return fail(std::string(name) + ": " + (why.empty() ? "attribute length broken" : why));
   if (update.id == 0) return fail(std::string(name) + " without a non-zero NHA_ID");
   if (!update.add) update.gateway.reset(), update.group.clear(), update.blackhole = false;
+  if (!update.add ||
+      std::all_of(update.weights.begin(), update.weights.end(), [](uint16_t w) { return w == 1; }))
+    update.weights.clear();  // weights only when they differ from 1
   ++counters_.nexthop_updates;
   out.emplace_back(std::move(update));
   return true;

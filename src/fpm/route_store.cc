@@ -15,16 +15,28 @@ using route::Prefix;
 RouteStore::RouteStore(std::vector<std::optional<IpAddress>> peers, Options options)
     : peers_(std::move(peers)), options_(options) {}
 
-bool RouteStore::GatewaysLess::operator()(const std::vector<IpAddress>& a,
-                                          const std::vector<IpAddress>& b) const noexcept {
+bool RouteStore::GatewaysLess::operator()(const Hops& a, const Hops& b) const noexcept {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                      [](const IpAddress& x, const IpAddress& y) {
-                                        if (x.isV4() != y.isV4()) return x.isV4();
-                                        return x.isV4() ? x.v4() < y.v4() : x.v6() < y.v6();
+                                      [](const Hop& x, const Hop& y) {
+                                        if (x.address.isV4() != y.address.isV4())
+                                          return x.address.isV4();
+                                        if (!(x.address == y.address))
+                                          return x.address.isV4() ? x.address.v4() < y.address.v4()
+                                                                  : x.address.v6() < y.address.v6();
+                                        return x.weight < y.weight;
                                       });
 }
 
-uint32_t RouteStore::intern(const std::vector<IpAddress>& gateways) {
+RouteStore::Hops RouteStore::hopsOf(const RouteUpdate& update) {
+  Hops hops;
+  hops.reserve(update.gateways.size());
+  for (size_t i = 0; i < update.gateways.size(); ++i)
+    hops.push_back(
+        {update.gateways[i], i < update.weights.size() ? update.weights[i] : uint16_t{1}});
+  return hops;
+}
+
+uint32_t RouteStore::intern(const Hops& gateways) {
   if (gateways.empty()) return 0;
   const auto [it, added] = gateway_index_.try_emplace(gateways, uint32_t(gateway_lists_.size()));
   if (added) gateway_lists_.push_back(gateways);
@@ -82,7 +94,7 @@ void RouteStore::fold() {
   // piled up (routes moved to other next hops), keep only those in use.
   if (gateway_lists_.size() <= 2 * gateway_lists_kept_ + 64) return;
   std::vector<uint32_t> renumber(gateway_lists_.size(), 0);
-  std::vector<std::vector<IpAddress>> kept{{}};
+  std::vector<Hops> kept{{}};
   gateway_index_.clear();
   for (StoredRoute& r : base_) {
     if (r.gateways == 0) continue;
@@ -129,7 +141,7 @@ void RouteStore::apply(const Update& update, uint64_t now_us) {
   if (const auto* r = std::get_if<RouteUpdate>(&update)) {
     if (r->add) {
       delta_[r->prefix] = StoredRoute{.prefix = r->prefix,
-                                      .gateways = intern(r->gateways),
+                                      .gateways = intern(hopsOf(*r)),
                                       .nexthop_id = r->nexthop_id,
                                       .generation = generation_,
                                       .type = r->type};
@@ -145,7 +157,7 @@ void RouteStore::apply(const Update& update, uint64_t now_us) {
   }
   const auto& n = std::get<NextHopUpdate>(update);
   if (n.add) {
-    nexthops_[n.id] = StoredNextHop{n.gateway, n.group, n.blackhole};
+    nexthops_[n.id] = StoredNextHop{n.gateway, n.group, n.weights, n.blackhole};
     ++counters_.nexthop_adds;
     dirty_ = true;
   } else if (nexthops_.erase(n.id) != 0) {
@@ -191,7 +203,7 @@ ResolvedRoutes RouteStore::take(uint64_t now_us) {
   return resolve();
 }
 
-std::vector<IpAddress> RouteStore::gatewaysOf(uint32_t id, std::string* why) const {
+RouteStore::Hops RouteStore::gatewaysOf(uint32_t id, std::string* why) const {
   const auto it = nexthops_.find(id);
   if (it == nexthops_.end()) {
     *why = "unknown next-hop id " + std::to_string(id);
@@ -202,13 +214,13 @@ std::vector<IpAddress> RouteStore::gatewaysOf(uint32_t id, std::string* why) con
     *why = "blackhole next hop";  // resolve() makes a blackhole route of it
     return {};
   }
-  if (nh.gateway) return {*nh.gateway};
-  std::vector<IpAddress> out;
-  for (uint32_t member : nh.group) {
+  if (nh.gateway) return {{*nh.gateway, 1}};
+  Hops out;
+  for (size_t i = 0; i < nh.group.size(); ++i) {
     // The kernel allows no nested groups; a member that is a group adds nothing.
-    const auto m = nexthops_.find(member);
+    const auto m = nexthops_.find(nh.group[i]);
     if (m != nexthops_.end() && m->second.gateway && !m->second.blackhole)
-      out.push_back(*m->second.gateway);
+      out.push_back({*m->second.gateway, i < nh.weights.size() ? nh.weights[i] : uint16_t{1}});
   }
   if (out.empty())
     *why = nh.group.empty() ? "an interface route (next hop without a gateway)"
@@ -222,34 +234,44 @@ int RouteStore::interfaceOf(const IpAddress& gateway) const noexcept {
   return -1;
 }
 
-RouteStore::Resolution RouteStore::resolveGateways(const std::vector<IpAddress>& gateways,
-                                                   std::string why) const {
+RouteStore::Resolution RouteStore::resolveGateways(const Hops& gateways, std::string why) const {
   Resolution out;
   if (gateways.empty()) {
     out.why = why.empty() ? "no gateway (an interface route)" : std::move(why);
     return out;
   }
   uint32_t members[route::kMaxGroupMembers];
+  uint32_t weights[route::kMaxGroupMembers];
   size_t count = 0;
-  uint64_t seen = 0;
+  bool weighted = false;
   std::string unmapped;
-  for (const IpAddress& gateway : gateways) {
-    const int i = interfaceOf(gateway);
+  for (const Hop& hop : gateways) {
+    const int i = interfaceOf(hop.address);
     if (i < 0 || i >= int(route::kMaxInterfaces)) {
       ++out.unmapped;
-      if (unmapped.empty()) unmapped = gateway.toString();
+      if (unmapped.empty()) unmapped = hop.address.toString();
       continue;
     }
-    if (seen >> i & 1 || count == route::kMaxGroupMembers) continue;
-    seen |= uint64_t(1) << i;
+    weighted |= hop.weight != 1;
+    const auto at = std::find(members, members + count, uint32_t(i)) - members;
+    if (size_t(at) < count) {  // the same interface again: its share grows
+      weights[at] = std::min(weights[at] + hop.weight, route::kMaxWeight);
+      weighted = true;
+      continue;
+    }
+    if (count == route::kMaxGroupMembers) continue;
+    weights[count] = hop.weight;
     members[count++] = uint32_t(i);
   }
   if (count == 0) {
     out.why = "next hop " + unmapped + " is no interface's peer";
     return out;
   }
-  out.group = NextHopGroup::create(
-      count > 1 ? route::GroupMode::kEcmp : route::GroupMode::kFailover, {members, count});
+  out.group =
+      count > 1 && weighted
+          ? NextHopGroup::createWeighted({members, count}, {weights, count})
+          : NextHopGroup::create(count > 1 ? route::GroupMode::kEcmp : route::GroupMode::kFailover,
+                                 {members, count});
   if (!out.group) out.why = "invalid next-hop group";
   return out;
 }
@@ -296,7 +318,7 @@ ResolvedRoutes RouteStore::resolve() const {
       auto [it, added] = by_id.try_emplace(stored.nexthop_id);
       if (added) {
         std::string why;
-        const std::vector<IpAddress> gateways = gatewaysOf(stored.nexthop_id, &why);
+        const Hops gateways = gatewaysOf(stored.nexthop_id, &why);
         it->second = resolveGateways(gateways, std::move(why));
       }
       resolution = &it->second;

@@ -56,6 +56,9 @@ struct RouteUpdate {
   // RTN_PROHIBIT become drop routes in the route store; any other type
   // (local, broadcast, throw, ...) is left out there.
   uint8_t type = 1;
+  // Per gateway, its weight (RTA_MULTIPATH: rtnh_hops + 1, as the kernel
+  // reads it); empty when every weight is 1.
+  std::vector<uint16_t> weights = {};
   friend bool operator==(const RouteUpdate&, const RouteUpdate&) = default;
 };
 
@@ -64,8 +67,11 @@ struct NextHopUpdate {
   bool add = true;
   uint32_t id = 0;                          // NHA_ID, never 0
   std::optional<route::IpAddress> gateway;  // NHA_GATEWAY (a single next hop)
-  std::vector<uint32_t> group;              // NHA_GROUP member ids (weights are not used)
+  std::vector<uint32_t> group;              // NHA_GROUP member ids
   bool blackhole = false;                   // NHA_BLACKHOLE
+  // Per group member, its weight (nexthop_grp.weight + 1); empty when every
+  // weight is 1.
+  std::vector<uint16_t> weights = {};
   friend bool operator==(const NextHopUpdate&, const NextHopUpdate&) = default;
 };
 

@@ -10,7 +10,10 @@
 // gateway at all: interface-only, blackhole/unreachable, unknown next-hop
 // id) is left out of the table and counted (left_out). Several next hops
 // → an ECMP group over their interfaces (each interface once, in the order
-// zebra sent them; weights are not used; at most kMaxGroupMembers).
+// zebra sent them; at most kMaxGroupMembers). zebra's next-hop weights
+// (RTA_MULTIPATH, NHA_GROUP) make it a weighted ECMP group; two next hops
+// on one interface add their weights (capped at route::kMaxWeight), and an
+// unmapped next hop's share goes to the others, in proportion.
 //
 // Batching: publishDue(now) is true when something changed and the last
 // publish is at least batch_us ago, so a burst of a million updates becomes a
@@ -135,8 +138,15 @@ class RouteStore {
   struct StoredNextHop {
     std::optional<route::IpAddress> gateway;
     std::vector<uint32_t> group;
+    std::vector<uint16_t> weights;  // per group member; empty: all 1
     bool blackhole = false;
   };
+  // A next hop with its weight (1 unless zebra sent one).
+  struct Hop {
+    route::IpAddress address;
+    uint16_t weight = 1;
+  };
+  using Hops = std::vector<Hop>;
   // What a route's next hops resolve to (the same for every route with the
   // same gateways or next-hop id): a group, or why the route is left out.
   struct Resolution {
@@ -145,18 +155,19 @@ class RouteStore {
     size_t unmapped = 0;  // next hops that are no interface's peer
   };
   struct GatewaysLess {
-    bool operator()(const std::vector<route::IpAddress>& a,
-                    const std::vector<route::IpAddress>& b) const noexcept;
+    bool operator()(const Hops& a, const Hops& b) const noexcept;
   };
 
   // The addresses of next-hop object `id` (a group's members' gateways);
   // empty with `why` set when it has none.
-  std::vector<route::IpAddress> gatewaysOf(uint32_t id, std::string* why) const;
+  Hops gatewaysOf(uint32_t id, std::string* why) const;
   // Interface index of the interface whose peer is `gateway`, or -1.
   int interfaceOf(const route::IpAddress& gateway) const noexcept;
-  Resolution resolveGateways(const std::vector<route::IpAddress>& gateways, std::string why) const;
+  Resolution resolveGateways(const Hops& gateways, std::string why) const;
+  // An update's gateways with their weights.
+  static Hops hopsOf(const RouteUpdate& update);
   // The index of `gateways` in gateway_lists_, added if new.
-  uint32_t intern(const std::vector<route::IpAddress>& gateways);
+  uint32_t intern(const Hops& gateways);
   // Whether base_ has a route for `prefix` / a route for it exists (in
   // delta_, else in base_).
   bool inBase(const route::Prefix& prefix) const;
@@ -173,8 +184,8 @@ class RouteStore {
   Options options_;
   std::vector<StoredRoute> base_;                                 // sorted by prefix
   std::map<route::Prefix, std::optional<StoredRoute>> delta_;     // nullopt: deleted
-  std::vector<std::vector<route::IpAddress>> gateway_lists_{{}};  // [0]: none
-  std::map<std::vector<route::IpAddress>, uint32_t, GatewaysLess> gateway_index_;
+  std::vector<Hops> gateway_lists_{{}};                           // [0]: none
+  std::map<Hops, uint32_t, GatewaysLess> gateway_index_;
   size_t gateway_lists_kept_ = 1;  // after the last clean-up
   std::unordered_map<uint32_t, StoredNextHop> nexthops_;
   StoreCounters counters_;

@@ -80,14 +80,19 @@ class Message {
     b.insert(b.end(), addr.begin(), addr.end());
     return attr(RTA_VIA, b);
   }
-  // RTA_MULTIPATH with one rtnexthop + RTA_GATEWAY per address.
-  Message& multipath(std::initializer_list<route::IpAddress> gateways) {
+  // RTA_MULTIPATH with one rtnexthop + RTA_GATEWAY per address; `hops`:
+  // each one's rtnh_hops (its weight - 1; none given: 0).
+  Message& multipath(std::initializer_list<route::IpAddress> gateways,
+                     std::vector<uint8_t> hops = {}) {
     nlattr* nest = mnl_attr_nest_start(nlh_, RTA_MULTIPATH);
+    size_t i = 0;
     for (const auto& g : gateways) {
       auto* hop = static_cast<rtnexthop*>(mnl_nlmsg_get_payload_tail(nlh_));
       nlh_->nlmsg_len += RTNH_ALIGN(sizeof(rtnexthop));
       std::memset(hop, 0, sizeof(*hop));
       hop->rtnh_ifindex = 2;
+      hop->rtnh_hops = i < hops.size() ? hops[i] : 0;
+      ++i;
       address(RTA_GATEWAY, g);
       hop->rtnh_len = uint16_t(static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh_)) -
                                reinterpret_cast<char*>(hop));
@@ -95,13 +100,16 @@ class Message {
     mnl_attr_nest_end(nlh_, nest);
     return *this;
   }
-  // NHA_GROUP of `ids` (weight 1 each).
-  Message& group(std::initializer_list<uint32_t> ids) {
+  // NHA_GROUP of `ids`; `weights`: each one's nexthop_grp.weight (its
+  // weight - 1; none given: 0).
+  Message& group(std::initializer_list<uint32_t> ids, std::vector<uint8_t> weights = {}) {
     Bytes b;
+    size_t i = 0;
     for (uint32_t id : ids) {
       nexthop_grp g{};
       g.id = id;
-      g.weight = 0;
+      g.weight = i < weights.size() ? weights[i] : 0;
+      ++i;
       const auto* p = reinterpret_cast<const uint8_t*>(&g);
       b.insert(b.end(), p, p + sizeof(g));
     }
@@ -128,6 +136,16 @@ inline Bytes newRoute(const char* prefix, std::initializer_list<route::IpAddress
   if (gateways.size() > 1) m.multipath(gateways);
   return m.bytes();
 }
+// The same over RTA_MULTIPATH with each hop's rtnh_hops (weight - 1).
+inline Bytes newRouteWeighted(const char* prefix, std::initializer_list<route::IpAddress> gateways,
+                              std::vector<uint8_t> hops) {
+  const auto p = *route::Prefix::parse(prefix);
+  Message m(RTM_NEWROUTE);
+  m.route(p.isV4() ? AF_INET : AF_INET6, uint8_t(p.length()));
+  if (p.length() != 0) m.address(RTA_DST, p.address());
+  m.multipath(gateways, std::move(hops));
+  return m.bytes();
+}
 inline Bytes newRouteById(const char* prefix, uint32_t nexthop_id) {
   const auto p = *route::Prefix::parse(prefix);
   Message m(RTM_NEWROUTE);
@@ -149,10 +167,11 @@ inline Bytes newNextHop(uint32_t id, const route::IpAddress& gateway) {
   m.u32(NHA_ID, id).u32(NHA_OIF, 2).address(NHA_GATEWAY, gateway);
   return m.bytes();
 }
-inline Bytes newGroup(uint32_t id, std::initializer_list<uint32_t> members) {
+inline Bytes newGroup(uint32_t id, std::initializer_list<uint32_t> members,
+                      std::vector<uint8_t> weights = {}) {
   Message m(RTM_NEWNEXTHOP);
   m.nexthop(AF_UNSPEC);
-  m.u32(NHA_ID, id).group(members);
+  m.u32(NHA_ID, id).group(members, std::move(weights));
   return m.bytes();
 }
 inline Bytes delNextHop(uint32_t id) {

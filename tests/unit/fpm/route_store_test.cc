@@ -45,10 +45,18 @@ std::string show(const ResolvedRoutes& r) {
   for (const auto& [prefix, g] : r.routes) {
     out += prefix.toString() + (g.mode() == route::GroupMode::kEcmp ? " ecmp" : "");
     if (g.drops()) out += " " + std::string(route::toString(g.mode()));
-    for (auto m : g.members()) out += " " + std::to_string(m);
+    for (size_t i = 0; i < g.members().size(); ++i) {
+      out += " " + std::to_string(g.members()[i]);
+      if (!g.weights().empty()) out += "*" + std::to_string(g.weights()[i]);
+    }
     out += "; ";
   }
   return out;
+}
+
+RouteUpdate addWeighted(const char* prefix, std::vector<IpAddress> gateways,
+                        std::vector<uint16_t> weights) {
+  return RouteUpdate{true, pfx(prefix), std::move(gateways), 0, RTN_UNICAST, std::move(weights)};
 }
 
 TEST(FpmRouteStore, NextHopsMapToTheInterfaceWhosePeerHasTheAddress) {
@@ -97,6 +105,51 @@ TEST(FpmRouteStore, NextHopsMapToTheInterfaceWhosePeerHasTheAddress) {
        {nh(5, ip("10.98.0.2")), nh(6, ip("10.99.0.2")), group(7, {5, 6}),
         addById("10.50.0.0/16", 7)},
        "10.50.0.0/16 ecmp 1 0; ",
+       0,
+       0,
+       ""},
+      {"weighted multipath",
+       {addWeighted("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2")}, {3, 1})},
+       "10.70.0.0/16 ecmp 0*3 1*1; ",
+       0,
+       0,
+       ""},
+      {"equal weights: plain ECMP",
+       {addWeighted("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2")}, {4, 4})},
+       "10.70.0.0/16 ecmp 0 1; ",
+       0,
+       0,
+       ""},
+      {"one interface twice: its weights add up",
+       {add("10.70.0.0/16", {ip("10.99.0.2"), ip("10.98.0.2"), ip("10.99.0.2")})},
+       "10.70.0.0/16 ecmp 0*2 1*1; ",
+       0,
+       0,
+       ""},
+      {"one interface twice, weighted: capped at the largest weight",
+       {addWeighted("10.70.0.0/16", {ip("10.99.0.2"), ip("10.99.0.2"), ip("10.98.0.2")},
+                    {65535, 9, 2})},
+       "10.70.0.0/16 ecmp 0*65535 1*2; ",
+       0,
+       0,
+       ""},
+      {"an unmapped weighted next hop: its share goes to the others",
+       {addWeighted("10.70.0.0/16", {ip("10.99.0.2"), ip("192.0.2.1"), ip("10.98.0.2")},
+                    {2, 5, 1})},
+       "10.70.0.0/16 ecmp 0*2 1*1; ",
+       0,
+       1,
+       ""},
+      {"weighted, one mapped: failover",
+       {addWeighted("10.70.0.0/16", {ip("10.99.0.2"), ip("192.0.2.1")}, {2, 5})},
+       "10.70.0.0/16 0; ",
+       0,
+       1,
+       ""},
+      {"weighted group by id",
+       {nh(5, ip("10.98.0.2")), nh(6, ip("10.99.0.2")),
+        NextHopUpdate{true, 7, std::nullopt, {5, 6}, false, {1, 4}}, addById("10.50.0.0/16", 7)},
+       "10.50.0.0/16 ecmp 1*1 0*4; ",
        0,
        0,
        ""},
@@ -230,22 +283,35 @@ TEST(FpmRouteStore, MatchesAMapOfWhatZebraSentOverALongStream) {
                "; ";
         continue;
       }
+      // Each interface once, in first-seen order; one named twice weighs 2.
       std::vector<size_t> members;
+      std::vector<int> weights;
       for (const IpAddress& g : u.gateways) {
         size_t i = 0;
         while (i < peer_list.size() && !(peer_list[i] && *peer_list[i] == g)) ++i;
         if (i == peer_list.size()) {
           ++*unmapped;
-        } else if (std::find(members.begin(), members.end(), i) == members.end()) {
+          continue;
+        }
+        const auto at = std::find(members.begin(), members.end(), i);
+        if (at == members.end()) {
           members.push_back(i);
+          weights.push_back(1);
+        } else {
+          ++weights[size_t(at - members.begin())];
         }
       }
       if (members.empty()) {
         ++*left_out;
         continue;
       }
+      const bool weighted =
+          members.size() > 1 &&
+          std::any_of(weights.begin(), weights.end(), [&](int w) { return w != weights[0]; });
       out += prefix.toString() + (members.size() > 1 ? " ecmp" : "");
-      for (size_t m : members) out += " " + std::to_string(m);
+      for (size_t m = 0; m < members.size(); ++m)
+        out +=
+            " " + std::to_string(members[m]) + (weighted ? "*" + std::to_string(weights[m]) : "");
       out += "; ";
     }
     return out;
