@@ -12,10 +12,13 @@
 // failure.
 #include <poll.h>
 
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <thread>
 
+#include "ferry/route/inner.h"
+#include "ferry/route/next_hop.h"
 #include "ferryd_fixture.h"
 #include "messages.h"  // tests/unit/fpm: netlink messages built with libmnl
 
@@ -417,6 +420,81 @@ TEST_F(Fpm, RoutesFromABgpPeerComeAndGo) {
 // header that loses the frame boundaries (bad version, absurd length)
 // closes the connection, ferry keeps running and forwarding on what it had,
 // and a new connection starts a resync whose stale routes are swept.
+// zebra's next-hop weights (RTA_MULTIPATH's rtnh_hops; a weighted NHA_GROUP),
+// sent by a hand-made FPM client as zebra sends them (FRR's staticd has no
+// weights): the route is a weighted ECMP group (show routes lists the
+// weights), and every flow leaves through the interface that the weighted
+// split gives its hash, exactly.
+TEST_F(Fpm, WeightedNextHopsSplitTheFlowsByWeight) {
+  using namespace ferry::fpm::testing;
+  int fd;
+  {
+    const process::NetnsScope in_r(r_->name());
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  }
+  ASSERT_GE(fd, 0);
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } close_fd{fd};
+  const auto to = *SockAddr::parse("127.0.0.1:" + std::to_string(kFpmPort));
+  ASSERT_EQ(::connect(fd, to.sa(), to.len()), 0) << std::strerror(errno);
+  const Bytes stream = frame(
+      {newRouteWeighted("10.75.0.0/16", {fpm::testing::ip("10.99.0.2"), fpm::testing::ip("10.98.0.2")},
+                        {2, 0}),  // west 3, east 1
+       newNextHop(1, fpm::testing::ip("10.99.0.2")), newNextHop(2, fpm::testing::ip("10.98.0.2")),
+       newGroup(3, {1, 2}, {0, 3}),  // west 1, east 4
+       newRouteById("10.76.0.0/16", 3)});
+  ASSERT_EQ(::send(fd, stream.data(), stream.size(), MSG_NOSIGNAL), ssize_t(stream.size()));
+  ASSERT_TRUE(eventually([&] { return routes()["sources"]["fpm"] == 2; }, 5s)) << routes().dump(2);
+  EXPECT_EQ(fpm()["errors"], 0);
+
+  const auto via = [&](const char* address) {
+    std::string out;
+    for (const auto& v : lookup(address)["via"])
+      out += v["interface"].get<std::string>() + "*" + v.value("weight", nlohmann::json(0)).dump() + " ";
+    return out;
+  };
+  EXPECT_EQ(via("10.75.1.1"), "west*3 east*1 ");
+  EXPECT_EQ(via("10.76.1.1"), "west*1 east*4 ");
+  std::string text;
+  ASSERT_EQ(sh("ip netns exec " + r_->name() + " " + binary("FERRYCTL") + " --socket " +
+                   ferryd_->socketPath() + " show routes 10.75.1.1",
+               &text),
+            0);
+  EXPECT_NE(text.find("west*3,east*1"), std::string::npos) << text;
+
+  // The split each flow must get: the inner flow hash with the config's
+  // ecmp_seed (3), through the same weighted group (west is interface 1,
+  // east 2).
+  const auto expect = [](std::array<uint8_t, 4> dst, std::vector<uint32_t> weights, int count,
+                         int flows) {
+    const auto group =
+        route::NextHopGroup::createWeighted(std::vector<uint32_t>{1, 2}, weights);
+    Counts c;
+    for (int i = 0; i < count; ++i) {
+      const auto p = innerPacket(uint16_t(2000 + i % flows), uint32_t(i), dst);
+      const uint32_t chosen = group->select(route::flowHash(p, 3), ~uint64_t{0});
+      (chosen == 1 ? c.west : c.east) += 1;
+    }
+    return c;
+  };
+  for (const auto& [dst, weights] :
+       {std::pair{std::array<uint8_t, 4>{10, 75, 0, 1}, std::vector<uint32_t>{3, 1}},
+        std::pair{std::array<uint8_t, 4>{10, 76, 0, 1}, std::vector<uint32_t>{1, 4}}}) {
+    const Counts want = expect(dst, weights, 1024, 256);
+    const Counts got = send(dst, 1024, 256);
+    EXPECT_EQ(got.west, want.west) << int(dst[1]);
+    EXPECT_EQ(got.east, want.east) << int(dst[1]);
+    // The weights show in the split: 3:1 and 1:4 of 256 flows, within 10%.
+    const double west_share = double(got.west) / 1024.0;
+    EXPECT_NEAR(west_share, double(weights[0]) / double(weights[0] + weights[1]), 0.1)
+        << int(dst[1]) << ": west " << got.west << ", east " << got.east;
+  }
+  EXPECT_EQ(lookup("10.75.1.1")["packets"], 1024);
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
 TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
   using namespace ferry::fpm::testing;
   const auto connectFpm = [&] {
