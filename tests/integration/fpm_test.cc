@@ -451,7 +451,8 @@ TEST_F(Fpm, WeightedNextHopsSplitTheFlowsByWeight) {
 
   const auto via = [&](const char* address) {
     std::string out;
-    for (const auto& v : lookup(address)["via"])
+    const nlohmann::json route = lookup(address);
+    for (const auto& v : route["via"])
       out += v["interface"].get<std::string>() + "*" + v.value("weight", nlohmann::json(0)).dump() + " ";
     return out;
   };
