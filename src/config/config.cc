@@ -733,11 +733,31 @@ void Parser::parseRoutes(const YAML::Node& routes, Config& config) {
   for (size_t i = 0; i < routes.size(); ++i) {
     const YAML::Node r = routes[i];
     const std::string path = "routes[" + std::to_string(i) + "]";
-    if (!checkMap(r, path, {"prefix", "via", "ecmp", "drop"})) continue;
+    if (!checkMap(r, path, {"prefix", "via", "ecmp", "drop", "weights"})) continue;
     if (!require(r, "prefix", path)) continue;
     RouteConfig route;
     route.pos = posOf(r);
     route.prefix_pos = posOf(r["prefix"]);
+    if (const YAML::Node weights = r["weights"]) {
+      // The list's items are checked (range, count, ecmp) by the route module.
+      route.weights_pos = posOf(weights);
+      if (!weights.IsSequence()) {
+        error(weights, path + ".weights: expected a list of weights, one per interface in 'via'");
+        continue;
+      }
+      bool weights_ok = true;
+      for (size_t j = 0; j < weights.size(); ++j) {
+        const auto w =
+            unsignedInt(weights[j], path + ".weights[" + std::to_string(j) + "]", 0, UINT32_MAX);
+        if (!w) {
+          weights_ok = false;
+          continue;
+        }
+        route.weights.push_back(uint32_t(*w));
+        route.weight_pos.push_back(posOf(weights[j]));
+      }
+      if (!weights_ok) continue;
+    }
     auto prefix = scalar(r["prefix"], path + ".prefix");
     if (!prefix) continue;
     route.prefix = *prefix;
@@ -846,7 +866,7 @@ void Parser::readRoutesFile(const YAML::Node& at, const std::string& written, Co
 // item they are about. Then: every next hop needs a peer to send to.
 void Parser::checkRoutes(Config& config) {
   std::vector<route::RouteSpec> specs;
-  for (const auto& r : config.routes) specs.push_back({r.prefix, r.via_names, r.ecmp, r.drop});
+  for (const auto& r : config.routes) specs.push_back(r.spec());
   std::vector<std::string> names;
   for (const auto& i : config.interfaces) names.push_back(i.name);
   std::vector<route::RouteIssue> issues;
@@ -865,6 +885,13 @@ void Parser::checkRoutes(Config& config) {
     } else if (issue.field == route::RouteIssue::Field::kDrop) {
       pos = r.drop_pos;
       where = path + ".drop";
+    } else if (issue.field == route::RouteIssue::Field::kWeights) {
+      pos = r.weights_pos;
+      where = path + ".weights";
+      if (issue.item < r.weight_pos.size()) {  // one weight, not the list (kWholeList)
+        pos = r.weight_pos[issue.item];
+        where += "[" + std::to_string(issue.item) + "]";
+      }
     }
     // Host bits are an error (kReject), so every issue here is one.
     error(pos, where + ": " + issue.message);

@@ -162,6 +162,7 @@ void FpmServer::publishIfDue(uint64_t now_us) {
   try {
     result = publish_(routes);
   } catch (const std::exception& e) {
+    store_.built(uint64_t(monotonicMicros()) - start);
     log::error(std::string("fpm: cannot build the forwarding table: ") + e.what());
     return;
   }

@@ -133,13 +133,13 @@ nlohmann::json routeJson(const Config& config, const ForwardingState& state, uin
   const uint64_t active = group.activeMask(state.up_mask);
   nlohmann::json via = nlohmann::json::array();
   nlohmann::json in_use = nlohmann::json::array();
-  const auto weights = group.weights();  // empty unless weighted ECMP
+  const bool weighted = group.weighted();
   for (size_t i = 0; i < group.members().size(); ++i) {
     const uint32_t member = group.members()[i];
     const std::string& name = config.interfaces[member].name;
     const bool up = member < 64 && (state.up_mask >> member & 1);
     nlohmann::json v = {{"interface", name}, {"up", up}};
-    if (!weights.empty()) v["weight"] = weights[i];
+    if (weighted) v["weight"] = group.weight(i);
     via.push_back(std::move(v));
     if (member < 64 && (active >> member & 1)) in_use.push_back(name);
   }

@@ -19,7 +19,7 @@ ForwardingState ForwardingState::fromConfig(const Config& config, unsigned datap
     state.routes = std::make_shared<const route::RouteTable>(std::move(*table));
   } else if (config.mode == Mode::kRoute) {
     std::vector<route::RouteSpec> specs;
-    for (const auto& r : config.routes) specs.push_back({r.prefix, r.via_names, r.ecmp, r.drop});
+    for (const auto& r : config.routes) specs.push_back(r.spec());
     std::vector<std::string> names;
     for (const auto& i : config.interfaces) names.push_back(i.name);
     std::vector<route::RouteIssue> issues;

@@ -39,7 +39,10 @@ RouteStore::Hops RouteStore::hopsOf(const RouteUpdate& update) {
 uint32_t RouteStore::intern(const Hops& gateways) {
   if (gateways.empty()) return 0;
   const auto [it, added] = gateway_index_.try_emplace(gateways, uint32_t(gateway_lists_.size()));
-  if (added) gateway_lists_.push_back(gateways);
+  if (added) {
+    gateway_lists_.push_back(gateways);
+    interned_hops_ += gateways.size();
+  }
   return it->second;
 }
 
@@ -53,16 +56,6 @@ bool RouteStore::inBase(const Prefix& prefix) const {
       std::lower_bound(base_.begin(), base_.end(), prefix,
                        [](const StoredRoute& r, const Prefix& p) { return r.prefix < p; });
   return it != base_.end() && it->prefix == prefix;
-}
-
-size_t RouteStore::routeCount() const {
-  size_t count = base_.size();
-  for (const auto& [prefix, route] : delta_) {
-    const bool was = inBase(prefix);
-    if (route && !was) ++count;
-    if (!route && was) --count;
-  }
-  return count;
 }
 
 template <typename Fn>
@@ -92,10 +85,13 @@ void RouteStore::fold() {
   }
   // Gateway lists are interned and never freed one by one: when they have
   // piled up (routes moved to other next hops), keep only those in use.
-  if (gateway_lists_.size() <= 2 * gateway_lists_kept_ + 64) return;
+  if (gateway_lists_.size() <= 2 * gateway_lists_kept_ + 64 &&
+      interned_hops_ <= 2 * interned_hops_kept_ + options_.max_pending)
+    return;
   std::vector<uint32_t> renumber(gateway_lists_.size(), 0);
   std::vector<Hops> kept{{}};
   gateway_index_.clear();
+  interned_hops_ = 0;
   for (StoredRoute& r : base_) {
     if (r.gateways == 0) continue;
     uint32_t& to = renumber[r.gateways];
@@ -103,11 +99,13 @@ void RouteStore::fold() {
       to = uint32_t(kept.size());
       kept.push_back(std::move(gateway_lists_[r.gateways]));
       gateway_index_.emplace(kept.back(), to);
+      interned_hops_ += kept.back().size();
     }
     r.gateways = to;
   }
   gateway_lists_ = std::move(kept);
   gateway_lists_kept_ = gateway_lists_.size();
+  interned_hops_kept_ = interned_hops_;
 }
 
 void RouteStore::connected(uint64_t now_us) {
@@ -140,19 +138,25 @@ void RouteStore::apply(const Update& update, uint64_t now_us) {
   last_message_us_ = now_us;
   if (const auto* r = std::get_if<RouteUpdate>(&update)) {
     if (r->add) {
-      delta_[r->prefix] = StoredRoute{.prefix = r->prefix,
-                                      .gateways = intern(hopsOf(*r)),
-                                      .nexthop_id = r->nexthop_id,
-                                      .generation = generation_,
-                                      .type = r->type};
+      const auto [it, first_change] = delta_.try_emplace(r->prefix);
+      // New unless it is in base_ and not deleted since, or added since.
+      if (first_change ? !inBase(r->prefix) : !it->second.has_value()) ++route_count_;
+      it->second = StoredRoute{.prefix = r->prefix,
+                               .gateways = intern(hopsOf(*r)),
+                               .nexthop_id = r->nexthop_id,
+                               .generation = generation_,
+                               .type = r->type};
       ++counters_.route_adds;
       dirty_ = true;
     } else if (exists(r->prefix)) {
       delta_[r->prefix] = std::nullopt;
+      --route_count_;
       ++counters_.route_deletes;
       dirty_ = true;
     }
-    if (delta_.size() > options_.max_pending) fold();
+    if (delta_.size() > options_.max_pending ||
+        interned_hops_ > 2 * interned_hops_kept_ + options_.max_pending)
+      fold();
     return;
   }
   const auto& n = std::get<NextHopUpdate>(update);
@@ -181,6 +185,7 @@ void RouteStore::tick(uint64_t now_us) {
     if (last_swept_.size() < ResolvedRoutes::kLeftOutListed) last_swept_.push_back(r.prefix);
     return true;
   });
+  route_count_ = base_.size();
   counters_.stale_swept += before - base_.size();
   if (base_.size() != before) dirty_ = true;
 }
@@ -260,7 +265,7 @@ RouteStore::Resolution RouteStore::resolveGateways(const Hops& gateways, std::st
       continue;
     }
     if (count == route::kMaxGroupMembers) continue;
-    weights[count] = hop.weight;
+    weights[count] = std::min<uint32_t>(hop.weight, route::kMaxWeight);
     members[count++] = uint32_t(i);
   }
   if (count == 0) {

@@ -62,13 +62,9 @@ std::optional<NextHopGroup> NextHopGroup::createWeighted(std::span<const uint32_
   if (std::all_of(weights.begin(), weights.end(), [&](uint32_t w) { return w == weights[0]; }))
     return group;  // the even split
   group->weighted_ = true;
-  uint64_t total = 0;
-  for (const uint32_t w : weights) total += w;
-  uint64_t below = 0;
   for (size_t i = 0; i < weights.size(); ++i) {
-    group->weights_[i] = static_cast<uint16_t>(weights[i]);
-    below += weights[i];
-    group->bounds_[i] = i + 1 < weights.size() ? static_cast<uint32_t>((below << 32) / total) : 0;
+    group->weights_less1_[i] = static_cast<uint8_t>(weights[i] - 1);
+    group->total_weight_ = static_cast<uint16_t>(group->total_weight_ + weights[i]);
   }
   return group;
 }

@@ -11,10 +11,8 @@ uint32_t RouteSet::add(const Prefix& prefix, const NextHopGroup& group) {
   std::string key(1, static_cast<char>(group.mode()));
   key.push_back(static_cast<char>(group.members().size()));
   for (const uint8_t m : group.members()) key.push_back(static_cast<char>(m));
-  for (const uint16_t w : group.weights()) {  // weighted ECMP only
-    key.push_back(static_cast<char>(w >> 8));
-    key.push_back(static_cast<char>(w & 0xff));
-  }
+  for (size_t i = 0; group.weighted() && i < group.members().size(); ++i)
+    key.push_back(static_cast<char>(group.weight(i) - 1));  // 0..255
   const auto [known, added] = group_index_.try_emplace(std::move(key), static_cast<uint32_t>(groups_.size()));
   if (added) groups_.push_back(group);
   const auto index = static_cast<uint32_t>(prefixes_.size());

@@ -17,6 +17,8 @@ std::string_view toString(RouteIssue::Field field) noexcept {
       return "ecmp";
     case RouteIssue::Field::kDrop:
       return "drop";
+    case RouteIssue::Field::kWeights:
+      return "weights";
   }
   return "unknown";
 }
@@ -100,6 +102,11 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
         report(r, Field::kEcmp, 0, kError, "'ecmp: true' needs interfaces in 'via', not 'drop'");
         continue;
       }
+      if (!spec.weights.empty()) {
+        report(r, Field::kWeights, RouteIssue::kWholeList, kError,
+               "a route that drops has no 'weights'");
+        continue;
+      }
       if (prefix && !failed) set->add(*prefix, NextHopGroup::drop(*drop));
       continue;
     }
@@ -139,11 +146,33 @@ std::optional<RouteTable> RouteTable::build(std::span<const RouteSpec> routes,
       report(r, Field::kEcmp, 0, kError, "'ecmp: true' needs at least two interfaces in 'via'");
       via_ok = false;
     }
+    if (!spec.weights.empty()) {
+      if (!spec.ecmp) {
+        report(r, Field::kWeights, RouteIssue::kWholeList, kError,
+               "'weights' share the flows of an ECMP route: it needs 'ecmp: true'");
+        via_ok = false;
+      } else if (spec.weights.size() != spec.via.size()) {
+        report(r, Field::kWeights, RouteIssue::kWholeList, kError,
+               cat({"'weights' has ", std::to_string(spec.weights.size()), " entries for ",
+                    std::to_string(spec.via.size()), " interfaces in 'via' (one each)"}));
+        via_ok = false;
+      }
+      for (size_t j = 0; j < spec.weights.size(); ++j) {
+        if (spec.weights[j] == 0 || spec.weights[j] > kMaxWeight) {
+          report(r, Field::kWeights, j, kError,
+                 cat({"weight ", std::to_string(spec.weights[j]), " is not 1..",
+                      std::to_string(kMaxWeight)}));
+          via_ok = false;
+        }
+      }
+    }
     if (!prefix || !via_ok || failed) continue;
 
     std::string group_error;
-    auto group = NextHopGroup::create(spec.ecmp ? GroupMode::kEcmp : GroupMode::kFailover, members,
-                                      &group_error);
+    auto group = spec.weights.empty()
+                     ? NextHopGroup::create(spec.ecmp ? GroupMode::kEcmp : GroupMode::kFailover,
+                                            members, &group_error)
+                     : NextHopGroup::createWeighted(members, spec.weights, &group_error);
     if (!group) {  // not expected after the checks above; report rather than assume
       report(r, Field::kVia, 0, kError, group_error);
       continue;

@@ -415,11 +415,6 @@ TEST_F(Fpm, RoutesFromABgpPeerComeAndGo) {
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
-// ferry's FPM server against streams no zebra would send: a malformed
-// netlink message is skipped (counted) and the session goes on; a frame
-// header that loses the frame boundaries (bad version, absurd length)
-// closes the connection, ferry keeps running and forwarding on what it had,
-// and a new connection starts a resync whose stale routes are swept.
 // zebra's next-hop weights (RTA_MULTIPATH's rtnh_hops; a weighted NHA_GROUP),
 // sent by a hand-made FPM client as zebra sends them (FRR's staticd has no
 // weights): the route is a weighted ECMP group (show routes lists the
@@ -496,6 +491,11 @@ TEST_F(Fpm, WeightedNextHopsSplitTheFlowsByWeight) {
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
+// ferry's FPM server against streams no zebra would send: a malformed
+// netlink message is skipped (counted) and the session goes on; a frame
+// header that loses the frame boundaries (bad version, absurd length)
+// closes the connection, ferry keeps running and forwarding on what it had,
+// and a new connection starts a resync whose stale routes are swept.
 TEST_F(Fpm, BadStreamsCloseTheSessionNeverFerry) {
   using namespace ferry::fpm::testing;
   const auto connectFpm = [&] {

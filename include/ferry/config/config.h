@@ -32,6 +32,7 @@
 #include "ferry/bfd/packet.h"
 #include "ferry/net/address.h"
 #include "ferry/route/route_set.h"
+#include "ferry/route/route_table.h"
 
 namespace ferry {
 
@@ -108,11 +109,16 @@ struct RouteConfig {
   std::vector<uint16_t> via;       // interface indices, in failover order
   bool ecmp = false;
   std::string drop;  // "blackhole", "unreachable" or "prohibit": a drop route (no via)
+  std::vector<uint32_t> weights;  // ECMP: per via entry; empty: equal shares
   SourcePos pos;
   SourcePos prefix_pos;
   std::vector<SourcePos> via_pos;
   SourcePos ecmp_pos;
   SourcePos drop_pos;
+  SourcePos weights_pos;
+  std::vector<SourcePos> weight_pos;
+  // What the route module builds and checks (route_table.h).
+  route::RouteSpec spec() const { return {prefix, via_names, ecmp, drop, weights}; }
 };
 
 struct IcmpConfig {

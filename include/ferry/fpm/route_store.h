@@ -115,7 +115,7 @@ class RouteStore {
   void markChanged() noexcept { dirty_ = true; }
   bool dirty() const noexcept { return dirty_; }
   bool resyncing() const noexcept { return resyncing_; }
-  size_t routeCount() const;
+  size_t routeCount() const noexcept { return route_count_; }
   size_t nextHopCount() const noexcept { return nexthops_.size(); }
   const StoreCounters& counters() const noexcept { return counters_; }
   // The first kLeftOutListed routes the last sweep removed.
@@ -124,8 +124,9 @@ class RouteStore {
  private:
   // One route, 40 bytes. The routes live in `base_`, sorted by prefix and
   // packed, plus the changes since the last fold in `delta_` (a small
-  // ordered map): an add costs a map insert (a delete also a binary search
-  // of base_, to count only what it removed), and take() folds the changes in with one sequential
+  // ordered map): a change costs a map insert and, the first time a prefix
+  // changes between folds, a binary search of base_ (to keep the count), and
+  // take() folds the changes in with one sequential
   // merge, instead of a tree of a million nodes walked at every publish (bench/RESULTS.md, "A full
   // table over FPM").
   struct StoredRoute {
@@ -184,9 +185,15 @@ class RouteStore {
   Options options_;
   std::vector<StoredRoute> base_;                                 // sorted by prefix
   std::map<route::Prefix, std::optional<StoredRoute>> delta_;     // nullopt: deleted
+  size_t route_count_ = 0;
   std::vector<Hops> gateway_lists_{{}};                           // [0]: none
   std::map<Hops, uint32_t, GatewaysLess> gateway_index_;
   size_t gateway_lists_kept_ = 1;  // after the last clean-up
+  // Next hops in gateway_lists_, and how many the last clean-up kept: a
+  // stream that sends one prefix over and over with new next hops grows the
+  // lists without growing delta_, so it too makes a fold.
+  size_t interned_hops_ = 0;
+  size_t interned_hops_kept_ = 0;
   std::unordered_map<uint32_t, StoredNextHop> nexthops_;
   StoreCounters counters_;
   std::vector<route::Prefix> last_swept_;

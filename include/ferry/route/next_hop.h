@@ -44,6 +44,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ferry::route {
 
@@ -52,8 +53,8 @@ inline constexpr uint32_t kAllDown = UINT32_MAX;
 // Interface indices are bit positions of a uint64_t liveness bitmap.
 inline constexpr uint32_t kMaxInterfaces = 64;
 inline constexpr size_t kMaxGroupMembers = 16;
-// The largest member weight (the kernel's and zebra's are 1..256).
-inline constexpr uint32_t kMaxWeight = 65535;
+// The largest member weight: 1..256, the kernel's and zebra's range.
+inline constexpr uint32_t kMaxWeight = 256;
 
 enum class GroupMode : uint8_t { kFailover, kEcmp, kBlackhole, kUnreachable, kProhibit };
 
@@ -88,7 +89,7 @@ class NextHopGroup {
   }
 
   // The chosen interface index, or kAllDown. Pure, branch-light, O(1) when the
-  // preferred member is up, O(members) otherwise.
+  // preferred member is up, O(members) otherwise and for a weighted group.
   uint32_t select(uint32_t flow_hash, uint64_t up_mask) const noexcept {
     if (mode_ == GroupMode::kEcmp) {
       if (weighted_) [[unlikely]]
@@ -111,9 +112,14 @@ class NextHopGroup {
   std::span<const uint8_t> members() const noexcept { return {members_, count_}; }
   // The members' weights, in member order; empty for a group without
   // weights (every member's share the same).
-  std::span<const uint16_t> weights() const noexcept {
-    return {weights_, weighted_ ? count_ : size_t{0}};
+  std::vector<uint32_t> weights() const {
+    std::vector<uint32_t> out;
+    for (uint8_t i = 0; weighted_ && i < count_; ++i) out.push_back(weight(i));
+    return out;
   }
+  bool weighted() const noexcept { return weighted_; }
+  // Member i's weight (1 for every member of a group without weights).
+  uint32_t weight(size_t member) const noexcept { return weights_less1_[member] + 1u; }
   // Bit i set: interface i is a member.
   uint64_t memberMask() const noexcept { return member_mask_; }
   // The members select() can return under `up_mask` (for `ferryctl show
@@ -149,34 +155,35 @@ class NextHopGroup {
     return kAllDown;
   }
 
-  // select() of a weighted ECMP group.
+  // select() of a weighted ECMP group: member i takes the hashes whose
+  // scale(hash, total) falls in its run of `weight(i)` values, in member order.
   uint32_t selectWeighted(uint32_t flow_hash, uint64_t up_mask) const noexcept {
-    uint32_t i = 0;
-    while (i + 1 < count_ && flow_hash >= bounds_[i]) ++i;
+    uint32_t target = scale(flow_hash, total_weight_);
+    uint8_t i = 0;
+    while (i + 1 < count_ && target >= weight(i)) target -= weight(i++);
     if (up_mask >> members_[i] & 1) return members_[i];
     uint32_t live_weight = 0;
     for (uint8_t k = 0; k < count_; ++k)
-      if (up_mask >> members_[k] & 1) live_weight += weights_[k];
+      if (up_mask >> members_[k] & 1) live_weight += weight(k);
     if (live_weight == 0) return kAllDown;
-    uint32_t target = scale(remix(flow_hash), live_weight);
+    target = scale(remix(flow_hash), live_weight);
     for (uint8_t k = 0; k < count_; ++k) {
       if ((up_mask >> members_[k] & 1) == 0) continue;
-      if (target < weights_[k]) return members_[k];
-      target -= weights_[k];
+      if (target < weight(k)) return members_[k];
+      target -= weight(k);
     }
     return kAllDown;  // not reached: target < live_weight
   }
 
+  uint64_t member_mask_ = 0;
   GroupMode mode_ = GroupMode::kFailover;
   uint8_t count_ = 0;
   bool weighted_ = false;
   uint8_t members_[kMaxGroupMembers] = {};
-  uint64_t member_mask_ = 0;
-  // Weighted groups only: each member's weight, and where its slice of the
-  // hash space ends (member i: hashes below bounds_[i] and not below
-  // bounds_[i-1]; the last member's slice runs to 2^32).
-  uint16_t weights_[kMaxGroupMembers] = {};
-  uint32_t bounds_[kMaxGroupMembers] = {};
+  // Weighted groups only: each member's weight - 1 (1..256 in a byte), and
+  // their sum. 48 bytes in all (32 without weights before them).
+  uint8_t weights_less1_[kMaxGroupMembers] = {};
+  uint16_t total_weight_ = 0;
 };
 
 }  // namespace ferry::route

@@ -34,16 +34,22 @@ struct RouteSpec {
   bool ecmp = false;
   std::string drop =
       {};  // "blackhole", "unreachable" or "prohibit" (then no `via`); empty: forwards
+  // ECMP only: per `via` entry its weight (1..kMaxWeight), a weighted ECMP
+  // group (next_hop.h); empty: every interface's share the same.
+  std::vector<uint32_t> weights = {};
 };
 
 // A problem found in the routes, located so that the config parser can print
 // file:line:column: route index, the field, and for `via` the item index.
 struct RouteIssue {
   enum class Severity : uint8_t { kError, kWarning };
-  enum class Field : uint8_t { kPrefix, kVia, kEcmp, kDrop };
+  enum class Field : uint8_t { kPrefix, kVia, kEcmp, kDrop, kWeights };
   size_t route = 0;
   Field field = Field::kPrefix;
-  size_t item = 0;  // index in `via` (Field::kVia), else 0
+  // Index in `via` (Field::kVia) or `weights` (Field::kWeights; kWholeList:
+  // the list as a whole), else 0.
+  size_t item = 0;
+  static constexpr size_t kWholeList = SIZE_MAX;
   Severity severity = Severity::kError;
   std::string message;
 };
@@ -84,7 +90,9 @@ class RouteTable {
   // prefixes (after masking; reported on the later route), `via` empty,
   // naming an unknown interface, or naming one twice, more than
   // kMaxGroupMembers interfaces, `ecmp: true` with fewer than two interfaces;
-  // `drop` other than blackhole/unreachable/prohibit, or with `via` or `ecmp`.
+  // `drop` other than blackhole/unreachable/prohibit, or with `via`, `ecmp`
+  // or `weights`; `weights` without `ecmp: true`, not one per `via` entry, or
+  // one outside 1..kMaxWeight.
   // `interfaces` are the configured interface names; a name's position is its
   // interface index (the bit in up_mask), so at most kMaxInterfaces of them.
   static std::optional<RouteTable> build(std::span<const RouteSpec> routes,
@@ -157,6 +165,6 @@ class RouteTable {
   uint32_t seed_ = 0;
 };
 
-std::string_view toString(RouteIssue::Field field) noexcept;  // "prefix", "via", "ecmp"
+std::string_view toString(RouteIssue::Field field) noexcept;  // "prefix", "via", "ecmp", …
 
 }  // namespace ferry::route

@@ -164,6 +164,34 @@ routes:
             "1 interface, route mode, 3 routes, 0 with BFD, dataplanes auto, steering kernel");
 }
 
+// `weights` on an ECMP route: kept per `via` entry, and the route module's
+// table (what ForwardingState::fromConfig builds) has the weighted group.
+TEST(Config, WeightedEcmpRoute) {
+  const auto result = parseConfig(R"(
+mode: route
+interfaces:
+  - { name: a, bind: "127.0.0.1:5000", peer: "127.0.0.1:6000" }
+  - { name: b, bind: "127.0.0.1:5001", peer: "127.0.0.1:6001" }
+routes:
+  - { prefix: "10.1.0.0/16", via: [b, a], ecmp: true, weights: [3, 1] }
+  - { prefix: "10.2.0.0/16", via: [a, b], ecmp: true }
+)",
+                                  "weights.yaml");
+  ASSERT_TRUE(result.config) << (result.errors.empty() ? "" : result.errors[0].message);
+  const Config& c = *result.config;
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[0].weights, (std::vector<uint32_t>{3, 1}));
+  EXPECT_TRUE(c.routes[1].weights.empty());
+  std::vector<route::RouteSpec> specs;
+  for (const auto& r : c.routes) specs.push_back(r.spec());
+  const std::vector<std::string> names = {"a", "b"};
+  const auto table = route::RouteTable::build(specs, names, {}, nullptr);
+  ASSERT_TRUE(table);
+  EXPECT_EQ(table->group(0).weights(), (std::vector<uint32_t>{3, 1}));
+  EXPECT_EQ(table->group(0).members()[0], 1u);
+  EXPECT_FALSE(table->group(1).weighted());
+}
+
 TEST(Config, EmptyAndUnreadableFiles) {
   auto empty = parseConfig("", "empty.yaml");
   ASSERT_EQ(empty.errors.size(), 1u);

@@ -208,9 +208,9 @@ TEST(NextHopGroup, WeightedCreateErrorsAndEqualWeights) {
   EXPECT_FALSE(NextHopGroup::createWeighted(members, std::vector<uint32_t>{1}, &error));
   EXPECT_EQ(error, "1 weights for 2 interfaces");
   EXPECT_FALSE(NextHopGroup::createWeighted(members, std::vector<uint32_t>{1, 0}, &error));
-  EXPECT_EQ(error, "weight 0 (position 1) is not 1..65535");
-  EXPECT_FALSE(NextHopGroup::createWeighted(members, std::vector<uint32_t>{65536, 1}, &error));
-  EXPECT_EQ(error, "weight 65536 (position 0) is not 1..65535");
+  EXPECT_EQ(error, "weight 0 (position 1) is not 1..256");
+  EXPECT_FALSE(NextHopGroup::createWeighted(members, std::vector<uint32_t>{257, 1}, &error));
+  EXPECT_EQ(error, "weight 257 (position 0) is not 1..256");
   EXPECT_FALSE(NextHopGroup::createWeighted(std::vector<uint32_t>{3, 3},
                                             std::vector<uint32_t>{1, 2}, &error));
   EXPECT_EQ(error, "interface index 3 appears twice (positions 0 and 1)");
@@ -224,11 +224,10 @@ TEST(NextHopGroup, WeightedCreateErrorsAndEqualWeights) {
     for (const uint64_t up : {bits({3, 5}), bits({3}), bits({5}), uint64_t{0}})
       ASSERT_EQ(equal->select(h, up), plain.select(h, up));
   }
-  const auto weighted = NextHopGroup::createWeighted(members, std::vector<uint32_t>{1, 65535});
+  const auto weighted = NextHopGroup::createWeighted(members, std::vector<uint32_t>{1, 256});
   ASSERT_TRUE(weighted);
   EXPECT_EQ(weighted->mode(), GroupMode::kEcmp);
-  EXPECT_EQ(std::vector<uint16_t>(weighted->weights().begin(), weighted->weights().end()),
-            (std::vector<uint16_t>{1, 65535}));
+  EXPECT_EQ(weighted->weights(), (std::vector<uint32_t>{1, 256}));
   EXPECT_EQ(weighted->activeMask(bits({3, 5, 9})), bits({3, 5}));
 }
 
@@ -242,8 +241,9 @@ TEST(NextHopGroup, WeightedSplitsTheHashSpaceByWeight) {
       {1, 2, 3, 4},
       {256, 1, 1},
       {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2},
-      {65535, 1},
-      {10, 20, 30}};
+      {256, 2},
+      {10, 20, 30},
+      {256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 255}};
   for (const auto& weights : cases) {
     std::vector<uint32_t> members;
     for (uint32_t i = 0; i < weights.size(); ++i) members.push_back(40 - i);

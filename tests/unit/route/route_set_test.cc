@@ -73,11 +73,11 @@ TEST(RouteSet, GroupsDifferingOnlyInWeightsAreNotShared) {
   const auto plain = NextHopGroup::create(GroupMode::kEcmp, members);
   const auto heavy_first = NextHopGroup::createWeighted(members, std::vector<uint32_t>{3, 1});
   const auto heavy_second = NextHopGroup::createWeighted(members, std::vector<uint32_t>{1, 3});
-  // Weights whose bytes (0x0304, 0x0506) read as more members of a plain
-  // group: 1, 2, then 3, 4, 5, 6.
+  // Weights whose key bytes (weight - 1: 3, 4) read as more members of a
+  // plain group: 1, 2, then 3, 4.
   const auto bytes_like_members =
-      NextHopGroup::createWeighted(members, std::vector<uint32_t>{0x0304, 0x0506});
-  const std::vector<uint32_t> six = {1, 2, 3, 4, 5, 6};
+      NextHopGroup::createWeighted(members, std::vector<uint32_t>{4, 5});
+  const std::vector<uint32_t> six = {1, 2, 3, 4};
   const auto plain_six = NextHopGroup::create(GroupMode::kEcmp, six);
   ASSERT_TRUE(plain && heavy_first && heavy_second && bytes_like_members && plain_six);
   RouteSet set;
@@ -90,11 +90,11 @@ TEST(RouteSet, GroupsDifferingOnlyInWeightsAreNotShared) {
   set.add(p("10.6.0.0/16"), *plain_six);
   EXPECT_EQ(set.groupCount(), 5u);
   EXPECT_TRUE(set.group(0).weights().empty());
-  EXPECT_EQ(set.group(1).weights()[0], 3);
-  EXPECT_EQ(set.group(2).weights()[0], 1);
-  EXPECT_EQ(set.group(3).weights()[0], 3);
-  EXPECT_EQ(set.group(4).weights()[1], 0x0506);
-  EXPECT_EQ(set.group(5).members().size(), 6u);
+  EXPECT_EQ(set.group(1).weights()[0], 3u);
+  EXPECT_EQ(set.group(2).weights()[0], 1u);
+  EXPECT_EQ(set.group(3).weights()[0], 3u);
+  EXPECT_EQ(set.group(4).weights()[1], 5u);
+  EXPECT_EQ(set.group(5).members().size(), 4u);
 }
 
 TEST(RoutesFile, RoutesShareTheirGroups) {

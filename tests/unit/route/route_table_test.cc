@@ -86,6 +86,26 @@ TEST(RouteTableConfig, EachErrorIsLocated) {
        Field::kEcmp,
        0,
        "'ecmp: true' needs at least two interfaces in 'via'"},
+      {{"10.2.0.0/16", {"east", "west"}, false, "", {3, 1}},
+       Field::kWeights,
+       RouteIssue::kWholeList,
+       "'weights' share the flows of an ECMP route: it needs 'ecmp: true'"},
+      {{"10.2.0.0/16", {"east", "west"}, true, "", {3, 1, 1}},
+       Field::kWeights,
+       RouteIssue::kWholeList,
+       "'weights' has 3 entries for 2 interfaces in 'via' (one each)"},
+      {{"10.2.0.0/16", {"east", "west"}, true, "", {3, 0}},
+       Field::kWeights,
+       1,
+       "weight 0 is not 1..256"},
+      {{"10.2.0.0/16", {"east", "west"}, true, "", {257, 1}},
+       Field::kWeights,
+       0,
+       "weight 257 is not 1..256"},
+      {{"10.2.0.0/16", {}, false, "blackhole", {1}},
+       Field::kWeights,
+       RouteIssue::kWholeList,
+       "a route that drops has no 'weights'"},
   };
   for (const Case& c : cases) {
     const auto issues = issuesOf({c.spec});
@@ -98,6 +118,29 @@ TEST(RouteTableConfig, EachErrorIsLocated) {
   }
   EXPECT_EQ(toString(Field::kVia), "via");
   EXPECT_EQ(toString(Field::kDrop), "drop");
+  EXPECT_EQ(toString(Field::kWeights), "weights");
+}
+
+// A config route with weights is a weighted ECMP group; equal weights the
+// plain one.
+TEST(RouteTableConfig, WeightsMakeAWeightedEcmpGroup) {
+  std::vector<RouteIssue> issues;
+  const auto table = RouteTable::build(
+      std::vector<RouteSpec>{{"10.2.0.0/16", {"west", "east", "north"}, true, "", {1, 6, 3}},
+                             {"10.3.0.0/16", {"west", "east"}, true, "", {2, 2}}},
+      kInterfaces, {}, &issues);
+  ASSERT_TRUE(table) << (issues.empty() ? "" : issues[0].message);
+  EXPECT_TRUE(issues.empty());
+  const NextHopGroup& weighted = table->group(0);
+  EXPECT_EQ(weighted.mode(), GroupMode::kEcmp);
+  EXPECT_EQ(weighted.weights(), (std::vector<uint32_t>{1, 6, 3}));
+  EXPECT_TRUE(table->group(1).weights().empty());
+  // 10% / 60% / 30% of the flows.
+  std::map<uint32_t, int> per_interface;
+  for (uint32_t h = 0; h < 1000; ++h) ++per_interface[weighted.select(h * 4294967u, kAllUp)];
+  EXPECT_NEAR(per_interface[kWest], 100, 2);
+  EXPECT_NEAR(per_interface[kEast], 600, 2);
+  EXPECT_NEAR(per_interface[kNorth], 300, 2);
 }
 
 TEST(RouteTableConfig, DropRoutesTakePartInDuplicateChecks) {
