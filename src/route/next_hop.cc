@@ -6,6 +6,9 @@
 
 namespace ferry::route {
 
+// Read per packet, and held per route in an FPM batch's resolved routes.
+static_assert(sizeof(NextHopGroup) <= 48);
+
 std::optional<NextHopGroup> NextHopGroup::create(GroupMode mode, std::span<const uint32_t> members,
                                                  std::string* error) {
   auto fail = [&](std::string message) -> std::optional<NextHopGroup> {
