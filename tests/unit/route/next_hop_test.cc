@@ -170,33 +170,48 @@ TEST(NextHopGroup, EcmpSplitsTheHashSpaceExactly) {
   }
 }
 
+// What `flows` random flow hashes do when member `down` of `g` goes down
+// (from all members of `all` up): each flow that was not on it must stay
+// where it was (checked here), and comes back to the same member after.
+struct Moves {
+  std::map<uint32_t, int> before;  // per member, the flows on it with all up
+  std::map<uint32_t, int> to;      // per member, the flows that moved to it
+  int moved = 0;
+};
+Moves whenDown(const NextHopGroup& g, uint64_t all, uint32_t down, int flows, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const uint64_t without = all & ~(uint64_t{1} << down);
+  Moves m;
+  for (int f = 0; f < flows; ++f) {
+    const uint32_t h = rng();
+    const uint32_t before = g.select(h, all);
+    const uint32_t during = g.select(h, without);
+    ++m.before[before];
+    EXPECT_NE(during, down);
+    if (before != down) {
+      EXPECT_EQ(during, before);
+    } else {
+      ++m.moved;
+      ++m.to[during];
+    }
+    EXPECT_EQ(g.select(h, all), before);
+    if (::testing::Test::HasFailure()) break;
+  }
+  return m;
+}
+
 // A member going down moves only its own flows, spread evenly over the
 // others; they return when it comes back.
 TEST(NextHopGroup, EcmpMemberDownMovesOnlyItsFlows) {
   const NextHopGroup g = make(GroupMode::kEcmp, {10, 11, 12, 13});
-  const uint64_t all = bits({10, 11, 12, 13});
   const uint64_t without12 = bits({10, 11, 13});
-  std::mt19937 rng(5);
-  std::map<uint32_t, int> moved_to;
   constexpr int kFlows = 200'000;
-  int moved = 0;
-  for (int f = 0; f < kFlows; ++f) {
-    const uint32_t h = rng();
-    const uint32_t before = g.select(h, all);
-    const uint32_t during = g.select(h, without12);
-    ASSERT_NE(during, 12u);
-    if (before != 12) {
-      ASSERT_EQ(during, before);
-    } else {
-      ++moved;
-      ++moved_to[during];
-    }
-    ASSERT_EQ(g.select(h, all), before);
-  }
-  EXPECT_NEAR(moved, kFlows / 4, kFlows / 100);
-  ASSERT_EQ(moved_to.size(), 3u);
-  for (const auto& [member, c] : moved_to) EXPECT_NEAR(c, moved / 3, moved / 30) << member;
+  const Moves m = whenDown(g, bits({10, 11, 12, 13}), 12, kFlows, 5);
+  EXPECT_NEAR(m.moved, kFlows / 4, kFlows / 100);
+  ASSERT_EQ(m.to.size(), 3u);
+  for (const auto& [member, c] : m.to) EXPECT_NEAR(c, m.moved / 3, m.moved / 30) << member;
   // Down to one member: everything goes there.
+  std::mt19937 rng(6);
   for (int f = 0; f < 1000; ++f) EXPECT_EQ(g.select(rng(), bits({13})), 13u);
   EXPECT_EQ(g.activeMask(without12 | bits({40})), without12);
 }
@@ -274,30 +289,14 @@ TEST(NextHopGroup, WeightedMemberDownMovesOnlyItsFlowsByWeight) {
   const auto g = NextHopGroup::createWeighted(std::vector<uint32_t>{10, 11, 12, 13},
                                               std::vector<uint32_t>{1, 2, 3, 4});
   ASSERT_TRUE(g);
-  const uint64_t all = bits({10, 11, 12, 13});
-  const uint64_t without13 = bits({10, 11, 12});
-  std::mt19937 rng(9);
-  std::map<uint32_t, int> before_count, moved_to;
   constexpr int kFlows = 400'000;
-  int moved = 0;
-  for (int f = 0; f < kFlows; ++f) {
-    const uint32_t h = rng();
-    const uint32_t before = g->select(h, all);
-    const uint32_t during = g->select(h, without13);
-    ++before_count[before];
-    ASSERT_NE(during, 13u);
-    if (before != 13) {
-      ASSERT_EQ(during, before);
-    } else {
-      ++moved;
-      ++moved_to[during];
-    }
-  }
-  for (uint32_t m = 10; m <= 13; ++m)
-    EXPECT_NEAR(before_count[m], kFlows * (m - 9) / 10, kFlows / 100) << m;
-  EXPECT_NEAR(moved, kFlows * 4 / 10, kFlows / 100);
-  for (uint32_t m = 10; m <= 12; ++m)
-    EXPECT_NEAR(moved_to[m], moved * (m - 9) / 6, moved / 50) << m;
+  const Moves m = whenDown(*g, bits({10, 11, 12, 13}), 13, kFlows, 9);
+  for (uint32_t member = 10; member <= 13; ++member)
+    EXPECT_NEAR(m.before.at(member), kFlows * (member - 9) / 10, kFlows / 100) << member;
+  EXPECT_NEAR(m.moved, kFlows * 4 / 10, kFlows / 100);
+  for (uint32_t member = 10; member <= 12; ++member)
+    EXPECT_NEAR(m.to.at(member), m.moved * (member - 9) / 6, m.moved / 50) << member;
+  std::mt19937 rng(10);
   EXPECT_EQ(g->select(rng(), bits({40})), kAllDown);
   for (int f = 0; f < 1000; ++f) EXPECT_EQ(g->select(rng(), bits({11})), 11u);
 }
