@@ -73,6 +73,7 @@ RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> i
   std::string text;
   size_t line = 0;
   std::vector<uint32_t> members;
+  std::vector<uint32_t> weights;
   while (std::getline(in, text)) {
     ++line;
     if (text.size() > kMaxLine) {
@@ -101,12 +102,16 @@ RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> i
       continue;
     }
     if (n == 1) {
-      fail(line, cat({"'", fields[0], "': a route needs a prefix and its interfaces ('PREFIX IFACE[,IFACE...] [ecmp]')"}));
+      fail(line, cat({"'", fields[0],
+                      "': a route needs a prefix and its interfaces ('PREFIX "
+                      "IFACE[*W][,IFACE[*W]...] [ecmp]')"}));
       continue;
     }
     if (n > 3 || (n == 3 && fields[2] != "ecmp")) {
-      fail(line, n > 3 ? std::string("too many fields; expected 'PREFIX IFACE[,IFACE...] [ecmp]'")
-                       : cat({"unexpected '", fields[2], "' after the interfaces (only 'ecmp' may follow)"}));
+      fail(line,
+           n > 3 ? std::string("too many fields; expected 'PREFIX IFACE[*W][,IFACE[*W]...] [ecmp]'")
+                 : cat({"unexpected '", fields[2],
+                        "' after the interfaces (only 'ecmp' may follow)"}));
       continue;
     }
     bool ok = true;
@@ -117,12 +122,35 @@ RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> i
       ok = false;
     }
     members.clear();
+    weights.clear();
+    bool weighted = false;
     std::string_view via = fields[1];
     size_t item = 0;
     while (true) {
       const size_t comma = via.find(',');
-      const std::string_view name = via.substr(0, comma);
+      std::string_view name = via.substr(0, comma);
       ++item;
+      // NAME*W: a weight (weighted ECMP).
+      uint32_t weight = 1;
+      if (const size_t star = name.find('*'); star != std::string_view::npos) {
+        const std::string_view digits = name.substr(star + 1);
+        name = name.substr(0, star);
+        weighted = true;
+        uint64_t w = 0;
+        bool number = !digits.empty() && digits.size() <= 5;
+        for (const char c : digits) {
+          number = number && c >= '0' && c <= '9';
+          w = w * 10 + uint64_t(c - '0');
+        }
+        if (!number || w == 0 || w > kMaxWeight) {
+          fail(line, cat({"weight '", digits, "' of '", name, "' is not 1..",
+                          std::to_string(kMaxWeight)}));
+          ok = false;
+        } else {
+          weight = uint32_t(w);
+        }
+      }
+      weights.push_back(weight);
       const auto it = std::find(interfaces.begin(), interfaces.end(), name);
       if (name.empty()) {
         fail(line, cat({"interface ", std::to_string(item), " in '", fields[1], "' is empty"}));
@@ -151,10 +179,16 @@ RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> i
       fail(line, "'ecmp' needs at least two interfaces");
       ok = false;
     }
+    if (weighted && !ecmp) {
+      fail(line, "weights (IFACE*W) share the flows of an ECMP route: it needs 'ecmp'");
+      ok = false;
+    }
     if (!ok) continue;
     std::string group_error;
-    const auto group = NextHopGroup::create(ecmp ? GroupMode::kEcmp : GroupMode::kFailover, members,
-                                            &group_error);
+    const auto group = weighted
+                           ? NextHopGroup::createWeighted(members, weights, &group_error)
+                           : NextHopGroup::create(ecmp ? GroupMode::kEcmp : GroupMode::kFailover,
+                                                  members, &group_error);
     if (!group) {  // not expected after the checks above; reported rather than assumed
       fail(line, group_error);
       continue;

@@ -13,12 +13,14 @@
 //   10.2.0.0/16      east                 # failover: a single interface
 //   10.3.0.0/16      east,west            # failover: east, then west
 //   2001:db8::/32    east,west  ecmp      # ECMP over both
+//   10.4.0.0/16      east*3,west ecmp     # weighted ECMP: east 3/4 of the flows
 //   blackhole    10.9.0.0/16              # drop routes, as iproute2 writes them
 //   unreachable  2001:db8:9::/48
 //   prohibit     10.8.0.0/16
 //
 // PREFIX, then the interfaces (comma-separated, no spaces, in failover
-// order), then optionally the word `ecmp`; or `blackhole` / `unreachable` /
+// order; with `ecmp`, each may carry a weight, NAME*W, 1..kMaxWeight,
+// default 1), then optionally the word `ecmp`; or `blackhole` / `unreachable` /
 // `prohibit` and a PREFIX (the config's `drop:`). Fields separated by spaces or tabs.
 // The rules are those of the YAML `routes:` list (route_table.h), checked the
 // same way, with errors as FILE:LINE: message.

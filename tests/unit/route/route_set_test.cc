@@ -113,9 +113,18 @@ TEST(RoutesFile, EveryRuleIsReportedOnItsLine) {
     const char* error;
   } cases[] = {
       {"10.2.0.0/16",
-       "'10.2.0.0/16': a route needs a prefix and its interfaces ('PREFIX IFACE[,IFACE...] "
-       "[ecmp]')"},
-      {"10.2.0.0/16 east ecmp extra", "too many fields; expected 'PREFIX IFACE[,IFACE...] [ecmp]'"},
+       "'10.2.0.0/16': a route needs a prefix and its interfaces ('PREFIX "
+       "IFACE[*W][,IFACE[*W]...] [ecmp]')"},
+      {"10.2.0.0/16 east ecmp extra",
+       "too many fields; expected 'PREFIX IFACE[*W][,IFACE[*W]...] [ecmp]'"},
+      {"10.2.0.0/16 east*3,west",
+       "weights (IFACE*W) share the flows of an ECMP route: it needs 'ecmp'"},
+      {"10.2.0.0/16 east*0,west ecmp", "weight '0' of 'east' is not 1..256"},
+      {"10.2.0.0/16 east*257,west ecmp", "weight '257' of 'east' is not 1..256"},
+      {"10.2.0.0/16 east*,west ecmp", "weight '' of 'east' is not 1..256"},
+      {"10.2.0.0/16 east,west*3x ecmp", "weight '3x' of 'west' is not 1..256"},
+      {"10.2.0.0/16 east,west*999999 ecmp", "weight '999999' of 'west' is not 1..256"},
+      {"10.2.0.0/16 east*2*2,west ecmp", "weight '2*2' of 'east' is not 1..256"},
       {"10.2.0.0/16 east,west ecpm",
        "unexpected 'ecpm' after the interfaces (only 'ecmp' may follow)"},
       {"10.2.0.1/16 east",
@@ -139,6 +148,23 @@ TEST(RoutesFile, EveryRuleIsReportedOnItsLine) {
     const std::string text = std::string("10.1.0.0/16 east\n# ok so far\n") + c.line + "\n10.9.0.0/16 west\n";
     EXPECT_EQ(errorsOf(text), std::vector<std::string>{std::string("3: ") + c.error}) << c.line;
   }
+}
+
+// NAME*W weights: a weighted ECMP group (an interface without one weighs
+// 1); all weights equal: the plain group.
+TEST(RoutesFile, WeightsMakeWeightedEcmp) {
+  std::istringstream in(
+      "10.1.0.0/16 east*3,west ecmp\n"
+      "10.2.0.0/16 north,east*256,west*2 ecmp\n"
+      "10.3.0.0/16 east*4,west*4 ecmp\n");
+  const std::vector<std::string> names = {"east", "west", "north"};
+  const auto result = readRoutesFile(in, names);
+  ASSERT_TRUE(result.routes) << (result.errors.empty() ? "" : result.errors[0].message);
+  EXPECT_EQ(result.routes->group(0).weights(), (std::vector<uint32_t>{3, 1}));
+  EXPECT_EQ(result.routes->group(1).weights(), (std::vector<uint32_t>{1, 256, 2}));
+  EXPECT_EQ(result.routes->group(1).members()[0], 2u);
+  EXPECT_FALSE(result.routes->group(2).weighted());
+  EXPECT_EQ(result.routes->group(2).mode(), GroupMode::kEcmp);
 }
 
 TEST(RoutesFile, TooManyInterfacesInOneRoute) {
