@@ -14,6 +14,13 @@ namespace ferry::fpm {
 
 namespace {
 
+// An update carries weights only when one differs from 1 (RouteUpdate,
+// NextHopUpdate): all 1 is the same as none.
+void dropUnitWeights(std::vector<uint16_t>& weights) {
+  if (std::all_of(weights.begin(), weights.end(), [](uint16_t w) { return w == 1; }))
+    weights.clear();
+}
+
 using route::IpAddress;
 
 const char* messageName(uint16_t type) noexcept {
@@ -289,11 +296,9 @@ bool Decoder::decodeRoute(const nlmsghdr* message, std::vector<Update>& out) {
   if (update.prefix.hasHostBits())
     return fail(std::string(name) + " for " + update.prefix.toString() + ": host bits set");
   if (!update.add) update.gateways.clear(), update.nexthop_id = 0;
-  // Weights only when they differ from 1; a gateway outside RTA_MULTIPATH
-  // (RTA_GATEWAY beside it) has weight 1.
+  // A gateway outside RTA_MULTIPATH (RTA_GATEWAY beside it) has weight 1.
   update.weights.resize(update.gateways.size(), 1);
-  if (std::all_of(update.weights.begin(), update.weights.end(), [](uint16_t w) { return w == 1; }))
-    update.weights.clear();
+  dropUnitWeights(update.weights);
   ++counters_.route_updates;
   out.emplace_back(std::move(update));
   return true;
@@ -354,9 +359,8 @@ bool Decoder::decodeNextHop(const nlmsghdr* message, std::vector<Update>& out) {
   if (!ok) return fail(std::string(name) + ": " + (why.empty() ? "attribute length broken" : why));
   if (update.id == 0) return fail(std::string(name) + " without a non-zero NHA_ID");
   if (!update.add) update.gateway.reset(), update.group.clear(), update.blackhole = false;
-  if (!update.add ||
-      std::all_of(update.weights.begin(), update.weights.end(), [](uint16_t w) { return w == 1; }))
-    update.weights.clear();  // weights only when they differ from 1
+  if (!update.add) update.weights.clear();
+  dropUnitWeights(update.weights);
   ++counters_.nexthop_updates;
   out.emplace_back(std::move(update));
   return true;

@@ -1,6 +1,7 @@
 #include "ferry/route/route_set.h"
 
 #include <algorithm>
+#include <charconv>
 #include <numeric>
 
 #include "text.h"
@@ -136,18 +137,15 @@ RoutesFileResult readRoutesFile(std::istream& in, std::span<const std::string> i
         const std::string_view digits = name.substr(star + 1);
         name = name.substr(0, star);
         weighted = true;
-        uint64_t w = 0;
-        bool number = !digits.empty() && digits.size() <= 5;
-        for (const char c : digits) {
-          number = number && c >= '0' && c <= '9';
-          w = w * 10 + uint64_t(c - '0');
-        }
-        if (!number || w == 0 || w > kMaxWeight) {
+        uint32_t w = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), w);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || w == 0 ||
+            w > kMaxWeight) {
           fail(line, cat({"weight '", digits, "' of '", name, "' is not 1..",
                           std::to_string(kMaxWeight)}));
           ok = false;
         } else {
-          weight = uint32_t(w);
+          weight = w;
         }
       }
       weights.push_back(weight);

@@ -126,8 +126,8 @@ class RouteStore {
   // packed, plus the changes since the last fold in `delta_` (a small
   // ordered map): a change costs a map insert and, the first time a prefix
   // changes between folds, a binary search of base_ (to keep the count), and
-  // take() folds the changes in with one sequential
-  // merge, instead of a tree of a million nodes walked at every publish (bench/RESULTS.md, "A full
+  // take() folds the changes in with one sequential merge, instead of a tree
+  // of a million nodes walked at every publish (bench/RESULTS.md, "A full
   // table over FPM").
   struct StoredRoute {
     route::Prefix prefix;

@@ -66,8 +66,8 @@ class RouteSet {
   // Read at random per packet (RouteTable::forward), like the tries: on huge pages.
   std::vector<uint32_t, HugePageAllocator<uint32_t>> group_of_;
   std::vector<NextHopGroup> groups_;
-  std::map<std::string, uint32_t>
-      group_index_;  // mode, member count, members, weights → index in groups_
+  // Mode, member count, members, weights → index in groups_.
+  std::map<std::string, uint32_t> group_index_;
 };
 
 struct RoutesFileError {
