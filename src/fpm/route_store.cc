@@ -248,7 +248,6 @@ RouteStore::Resolution RouteStore::resolveGateways(const Hops& gateways, std::st
   uint32_t members[route::kMaxGroupMembers];
   uint32_t weights[route::kMaxGroupMembers];
   size_t count = 0;
-  bool weighted = false;
   std::string unmapped;
   for (const Hop& hop : gateways) {
     const int i = interfaceOf(hop.address);
@@ -257,11 +256,9 @@ RouteStore::Resolution RouteStore::resolveGateways(const Hops& gateways, std::st
       if (unmapped.empty()) unmapped = hop.address.toString();
       continue;
     }
-    weighted |= hop.weight != 1;
     const auto at = std::find(members, members + count, uint32_t(i)) - members;
     if (size_t(at) < count) {  // the same interface again: its share grows
       weights[at] = std::min(weights[at] + hop.weight, route::kMaxWeight);
-      weighted = true;
       continue;
     }
     if (count == route::kMaxGroupMembers) continue;
@@ -272,11 +269,9 @@ RouteStore::Resolution RouteStore::resolveGateways(const Hops& gateways, std::st
     out.why = "next hop " + unmapped + " is no interface's peer";
     return out;
   }
-  out.group =
-      count > 1 && weighted
-          ? NextHopGroup::createWeighted({members, count}, {weights, count})
-          : NextHopGroup::create(count > 1 ? route::GroupMode::kEcmp : route::GroupMode::kFailover,
-                                 {members, count});
+  // Several interfaces: ECMP, weighted unless every weight is the same.
+  out.group = count > 1 ? NextHopGroup::createWeighted({members, count}, {weights, count})
+                        : NextHopGroup::create(route::GroupMode::kFailover, {members, count});
   if (!out.group) out.why = "invalid next-hop group";
   return out;
 }
