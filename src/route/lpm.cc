@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 #include "text.h"
 
@@ -41,6 +42,21 @@ template <class Traits>
 class LpmTable<Traits>::Builder {
  public:
   Builder(LpmTable& table, const std::vector<Item>& items) : table_(table), items_(items) {}
+
+  // Direct slot `slot` from scratch, the items being the routes longer than
+  // the direct level below it and `inherited` the value the direct level
+  // gives it (patchIndexed).
+  void buildSlot(size_t slot, uint32_t inherited) {
+    auto& direct = table_.direct_;
+    if (items_.empty()) {
+      direct[slot] = inherited;
+      return;
+    }
+    const auto node = static_cast<uint32_t>(table_.nodes_.size());
+    table_.nodes_.emplace_back();
+    direct[slot] = kNodeFlag | node;
+    buildNode(node, 0, items_.size(), Traits::kDirectBits, inherited);
+  }
 
   void run() {
     constexpr unsigned s = Traits::kDirectBits;
@@ -130,6 +146,186 @@ class LpmTable<Traits>::Builder {
   const std::vector<Item>& items_;
 };
 
+namespace {
+
+// The trie key of a masked prefix of the family of `Traits`.
+template <class Traits>
+detail::LpmKey keyOf(const Prefix& p) noexcept {
+  if constexpr (Traits::kWidth == 32) {
+    return {uint64_t{p.v4()} << 32, 0};
+  } else {
+    return {p.v6().hi, p.v6().lo};
+  }
+}
+
+// The direct slot a prefix of this family falls in.
+template <class Traits>
+size_t directSlotOf(const Prefix& p) noexcept {
+  return static_cast<size_t>(keyOf<Traits>(p).hi >> (64 - Traits::kDirectBits));
+}
+
+// The prefix of `length` (≤ kDirectBits) that holds direct slot `slot`.
+template <class Traits>
+Prefix slotPrefix(size_t slot, unsigned length) noexcept {
+  if constexpr (Traits::kWidth == 32) {
+    return Prefix::v4(static_cast<Ipv4>(slot << (32 - Traits::kDirectBits)), length).masked();
+  } else {
+    return Prefix::v6(Ipv6{uint64_t{slot} << (64 - Traits::kDirectBits), 0}, length).masked();
+  }
+}
+
+// A direct slot, as the value searched for among a table's prefixes.
+struct Slot {
+  size_t index;
+};
+
+// Orders prefixes (given as themselves or by their index in `prefixes`)
+// against a slot by (family, direct slot): the order of a sorted table's
+// prefixes, coarsened, so that one slot's routes are one equal range.
+template <class Traits>
+struct BySlot {
+  static constexpr Family kFamily = Traits::kWidth == 32 ? Family::kIpv4 : Family::kIpv6;
+  std::span<const Prefix> prefixes;
+
+  static std::pair<Family, size_t> rank(const Prefix& p) noexcept {
+    return {p.family(), p.family() == kFamily ? directSlotOf<Traits>(p) : 0};
+  }
+  bool operator()(const Prefix& p, Slot slot) const noexcept {
+    return rank(p) < std::pair{kFamily, slot.index};
+  }
+  bool operator()(Slot slot, const Prefix& p) const noexcept {
+    return std::pair{kFamily, slot.index} < rank(p);
+  }
+  bool operator()(uint32_t index, Slot slot) const noexcept {
+    return (*this)(prefixes[index], slot);
+  }
+  bool operator()(Slot slot, uint32_t index) const noexcept {
+    return (*this)(slot, prefixes[index]);
+  }
+};
+
+}  // namespace
+
+template <class Traits>
+std::optional<LpmTable<Traits>> LpmTable<Traits>::patchIndexed(
+    const IndexedRoutes& routes, std::span<const uint32_t> renumber,
+    std::span<const Prefix> changed) const {
+  constexpr unsigned s = Traits::kDirectBits;
+  constexpr size_t kSlots = size_t{1} << s;
+  constexpr Family family = BySlot<Traits>::kFamily;
+  const std::span<const Prefix> prefixes = routes.prefixes;
+  const size_t head = routes.head_order.size();
+  const std::span<const Prefix> tail = prefixes.subspan(head);
+  const auto tail_index = [&](auto it) {
+    return static_cast<uint32_t>(head + size_t(it - tail.begin()));
+  };
+  const auto head_less = [&](uint32_t i, const Prefix& q) { return prefixes[i] < q; };
+
+  // The index of exactly `q` in the new routes, or kNoRouteIndex.
+  const auto find = [&](const Prefix& q) -> uint32_t {
+    const auto t = std::lower_bound(tail.begin(), tail.end(), q);
+    if (t != tail.end() && *t == q) return tail_index(t);
+    const auto h =
+        std::lower_bound(routes.head_order.begin(), routes.head_order.end(), q, head_less);
+    if (h != routes.head_order.end() && prefixes[*h] == q) return *h;
+    return kNoRouteIndex;
+  };
+
+  // The direct slots the changes cover, as sorted, disjoint [first, end) runs.
+  std::vector<Prefix> ours;
+  for (const Prefix& p : changed)
+    if (p.family() == family) ours.push_back(p.masked());
+  std::sort(ours.begin(), ours.end());
+  ours.erase(std::unique(ours.begin(), ours.end()), ours.end());
+  std::vector<std::pair<size_t, size_t>> runs;
+  for (const Prefix& p : ours) {
+    const size_t first = directSlotOf<Traits>(p);
+    const size_t count = p.length() >= s ? 1 : size_t{1} << (s - p.length());
+    runs.emplace_back(first, first + count);
+  }
+  std::sort(runs.begin(), runs.end());
+  size_t merged = 0;
+  size_t slots = 0;
+  for (const auto& run : runs) {
+    if (merged != 0 && run.first <= runs[merged - 1].second) {
+      runs[merged - 1].second = std::max(runs[merged - 1].second, run.second);
+    } else {
+      runs[merged++] = run;
+    }
+  }
+  runs.resize(merged);
+  for (const auto& [first, end] : runs) slots += end - first;
+  if (slots > kSlots / 16) return std::nullopt;
+
+  LpmTable table;
+  table.direct_ = direct_;
+  table.nodes_.reserve(nodes_.size() + nodes_.size() / 8 + 64);
+  table.nodes_.assign(nodes_.begin(), nodes_.end());
+  table.leaves_.reserve(leaves_.size() + leaves_.size() / 8 + 64);
+  table.leaves_.assign(leaves_.begin(), leaves_.end());
+  table.unreachable_nodes_ = unreachable_nodes_;
+  table.unreachable_leaves_ = unreachable_leaves_;
+  const auto renumbered = [&](uint32_t v) {
+    return v < renumber.size() ? renumber[v] : kNoRouteIndex;
+  };
+  for (uint32_t& entry : table.direct_)
+    if (entry + 1 <= kNodeFlag) entry = renumbered(entry);
+  for (uint32_t& leaf : table.leaves_) leaf = renumbered(leaf);
+
+  // The subtree a replaced slot leaves behind.
+  const auto forget = [&](const auto& self, uint32_t node) -> void {
+    const Node& n = table.nodes_[node];
+    ++table.unreachable_nodes_;
+    table.unreachable_leaves_ += size_t(std::popcount(n.leaf_starts));
+    const auto children = static_cast<uint32_t>(std::popcount(n.children));
+    for (uint32_t c = 0; c < children; ++c) self(self, n.child_base + c);
+  };
+
+  std::vector<Item> items;
+  for (const auto& [first, end] : runs) {
+    for (size_t slot = first; slot < end; ++slot) {
+      const uint32_t old = table.direct_[slot];
+      if (old + 1 > kNodeFlag) forget(forget, old & ~kNodeFlag);
+      // What the direct level gives the slot: its longest route of at most
+      // kDirectBits bits.
+      uint32_t inherited = kNoRouteIndex;
+      for (unsigned length = s + 1; length-- > 0 && inherited == kNoRouteIndex;)
+        inherited = find(slotPrefix<Traits>(slot, length));
+      // The longer routes below it, from both runs of the table.
+      items.clear();
+      const auto add = [&](uint32_t index) {
+        const Prefix& p = prefixes[index];
+        if (p.length() <= s) return;
+        items.push_back(Item{keyOf<Traits>(p), index, index, static_cast<uint8_t>(p.length())});
+      };
+      const BySlot<Traits> by_slot{prefixes};
+      const auto [t0, t1] = std::equal_range(tail.begin(), tail.end(), Slot{slot}, by_slot);
+      for (auto it = t0; it != t1; ++it) add(tail_index(it));
+      const auto [h0, h1] =
+          std::equal_range(routes.head_order.begin(), routes.head_order.end(), Slot{slot}, by_slot);
+      const bool both = t0 != t1 && h0 != h1;
+      for (auto it = h0; it != h1; ++it) add(*it);
+      if (both) std::sort(items.begin(), items.end(), keyLess);
+      Builder(table, items).buildSlot(slot, inherited);
+    }
+  }
+
+  size_t count = route_count_;
+  for (const Prefix& p : ours) {
+    if (find(p) != kNoRouteIndex) {
+      ++count;
+    } else if (count > 0) {
+      --count;
+    }
+  }
+  table.route_count_ = count;
+  if (table.nodes_.size() >= kNodeFlag || table.leaves_.size() >= kNodeFlag) return std::nullopt;
+  if (table.unreachable_nodes_ * 2 > table.nodes_.size() ||
+      table.unreachable_leaves_ * 2 > table.leaves_.size())
+    return std::nullopt;
+  return table;
+}
+
 template <class Traits>
 LpmTable<Traits>::LpmTable() : direct_(size_t{1} << Traits::kDirectBits, kNoRouteIndex) {}
 
@@ -173,8 +369,7 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::buildFrom(size_t count, const 
     }
     const Prefix p = route.prefix.masked();
     Item item{};
-    item.key = family == Family::kIpv4 ? detail::LpmKey{uint64_t{p.v4()} << 32, 0}
-                                       : detail::LpmKey{p.v6().hi, p.v6().lo};
+    item.key = keyOf<Traits>(p);
     item.value = route.value;
     item.index = static_cast<uint32_t>(i);
     item.length = static_cast<uint8_t>(p.length());

@@ -133,6 +133,31 @@ class LpmTable {
   static std::optional<LpmTable> buildIndexed(std::span<const Prefix> prefixes,
                                               std::string* error = nullptr);
 
+  // A table's routes for patchIndexed: `prefixes` (each prefix at most once;
+  // a route's value is its index), of which prefixes[head_order.size()..] are
+  // in prefix order and head_order lists the indices before that, in prefix
+  // order (a forwarding table is the config's routes, in config order, then
+  // zebra's, sorted).
+  struct IndexedRoutes {
+    std::span<const Prefix> prefixes;
+    std::span<const uint32_t> head_order;
+  };
+  // buildIndexed(routes.prefixes) for a table that differs from the one this
+  // table was built from in a few routes, made by rebuilding only the
+  // direct-array slots those routes cover and copying the rest, renumbered:
+  // O(the table's size) in copies plus O(the changed slots' routes), instead
+  // of sorting and building everything (bench/RESULTS.md, "A full table over
+  // FPM"). `renumber[v]` is the new value of this table's value v, or
+  // kNoRouteIndex for a route that is gone; `changed` are the prefixes in
+  // exactly one of the two tables (the other family's are skipped). The
+  // replaced subtrees stay in the arrays, unreachable, until a fresh build.
+  // nullopt when a fresh build is the better deal: the changes cover more
+  // than 1/16 of the direct slots, or the unreachable subtrees would
+  // outgrow the live ones.
+  std::optional<LpmTable> patchIndexed(const IndexedRoutes& routes,
+                                       std::span<const uint32_t> renumber,
+                                       std::span<const Prefix> changed) const;
+
   // The value of the longest prefix containing `address`, or kNoRouteIndex.
   uint32_t lookup(Address address) const noexcept;
 
@@ -155,6 +180,8 @@ class LpmTable {
   }
   size_t nodeCount() const noexcept { return nodes_.size(); }
   size_t leafCount() const noexcept { return leaves_.size(); }
+  // Nodes left unreachable by patchIndexed (counted in nodeCount()).
+  size_t unreachableNodes() const noexcept { return unreachable_nodes_; }
 
  private:
   static constexpr unsigned kStride = 6;
@@ -184,6 +211,8 @@ class LpmTable {
   Array<Node> nodes_;
   Array<uint32_t> leaves_;
   size_t route_count_ = 0;
+  size_t unreachable_nodes_ = 0;  // patchIndexed's replaced subtrees
+  size_t unreachable_leaves_ = 0;
 };
 
 template <class Traits>

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iterator>
+#include <map>
+#include <numeric>
 #include <random>
 #include <set>
 #include <span>
@@ -279,17 +282,18 @@ class Reference {
   std::vector<Node> nodes_;
 };
 
-template <class Table>
-void compareWithReference(unsigned width, uint64_t seed, size_t route_count = kRandomRoutes) {
-  std::mt19937_64 rng(seed);
-  auto randomBits = [&](unsigned w) {
-    Bits b{rng(), rng()};
-    if (w == 32) b = {b.hi & ~uint64_t{0} << 32, 0};
-    return b;
-  };
-  // Prefix lengths: every length appears; most are in the ranges real tables
-  // use; about half the routes nest inside an earlier one (overlaps), and a
-  // few leading bits are shared so that prefixes cluster as in real tables.
+Bits randomBits(std::mt19937_64& rng, unsigned width) {
+  Bits b{rng(), rng()};
+  if (width == 32) b = {b.hi & ~uint64_t{0} << 32, 0};
+  return b;
+}
+
+// `count` distinct random prefixes of one family (width 32 or 128). Every
+// length appears; most are in the ranges real tables use; about half the
+// routes nest inside an earlier one (overlaps), and a few leading bits are
+// shared so that prefixes cluster as in real tables.
+std::vector<std::pair<Bits, unsigned>> randomPrefixes(std::mt19937_64& rng, unsigned width,
+                                                      size_t count) {
   auto randomLength = [&]() -> unsigned {
     const unsigned r = static_cast<unsigned>(rng() % 10);
     if (r < 3) return static_cast<unsigned>(rng() % (width + 1));
@@ -298,29 +302,40 @@ void compareWithReference(unsigned width, uint64_t seed, size_t route_count = kR
   };
   std::vector<std::pair<Bits, unsigned>> prefixes;
   std::set<std::pair<std::pair<uint64_t, uint64_t>, unsigned>> seen;
-  while (prefixes.size() < route_count) {
+  while (prefixes.size() < count) {
     unsigned len;
     Bits addr;
     if (!prefixes.empty() && rng() % 2 == 0) {
       const auto& parent = prefixes[rng() % prefixes.size()];
       len = std::min(width, parent.second + 1 + static_cast<unsigned>(rng() % 8));
-      const Bits extra = randomBits(width);
+      const Bits extra = randomBits(rng, width);
       const Ipv6 pm = ipv6Mask(parent.second);
       addr = {parent.first.hi | (extra.hi & ~pm.hi), parent.first.lo | (extra.lo & ~pm.lo)};
     } else {
       len = randomLength();
-      addr = randomBits(width);
+      addr = randomBits(rng, width);
       addr.hi = (addr.hi & ~(uint64_t{0xf} << 60)) | (uint64_t{rng() % 3} << 60);  // cluster
     }
     addr = maskBits(addr, len);
     if (seen.insert({{addr.hi, addr.lo}, len}).second) prefixes.emplace_back(addr, len);
   }
+  return prefixes;
+}
+
+Prefix toPrefix(const Bits& a, unsigned len, unsigned width) {
+  return width == 32 ? Prefix::v4(static_cast<Ipv4>(a.hi >> 32), len)
+                     : Prefix::v6(Ipv6{a.hi, a.lo}, len);
+}
+
+template <class Table>
+void compareWithReference(unsigned width, uint64_t seed, size_t route_count = kRandomRoutes) {
+  std::mt19937_64 rng(seed);
+  auto randomBits = [&](unsigned w) { return ferry::route::randomBits(rng, w); };
+  const auto prefixes = randomPrefixes(rng, width, route_count);
   std::vector<Route> routes;
   for (size_t i = 0; i < prefixes.size(); ++i) {
     const auto& [a, len] = prefixes[i];
-    const Prefix p = width == 32 ? Prefix::v4(static_cast<Ipv4>(a.hi >> 32), len)
-                                 : Prefix::v6(Ipv6{a.hi, a.lo}, len);
-    routes.push_back({p, static_cast<uint32_t>(i)});
+    routes.push_back({toPrefix(a, len, width), static_cast<uint32_t>(i)});
   }
   std::string error;
   auto table = Table::build(routes, &error);
@@ -410,6 +425,241 @@ TEST(Ipv6Lpm, MatchesBruteForceOnRandomTable) {
 // run on the mmap'ed (huge-page) arrays rather than operator new's.
 TEST(Ipv6Lpm, MatchesBruteForceOnLargeTable) {
   compareWithReference<Ipv6Lpm>(128, 5, 100'000);
+}
+
+// ---- patchIndexed: a table patched round after round looks up as a fresh build. ----
+
+// A forwarding table's prefixes as patchIndexed sees them: a head in no
+// order (the config's routes) and a sorted tail (zebra's), of both families.
+struct PrefixList {
+  std::vector<Prefix> prefixes;
+  std::vector<uint32_t> head_order;
+};
+
+PrefixList makeList(const std::vector<Prefix>& head, const std::set<Prefix>& tail) {
+  PrefixList list;
+  list.prefixes = head;
+  list.prefixes.insert(list.prefixes.end(), tail.begin(), tail.end());
+  list.head_order.resize(head.size());
+  std::iota(list.head_order.begin(), list.head_order.end(), 0u);
+  std::sort(list.head_order.begin(), list.head_order.end(),
+            [&](uint32_t a, uint32_t b) { return list.prefixes[a] < list.prefixes[b]; });
+  return list;
+}
+
+Bits bitsOf(const Prefix& p) {
+  return p.isV4() ? Bits{uint64_t{p.v4()} << 32, 0} : Bits{p.v6().hi, p.v6().lo};
+}
+
+// Each probe prefix's first and last address and the ones just outside, and
+// random addresses: the same value from both tables.
+template <class Table>
+void expectSameLookups(const Table& patched, const Table& fresh, std::span<const Prefix> probes,
+                       std::mt19937_64& rng, const std::string& round) {
+  constexpr unsigned width = std::is_same_v<Table, Ipv4Lpm> ? 32 : 128;
+  const auto check = [&](Bits a) {
+    typename Table::Address address;
+    if constexpr (width == 32) {
+      address = static_cast<Ipv4>(a.hi >> 32);
+    } else {
+      address = Ipv6{a.hi, a.lo};
+    }
+    const uint32_t got = patched.lookup(address);
+    const uint32_t want = fresh.lookup(address);
+    if (got == want) return true;
+    ADD_FAILURE() << round << ": address " << std::hex << a.hi << ":" << a.lo << ": patched "
+                  << std::dec << got << ", fresh build " << want;
+    return false;
+  };
+  for (const Prefix& p : probes) {
+    if ((p.isV4() ? 32u : 128u) != width) continue;
+    const Bits first = bitsOf(p);
+    const Ipv6 pm = ipv6Mask(p.length() + (width == 32 ? 96 : 0));
+    const Ipv6 fm = ipv6Mask(width);
+    const Bits last{(first.hi | ~pm.hi) & fm.hi, (first.lo | ~pm.lo) & fm.lo};
+    const uint64_t one = width == 32 ? uint64_t{1} << 32 : 1;
+    const Bits before = width == 32 ? Bits{first.hi - one, 0}
+                                    : Bits{first.lo == 0 ? first.hi - 1 : first.hi, first.lo - 1};
+    const Bits after = width == 32
+                           ? Bits{last.hi + one, 0}
+                           : Bits{last.lo == ~uint64_t{0} ? last.hi + 1 : last.hi, last.lo + 1};
+    if (!check(first) || !check(last) || !check(before) || !check(after)) return;
+  }
+  for (int n = 0; n < 20'000; ++n)
+    if (!check(randomBits(rng, width))) return;
+}
+
+// Rounds of changes of every size on a table of both families with a config
+// head: each round patches the last round's table (so replaced subtrees pile
+// up) and must look up as a fresh build of the same routes.
+template <class Table>
+void patchRounds(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Prefix> pool;
+  for (const unsigned width : {32u, 128u})
+    for (const auto& [bits, len] : randomPrefixes(rng, width, 6000))
+      pool.push_back(toPrefix(bits, len, width).masked());
+  // The config has the default routes: every slot a round rebuilds inherits
+  // from them where nothing longer covers it.
+  const Prefix defaults[] = {Prefix::v4(0, 0), Prefix::v6({0, 0}, 0)};
+  std::erase_if(pool, [&](const Prefix& p) { return p == defaults[0] || p == defaults[1]; });
+  std::shuffle(pool.begin(), pool.end(), rng);
+  std::vector<Prefix> head(pool.end() - 300, pool.end());
+  pool.resize(pool.size() - 300);
+  head.insert(head.begin() + 100, defaults[0]);
+  head.insert(head.begin() + 200, defaults[1]);
+  std::set<Prefix> tail(pool.end() - 4000, pool.end());
+  pool.resize(pool.size() - 4000);  // what the rounds add from
+
+  PrefixList list = makeList(head, tail);
+  std::string error;
+  auto table = Table::buildIndexed(list.prefixes, &error);
+  ASSERT_TRUE(table) << error;
+  size_t patched_rounds = 0;
+  size_t fresh_rounds = 0;
+  const size_t sizes[] = {1, 1, 2, 5, 20, 100, 400, 1, 3, 50, 1000, 10, 2000, 1, 1, 7, 30, 1, 2, 3};
+  for (size_t round = 0; round < std::size(sizes); ++round) {
+    const std::set<Prefix> tail_before = tail;
+    for (size_t i = 0; i < sizes[round]; ++i) {
+      auto gone = tail.begin();
+      std::advance(gone, static_cast<long>(rng() % tail.size()));
+      const size_t pick = rng() % pool.size();
+      const Prefix added = pool[pick];
+      pool[pick] = *gone;
+      tail.erase(gone);
+      tail.insert(added);
+    }
+    // In exactly one of the two (a route removed and added back is neither).
+    std::vector<Prefix> changed;
+    std::set_symmetric_difference(tail_before.begin(), tail_before.end(), tail.begin(), tail.end(),
+                                  std::back_inserter(changed));
+    const PrefixList next = makeList(head, tail);
+    std::map<Prefix, uint32_t> index_now;
+    for (uint32_t i = 0; i < next.prefixes.size(); ++i) index_now[next.prefixes[i]] = i;
+    std::vector<uint32_t> renumber;
+    for (const Prefix& p : list.prefixes) {
+      const auto it = index_now.find(p);
+      renumber.push_back(it != index_now.end() ? it->second : kNoRouteIndex);
+    }
+    auto patched = table->patchIndexed({next.prefixes, next.head_order}, renumber, changed);
+    auto fresh = Table::buildIndexed(next.prefixes, &error);
+    ASSERT_TRUE(fresh) << error;
+    const std::string name = "round " + std::to_string(round) + " (" +
+                             std::to_string(sizes[round]) + " routes replaced)";
+    if (patched) {
+      ++patched_rounds;
+      EXPECT_EQ(patched->routeCount(), fresh->routeCount()) << name;
+      expectSameLookups(*patched, *fresh, list.prefixes, rng, name);
+      expectSameLookups(*patched, *fresh, next.prefixes, rng, name);
+      if (::testing::Test::HasFailure()) return;
+      table = std::move(patched);
+    } else {
+      ++fresh_rounds;
+      table = std::move(fresh);
+    }
+    list = next;
+  }
+  // Most rounds patch; the largest fall back to a fresh build.
+  EXPECT_GE(patched_rounds, 14u);
+  EXPECT_GE(fresh_rounds, 1u);
+}
+
+TEST(LpmPatch, Ipv4PatchedRoundAfterRoundLooksUpAsAFreshBuild) {
+  patchRounds<Ipv4Lpm>(11);
+  patchRounds<Ipv4Lpm>(12);
+}
+
+TEST(LpmPatch, Ipv6PatchedRoundAfterRoundLooksUpAsAFreshBuild) {
+  patchRounds<Ipv6Lpm>(13);
+  patchRounds<Ipv6Lpm>(14);
+}
+
+// The cases by name: a route added and removed at the default, at the direct
+// level's length and across it, and a short one over deep subtrees whose
+// leaves inherit its value.
+TEST(LpmPatch, TableOfChanges) {
+  const auto parse = [](const char* text) { return Prefix::parse(text).value(); };
+  const std::vector<Prefix> before = {parse("10.2.0.0/16"), parse("10.2.3.0/24"),
+                                      parse("10.2.3.128/25"), parse("192.0.2.0/24")};
+  const auto base = Ipv4Lpm::buildIndexed(before).value();
+  struct Case {
+    std::vector<const char*> after;  // sorted
+    std::vector<const char*> changed;
+    std::vector<std::pair<const char*, uint32_t>> lookups;
+  };
+  const std::vector<Case> cases = {
+      // A /8 added over the /16 (its slots with and without nodes).
+      {{"10.0.0.0/8", "10.2.0.0/16", "10.2.3.0/24", "10.2.3.128/25", "192.0.2.0/24"},
+       {"10.0.0.0/8"},
+       {{"10.9.3.4", 0},
+        {"10.2.4.1", 1},
+        {"10.2.3.1", 2},
+        {"10.2.3.200", 3},
+        {"11.0.0.1", kNoRouteIndex}}},
+      // The /16 gone: the /24's node keeps its leaves, the rest of the /16 is empty.
+      {{"10.2.3.0/24", "10.2.3.128/25", "192.0.2.0/24"},
+       {"10.2.0.0/16"},
+       {{"10.2.4.1", kNoRouteIndex}, {"10.2.3.1", 0}, {"10.2.3.200", 1}, {"192.0.2.9", 2}}},
+      // A /18 (the direct level) and a /19 inside it added.
+      {{"10.2.0.0/16", "10.2.0.0/18", "10.2.0.0/19", "10.2.3.0/24", "10.2.3.128/25",
+        "192.0.2.0/24"},
+       {"10.2.0.0/18", "10.2.0.0/19"},
+       {{"10.2.64.1", 0}, {"10.2.40.1", 1}, {"10.2.1.1", 2}, {"10.2.3.1", 3}, {"10.2.3.129", 4}}},
+      // The /25 replaced by two /26s; 192.0.2.0/24 replaced by a /23.
+      {{"10.2.0.0/16", "10.2.3.0/24", "10.2.3.128/26", "10.2.3.192/26", "192.0.2.0/23"},
+       {"10.2.3.128/25", "10.2.3.128/26", "10.2.3.192/26", "192.0.2.0/24", "192.0.2.0/23"},
+       {{"10.2.3.129", 2}, {"10.2.3.193", 3}, {"10.2.3.1", 1}, {"192.0.3.1", 4}, {"192.0.2.1", 4}}},
+  };
+  for (size_t c = 0; c < cases.size(); ++c) {
+    std::vector<Prefix> after;
+    for (const char* text : cases[c].after) after.push_back(parse(text));
+    std::vector<uint32_t> renumber;
+    for (const Prefix& p : before) {
+      const auto it = std::find(after.begin(), after.end(), p);
+      renumber.push_back(it != after.end() ? uint32_t(it - after.begin()) : kNoRouteIndex);
+    }
+    std::vector<Prefix> changed;
+    for (const char* text : cases[c].changed) changed.push_back(parse(text));
+    const auto patched = base.patchIndexed({after, {}}, renumber, changed);
+    ASSERT_TRUE(patched) << "case " << c;
+    EXPECT_EQ(patched->routeCount(), after.size()) << "case " << c;
+    for (const auto& [address, want] : cases[c].lookups)
+      EXPECT_EQ(patched->lookup(IpAddress::parse(address)->v4()), want)
+          << "case " << c << ", " << address;
+  }
+}
+
+// A change over more than 1/16 of the direct slots (a /3 covers 1/8; a
+// default route all of them) is left to a fresh build, and so is a patch whose replaced subtrees
+// would outnumber the live ones.
+TEST(LpmPatch, DeclinesWideChangesAndTooMuchLeftBehind) {
+  const auto parse = [](const char* text) { return Prefix::parse(text).value(); };
+  const std::vector<Prefix> prefixes = {parse("10.2.3.0/24")};
+  const auto table = Ipv4Lpm::buildIndexed(prefixes).value();
+  const std::vector<Prefix> wider = {parse("32.0.0.0/3"), parse("10.2.3.0/24")};
+  const std::vector<uint32_t> renumber = {1};
+  EXPECT_FALSE(table.patchIndexed({wider, {}}, renumber, std::vector{parse("32.0.0.0/3")}));
+  const std::vector<Prefix> with_default = {parse("0.0.0.0/0"), parse("10.2.3.0/24")};
+  EXPECT_FALSE(table.patchIndexed({with_default, {}}, renumber, std::vector{parse("0.0.0.0/0")}));
+  const std::vector<Prefix> narrower = {parse("32.0.0.0/4"), parse("10.2.3.0/24")};
+  EXPECT_TRUE(table.patchIndexed({narrower, {}}, renumber, std::vector{parse("32.0.0.0/4")}));
+
+  // Replacing a route by its neighbour in the same slot, back and forth,
+  // leaves the slot's old subtree behind each time.
+  const std::vector<Prefix> one = {parse("10.2.3.0/24"), parse("10.2.4.0/24")};
+  const std::vector<Prefix> other = {parse("10.2.3.0/24"), parse("10.2.5.0/24")};
+  const std::vector<Prefix> swapped = {parse("10.2.4.0/24"), parse("10.2.5.0/24")};
+  const std::vector<uint32_t> keep_first = {0, kNoRouteIndex};
+  const auto start = Ipv4Lpm::buildIndexed(one).value();
+  EXPECT_EQ(start.nodeCount(), 1u);
+  const auto patched = start.patchIndexed({other, {}}, keep_first, swapped);
+  ASSERT_TRUE(patched);
+  EXPECT_EQ(patched->unreachableNodes(), 1u);
+  EXPECT_EQ(patched->nodeCount(), 2u);
+  EXPECT_EQ(patched->lookup(IpAddress::parse("10.2.5.1")->v4()), 1u);
+  EXPECT_EQ(patched->lookup(IpAddress::parse("10.2.4.1")->v4()), kNoRouteIndex);
+  // Back again would leave 2 of 3 nodes unreachable.
+  EXPECT_FALSE(patched->patchIndexed({one, {}}, keep_first, swapped));
 }
 
 }  // namespace
