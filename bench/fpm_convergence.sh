@@ -69,7 +69,8 @@ EOF
 {
   printf 'hostname fc-p\nrouter bgp 65001\n bgp router-id 10.99.0.2\n no bgp ebgp-requires-policy\n'
   printf ' no bgp network import-check\n neighbor 10.99.0.1 remote-as 65000\n'
-  printf ' neighbor 10.99.0.1 timers 1 3\n neighbor 10.99.0.1 timers connect 1\n address-family ipv4 unicast\n'
+  printf ' neighbor 10.99.0.1 timers 1 3\n neighbor 10.99.0.1 timers connect 1\n neighbor 10.99.0.1 advertisement-interval 0\n'
+  printf ' address-family ipv4 unicast\n'
   awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "  network %d.%d.%d.0/24\n", 20 + int(i / 65536), int(i / 256) % 256, i % 256 }'
   printf ' exit-address-family\n!\n'
 } > "$work/p/bgpd.conf"
@@ -107,6 +108,26 @@ tx=$(jq '.interfaces[] | select(.name == "west") | .tx_packets' <<< "$stats")
 no_route=$(jq '.interfaces[] | select(.name == "in") | .drops.no_route' <<< "$stats")
 rss=$(awk '$1 == "VmRSS:" { print $2 }' /proc/$(pgrep -f "ferryd run --config $work/ferry.yaml" | head -1)/status)
 
+# One change at a time at that table: the peer announces one more /24
+# after a quiet spell (a lone change is published at once), $CHURN times
+# (default 5). Per change: ferry's own latency (zebra's message -> the
+# publish with the route) and the whole path (the peer's vtysh command ->
+# that publish), and the batch's build time.
+lone=""
+for i in $(seq 1 "${CHURN:-5}"); do
+  sleep 2
+  net="40.0.$i.0/24"  # beyond the announced 20.0.0.0-35.255.255.0
+  t0=$(ms)
+  ip netns exec $p vtysh --vty_socket "$work/p" -d bgpd -c 'configure terminal' -c 'router bgp 65001' \
+    -c 'address-family ipv4 unicast' -c "network $net" > /dev/null
+  deadline=$(( $(ms) + 30000 ))
+  until [ "$(ip netns exec $r "$ctl" --socket "$work/ferry.sock" show routes "40.0.$i.1" --json 2>/dev/null | jq -r '.route.prefix // empty')" = "$net" ]; do
+    [ "$(ms)" -lt $deadline ] || { echo "ferry never had $net: $(show .fpm)"; exit 1; }
+  done
+  doc=$(show '{p: .fpm.last_publish_unix_ms, l: .fpm.last_update_unix_ms, b: .fpm.last_build_ms}')
+  lone+="$((  $(jq .p <<< "$doc") - $(jq .l <<< "$doc") )) ms / $(( $(jq .p <<< "$doc") - t0 )) ms (build $(jq .b <<< "$doc") ms); "
+done
+
 # Withdraw: the peer goes away with a Cease notification (SIGTERM).
 killed=$(ms)
 kill -TERM $peer
@@ -121,4 +142,5 @@ wsummary=$(show '{batches: .fpm.batches, max_build_ms: .fpm.max_build_ms}')
 echo "routes: $n IPv4 /24 from a BGP peer, batch_ms $batch_ms"
 echo "announce: first FPM route message -> all $n in ferry's table: $((all - first)) ms; zebra's last message -> published: $((all - last)) ms ($summary); the peer's start -> all: $((all - started)) ms"
 echo "forwarding: $(jq .packets "$work/send.json") datagrams sent (+ ferry-gen's end markers), $tx out of west, no_route $no_route; ferryd RSS $((rss / 1024)) MiB"
+echo "one more route at a time: zebra's message -> published / the peer's command -> published: $lone"
 echo "withdraw: first FPM delete -> none left: $((wall - wfirst)) ms; zebra's last message -> published: $((wall - wlast)) ms ($wsummary); the peer's SIGTERM -> none left: $((wall - killed)) ms"

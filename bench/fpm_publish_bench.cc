@@ -5,13 +5,14 @@
 // Figures and the command: bench/RESULTS.md, "A full table over FPM".
 #include <benchmark/benchmark.h>
 #include <linux/rtnetlink.h>
-
 #include <malloc.h>
 
+#include <chrono>
 #include <memory>
 
 #include "ferry/dataplane/counters.h"
 #include "ferry/fpm/route_store.h"
+#include "ferry/fpm/table_merger.h"
 #include "route_tables.h"
 
 namespace ferry::fpm {
@@ -132,6 +133,74 @@ void BM_CountersCarryOver(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CountersCarryOver)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// One whole batch as Control::publishFpmRoutes runs it after zebra changed
+// `range(0)` routes of the full table (deleted, then re-added at the next
+// batch): the store's routes, the table (TableMerger: patched from the last
+// one; with range(1) == 0 built afresh, as every batch was before), and the
+// per-route counters carried over. tries_patched: per batch, of 2.
+void BM_Batch(benchmark::State& state) {
+  const auto changes = size_t(state.range(0));
+  const bool patch = state.range(1) != 0;
+  const auto& updates = fullTableUpdates();
+  RouteStore store(peers(), {});
+  store.connected(0);
+  for (const Update& u : updates) store.apply(u, 1);
+  TableMerger merger;
+  auto first = merger.merge(nullptr, nullptr, store.take(2), 7);
+  std::shared_ptr<const route::RouteTable> running = first.table;
+  auto running_counters = std::make_shared<RouteCounters>(2, running->size());
+  std::vector<Update> deletes;
+  std::vector<Update> adds;
+  for (size_t i = 0; i < changes; ++i) {
+    const Update& u = updates[(i * 7919 + 13) % updates.size()];
+    adds.push_back(u);
+    RouteUpdate d = std::get<RouteUpdate>(u);
+    d.add = false;
+    deletes.emplace_back(std::move(d));
+  }
+  uint64_t now = 3;
+  unsigned patched = 0;
+  double take_s = 0, merge_s = 0, counters_s = 0;
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (const Update& u : state.iterations() % 2 == 0 ? deletes : adds) store.apply(u, now);
+    state.ResumeTiming();
+    auto t = Clock::now();
+    const ResolvedRoutes routes = store.take(now++);
+    take_s += since(t);
+    t = Clock::now();
+    TableMerger::Result merged = patch ? merger.merge(nullptr, running, routes, 7)
+                                       : TableMerger().merge(nullptr, running, routes, 7);
+    merge_s += since(t);
+    t = Clock::now();
+    auto counters = std::make_shared<RouteCounters>(2, merged.table->size());
+    RouteCounters::carryOver(running_counters, counters, std::move(merged.from));
+    counters_s += since(t);
+    patched += merged.tries_patched;
+    state.PauseTiming();
+    running = std::move(merged.table);  // the old table's teardown is not the batch's
+    running_counters = std::move(counters);
+    state.ResumeTiming();
+  }
+  const double n = double(state.iterations());
+  state.counters["tries_patched"] = double(patched) / n;
+  state.counters["take_ms"] = take_s * 1000 / n;
+  state.counters["table_ms"] = merge_s * 1000 / n;
+  state.counters["counters_ms"] = counters_s * 1000 / n;
+}
+BENCHMARK(BM_Batch)
+    ->ArgNames({"changes", "patch"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({100, 1})
+    ->Args({10'000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(20);
 
 }  // namespace
 }  // namespace ferry::fpm

@@ -285,13 +285,20 @@ FpmServer::BatchResult Control::publishFpmRoutes(const fpm::ResolvedRoutes& rout
   const bfd::Micros start = monotonicMicros();
   std::lock_guard routes_lock(routes_mu_);
   uint32_t seed;
+  std::shared_ptr<const route::RouteTable> running;
+  std::shared_ptr<RouteCounters> running_counters;
   {
     std::lock_guard lock(publish_mu_);
     seed = forwarding_.current()->hash_seed;
+    running = forwarding_.current()->routes;
+    running_counters = forwarding_.current()->route_counters;
   }
-  fpm::MergedTable merged = fpm::buildMerged(config_table_.get(), routes, seed);
+  // Outside publish_mu_ (the BFD thread publishes liveness under it); the
+  // routes cannot change meanwhile (routes_mu_).
+  fpm::TableMerger::Result merged = table_merger_.merge(config_table_, running, routes, seed);
   auto counters = std::make_shared<RouteCounters>(unsigned(dataplanes_.size()), merged.table->size());
-  carryRouteCounters(merged.table, counters);
+  if (running && running_counters)
+    RouteCounters::carryOver(running_counters, counters, std::move(merged.from));
   FpmServer::BatchResult result;
   {
     std::lock_guard lock(publish_mu_);
@@ -307,6 +314,7 @@ FpmServer::BatchResult Control::publishFpmRoutes(const fpm::ResolvedRoutes& rout
   forwarding_.reclaim();  // outside publish_mu_, which the BFD thread takes
   result.routes = merged.stats.fpm_routes;
   result.shadowed = merged.stats.shadowed;
+  result.tries_patched = merged.tries_patched;
   result.build_us = uint64_t(monotonicMicros() - start);
   return result;
 }

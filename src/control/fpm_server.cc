@@ -169,6 +169,8 @@ void FpmServer::publishIfDue(uint64_t now_us) {
   store_.built(uint64_t(monotonicMicros()) - start);
   std::lock_guard lock(status_mu_);
   ++status_.batches;
+  status_.tries_patched += result.tries_patched;
+  status_.tries_built += 2 - result.tries_patched;
   status_.routes_installed = result.routes;
   status_.routes_shadowed = result.shadowed;
   status_.left_out = routes.left_out;
@@ -256,6 +258,8 @@ nlohmann::json FpmServer::statusJson() const {
       {"last_swept", std::move(swept)},
       {"sweeps", s.store.sweeps},
       {"batches", s.batches},
+      {"tries_patched", s.tries_patched},
+      {"tries_built", s.tries_built},
       {"batch_ms", config_.batch_ms},
       {"resync_ms", config_.resync_ms},
       {"last_update_unix_ms", s.last_update_unix_ms},

@@ -9,16 +9,31 @@
 namespace ferry::route {
 
 uint32_t RouteSet::add(const Prefix& prefix, const NextHopGroup& group) {
-  std::string key(1, static_cast<char>(group.mode()));
-  key.push_back(static_cast<char>(group.members().size()));
-  for (const uint8_t m : group.members()) key.push_back(static_cast<char>(m));
-  for (size_t i = 0; group.weighted() && i < group.members().size(); ++i)
-    key.push_back(static_cast<char>(group.weight(i) - 1));  // 0..255
-  const auto [known, added] = group_index_.try_emplace(std::move(key), static_cast<uint32_t>(groups_.size()));
-  if (added) groups_.push_back(group);
+  uint32_t group_index = UINT32_MAX;
+  size_t hit = 0;
+  for (; hit < kRecentGroups && recent_[hit] != UINT32_MAX; ++hit) {
+    if (groups_[recent_[hit]] == group) {
+      group_index = recent_[hit];
+      break;
+    }
+  }
+  if (group_index == UINT32_MAX) {
+    std::string key(1, static_cast<char>(group.mode()));
+    key.push_back(static_cast<char>(group.members().size()));
+    for (const uint8_t m : group.members()) key.push_back(static_cast<char>(m));
+    for (size_t i = 0; group.weighted() && i < group.members().size(); ++i)
+      key.push_back(static_cast<char>(group.weight(i) - 1));  // 0..255
+    const auto [known, added] =
+        group_index_.try_emplace(std::move(key), static_cast<uint32_t>(groups_.size()));
+    if (added) groups_.push_back(group);
+    group_index = known->second;
+    hit = std::min(hit, kRecentGroups - 1);  // the least recent makes room
+  }
+  std::copy_backward(recent_, recent_ + hit, recent_ + hit + 1);
+  recent_[0] = group_index;
   const auto index = static_cast<uint32_t>(prefixes_.size());
   prefixes_.push_back(prefix);
-  group_of_.push_back(known->second);
+  group_of_.push_back(group_index);
   return index;
 }
 

@@ -200,6 +200,30 @@ std::optional<RouteTable> RouteTable::build(std::shared_ptr<const RouteSet> rout
   return table;
 }
 
+std::optional<RouteTable> RouteTable::patched(std::shared_ptr<const RouteSet> routes,
+                                              std::span<const uint32_t> head_order,
+                                              std::span<const uint32_t> renumber,
+                                              std::span<const Prefix> changed, std::string* error,
+                                              unsigned* tries_patched) const {
+  RouteTable table;
+  table.seed_ = seed_;
+  table.routes_ = std::move(routes);
+  const std::span<const Prefix> prefixes = table.routes_->prefixes();
+  unsigned patched = 0;
+  auto v4 = v4_.patchIndexed({prefixes, head_order}, renumber, changed);
+  patched += v4.has_value();
+  if (!v4) v4 = Ipv4Lpm::buildIndexed(prefixes, error);
+  if (!v4) return std::nullopt;
+  auto v6 = v6_.patchIndexed({prefixes, head_order}, renumber, changed);
+  patched += v6.has_value();
+  if (!v6) v6 = Ipv6Lpm::buildIndexed(prefixes, error);
+  if (!v6) return std::nullopt;
+  table.v4_ = std::move(*v4);
+  table.v6_ = std::move(*v6);
+  if (tries_patched != nullptr) *tries_patched = patched;
+  return table;
+}
+
 bool RouteTable::buildTries(std::string* error) {
   auto v4 = Ipv4Lpm::buildIndexed(routes_->prefixes(), error);
   if (!v4) return false;

@@ -261,9 +261,12 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_GE(c.west, 640 * 25 / 100) << "west " << c.west << ", east " << c.east;
   EXPECT_GE(c.east, 640 * 25 / 100) << "west " << c.west << ", east " << c.east;
 
-  // Withdrawal: 10.50/16's traffic gets no_route.
+  // Withdrawal: 10.50/16's traffic gets no_route. The batch that withdrew
+  // it patched both tries of the last batch's table (TableMerger).
+  const int patched_before = fpm()["tries_patched"].get<int>();
   staticd("no ip route 10.50.0.0/16 10.99.0.2");
   ASSERT_TRUE(eventually([&] { return lookup("10.50.1.1").is_null(); }, 10s)) << routes().dump(2);
+  EXPECT_GE(fpm()["tries_patched"].get<int>(), patched_before + 2) << fpm().dump(2);
   const uint64_t no_route_before = noRoute();
   c = send({10, 50, 0, 1}, 100);
   EXPECT_EQ(c.west + c.east, 0);
@@ -331,7 +334,9 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
   EXPECT_EQ(after["fpm"]["disconnects"], 1);
   EXPECT_EQ(send({10, 60, 0, 1}, 10).east, 0);
 
-  // A reload keeps the FPM routes.
+  // A reload keeps the FPM routes. It publishes its own table, so the
+  // batch after it builds both tries afresh.
+  const int built_before = fpm()["tries_built"].get<int>();
   std::string out;
   ASSERT_EQ(sh("ip netns exec " + r_->name() + " " + binary("FERRYCTL") + " --socket " +
                    ferryd_->socketPath() + " reload",
@@ -339,6 +344,8 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
             0)
       << out;
   EXPECT_EQ(routes()["sources"]["fpm"], 2);
+  EXPECT_TRUE(eventually([&] { return fpm()["tries_built"].get<int>() == built_before + 2; }, 5s))
+      << fpm().dump(2);
   c = send({10, 70, 0, 1}, 64, 64);
   EXPECT_EQ(c.west + c.east, 64);
   EXPECT_EQ(lookup("10.70.1.1")["packets"], 704 + stream.sent.load()) << "and across the reload";

@@ -14,10 +14,9 @@
 // change published meanwhile never frees a snapshot it is rendering.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -30,6 +29,7 @@
 #include "ferry/dataplane/counters.h"
 #include "ferry/dataplane/forwarding.h"
 #include "ferry/dataplane/published.h"
+#include "ferry/fpm/table_merger.h"
 #include "ferry/net/socket.h"
 #include "ferry/result.h"
 
@@ -196,6 +196,7 @@ class Control {
   std::unique_ptr<FpmServer> fpm_;
   std::mutex routes_mu_;
   std::shared_ptr<const route::RouteTable> config_table_;  // under routes_mu_
+  fpm::TableMerger table_merger_;                          // under routes_mu_
 };
 
 }  // namespace ferry

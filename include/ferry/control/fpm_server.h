@@ -39,6 +39,7 @@ class FpmServer {
     size_t shadowed = 0;    // FPM routes the config overrides
     uint64_t build_us = 0;  // merge + table build + publish
     uint64_t version = 0;   // the forwarding snapshot's
+    unsigned tries_patched = 0;  // of the table's two tries, made from the last table's
   };
   using Publish = std::function<BatchResult(const fpm::ResolvedRoutes&)>;
 
@@ -101,6 +102,8 @@ class FpmServer {
     std::vector<std::pair<route::Prefix, std::string>> left_out_examples;
     std::vector<route::Prefix> last_swept;
     uint64_t batches = 0;
+    uint64_t tries_patched = 0;  // over all batches: tries patched / built afresh
+    uint64_t tries_built = 0;
     uint64_t last_update_unix_ms = 0;  // the last route change received
     // The first route change after a second without any: the start of the
     // latest burst (a resync, a BGP session's table), for convergence times.

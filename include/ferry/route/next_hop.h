@@ -126,6 +126,10 @@ class NextHopGroup {
   // routes`: failover → the first up member; ECMP → every up member).
   uint64_t activeMask(uint64_t up_mask) const noexcept;
 
+  // The same mode, members, order and weights (every constructor zeroes
+  // what a group does not use).
+  friend bool operator==(const NextHopGroup&, const NextHopGroup&) = default;
+
  private:
   NextHopGroup() = default;
 
