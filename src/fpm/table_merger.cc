@@ -44,7 +44,10 @@ TableMerger::Result TableMerger::merge(const std::shared_ptr<const RouteTable>& 
   const bool same_config = config == config_;
   adopt(config);
   const size_t head = config ? config->size() : 0;
-  if (!same_config || !running || running != last_.lock() || running->size() < head) {
+  // A patch keeps the running table's hash seed (which never changes
+  // after startup); a different one builds afresh, as does anything else.
+  if (!same_config || !running || running != last_.lock() || running->size() < head ||
+      running->hashSeed() != hash_seed) {
     Result result = build(config, running, fpm, hash_seed);
     last_ = result.table;
     return result;
@@ -67,8 +70,9 @@ TableMerger::Result TableMerger::merge(const std::shared_ptr<const RouteTable>& 
   const Prefix* previous = nullptr;
   for (const auto& [prefix, group] : fpm.routes) {
     if (previous != nullptr && !(*previous < prefix)) {  // not in prefix order: cannot walk
+      // Nor can the next batch walk this table's zebra routes: it builds too.
       Result fresh = build(config, running, fpm, hash_seed);
-      last_ = fresh.table;
+      last_.reset();
       return fresh;
     }
     previous = &prefix;

@@ -255,7 +255,7 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::patchIndexed(
   }
   runs.resize(merged);
   for (const auto& [first, end] : runs) slots += end - first;
-  if (slots > kSlots / 16) return std::nullopt;
+  if (slots > kSlots / 16 || prefixes.size() > size_t{kMaxValue} + 1) return std::nullopt;
 
   LpmTable table;
   table.direct_ = direct_;
@@ -294,7 +294,7 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::patchIndexed(
       // The longer routes below it, from both runs of the table.
       items.clear();
       const auto add = [&](uint32_t index) {
-        const Prefix& p = prefixes[index];
+        const Prefix p = prefixes[index].masked();  // as buildIndexed: never past a node's slots
         if (p.length() <= s) return;
         items.push_back(Item{keyOf<Traits>(p), index, index, static_cast<uint8_t>(p.length())});
       };
@@ -310,15 +310,8 @@ std::optional<LpmTable<Traits>> LpmTable<Traits>::patchIndexed(
     }
   }
 
-  size_t count = route_count_;
-  for (const Prefix& p : ours) {
-    if (find(p) != kNoRouteIndex) {
-      ++count;
-    } else if (count > 0) {
-      --count;
-    }
-  }
-  table.route_count_ = count;
+  table.route_count_ = size_t(std::count_if(prefixes.begin(), prefixes.end(),
+                                            [](const Prefix& p) { return p.family() == family; }));
   if (table.nodes_.size() >= kNodeFlag || table.leaves_.size() >= kNodeFlag) return std::nullopt;
   if (table.unreachable_nodes_ * 2 > table.nodes_.size() ||
       table.unreachable_leaves_ * 2 > table.leaves_.size())

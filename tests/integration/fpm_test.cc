@@ -344,7 +344,7 @@ TEST_F(Fpm, TrafficFollowsZebrasRoutesWithdrawalMultipathAndRestart) {
             0)
       << out;
   EXPECT_EQ(routes()["sources"]["fpm"], 2);
-  EXPECT_TRUE(eventually([&] { return fpm()["tries_built"].get<int>() == built_before + 2; }, 5s))
+  EXPECT_TRUE(eventually([&] { return fpm()["tries_built"].get<int>() >= built_before + 2; }, 5s))
       << fpm().dump(2);
   c = send({10, 70, 0, 1}, 64, 64);
   EXPECT_EQ(c.west + c.east, 64);

@@ -14,8 +14,9 @@
 //
 // It builds afresh when it cannot patch: its first table, after the
 // config's routes changed (a reload publishes its own table), when the
-// running table is not the one it built, or when the zebra routes do not
-// come in prefix order; each trie is also built afresh where a patch
+// running table is not the one it built, and when the zebra routes do not
+// come in prefix order (then the next batch too: its walk needs the running
+// table's zebra routes in order); each trie is also built afresh where a patch
 // declines (changes over a wide range of addresses, or too much left
 // unreachable by earlier patches).
 #pragma once

@@ -133,8 +133,8 @@ class LpmTable {
   static std::optional<LpmTable> buildIndexed(std::span<const Prefix> prefixes,
                                               std::string* error = nullptr);
 
-  // A table's routes for patchIndexed: `prefixes` (each prefix at most once;
-  // a route's value is its index), of which prefixes[head_order.size()..] are
+  // A table's routes for patchIndexed: `prefixes` (masked, each at most
+  // once; a route's value is its index), of which prefixes[head_order.size()..] are
   // in prefix order and head_order lists the indices before that, in prefix
   // order (a forwarding table is the config's routes, in config order, then
   // zebra's, sorted).

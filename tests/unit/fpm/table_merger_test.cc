@@ -50,11 +50,11 @@ Prefix randomPrefix(std::mt19937_64& rng) {
 }
 
 std::shared_ptr<const RouteTable> configTable() {
-  std::vector<route::RouteSpec> specs = {{"0.0.0.0/0", {"west"}},
-                                         {"10.1.0.0/16", {"east"}},
-                                         {"10.200.0.0/24", {"west", "east"}, true},
-                                         {"2001:db8::/32", {"east"}},
-                                         {"10.7.7.0/24", {}, false, "blackhole"}};
+  std::vector<route::RouteSpec> specs = {
+      {"0.0.0.0/0", {"west"}},       {"10.1.0.0/16", {"east"}},
+      {"10.1.2.0/24", {"west"}},     {"10.1.2.128/25", {"east", "west"}},
+      {"2001:db8:1::/48", {"west"}}, {"10.200.0.0/24", {"west", "east"}, true},
+      {"2001:db8::/32", {"east"}},   {"10.7.7.0/24", {}, false, "blackhole"}};
   const std::vector<std::string> names = {"west", "east"};
   std::vector<route::RouteIssue> issues;
   auto table = RouteTable::build(specs, names, {}, &issues);
@@ -119,6 +119,12 @@ TEST(FpmTableMerger, EachBatchIsTheTableBuildMergedMakes) {
       }
     }
     if (round == 4) zebra.insert_or_assign(pfx("10.200.0.0/24"), groups[1]);  // shadowed
+    // Changes in the slots of the config's longer routes: the rebuilt slot
+    // holds routes of both.
+    if (round == 2) zebra.insert_or_assign(pfx("10.1.2.64/26"), groups[2]);
+    if (round == 3) zebra.insert_or_assign(pfx("10.1.3.0/24"), groups[0]);
+    if (round == 5) zebra.erase(pfx("10.1.2.64/26"));
+    if (round == 6) zebra.insert_or_assign(pfx("2001:db8:1:8000::/49"), groups[3]);
     const std::string name = "round " + std::to_string(round);
     const ResolvedRoutes routes = resolved(zebra);
     const TableMerger::Result got = merger.merge(config, running, routes, 7);
@@ -185,6 +191,23 @@ TEST(FpmTableMerger, BuildsAfreshWhenTheRunningTableIsNotItsOwn) {
   EXPECT_EQ(sixth.tries_patched, 0u);
   expectSameTable(*sixth.table, *buildMerged(config.get(), shuffled, 7).table, rng, "sixth");
   EXPECT_EQ(sixth.from, sixth.table->indicesIn(*fifth.table));
+  // Nor can the next batch walk the out-of-order table's routes: it builds
+  // afresh too, and each route's index in it is still exact.
+  zebra.insert_or_assign(pfx("10.99.3.0/24"), groups[1]);
+  auto seventh = merger.merge(config, sixth.table, resolved(zebra), 7);
+  EXPECT_EQ(seventh.tries_patched, 0u);
+  EXPECT_EQ(seventh.from, seventh.table->indicesIn(*sixth.table));
+  zebra.insert_or_assign(pfx("10.99.4.0/24"), groups[1]);
+  auto eighth = merger.merge(config, seventh.table, resolved(zebra), 7);
+  EXPECT_EQ(eighth.tries_patched, 2u) << "in order again";
+  EXPECT_EQ(eighth.from, eighth.table->indicesIn(*seventh.table));
+  expectSameTable(*eighth.table, *buildMerged(config.get(), resolved(zebra), 7).table, rng,
+                  "eighth");
+
+  // Another hash seed (not expected: it is fixed at startup) builds afresh.
+  auto other_seed = merger.merge(config, eighth.table, resolved(zebra), 8);
+  EXPECT_EQ(other_seed.tries_patched, 0u);
+  EXPECT_EQ(other_seed.table->hashSeed(), 8u);
 
   // No config routes at all.
   TableMerger bare;
