@@ -189,6 +189,10 @@ std::string prometheusText(const nlohmann::json& stats, const nlohmann::json& in
     one("ferry_fpm_errors_total", "counter", "Malformed FPM frames or netlink messages.", field(f, "errors"));
     one("ferry_fpm_ignored_total", "counter", "FPM messages of kinds ferry does not use.", field(f, "ignored"));
     one("ferry_fpm_batches_total", "counter", "Forwarding snapshots built from FPM routes.", field(f, "batches"));
+    w.family("ferry_fpm_tries_total", "counter",
+             "Lookup tries (two per batch) patched from the last batch's table or built afresh.");
+    w.sample("ferry_fpm_tries_total", "how=\"patched\"", field(f, "tries_patched"));
+    w.sample("ferry_fpm_tries_total", "how=\"built\"", field(f, "tries_built"));
     one("ferry_fpm_routes_left_out", "gauge", "FPM routes without a next hop that maps to an interface.",
         field(f, "routes_left_out"));
     one("ferry_fpm_stale_swept_total", "counter", "FPM routes swept after a resync.", field(f, "stale_swept"));

@@ -70,7 +70,7 @@ TEST(Metrics, PrometheusTextFromTheStatsDocuments) {
 TEST(Metrics, RouteSourcesAndTheFpmSession) {
   const auto routes = nlohmann::json::parse(R"({"routes": [], "sources": {"config": 2, "fpm": 5},
       "fpm": {"state": "resyncing", "connects": 2, "messages": 40, "errors": 1, "ignored": 3, "batches": 4,
-              "routes_left_out": 1, "stale_swept": 6, "last_build_us": 1500, "last_update_unix_ms": 1700000000000}})");
+              "tries_patched": 7, "tries_built": 1, "routes_left_out": 1, "stale_swept": 6, "last_build_us": 1500, "last_update_unix_ms": 1700000000000}})");
   const auto stats = nlohmann::json::parse(R"({"dataplanes": [], "interfaces": []})");
   const std::string text = prometheusText(stats, nlohmann::json::array(), nullptr, routes);
   for (const char* line : {
@@ -82,6 +82,8 @@ TEST(Metrics, RouteSourcesAndTheFpmSession) {
            "ferry_fpm_errors_total{} 1\n",
            "ferry_fpm_ignored_total{} 3\n",
            "ferry_fpm_batches_total{} 4\n",
+           "ferry_fpm_tries_total{how=\"patched\"} 7\n",
+           "ferry_fpm_tries_total{how=\"built\"} 1\n",
            "ferry_fpm_routes_left_out{} 1\n",
            "ferry_fpm_stale_swept_total{} 6\n",
            "ferry_fpm_last_build_microseconds{} 1500\n",
