@@ -19,9 +19,6 @@ void TableMerger::adopt(const std::shared_ptr<const RouteTable>& config) {
   std::iota(config_order_.begin(), config_order_.end(), 0u);
   std::sort(config_order_.begin(), config_order_.end(),
             [&](uint32_t a, uint32_t b) { return config->prefix(a) < config->prefix(b); });
-  config_prefixes_.clear();
-  config_prefixes_.reserve(count);
-  for (uint32_t r = 0; r < count; ++r) config_prefixes_.insert(config->prefix(r));
 }
 
 TableMerger::Result TableMerger::build(const std::shared_ptr<const RouteTable>& config,
@@ -67,6 +64,7 @@ TableMerger::Result TableMerger::merge(const std::shared_ptr<const RouteTable>& 
   std::iota(renumber.begin(), renumber.begin() + std::ptrdiff_t(head), 0u);
   std::vector<Prefix> changed;
   size_t old = head;
+  size_t in_config = 0;  // in config_order_: the config's prefixes walked alongside
   const Prefix* previous = nullptr;
   for (const auto& [prefix, group] : fpm.routes) {
     if (previous != nullptr && !(*previous < prefix)) {  // not in prefix order: cannot walk
@@ -76,7 +74,8 @@ TableMerger::Result TableMerger::merge(const std::shared_ptr<const RouteTable>& 
       return fresh;
     }
     previous = &prefix;
-    if (head != 0 && config_prefixes_.count(prefix) != 0) {
+    while (in_config < head && config->prefix(config_order_[in_config]) < prefix) ++in_config;
+    if (in_config < head && config->prefix(config_order_[in_config]) == prefix) {
       ++result.stats.shadowed;
       continue;
     }

@@ -24,7 +24,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <unordered_set>
 #include <vector>
 
 #include "ferry/fpm/route_store.h"
@@ -56,13 +55,13 @@ class TableMerger {
   Result build(const std::shared_ptr<const route::RouteTable>& config,
                const std::shared_ptr<const route::RouteTable>& running, const ResolvedRoutes& fpm,
                uint32_t hash_seed);
-  // Remembers `config`'s prefixes (shadowing) and their order.
+  // Remembers `config` and the order of its prefixes (for the tries, and
+  // to find the zebra routes it shadows by walking both in order).
   void adopt(const std::shared_ptr<const route::RouteTable>& config);
 
   std::weak_ptr<const route::RouteTable> last_;  // the table merge() returned last
   std::shared_ptr<const route::RouteTable> config_;
   std::vector<uint32_t> config_order_;  // config_'s route indices in prefix order
-  std::unordered_set<route::Prefix, route::PrefixHash> config_prefixes_;
 };
 
 }  // namespace ferry::fpm
