@@ -42,6 +42,9 @@ Dataplane::Dataplane(DataplaneSettings settings, std::vector<DataplaneInterface>
       rearm_(interfaces_.size(), 0),
       icmp_bucket_(static_cast<double>(settings_.icmp_rate),
                    static_cast<double>(settings_.icmp_burst), monotonicNs(),
+                   TokenBucket::Start::kFull),
+      echo_bucket_(static_cast<double>(settings_.icmp_rate),
+                   static_cast<double>(settings_.icmp_burst), monotonicNs(),
                    TokenBucket::Start::kFull) {}
 
 Dataplane::~Dataplane() { close(); }
@@ -521,7 +524,8 @@ void Dataplane::answerIcmp(const Action& action, uint16_t ingress, const uint8_t
   if (!from) return;
   // Every slot in flight means more than kIcmpSlots errors are queued in the
   // kernel: suppressed like the rate limit does.
-  if (free_icmp_.empty() || !icmp_bucket_.tryTake(monotonicNs())) {
+  TokenBucket& bucket = action.kind == Action::Kind::kEcho ? echo_bucket_ : icmp_bucket_;
+  if (free_icmp_.empty() || !bucket.tryTake(monotonicNs())) {
     c.icmp_rate_limited.add();
     return;
   }

@@ -147,6 +147,35 @@ TEST_F(RouteTopology, FerrysOwnAddressAnswersPing) {
   EXPECT_EQ(ferryd_->terminate(), 0);
 }
 
+// A ping flood to ferry's own address runs its echo replies into the ICMP
+// rate limit (100/s after a burst of 50, per dataplane), and Time Exceeded
+// errors asked for in the middle of it are all still answered: errors have
+// a budget of their own (as on Linux, whose rate limit leaves echo replies
+// out). With one shared budget the flood (500/s) would take nearly every
+// token. One socat tunnel is one 4-tuple: one dataplane sees all of it.
+TEST_F(RouteTopology, APingFloodDoesNotSilenceIcmpErrors) {
+  std::string out;
+  a_->exec(
+      "ping -q -c 600 -i 0.002 -W 1 10.9.0.254 > /dev/null & sleep 0.5; "
+      "ping -c 5 -i 0.05 -W 1 -t 1 10.9.2.1; wait",
+      &out);
+  size_t exceeded = 0;
+  for (size_t at = out.find("Time to live exceeded"); at != std::string::npos;
+       at = out.find("Time to live exceeded", at + 1))
+    ++exceeded;
+  EXPECT_EQ(exceeded, 5u) << out;
+  const auto stats = ferryd_->show("stats");
+  const auto& a = stats["interfaces"][0];
+  EXPECT_EQ(a["drops"]["local"], 600) << a.dump();
+  EXPECT_EQ(a["drops"]["ttl_exceeded"], 5) << a.dump();
+  // Every echo request was answered or counted as limited; the errors all went.
+  const int limited = a["icmp_rate_limited"].get<int>();
+  EXPECT_EQ(a["icmp_tx"].get<int>() + limited, 600 + 5) << a.dump();
+  EXPECT_GE(limited, 100) << "the flood ran into the limit: " << a.dump();
+  EXPECT_EQ(stats["interfaces"][1]["tx_packets"], 0) << "nothing went towards b";
+  EXPECT_EQ(ferryd_->terminate(), 0);
+}
+
 // Drop routes: a blackhole more specific than a forwarding route swallows
 // its part silently; an unreachable route answers with Destination
 // Unreachable, a prohibit route with administratively prohibited (as

@@ -249,7 +249,12 @@ class Dataplane {
   std::vector<uint16_t> pending_runs_;  // interfaces whose run is not empty
   std::vector<Batch> batches_;
   std::vector<uint16_t> free_batches_;
+  // ICMP errors and echo replies each have their own budget of the
+  // configured rate and burst, as on Linux, whose ICMP rate limit leaves
+  // echo replies out: a ping flood to ferry's address cannot silence its
+  // errors (traceroute through it), nor an error storm its pings.
   TokenBucket icmp_bucket_;
+  TokenBucket echo_bucket_;
 };
 
 }  // namespace ferry
