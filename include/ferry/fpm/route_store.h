@@ -58,7 +58,8 @@ namespace ferry::fpm {
 // snapshot takes from the store.
 struct ResolvedRoutes {
   // On huge pages where large: a full table's list (86 MB) is written anew
-  // at every batch, and on 4 KiB pages its page faults were half of that.
+  // at every batch, and on 4 KiB pages its page faults were two thirds of
+  // the store's take (bench/RESULTS.md, "Patched, not rebuilt").
   std::vector<std::pair<route::Prefix, route::NextHopGroup>,
               route::HugePageAllocator<std::pair<route::Prefix, route::NextHopGroup>>>
       routes;

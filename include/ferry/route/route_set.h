@@ -71,7 +71,8 @@ class RouteSet {
   // Mode, member count, members, weights → index in groups_.
   std::map<std::string, uint32_t> group_index_;
   // The groups add() met last, most recent first (a table's routes use a
-  // few groups, and a key per route cost a fifth of a batch's merge).
+  // few groups, and building a key per route was the largest part of an
+  // FPM batch's merge).
   static constexpr size_t kRecentGroups = 4;
   uint32_t recent_[kRecentGroups] = {UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
 };
