@@ -336,12 +336,25 @@ ResolvedRoutes RouteStore::resolve() const {
   return out;
 }
 
+namespace {
+
+struct PrefixHash {
+  size_t operator()(const Prefix& p) const noexcept {
+    const route::Ipv6 bits = p.isV4() ? route::Ipv6{0, p.v4()} : p.v6();
+    uint64_t h = bits.hi * 0x9e3779b97f4a7c15ull ^ bits.lo;
+    h ^= (uint64_t(p.length()) << 8 | uint64_t(p.family())) * 0xbf58476d1ce4e5b9ull;
+    return size_t(h ^ (h >> 31));
+  }
+};
+
+}  // namespace
+
 std::shared_ptr<const route::RouteSet> mergeRoutes(const route::RouteTable* config,
                                                    const ResolvedRoutes& fpm, MergeStats* stats) {
   auto set = std::make_shared<route::RouteSet>();
   const size_t config_count = config != nullptr ? config->size() : 0;
   set->reserve(config_count + fpm.routes.size());
-  std::unordered_set<Prefix, route::PrefixHash> config_prefixes;
+  std::unordered_set<Prefix, PrefixHash> config_prefixes;
   config_prefixes.reserve(config_count);
   for (uint32_t r = 0; r < config_count; ++r) {
     set->add(config->prefix(r), config->group(r));

@@ -24,12 +24,10 @@ void TableMerger::adopt(const std::shared_ptr<const RouteTable>& config) {
 TableMerger::Result TableMerger::build(const std::shared_ptr<const RouteTable>& config,
                                        const std::shared_ptr<const RouteTable>& running,
                                        const ResolvedRoutes& fpm, uint32_t hash_seed) {
+  MergedTable merged = buildMerged(config.get(), fpm, hash_seed);
   Result result;
-  std::string error;
-  auto table = RouteTable::build(mergeRoutes(config.get(), fpm, &result.stats),
-                                 {.hash_seed = hash_seed}, &error);
-  if (!table) throw std::runtime_error("fpm: cannot build the forwarding table: " + error);
-  result.table = std::make_shared<const RouteTable>(std::move(*table));
+  result.table = std::move(merged.table);
+  result.stats = merged.stats;
   result.from = running ? result.table->indicesIn(*running)
                         : std::vector<uint32_t>(result.table->size(), kNoRouteIndex);
   return result;

@@ -152,9 +152,9 @@ namespace {
 template <class Traits>
 detail::LpmKey keyOf(const Prefix& p) noexcept {
   if constexpr (Traits::kWidth == 32) {
-    return {uint64_t{p.v4()} << 32, 0};
+    return Traits::key(p.v4());
   } else {
-    return {p.v6().hi, p.v6().lo};
+    return Traits::key(p.v6());
   }
 }
 

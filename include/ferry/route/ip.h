@@ -5,7 +5,6 @@
 
 #include <bit>
 #include <compare>
-#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -160,16 +159,6 @@ class Prefix {
   Family family_ = Family::kIpv4;
   uint8_t length_ = 0;
   Ipv6 bits_;  // IPv4 lives in the low 32 bits of lo
-};
-
-// For unordered containers of prefixes.
-struct PrefixHash {
-  size_t operator()(const Prefix& p) const noexcept {
-    const Ipv6 bits = p.isV4() ? Ipv6{0, p.v4()} : p.v6();
-    uint64_t h = bits.hi * 0x9e3779b97f4a7c15ull ^ bits.lo;
-    h ^= (uint64_t(p.length()) << 8 | uint64_t(p.family())) * 0xbf58476d1ce4e5b9ull;
-    return size_t(h ^ (h >> 31));
-  }
 };
 
 }  // namespace ferry::route
