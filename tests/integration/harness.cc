@@ -167,6 +167,12 @@ uint64_t monotonicUs() {
   return uint64_t(ts.tv_sec) * 1'000'000 + uint64_t(ts.tv_nsec) / 1000;
 }
 
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 int sh(const std::string& command, std::string* output) {
   return process::runCommand({"/bin/sh", "-c", command}, output, "", kCommandLimit);
 }

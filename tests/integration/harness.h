@@ -83,6 +83,8 @@ class Process {
 int sh(const std::string& command, std::string* output = nullptr);
 // Like sh() but fails the current test when the status is not 0.
 std::string shOk(const std::string& command);
+// How many times `what` (not empty) occurs in `text`, overlaps included.
+size_t occurrences(const std::string& text, const std::string& what);
 
 // A network namespace that exists for the lifetime of the object (a
 // process::Netns the signal-time cleanup knows of). Killing every process

@@ -169,12 +169,7 @@ TEST(SocketBufferCap, WithoutCapNetAdminFerrydWarnsAndRuns) {
                               "run", "--config", config});
   ASSERT_TRUE(p.waitForOutput("dataplanes started", 60s)) << p.err();
   EXPECT_NE(p.err().find(warning), std::string::npos) << p.err();
-  const auto count = [](const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
-  EXPECT_EQ(count(p.err(), "tuning.socket_buffer is"), 1u) << "once, not per socket";
+  EXPECT_EQ(occurrences(p.err(), "tuning.socket_buffer is"), 1u) << "once, not per socket";
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(15s), std::optional<int>(0));
 

@@ -159,11 +159,7 @@ TEST_F(RouteTopology, APingFloodDoesNotSilenceIcmpErrors) {
       "ping -q -c 600 -i 0.002 -W 1 10.9.0.254 > /dev/null & sleep 0.5; "
       "ping -c 5 -i 0.05 -W 1 -t 1 10.9.2.1; wait",
       &out);
-  size_t exceeded = 0;
-  for (size_t at = out.find("Time to live exceeded"); at != std::string::npos;
-       at = out.find("Time to live exceeded", at + 1))
-    ++exceeded;
-  EXPECT_EQ(exceeded, 5u) << out;
+  EXPECT_EQ(occurrences(out, "Time to live exceeded"), 5u) << out;
   const auto stats = ferryd_->show("stats");
   const auto& a = stats["interfaces"][0];
   EXPECT_EQ(a["drops"]["local"], 600) << a.dump();

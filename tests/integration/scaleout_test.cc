@@ -189,9 +189,7 @@ class ScaleOut : public ::testing::Test {
   int upstreamPaths() const {
     std::string out;
     upstream_->exec("ip route show " + std::string(kVip), &out);
-    int paths = 0;
-    for (size_t at = out.find(" via "); at != std::string::npos; at = out.find(" via ", at + 1)) ++paths;
-    return paths;
+    return int(occurrences(out, " via "));
   }
   bool upstreamVia(int h) const {
     std::string out;
